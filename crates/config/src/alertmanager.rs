@@ -1,0 +1,1 @@
+//! The `route:` tree of an Alertmanager configuration file, read into domain routes.

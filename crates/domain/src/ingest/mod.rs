@@ -1,0 +1,10 @@
+//! Parsers for the wire formats alerts arrive in. Each takes raw bytes and returns either
+//! normalized events or an error that names every bad field, so the HTTP layer can answer
+//! with a 4xx without knowing the format. Parsers never panic on any input (fuzzed).
+
+pub mod alertmanager;
+pub mod error;
+pub mod pagerduty;
+mod walk;
+
+pub use error::{FieldError, IngestError};

@@ -1,0 +1,20 @@
+//! The pure core of Staunch.
+//!
+//! Everything here is deterministic and free of I/O: no clocks, no sockets, no files, no
+//! database. Time always arrives as a parameter (`now: Timestamp`), which is what makes
+//! simulation, replay and "as of time T" evaluation exact. The imperative shell (the store
+//! backends and the server) loads state, asks this crate what to do, and persists the answer.
+
+pub mod alert;
+pub mod duration;
+pub mod escalation;
+pub mod incident;
+pub mod ingest;
+pub mod intake;
+pub mod labels;
+pub mod matcher;
+pub mod routing;
+pub mod schedule;
+pub mod severity;
+
+pub use jiff::Timestamp;

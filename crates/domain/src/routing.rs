@@ -1,0 +1,1 @@
+//! The routing tree, with Alertmanager's semantics.

@@ -1,0 +1,79 @@
+//! The embedded SQLite backend: one file, WAL journal, no other service.
+//!
+//! Owns the connection pool, the schema migrations and the SQL. Nothing SQLite-specific
+//! leaves this crate: callers see only [`staunch_store::Store`].
+//!
+//! Write transactions start with `BEGIN IMMEDIATE`, taking SQLite's single write lock up
+//! front, so two writers queue on the busy timeout instead of deadlocking on a lock upgrade.
+
+mod codec;
+mod migrate;
+mod reads;
+mod tx;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use staunch_store::{StoreError, StoreResult};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How hard a commit tries to reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync on every commit: an accepted alert survives power loss.
+    Full,
+    /// WAL without fsync on commit: an accepted alert survives a crash of the process
+    /// (kill -9), not of the machine.
+    Normal,
+}
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `url`, which is a path or a
+    /// `sqlite:` URL.
+    pub async fn open(url: &str, durability: Durability) -> StoreResult<SqliteStore> {
+        let options = if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url).map_err(backend)?
+        } else {
+            SqliteConnectOptions::new().filename(Path::new(url))
+        };
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        migrate::run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+pub(crate) fn map_insert_error(error: sqlx::Error, what: &str) -> StoreError {
+    if let sqlx::Error::Database(database_error) = &error {
+        if database_error.is_unique_violation() {
+            return StoreError::Conflict { what: what.to_string() };
+        }
+    }
+    backend(error)
+}

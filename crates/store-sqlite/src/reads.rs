@@ -1,0 +1,185 @@
+//! Reads, and the short standalone writes (delivery leases), of the SQLite backend.
+
+use crate::codec::{self, micros};
+use crate::tx::SqliteTx;
+use crate::{backend, SqliteStore};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::{QueryBuilder, Sqlite};
+use staunch_store::*;
+
+const INCIDENT_COLUMNS: &str = "id, org_id, title, service_id, severity, state, group_key, assignee, \
+    escalation_policy_id, escalation_level, escalation_cycle, auto_resolve, created_at, updated_at, \
+    acknowledged_at, mitigated_at, resolved_at";
+pub(crate) const ALERT_COLUMNS: &str = "id, org_id, service_id, dedup_key, firing, summary, severity, labels, \
+    annotations, details, links, images, format, incident_id, silenced_by, first_seen, last_seen, starts_at, \
+    resolved_at, event_count";
+pub(crate) const DELIVERY_COLUMNS: &str = "id, org_id, incident_id, idempotency_key, user_id, contact_method_id, \
+    channel, event, payload, state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at";
+
+pub(crate) fn incident_select() -> String {
+    format!("SELECT {INCIDENT_COLUMNS} FROM incidents")
+}
+
+/// Caps list sizes so a request cannot ask for the whole table.
+fn page_size(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, 10_000))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        Ok(Box::new(SqliteTx::new(tx)))
+    }
+
+    async fn incident(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
+        let mut query = QueryBuilder::<Sqlite>::new(incident_select());
+        query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id = ").push_bind(incident_id);
+        let row = query.build().fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(codec::incident).transpose()
+    }
+
+    async fn incidents(&self, org: OrgId, filter: &IncidentFilter) -> StoreResult<Vec<Incident>> {
+        let mut query = QueryBuilder::<Sqlite>::new(incident_select());
+        query.push(" WHERE org_id = ").push_bind(org.0);
+        if let Some(service_id) = &filter.service_id {
+            query.push(" AND service_id = ").push_bind(service_id.clone());
+        }
+        if let Some(before_id) = filter.before_id {
+            query.push(" AND id < ").push_bind(before_id);
+        }
+        if !filter.states.is_empty() {
+            query.push(" AND state IN (");
+            let mut separated = query.separated(", ");
+            for state in &filter.states {
+                separated.push_bind(state.as_str());
+            }
+            query.push(")");
+        }
+        query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
+        codec::collect(rows, codec::incident)
+    }
+
+    async fn alerts(&self, org: OrgId, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
+        query.push_bind(org.0);
+        if let Some(service_id) = &filter.service_id {
+            query.push(" AND service_id = ").push_bind(service_id.clone());
+        }
+        if let Some(firing) = filter.firing {
+            query.push(" AND firing = ").push_bind(firing);
+        }
+        if let Some(incident_id) = filter.incident_id {
+            query.push(" AND incident_id = ").push_bind(incident_id);
+        }
+        if let Some(before_id) = filter.before_id {
+            query.push(" AND id < ").push_bind(before_id);
+        }
+        query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
+        codec::collect(rows, codec::alert)
+    }
+
+    async fn timeline(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<TimelineEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, incident_id, at, actor_kind, actor_id, kind, data FROM timeline \
+             WHERE org_id = ? AND incident_id = ? ORDER BY id",
+        )
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        codec::collect(rows, codec::timeline_entry)
+    }
+
+    async fn deliveries(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<Delivery>> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE org_id = "));
+        query.push_bind(org.0).push(" AND incident_id = ").push_bind(incident_id).push(" ORDER BY id");
+        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
+        codec::collect(rows, codec::delivery)
+    }
+
+    async fn change_events(&self, org: OrgId, service_id: Option<&str>, limit: u32) -> StoreResult<Vec<ChangeEvent>> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT id, org_id, service_id, summary, source, at, received_at, details, links FROM change_events WHERE org_id = ",
+        );
+        query.push_bind(org.0);
+        if let Some(service_id) = service_id {
+            query.push(" AND service_id = ").push_bind(service_id.to_string());
+        }
+        query.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(page_size(limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
+        codec::collect(rows, codec::change_event)
+    }
+
+    async fn active_silences(&self, org: OrgId, at: Timestamp) -> StoreResult<Vec<Silence>> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, matchers, starts_at, ends_at, created_by, comment FROM silences \
+             WHERE org_id = ? AND starts_at <= ? AND ends_at > ? ORDER BY id",
+        )
+        .bind(org.0)
+        .bind(micros(at))
+        .bind(micros(at))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        codec::collect(rows, codec::silence)
+    }
+
+    async fn silences(&self, org: OrgId) -> StoreResult<Vec<Silence>> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, matchers, starts_at, ends_at, created_by, comment FROM silences WHERE org_id = ? ORDER BY id",
+        )
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        codec::collect(rows, codec::silence)
+    }
+
+    async fn api_token_by_hash(&self, token_sha256: &str) -> StoreResult<Option<ApiToken>> {
+        let row = sqlx::query("SELECT id, org_id, name, user_id, role, created_at FROM api_tokens WHERE token_sha256 = ?")
+            .bind(token_sha256)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(codec::api_token).transpose()
+    }
+
+    async fn api_token_count(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens").fetch_one(&self.pool).await.map_err(backend)?;
+        Ok(count.max(0) as u64)
+    }
+
+    async fn next_job_due(&self) -> StoreResult<Option<Timestamp>> {
+        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(run_at) FROM jobs").fetch_one(&self.pool).await.map_err(backend)?;
+        due.map(|micros| Timestamp::from_microsecond(micros).map_err(|error| StoreError::Corrupt(error.to_string())))
+            .transpose()
+    }
+
+    async fn claim_deliveries(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
+        let sql = format!(
+            "UPDATE deliveries SET state = 'sending', lease_until = ?1 WHERE id IN ( \
+               SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?2 \
+               UNION ALL \
+               SELECT id FROM deliveries WHERE state = 'sending' AND lease_until <= ?2 \
+               ORDER BY id LIMIT ?3) \
+             RETURNING {DELIVERY_COLUMNS}"
+        );
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        let mut deliveries = codec::collect(rows, codec::delivery)?;
+        deliveries.sort_by_key(|delivery| delivery.id);
+        Ok(deliveries)
+    }
+}

@@ -1,0 +1,373 @@
+//! Write transactions of the SQLite backend.
+
+use crate::codec::{self, json_text, micros, optional_micros};
+use crate::reads::{incident_select, ALERT_COLUMNS};
+use crate::{backend, map_insert_error};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use staunch_store::*;
+
+pub(crate) struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl SqliteTx {
+    pub(crate) fn new(tx: Transaction<'static, Sqlite>) -> SqliteTx {
+        SqliteTx { tx }
+    }
+}
+
+#[async_trait]
+impl StoreTx for SqliteTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(backend)
+    }
+
+    async fn alert_by_dedup_key(&mut self, org: OrgId, service_id: &str, dedup_key: &str) -> StoreResult<Option<Alert>> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = ? AND service_id = ? AND dedup_key = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(service_id)
+            .bind(dedup_key)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(codec::alert).transpose()
+    }
+
+    async fn insert_alert(&mut self, alert: &NewAlert) -> StoreResult<i64> {
+        let result = sqlx::query(
+            "INSERT INTO alerts (org_id, service_id, dedup_key, firing, summary, severity, labels, annotations, details, \
+             links, images, format, incident_id, silenced_by, first_seen, last_seen, starts_at, resolved_at, event_count) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1)",
+        )
+        .bind(alert.org.0)
+        .bind(&alert.service_id)
+        .bind(&alert.dedup_key)
+        .bind(alert.firing)
+        .bind(&alert.summary)
+        .bind(alert.severity.as_str())
+        .bind(json_text(&alert.labels))
+        .bind(json_text(&alert.annotations))
+        .bind(json_text(&alert.details))
+        .bind(json_text(&alert.links))
+        .bind(json_text(&alert.images))
+        .bind(alert.format.as_str())
+        .bind(alert.incident_id)
+        .bind(alert.silenced_by)
+        .bind(micros(alert.received_at))
+        .bind(micros(alert.received_at))
+        .bind(optional_micros(alert.starts_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|error| map_insert_error(error, "alert with this dedup key"))?;
+        Ok(result.last_insert_rowid())
+    }
+
+    async fn update_alert(&mut self, alert: &Alert) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE alerts SET firing = ?, summary = ?, severity = ?, labels = ?, annotations = ?, details = ?, links = ?, \
+             images = ?, format = ?, incident_id = ?, silenced_by = ?, last_seen = ?, starts_at = ?, resolved_at = ?, \
+             event_count = ? WHERE org_id = ? AND id = ?",
+        )
+        .bind(alert.firing)
+        .bind(&alert.summary)
+        .bind(alert.severity.as_str())
+        .bind(json_text(&alert.labels))
+        .bind(json_text(&alert.annotations))
+        .bind(json_text(&alert.details))
+        .bind(json_text(&alert.links))
+        .bind(json_text(&alert.images))
+        .bind(alert.format.as_str())
+        .bind(alert.incident_id)
+        .bind(alert.silenced_by)
+        .bind(micros(alert.last_seen))
+        .bind(optional_micros(alert.starts_at))
+        .bind(optional_micros(alert.resolved_at))
+        .bind(alert.event_count)
+        .bind(alert.org.0)
+        .bind(alert.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn count_firing_alerts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE org_id = ? AND incident_id = ? AND firing = 1")
+            .bind(org.0)
+            .bind(incident_id)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(count.max(0) as u64)
+    }
+
+    async fn incident(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
+        let sql = format!("{} WHERE org_id = ? AND id = ?", incident_select());
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(incident_id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(codec::incident).transpose()
+    }
+
+    async fn open_incident_for_group(&mut self, org: OrgId, service_id: &str, group_key: &str) -> StoreResult<Option<Incident>> {
+        let sql = format!("{} WHERE org_id = ? AND service_id = ? AND group_key = ? AND state <> 'resolved'", incident_select());
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(service_id)
+            .bind(group_key)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(codec::incident).transpose()
+    }
+
+    async fn insert_incident(&mut self, incident: &NewIncident) -> StoreResult<Incident> {
+        let result = sqlx::query(
+            "INSERT INTO incidents (org_id, title, service_id, severity, state, group_key, escalation_policy_id, \
+             auto_resolve, created_at, updated_at) VALUES (?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?)",
+        )
+        .bind(incident.org.0)
+        .bind(&incident.title)
+        .bind(&incident.service_id)
+        .bind(incident.severity.as_str())
+        .bind(&incident.group_key)
+        .bind(&incident.escalation_policy_id)
+        .bind(incident.auto_resolve)
+        .bind(micros(incident.created_at))
+        .bind(micros(incident.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|error| map_insert_error(error, "open incident for this group"))?;
+        Ok(Incident {
+            id: result.last_insert_rowid(),
+            org: incident.org,
+            title: incident.title.clone(),
+            service_id: incident.service_id.clone(),
+            severity: incident.severity,
+            state: staunch_domain::incident::IncidentState::Triggered,
+            group_key: incident.group_key.clone(),
+            assignee: None,
+            escalation_policy_id: incident.escalation_policy_id.clone(),
+            escalation_level: 0,
+            escalation_cycle: 0,
+            auto_resolve: incident.auto_resolve,
+            created_at: incident.created_at,
+            updated_at: incident.created_at,
+            acknowledged_at: None,
+            mitigated_at: None,
+            resolved_at: None,
+        })
+    }
+
+    async fn update_incident(&mut self, incident: &Incident) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE incidents SET title = ?, severity = ?, state = ?, assignee = ?, escalation_policy_id = ?, \
+             escalation_level = ?, escalation_cycle = ?, auto_resolve = ?, updated_at = ?, acknowledged_at = ?, \
+             mitigated_at = ?, resolved_at = ? WHERE org_id = ? AND id = ?",
+        )
+        .bind(&incident.title)
+        .bind(incident.severity.as_str())
+        .bind(incident.state.as_str())
+        .bind(&incident.assignee)
+        .bind(&incident.escalation_policy_id)
+        .bind(i64::from(incident.escalation_level))
+        .bind(i64::from(incident.escalation_cycle))
+        .bind(incident.auto_resolve)
+        .bind(micros(incident.updated_at))
+        .bind(optional_micros(incident.acknowledged_at))
+        .bind(optional_micros(incident.mitigated_at))
+        .bind(optional_micros(incident.resolved_at))
+        .bind(incident.org.0)
+        .bind(incident.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn append_timeline(&mut self, entry: &NewTimelineEntry) -> StoreResult<i64> {
+        let result = sqlx::query(
+            "INSERT INTO timeline (org_id, incident_id, at, actor_kind, actor_id, kind, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(entry.org.0)
+        .bind(entry.incident_id)
+        .bind(micros(entry.at))
+        .bind(&entry.actor.kind)
+        .bind(&entry.actor.id)
+        .bind(&entry.kind)
+        .bind(json_text(&entry.data))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(result.last_insert_rowid())
+    }
+
+    async fn schedule_job(&mut self, job: &NewJob) -> StoreResult<i64> {
+        let result = sqlx::query("INSERT INTO jobs (org_id, kind, incident_id, run_at, payload) VALUES (?, ?, ?, ?, ?)")
+            .bind(job.org.0)
+            .bind(job.kind.as_str())
+            .bind(job.incident_id)
+            .bind(micros(job.run_at))
+            .bind(json_text(&job.payload))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(result.last_insert_rowid())
+    }
+
+    async fn due_jobs(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Job>> {
+        // BEGIN IMMEDIATE already holds the only write lock: no other engine can take these.
+        let rows = sqlx::query(
+            "SELECT id, org_id, kind, incident_id, run_at, payload FROM jobs WHERE run_at <= ? ORDER BY run_at, id LIMIT ?",
+        )
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        codec::collect(rows, codec::job)
+    }
+
+    async fn delete_job(&mut self, job_id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM jobs WHERE id = ?").bind(job_id).execute(&mut *self.tx).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_incident_jobs(&mut self, org: OrgId, incident_id: i64, kind: JobKind) -> StoreResult<u64> {
+        let result = sqlx::query("DELETE FROM jobs WHERE org_id = ? AND incident_id = ? AND kind = ?")
+            .bind(org.0)
+            .bind(incident_id)
+            .bind(kind.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(result.rows_affected())
+    }
+
+    async fn enqueue_delivery(&mut self, delivery: &NewDelivery) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO deliveries (org_id, incident_id, idempotency_key, user_id, contact_method_id, channel, event, \
+             payload, state, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) \
+             ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+        )
+        .bind(delivery.org.0)
+        .bind(delivery.incident_id)
+        .bind(&delivery.idempotency_key)
+        .bind(&delivery.user_id)
+        .bind(&delivery.contact_method_id)
+        .bind(&delivery.channel)
+        .bind(&delivery.event)
+        .bind(json_text(&delivery.payload))
+        .bind(micros(delivery.created_at))
+        .bind(micros(delivery.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn finish_delivery(&mut self, org: OrgId, delivery_id: i64, outcome: &DeliveryOutcome) -> StoreResult<()> {
+        let query = match outcome {
+            DeliveryOutcome::Sent { at } => sqlx::query(
+                "UPDATE deliveries SET state = 'sent', attempts = attempts + 1, sent_at = ?, lease_until = NULL \
+                 WHERE org_id = ? AND id = ?",
+            )
+            .bind(micros(*at)),
+            DeliveryOutcome::Retry { error, next_attempt_at } => sqlx::query(
+                "UPDATE deliveries SET state = 'pending', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, \
+                 lease_until = NULL WHERE org_id = ? AND id = ?",
+            )
+            .bind(error.clone())
+            .bind(micros(*next_attempt_at)),
+            DeliveryOutcome::Failed { error, at: _ } => sqlx::query(
+                "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?, lease_until = NULL \
+                 WHERE org_id = ? AND id = ?",
+            )
+            .bind(error.clone()),
+        };
+        query.bind(org.0).bind(delivery_id).execute(&mut *self.tx).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn paged_contacts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT user_id, contact_method_id FROM deliveries WHERE org_id = ? AND incident_id = ? AND event = 'page' \
+             ORDER BY user_id, contact_method_id",
+        )
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(rows)
+    }
+
+    async fn insert_change_event(&mut self, event: &NewChangeEvent) -> StoreResult<i64> {
+        let result = sqlx::query(
+            "INSERT INTO change_events (org_id, service_id, summary, source, at, received_at, details, links) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.org.0)
+        .bind(&event.service_id)
+        .bind(&event.summary)
+        .bind(&event.source)
+        .bind(micros(event.at))
+        .bind(micros(event.received_at))
+        .bind(json_text(&event.details))
+        .bind(json_text(&event.links))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(result.last_insert_rowid())
+    }
+
+    async fn insert_silence(&mut self, silence: &NewSilence) -> StoreResult<i64> {
+        let result = sqlx::query(
+            "INSERT INTO silences (org_id, matchers, starts_at, ends_at, created_by, comment) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(silence.org.0)
+        .bind(&silence.matchers)
+        .bind(micros(silence.starts_at))
+        .bind(micros(silence.ends_at))
+        .bind(json_text(&silence.created_by))
+        .bind(&silence.comment)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(result.last_insert_rowid())
+    }
+
+    async fn expire_silence(&mut self, org: OrgId, silence_id: i64, at: Timestamp) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE silences SET ends_at = ? WHERE org_id = ? AND id = ? AND ends_at > ?")
+            .bind(micros(at))
+            .bind(org.0)
+            .bind(silence_id)
+            .bind(micros(at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn insert_api_token(&mut self, token: &NewApiToken) -> StoreResult<i64> {
+        let result = sqlx::query(
+            "INSERT INTO api_tokens (org_id, name, user_id, role, token_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(token.org.0)
+        .bind(&token.name)
+        .bind(&token.user_id)
+        .bind(token.role.as_str())
+        .bind(&token.token_sha256)
+        .bind(micros(token.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|error| map_insert_error(error, "api token"))?;
+        Ok(result.last_insert_rowid())
+    }
+}
