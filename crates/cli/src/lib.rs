@@ -1,1 +1,8 @@
-//! placeholder
+//! The command-line client: talks to a running server over the JSON API and renders what it
+//! gets as readable tables or, with `--json`, as the API's own JSON.
+
+mod client;
+mod render;
+
+pub use client::{Client, ClientError};
+pub use render::{render_incident, render_incidents, render_oncall};

@@ -4,3 +4,16 @@
 //! returns domain types that have already been checked (parse, don't validate).
 
 pub mod alertmanager;
+pub mod example;
+pub mod staunch;
+
+pub use staunch::{
+    Config, ConfigError, NotificationSettings, SmtpSettings, SmtpTls, load_config, parse_config,
+};
+
+/// Hex SHA-256 of a secret. Integration keys and API tokens are looked up by this digest,
+/// so the secret itself is never stored in the database nor compared byte by byte.
+pub fn secret_digest(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}

@@ -6,6 +6,7 @@
 //! backends and the server) loads state, asks this crate what to do, and persists the answer.
 
 pub mod alert;
+pub mod directory;
 pub mod duration;
 pub mod escalation;
 pub mod incident;

@@ -42,10 +42,13 @@ impl Severity {
     /// Maps the free-form `severity` label that Prometheus alerting rules conventionally carry.
     /// Unknown or missing values are sev2: loud enough to page, not loud enough to wake everyone.
     pub fn from_label(text: Option<&str>) -> Severity {
-        let Some(text) = text else { return Severity::Sev2 };
+        let Some(text) = text else {
+            return Severity::Sev2;
+        };
         match text.to_ascii_lowercase().as_str() {
             "critical" | "page" | "sev1" | "p1" | "emergency" | "fatal" => Severity::Sev1,
-            "warning" | "warn" | "info" | "low" | "minor" | "sev3" | "p3" | "p4" | "p5" | "ticket" => Severity::Sev3,
+            "warning" | "warn" | "info" | "low" | "minor" | "sev3" | "p3" | "p4" | "p5"
+            | "ticket" => Severity::Sev3,
             _ => Severity::Sev2,
         }
     }

@@ -1,1 +1,19 @@
-//! placeholder
+//! Staunch's imperative shell: the HTTP API and ingest endpoints, the engine that applies
+//! domain decisions to the store, and the outbox that delivers pages.
+//!
+//! Data flow: a request is parsed into domain types (`http`), handed to the single engine
+//! task (`engine`) which groups concurrent commands into one durable transaction, and only
+//! then answered. Pages are rows in the outbox; `outbox` sends them with retries and records
+//! every attempt. Timers (escalations) are jobs in the database, so a restart resumes them.
+
+pub mod clock;
+pub mod engine;
+pub mod http;
+pub mod outbox;
+mod payload;
+pub mod receiver;
+pub mod server;
+pub mod telemetry;
+
+pub use clock::{Clock, SystemClock};
+pub use server::{ServerOptions, serve};

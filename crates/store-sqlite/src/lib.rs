@@ -11,8 +11,8 @@ mod migrate;
 mod reads;
 mod tx;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use staunch_store::{StoreError, StoreResult};
 use std::path::Path;
 use std::str::FromStr;
@@ -72,7 +72,9 @@ pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
 pub(crate) fn map_insert_error(error: sqlx::Error, what: &str) -> StoreError {
     if let sqlx::Error::Database(database_error) = &error {
         if database_error.is_unique_violation() {
-            return StoreError::Conflict { what: what.to_string() };
+            return StoreError::Conflict {
+                what: what.to_string(),
+            };
         }
     }
     backend(error)

@@ -8,3 +8,6 @@ pub mod pagerduty;
 mod walk;
 
 pub use error::{FieldError, IngestError};
+
+#[cfg(test)]
+mod no_panic_tests;

@@ -33,7 +33,10 @@ impl Problem {
     /// Missing fields and unacceptable values depend on context (PagerDuty only requires a
     /// payload for triggers); wrong types and unknown keys are wrong in every context.
     pub fn is_structural(&self) -> bool {
-        matches!(self.kind, ProblemKind::WrongType { .. } | ProblemKind::UnknownField)
+        matches!(
+            self.kind,
+            ProblemKind::WrongType { .. } | ProblemKind::UnknownField
+        )
     }
 }
 
@@ -44,19 +47,33 @@ pub(crate) struct Problems {
 
 impl Problems {
     pub fn missing(&mut self, path: impl Into<String>) {
-        self.list.push(Problem { path: path.into(), kind: ProblemKind::Missing });
+        self.list.push(Problem {
+            path: path.into(),
+            kind: ProblemKind::Missing,
+        });
     }
 
     pub fn wrong_type(&mut self, path: impl Into<String>, expected: &'static str) {
-        self.list.push(Problem { path: path.into(), kind: ProblemKind::WrongType { expected } });
+        self.list.push(Problem {
+            path: path.into(),
+            kind: ProblemKind::WrongType { expected },
+        });
     }
 
     pub fn invalid(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.list.push(Problem { path: path.into(), kind: ProblemKind::Invalid { message: message.into() } });
+        self.list.push(Problem {
+            path: path.into(),
+            kind: ProblemKind::Invalid {
+                message: message.into(),
+            },
+        });
     }
 
     pub fn unknown_field(&mut self, path: impl Into<String>) {
-        self.list.push(Problem { path: path.into(), kind: ProblemKind::UnknownField });
+        self.list.push(Problem {
+            path: path.into(),
+            kind: ProblemKind::UnknownField,
+        });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -71,8 +88,13 @@ impl Problems {
 /// `parent.key`, or `parent["odd key"]` when the key is not a plain identifier, so that a
 /// label named `a.b` cannot be mistaken for a nested field.
 pub(crate) fn child_path(parent: &str, key: &str) -> String {
-    let is_plain_identifier = key.chars().next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-        && key.chars().all(|character| character.is_ascii_alphanumeric() || character == '_');
+    let is_plain_identifier = key
+        .chars()
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && key
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || character == '_');
     if !is_plain_identifier {
         let quoted = serde_json::to_string(key).unwrap_or_else(|_| format!("{key:?}"));
         return format!("{parent}[{quoted}]");
@@ -138,10 +160,6 @@ impl JsonObject {
         }
     }
 
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
     pub fn field_path(&self, key: &str) -> String {
         child_path(&self.path, key)
     }
@@ -154,7 +172,9 @@ impl JsonObject {
     }
 
     pub fn string(&mut self, key: &str, problems: &mut Problems) -> Field<String> {
-        let Some(value) = self.take(key) else { return Field::Absent };
+        let Some(value) = self.take(key) else {
+            return Field::Absent;
+        };
         match value {
             Value::String(text) => Field::Present(text),
             _ => {
@@ -174,7 +194,9 @@ impl JsonObject {
     }
 
     pub fn object(&mut self, key: &str, problems: &mut Problems) -> Field<JsonObject> {
-        let Some(value) = self.take(key) else { return Field::Absent };
+        let Some(value) = self.take(key) else {
+            return Field::Absent;
+        };
         match JsonObject::from_value(value, self.field_path(key), problems) {
             Some(object) => Field::Present(object),
             None => Field::Bad,
@@ -182,7 +204,9 @@ impl JsonObject {
     }
 
     pub fn array(&mut self, key: &str, problems: &mut Problems) -> Field<Vec<Value>> {
-        let Some(value) = self.take(key) else { return Field::Absent };
+        let Some(value) = self.take(key) else {
+            return Field::Absent;
+        };
         match value {
             Value::Array(items) => Field::Present(items),
             _ => {
@@ -193,7 +217,9 @@ impl JsonObject {
     }
 
     pub fn unsigned_integer(&mut self, key: &str, problems: &mut Problems) -> Field<u64> {
-        let Some(value) = self.take(key) else { return Field::Absent };
+        let Some(value) = self.take(key) else {
+            return Field::Absent;
+        };
         match value.as_u64() {
             Some(number) => Field::Present(number),
             None => {
@@ -206,7 +232,9 @@ impl JsonObject {
     /// An object whose values are all strings (labels, annotations). Every non-string value
     /// is reported under its own path; the map is `Bad` if any was.
     pub fn string_map(&mut self, key: &str, problems: &mut Problems) -> Field<Labels> {
-        let Some(value) = self.take(key) else { return Field::Absent };
+        let Some(value) = self.take(key) else {
+            return Field::Absent;
+        };
         let path = self.field_path(key);
         let Value::Object(entries) = value else {
             problems.wrong_type(path, "an object");
@@ -254,7 +282,11 @@ mod tests {
             ("", "9lives", r#"["9lives"]"#),
         ];
         for (parent, key, expected) in cases {
-            assert_eq!(child_path(parent, key), expected, "parent {parent:?} key {key:?}");
+            assert_eq!(
+                child_path(parent, key),
+                expected,
+                "parent {parent:?} key {key:?}"
+            );
         }
     }
 
@@ -262,14 +294,23 @@ mod tests {
     fn null_counts_as_absent_and_leftover_keys_are_unknown() {
         let value = serde_json::json!({"a": null, "b": 1, "c": "x", "d": true});
         let mut problems = Problems::default();
-        let mut object = JsonObject::from_value(value, String::new(), &mut problems).expect("object");
+        let mut object =
+            JsonObject::from_value(value, String::new(), &mut problems).expect("object");
         assert!(matches!(object.string("a", &mut problems), Field::Absent));
         assert!(matches!(object.string("b", &mut problems), Field::Bad));
         assert!(matches!(object.string("c", &mut problems), Field::Present(text) if text == "x"));
         object.finish(&mut problems);
         let expected = vec![
-            Problem { path: "b".into(), kind: ProblemKind::WrongType { expected: "a string" } },
-            Problem { path: "d".into(), kind: ProblemKind::UnknownField },
+            Problem {
+                path: "b".into(),
+                kind: ProblemKind::WrongType {
+                    expected: "a string",
+                },
+            },
+            Problem {
+                path: "d".into(),
+                kind: ProblemKind::UnknownField,
+            },
         ];
         assert_eq!(problems.list, expected);
     }

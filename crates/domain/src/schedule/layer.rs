@@ -1,6 +1,7 @@
 //! Layers: one rotation of users, optionally bounded in time and restricted to weekly windows, and
 //! who it puts on call at a given instant.
 
+use super::civil_date_time;
 use super::restriction::{Restriction, RestrictionWindows};
 use super::rotation::{Handoffs, Rotation};
 use super::time_zone::resolve_wall_clock;
@@ -19,10 +20,15 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Layer {
     pub name: String,
+    #[serde(deserialize_with = "civil_date_time::deserialize")]
     pub start: DateTime,
     pub rotation: Rotation,
     pub users: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "civil_date_time::deserialize_optional"
+    )]
     pub end: Option<DateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<Vec<Restriction>>,
@@ -50,12 +56,21 @@ impl<'a> LayerClock<'a> {
             None => None,
             Some(end) => Some(resolve_wall_clock(zone, end)?),
         };
-        let windows = layer.restrictions.as_deref().map(|restrictions| RestrictionWindows::new(zone, restrictions));
+        let windows = layer
+            .restrictions
+            .as_deref()
+            .map(|restrictions| RestrictionWindows::new(zone, restrictions));
         let rotation_changes_user = layer.users.windows(2).any(|pair| match pair {
             [previous, next] => previous != next,
             _ => false,
         });
-        Some(LayerClock { users: &layer.users, handoffs, end, windows, rotation_changes_user })
+        Some(LayerClock {
+            users: &layer.users,
+            handoffs,
+            end,
+            windows,
+            rotation_changes_user,
+        })
     }
 
     pub(crate) fn user_at(&self, at: Timestamp) -> Option<&'a str> {
@@ -91,8 +106,19 @@ impl<'a> LayerClock<'a> {
         }
         // A rotation through one user (or the same user listed repeatedly) hands off to the same
         // person; skipping those handoffs keeps a years-long render of such a layer short.
-        let handoff = if self.rotation_changes_user { self.handoffs.next_after(at) } else { None };
-        let window_edge = self.windows.as_ref().and_then(|windows| windows.next_edge_after(at));
-        [handoff, window_edge, self.end].into_iter().flatten().filter(|change| *change > at).min()
+        let handoff = if self.rotation_changes_user {
+            self.handoffs.next_after(at)
+        } else {
+            None
+        };
+        let window_edge = self
+            .windows
+            .as_ref()
+            .and_then(|windows| windows.next_edge_after(at));
+        [handoff, window_edge, self.end]
+            .into_iter()
+            .flatten()
+            .filter(|change| *change > at)
+            .min()
     }
 }

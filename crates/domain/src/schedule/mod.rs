@@ -13,6 +13,7 @@
 //!
 //! Pure: time is always a parameter, and zones come from the tz database compiled into the binary.
 
+mod civil_date_time;
 mod layer;
 mod overrides;
 mod render;
@@ -57,6 +58,10 @@ impl Schedule {
     /// The user ids on call at `at`: the users of the overrides active then (usually one), else the
     /// user of the last layer that has someone then, else nobody.
     pub fn on_call_at(&self, at: Timestamp) -> Vec<String> {
-        Timeline::new(self).on_call_at(at).into_iter().map(str::to_string).collect()
+        Timeline::new(self)
+            .on_call_at(at)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
     }
 }

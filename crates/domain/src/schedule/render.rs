@@ -16,7 +16,7 @@ pub struct Shift {
 
 /// How many constant stretches (segments between consecutive handoffs, window edges and override
 /// edges) `final_shifts` walks before it stops. 100 000 is over eleven years of an hourly rotation
-/// and a few hundred milliseconds of work; a calendar view needs a few hundred.
+/// and about a tenth of a second of work in a release build; a calendar view needs a few hundred.
 pub const MAX_RENDERED_SEGMENTS: usize = 100_000;
 
 /// The result of [`Schedule::render`]: the shifts over `[from, rendered_until)`, which is the whole
@@ -56,7 +56,11 @@ impl Schedule {
                 if on_call.contains(user) {
                     return true;
                 }
-                finished.push(Shift { user_id: user.to_string(), start: *start, end: cursor });
+                finished.push(Shift {
+                    user_id: user.to_string(),
+                    start: *start,
+                    end: cursor,
+                });
                 false
             });
             for user in on_call {
@@ -64,7 +68,9 @@ impl Schedule {
                     open.push((user, cursor));
                 }
             }
-            let next = timeline.next_change_after(cursor).map_or(until, |change| change.min(until));
+            let next = timeline
+                .next_change_after(cursor)
+                .map_or(until, |change| change.min(until));
             debug_assert!(next > cursor, "no progress at {cursor}");
             if next <= cursor {
                 break;
@@ -73,9 +79,18 @@ impl Schedule {
         }
         let rendered_until = cursor.min(until);
         for (user, start) in open {
-            finished.push(Shift { user_id: user.to_string(), start, end: rendered_until });
+            finished.push(Shift {
+                user_id: user.to_string(),
+                start,
+                end: rendered_until,
+            });
         }
-        finished.sort_by(|left, right| (left.start, &left.user_id).cmp(&(right.start, &right.user_id)));
-        Rendering { shifts: finished, rendered_until, complete: cursor >= until }
+        finished
+            .sort_by(|left, right| (left.start, &left.user_id).cmp(&(right.start, &right.user_id)));
+        Rendering {
+            shifts: finished,
+            rendered_until,
+            complete: cursor >= until,
+        }
     }
 }

@@ -1,0 +1,115 @@
+//! The example configuration `staunch init` writes: commented, and working as it stands.
+
+/// Renders the example with freshly generated secrets.
+pub fn example_config(alertmanager_key: &str, events_key: &str, webhook_secret: &str) -> String {
+    TEMPLATE
+        .replace("{{ALERTMANAGER_KEY}}", alertmanager_key)
+        .replace("{{EVENTS_KEY}}", events_key)
+        .replace("{{WEBHOOK_SECRET}}", webhook_secret)
+}
+
+const TEMPLATE: &str = r#"# Staunch configuration, written by `staunch init`.
+#
+# Everything here is read at start; restart `staunch serve` after editing.
+# Durations: 30s, 5m, 1h30m, 2d. Times: RFC 3339 instants; schedule layers use local times.
+
+# Outgoing email (optional). Uncomment, then add `type: email` contact methods below.
+# smtp:
+#   host: 127.0.0.1
+#   port: 1025
+#   tls: none            # none (local relay) | starttls | tls
+#   from: "Staunch <staunch@localhost>"
+#   # username: staunch
+#   # password: change-me
+
+# How pages are retried when a channel fails. A page that runs out of attempts is
+# marked failed on the incident's timeline; nothing is dropped silently.
+notifications:
+  max_attempts: 10
+  initial_backoff: 1s
+  max_backoff: 5m
+  timeout: 10s
+
+# People, and how to reach them. Every contact method of a paged user is used.
+users:
+  - id: alice
+    name: Alice Example
+    contact_methods:
+      # JSON POST with an `X-Staunch-Signature: t=...,v1=<HMAC-SHA256>` header and an
+      # `Idempotency-Key`. `staunch webhook-receiver --secret ...` prints what arrives.
+      - type: webhook
+        url: http://127.0.0.1:9000/alice
+        secret: "{{WEBHOOK_SECRET}}"
+      # - type: email
+      #   address: alice@example.com
+      # - type: slack
+      #   webhook_url: https://hooks.slack.com/services/T000/B000/XXXX
+  - id: bob
+    name: Bob Example
+    contact_methods:
+      - type: webhook
+        url: http://127.0.0.1:9000/bob
+        secret: "{{WEBHOOK_SECRET}}"
+
+# Who is on call when. Layers are rotations; a later layer wins where it has someone.
+schedules:
+  - id: primary
+    name: Primary on-call
+    time_zone: Europe/Berlin         # handoffs keep their wall-clock time across DST
+    layers:
+      - name: weekly rotation
+        start: 2026-01-05T09:00      # first handoff, local time
+        rotation: weekly             # daily | weekly | {days: N} | {weeks: N} | {hours: N}
+        users: [alice, bob]
+        # restrictions:              # only cover business hours; other layers show through
+        #   - {days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}
+    # overrides:
+    #   - {user: bob, start: "2026-12-24T00:00:00+01:00", end: "2026-12-27T00:00:00+01:00"}
+
+# Who gets paged, in what order, until someone acknowledges.
+escalation_policies:
+  - id: default
+    name: Default
+    repeat: 1                        # run the whole policy once more if nobody acknowledges
+    levels:
+      - timeout: 5m
+        targets:
+          - schedule: primary
+      - timeout: 10m
+        targets:
+          - user: alice
+          - user: bob
+
+# What can break. Alerts arrive through a service's integration keys.
+services:
+  - id: checkout
+    name: Checkout API
+    escalation_policy: default
+    group_by: [alertname]            # one open incident per alertname; [] = one per service
+    auto_resolve: true               # resolve the incident when all its alerts resolve
+    integrations:
+      # Alertmanager: webhook_configs url http://HOST:8080/integrations/alertmanager/<key>
+      - type: alertmanager
+        key: "{{ALERTMANAGER_KEY}}"
+      # PagerDuty Events API v2: POST http://HOST:8080/v2/enqueue with routing_key <key>
+      - type: events_v2
+        key: "{{EVENTS_KEY}}"
+    # Routes send some alerts on to other services (Alertmanager's matching semantics).
+    # routes:
+    #   - matchers: ['team="database"']
+    #     service: database
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_is_a_valid_config() {
+        let text = example_config("a".repeat(32).as_str(), "b".repeat(32).as_str(), "secret");
+        let config = crate::parse_config(&text, "example").expect("example config is valid");
+        assert_eq!(config.directory.services.len(), 1);
+        assert_eq!(config.directory.integrations_by_key_sha256.len(), 2);
+        assert_eq!(config.directory.schedules["primary"].layers.len(), 1);
+    }
+}

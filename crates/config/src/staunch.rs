@@ -1,0 +1,477 @@
+//! `staunch.yaml`: users and how to reach them, schedules, escalation policies, services with
+//! their integration keys and routes, maintenance windows, SMTP and delivery settings.
+
+use crate::secret_digest;
+use serde::Deserialize;
+use staunch_domain::alert::SourceFormat;
+use staunch_domain::directory::{Channel, ContactMethod, Directory, Integration, Service, User};
+use staunch_domain::duration::HumanDuration;
+use staunch_domain::escalation::EscalationPolicy;
+use staunch_domain::matcher::parse_matchers;
+use staunch_domain::routing::{Route, RoutingTree};
+use staunch_domain::schedule::Schedule;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// A loaded, checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub directory: Directory,
+    pub smtp: Option<SmtpSettings>,
+    pub notifications: NotificationSettings,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `none` (plain, for a local relay), `starttls`, or `tls` (implicit TLS).
+    #[serde(default)]
+    pub tls: SmtpTls,
+    pub from: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("from", &self.from)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    #[default]
+    Starttls,
+    Tls,
+}
+
+/// How the outbox retries a failing channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    /// Attempts per delivery before it is marked failed (and the failure put on the timeline).
+    pub max_attempts: u32,
+    pub initial_backoff: HumanDuration,
+    pub max_backoff: HumanDuration,
+    /// Per-attempt timeout of a send.
+    pub timeout: HumanDuration,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings {
+            max_attempts: 10,
+            initial_backoff: HumanDuration::from_secs(1),
+            max_backoff: HumanDuration::from_secs(300),
+            timeout: HumanDuration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}", render_problems(.source_name, .problems))]
+pub struct ConfigError {
+    pub source_name: String,
+    pub problems: Vec<String>,
+}
+
+fn render_problems(source_name: &str, problems: &[String]) -> String {
+    if problems.len() == 1 {
+        return format!("{source_name}: {}", problems[0]);
+    }
+    let mut text = format!("{source_name}: {} problems", problems.len());
+    for problem in problems {
+        text.push_str("\n  - ");
+        text.push_str(problem);
+    }
+    text
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    smtp: Option<SmtpSettings>,
+    #[serde(default)]
+    notifications: NotificationSettings,
+    #[serde(default)]
+    users: Vec<RawUser>,
+    #[serde(default)]
+    schedules: Vec<Schedule>,
+    #[serde(default)]
+    escalation_policies: Vec<EscalationPolicy>,
+    #[serde(default)]
+    services: Vec<RawService>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    contact_methods: Vec<RawContactMethod>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+enum RawContactMethod {
+    Email {
+        #[serde(default)]
+        id: Option<String>,
+        address: String,
+    },
+    Webhook {
+        #[serde(default)]
+        id: Option<String>,
+        url: String,
+        #[serde(default)]
+        secret: Option<String>,
+    },
+    Slack {
+        #[serde(default)]
+        id: Option<String>,
+        webhook_url: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    escalation_policy: Option<String>,
+    #[serde(default)]
+    group_by: Vec<String>,
+    #[serde(default = "yes")]
+    auto_resolve: bool,
+    #[serde(default)]
+    integrations: Vec<RawIntegration>,
+    #[serde(default)]
+    routes: Vec<RawRoute>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntegration {
+    #[serde(default)]
+    name: Option<String>,
+    /// `alertmanager` or `events_v2`.
+    #[serde(rename = "type")]
+    format: String,
+    key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    /// The service that receives matching alerts; inherits the parent's when absent.
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    matchers: Vec<String>,
+    #[serde(default, rename = "continue")]
+    continue_matching: bool,
+    #[serde(default)]
+    routes: Vec<RawRoute>,
+}
+
+/// Reads and checks the config file at `path`.
+pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
+    let source_name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        source_name: source_name.clone(),
+        problems: vec![format!("cannot read: {error}")],
+    })?;
+    parse_config(&text, &source_name)
+}
+
+/// Parses and checks config text. `source_name` prefixes every error.
+pub fn parse_config(text: &str, source_name: &str) -> Result<Config, ConfigError> {
+    let fail = |problems: Vec<String>| ConfigError {
+        source_name: source_name.to_string(),
+        problems,
+    };
+    let raw: RawConfig =
+        serde_saphyr::from_str(text).map_err(|error| fail(vec![error.to_string()]))?;
+    build(raw).map_err(fail)
+}
+
+fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut directory = Directory::default();
+
+    for raw_user in raw.users {
+        if directory.users.contains_key(&raw_user.id) {
+            problems.push(format!("users: duplicate user id {:?}", raw_user.id));
+            continue;
+        }
+        let mut contact_methods = Vec::new();
+        for (index, raw_method) in raw_user.contact_methods.into_iter().enumerate() {
+            let field = format!("users.{}.contact_methods[{index}]", raw_user.id);
+            let (explicit_id, channel) = match raw_method {
+                RawContactMethod::Email { id, address } => {
+                    if !address.contains('@') {
+                        problems.push(format!(
+                            "{field}.address: {address:?} is not an email address"
+                        ));
+                    }
+                    if raw.smtp.is_none() {
+                        problems.push(format!(
+                            "{field}: email contact methods need an `smtp:` section"
+                        ));
+                    }
+                    (id, Channel::Email { address })
+                }
+                RawContactMethod::Webhook { id, url, secret } => {
+                    check_http_url(&url, &format!("{field}.url"), &mut problems);
+                    (id, Channel::Webhook { url, secret })
+                }
+                RawContactMethod::Slack { id, webhook_url } => {
+                    check_http_url(&webhook_url, &format!("{field}.webhook_url"), &mut problems);
+                    (id, Channel::Slack { webhook_url })
+                }
+            };
+            let id = explicit_id
+                .unwrap_or_else(|| format!("{}/{}-{}", raw_user.id, channel.kind(), index + 1));
+            if contact_methods
+                .iter()
+                .any(|method: &ContactMethod| method.id == id)
+            {
+                problems.push(format!("{field}.id: duplicate contact method id {id:?}"));
+            }
+            contact_methods.push(ContactMethod { id, channel });
+        }
+        let user = User {
+            name: raw_user.name.unwrap_or_else(|| raw_user.id.clone()),
+            id: raw_user.id.clone(),
+            contact_methods,
+        };
+        directory.users.insert(raw_user.id, user);
+    }
+
+    let user_exists = |id: &str| directory.users.contains_key(id);
+    for schedule in raw.schedules {
+        if let Err(errors) = schedule.validate(&user_exists) {
+            problems.extend(errors.iter().map(|error| format!("schedules: {error}")));
+        }
+        if directory.schedules.contains_key(&schedule.id) {
+            problems.push(format!(
+                "schedules: duplicate schedule id {:?}",
+                schedule.id
+            ));
+        }
+        directory.schedules.insert(schedule.id.clone(), schedule);
+    }
+
+    let schedule_ids: BTreeSet<String> = directory.schedules.keys().cloned().collect();
+    for policy in raw.escalation_policies {
+        let errors = policy.validate(&|id| directory.users.contains_key(id), &|id| {
+            schedule_ids.contains(id)
+        });
+        problems.extend(
+            errors
+                .iter()
+                .map(|error| format!("escalation_policies: {error}")),
+        );
+        if directory.escalation_policies.contains_key(&policy.id) {
+            problems.push(format!(
+                "escalation_policies: duplicate policy id {:?}",
+                policy.id
+            ));
+        }
+        directory
+            .escalation_policies
+            .insert(policy.id.clone(), policy);
+    }
+
+    let service_ids: BTreeSet<String> = raw
+        .services
+        .iter()
+        .map(|service| service.id.clone())
+        .collect();
+    for raw_service in raw.services {
+        let field = format!("services.{}", raw_service.id);
+        if directory.services.contains_key(&raw_service.id) {
+            problems.push(format!(
+                "services: duplicate service id {:?}",
+                raw_service.id
+            ));
+            continue;
+        }
+        if let Some(policy) = &raw_service.escalation_policy {
+            if !directory.escalation_policies.contains_key(policy) {
+                problems.push(format!(
+                    "{field}.escalation_policy: unknown escalation policy {policy:?}"
+                ));
+            }
+        }
+        for (index, raw_integration) in raw_service.integrations.iter().enumerate() {
+            let integration_field = format!("{field}.integrations[{index}]");
+            let format = match raw_integration.format.as_str() {
+                "alertmanager" => SourceFormat::Alertmanager,
+                "events_v2" | "pagerduty" => SourceFormat::EventsV2,
+                other => {
+                    problems.push(format!("{integration_field}.type: unknown type {other:?}, expected alertmanager or events_v2"));
+                    continue;
+                }
+            };
+            if raw_integration.key.len() < 16 {
+                problems.push(format!(
+                    "{integration_field}.key: must be at least 16 characters"
+                ));
+                continue;
+            }
+            let integration = Integration {
+                name: raw_integration
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-{}", raw_service.id, raw_integration.format)),
+                service_id: raw_service.id.clone(),
+                format,
+            };
+            let digest = secret_digest(&raw_integration.key);
+            if directory
+                .integrations_by_key_sha256
+                .insert(digest, integration)
+                .is_some()
+            {
+                problems.push(format!(
+                    "{integration_field}.key: the same key is used by another integration"
+                ));
+            }
+        }
+        let mut route_receivers = vec![raw_service.id.clone()];
+        collect_route_services(&raw_service.routes, &mut route_receivers);
+        let routes = if raw_service.routes.is_empty() {
+            None
+        } else {
+            let root = Route {
+                receiver: Some(raw_service.id.clone()),
+                matchers: Vec::new(),
+                continue_matching: false,
+                group_by: None,
+                routes: build_routes(
+                    &raw_service.routes,
+                    &format!("{field}.routes"),
+                    &service_ids,
+                    &mut problems,
+                ),
+            };
+            match RoutingTree::new(root) {
+                Ok(tree) => Some(tree),
+                Err(error) => {
+                    problems.push(format!("{field}.routes: {error}"));
+                    None
+                }
+            }
+        };
+        directory.services.insert(
+            raw_service.id.clone(),
+            Service {
+                name: raw_service.name.unwrap_or_else(|| raw_service.id.clone()),
+                id: raw_service.id,
+                escalation_policy_id: raw_service.escalation_policy,
+                group_by: raw_service.group_by,
+                auto_resolve: raw_service.auto_resolve,
+                routes,
+                route_receivers,
+            },
+        );
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Config {
+        directory,
+        smtp: raw.smtp,
+        notifications: raw.notifications,
+    })
+}
+
+fn build_routes(
+    raw_routes: &[RawRoute],
+    field: &str,
+    service_ids: &BTreeSet<String>,
+    problems: &mut Vec<String>,
+) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (index, raw_route) in raw_routes.iter().enumerate() {
+        let route_field = format!("{field}[{index}]");
+        if let Some(service) = &raw_route.service {
+            if !service_ids.contains(service) {
+                problems.push(format!(
+                    "{route_field}.service: unknown service {service:?}"
+                ));
+            }
+        }
+        let mut matchers = Vec::new();
+        for (matcher_index, text) in raw_route.matchers.iter().enumerate() {
+            match parse_matchers(text) {
+                Ok(parsed) => matchers.extend(parsed),
+                Err(error) => {
+                    problems.push(format!("{route_field}.matchers[{matcher_index}]: {error}"))
+                }
+            }
+        }
+        routes.push(Route {
+            receiver: raw_route.service.clone(),
+            matchers,
+            continue_matching: raw_route.continue_matching,
+            group_by: None,
+            routes: build_routes(
+                &raw_route.routes,
+                &format!("{route_field}.routes"),
+                service_ids,
+                problems,
+            ),
+        });
+    }
+    routes
+}
+
+fn collect_route_services(raw_routes: &[RawRoute], services: &mut Vec<String>) {
+    for raw_route in raw_routes {
+        if let Some(service) = &raw_route.service {
+            if !services.contains(service) {
+                services.push(service.clone());
+            }
+        }
+        collect_route_services(&raw_route.routes, services);
+    }
+}
+
+fn check_http_url(url: &str, field: &str, problems: &mut Vec<String>) {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        problems.push(format!(
+            "{field}: {url:?} must start with http:// or https://"
+        ));
+    }
+}

@@ -1,0 +1,149 @@
+//! What handlers can ask the engine to do, what it answers, and the dispatch between them.
+
+use super::{intake, state_change};
+use jiff::Timestamp;
+use serde::Serialize;
+use staunch_config::Config;
+use staunch_domain::alert::{AlertEvent, SourceFormat};
+use staunch_domain::incident::StateChange;
+use staunch_domain::severity::Severity;
+use staunch_store::{
+    Actor, Incident, NewChangeEvent, NewSilence, OrgId, Silence, StoreResult, StoreTx,
+};
+
+#[derive(Debug)]
+pub enum Command {
+    /// Alert events that arrived through one integration of `service_id`.
+    Ingest {
+        org: OrgId,
+        service_id: String,
+        format: SourceFormat,
+        events: Vec<AlertEvent>,
+        truncated_alerts: u64,
+    },
+    RecordChange {
+        event: NewChangeEvent,
+    },
+    Incident {
+        org: OrgId,
+        incident_id: i64,
+        actor: Actor,
+        action: IncidentAction,
+    },
+    CreateSilence {
+        silence: NewSilence,
+    },
+    ExpireSilence {
+        org: OrgId,
+        silence_id: i64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum IncidentAction {
+    Change(StateChange),
+    Reassign { user_id: String },
+    SetSeverity { severity: Severity },
+    AddNote { text: String },
+}
+
+#[derive(Debug)]
+pub enum Reply {
+    Ingested(IngestReceipt),
+    ChangeRecorded { id: i64 },
+    Incident(Incident),
+    IncidentNotFound,
+    Rejected { message: String },
+    SilenceCreated { id: i64 },
+    SilenceExpired { found: bool },
+}
+
+/// What happened to each event of an ingest command.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IngestReceipt {
+    pub incidents_opened: Vec<i64>,
+    pub alerts_stored: u32,
+    pub deduplicated: u32,
+    pub resolved: u32,
+    pub silenced: u32,
+    pub ignored: u32,
+}
+
+/// State shared by the commands of one transaction.
+pub(crate) struct ApplyContext<'a> {
+    pub config: &'a Config,
+    pub now: Timestamp,
+    /// Set when a delivery was enqueued, so the outbox is woken after commit.
+    pub wake_outbox: bool,
+    /// Active silences per org, read at most once per transaction.
+    pub silences:
+        std::collections::HashMap<OrgId, Vec<(Silence, Vec<staunch_domain::matcher::Matcher>)>>,
+}
+
+impl<'a> ApplyContext<'a> {
+    pub fn new(config: &'a Config, now: Timestamp) -> ApplyContext<'a> {
+        ApplyContext {
+            config,
+            now,
+            wake_outbox: false,
+            silences: Default::default(),
+        }
+    }
+}
+
+pub(crate) async fn apply(
+    tx: &mut dyn StoreTx,
+    context: &mut ApplyContext<'_>,
+    command: &Command,
+) -> StoreResult<Reply> {
+    match command {
+        Command::Ingest {
+            org,
+            service_id,
+            format,
+            events,
+            truncated_alerts,
+        } => {
+            let receipt = intake::ingest(
+                tx,
+                context,
+                *org,
+                service_id,
+                *format,
+                events,
+                *truncated_alerts,
+            )
+            .await?;
+            Ok(Reply::Ingested(receipt))
+        }
+        Command::RecordChange { event } => Ok(Reply::ChangeRecorded {
+            id: tx.insert_change_event(event).await?,
+        }),
+        Command::Incident {
+            org,
+            incident_id,
+            actor,
+            action,
+        } => {
+            let Some(incident) = tx.incident(*org, *incident_id).await? else {
+                return Ok(Reply::IncidentNotFound);
+            };
+            match state_change::act(tx, context, incident, actor, action).await? {
+                Ok(incident) => Ok(Reply::Incident(incident)),
+                Err(message) => Ok(Reply::Rejected { message }),
+            }
+        }
+        Command::CreateSilence { silence } => {
+            context.silences.remove(&silence.org);
+            Ok(Reply::SilenceCreated {
+                id: tx.insert_silence(silence).await?,
+            })
+        }
+        Command::ExpireSilence { org, silence_id } => {
+            context.silences.remove(org);
+            Ok(Reply::SilenceExpired {
+                found: tx.expire_silence(*org, *silence_id, context.now).await?,
+            })
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The engine: the single task that writes. It owns group commit and the escalation timers.
+//!
+//! Handlers send [`Command`]s and wait for the reply. The engine takes every command already
+//! queued, applies them all in one transaction, commits once, and only then replies, so a
+//! 2xx always means durable and the cost of a commit is shared by everything in the batch.
+//! Between batches it runs escalation jobs that have come due.
+
+mod commands;
+mod escalate;
+mod intake;
+mod state_change;
+
+pub use commands::*;
+
+use crate::clock::Clock;
+use crate::outbox::OutboxWaker;
+use staunch_config::Config;
+use staunch_store::{Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// The largest number of commands grouped into one transaction.
+const MAX_BATCH: usize = 512;
+/// How often the engine looks for due jobs when nothing wakes it sooner. Jobs written by
+/// this process also wake it directly; the poll covers jobs that came due while idle.
+const JOB_POLL: Duration = Duration::from_millis(250);
+
+#[derive(Clone)]
+pub struct EngineHandle {
+    sender: mpsc::Sender<Envelope>,
+}
+
+impl EngineHandle {
+    /// Sends a command and waits until it is committed (or failed).
+    pub async fn submit(&self, command: Command) -> Result<Reply, EngineError> {
+        let (reply_sender, reply_receiver) = tokio::sync::oneshot::channel();
+        self.sender
+            .send(Envelope {
+                command,
+                reply: reply_sender,
+            })
+            .await
+            .map_err(|_| EngineError::ShuttingDown)?;
+        reply_receiver
+            .await
+            .map_err(|_| EngineError::ShuttingDown)?
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+struct Envelope {
+    command: Command,
+    reply: tokio::sync::oneshot::Sender<Result<Reply, EngineError>>,
+}
+
+pub struct Engine {
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    outbox: OutboxWaker,
+    receiver: mpsc::Receiver<Envelope>,
+}
+
+pub fn engine(
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    outbox: OutboxWaker,
+) -> (Engine, EngineHandle) {
+    let (sender, receiver) = mpsc::channel(8192);
+    (
+        Engine {
+            store,
+            config,
+            clock,
+            outbox,
+            receiver,
+        },
+        EngineHandle { sender },
+    )
+}
+
+impl Engine {
+    pub async fn run(mut self, mut shutdown: broadcast::Receiver<()>) {
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = shutdown.recv() => break,
+                envelope = self.receiver.recv() => match envelope {
+                    Some(envelope) => Some(envelope),
+                    None => break,
+                },
+                _ = tokio::time::sleep(JOB_POLL) => None,
+            };
+            if let Some(first) = first {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match self.receiver.try_recv() {
+                        Ok(envelope) => batch.push(envelope),
+                        Err(_) => break,
+                    }
+                }
+                self.apply_batch(batch).await;
+            }
+            self.run_due_jobs().await;
+        }
+        // Commands still queued were never committed: their senders get an error, not a 2xx.
+        self.receiver.close();
+        while let Ok(envelope) = self.receiver.try_recv() {
+            let _ = envelope.reply.send(Err(EngineError::ShuttingDown));
+        }
+        tracing::info!("engine stopped");
+    }
+
+    async fn apply_batch(&mut self, batch: Vec<Envelope>) {
+        let started = std::time::Instant::now();
+        let now = self.clock.now();
+        let size = batch.len();
+        let outcome = async {
+            let mut tx = self.store.begin().await?;
+            let mut context = commands::ApplyContext::new(&self.config, now);
+            let mut replies = Vec::with_capacity(batch.len());
+            for envelope in &batch {
+                replies.push(commands::apply(&mut *tx, &mut context, &envelope.command).await?);
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>((replies, context.wake_outbox))
+        }
+        .await;
+        match outcome {
+            Ok((replies, wake_outbox)) => {
+                if wake_outbox {
+                    self.outbox.wake();
+                }
+                for (envelope, reply) in batch.into_iter().zip(replies) {
+                    let _ = envelope.reply.send(Ok(reply));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, batch = size, "batch rolled back");
+                let message = error.to_string();
+                for envelope in batch {
+                    let _ = envelope
+                        .reply
+                        .send(Err(EngineError::Store(StoreError::Backend(
+                            message.clone(),
+                        ))));
+                }
+            }
+        }
+        metrics::histogram!("staunch_engine_batch_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("staunch_engine_batch_size").record(size as f64);
+    }
+
+    async fn run_due_jobs(&mut self) {
+        let now = self.clock.now();
+        match self.store.next_job_due().await {
+            Ok(Some(due)) if due <= now => {}
+            Ok(_) => return,
+            Err(error) => {
+                tracing::error!(%error, "cannot read job queue");
+                return;
+            }
+        }
+        let outcome = async {
+            let mut tx = self.store.begin().await?;
+            let jobs = tx.due_jobs(now, 256).await?;
+            let mut context = commands::ApplyContext::new(&self.config, now);
+            for job in &jobs {
+                escalate::run_job(&mut *tx, &mut context, job).await?;
+                tx.delete_job(job.id).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>((jobs.len(), context.wake_outbox))
+        }
+        .await;
+        match outcome {
+            Ok((count, wake_outbox)) => {
+                if count > 0 {
+                    tracing::debug!(count, "ran due jobs");
+                }
+                if wake_outbox {
+                    self.outbox.wake();
+                }
+            }
+            Err(error) => tracing::error!(%error, "job batch rolled back; it will be retried"),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Ingest endpoints: Alertmanager's webhook and the PagerDuty Events API v2, answered the way
+//! each sender expects. A 2xx is sent only after the engine has committed the events.
+
+use super::AppState;
+use super::errors::ApiError;
+use crate::engine::{Command, EngineError, Reply};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use staunch_domain::alert::{DedupKey, SourceFormat};
+use staunch_domain::directory::Integration;
+use staunch_domain::ingest::{alertmanager, pagerduty};
+use staunch_store::{NewChangeEvent, OrgId};
+
+fn find_integration<'a>(
+    state: &'a AppState,
+    key: &str,
+    format: SourceFormat,
+) -> Option<&'a Integration> {
+    let integration = state
+        .config
+        .directory
+        .integration(&staunch_config::secret_digest(key))?;
+    (integration.format == format).then_some(integration)
+}
+
+fn engine_failure(error: EngineError) -> ApiError {
+    ApiError::unavailable(format!("alert not accepted: {error}"))
+}
+
+pub async fn alertmanager(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(integration) = find_integration(&state, &key, SourceFormat::Alertmanager) else {
+        return ApiError::field(
+            StatusCode::NOT_FOUND,
+            "integration_key",
+            "unknown alertmanager integration key",
+        )
+        .into_response();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return ApiError::from(rejection).into_response(),
+    };
+    let webhook = match alertmanager::parse_webhook(&body) {
+        Ok(webhook) => webhook,
+        Err(error) => {
+            let errors: Vec<serde_json::Value> =
+                error.errors.iter().map(|problem| serde_json::json!({ "field": problem.field, "message": problem.message })).collect();
+            let body = serde_json::json!({ "status": "invalid payload", "error": error.to_string(), "errors": errors });
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+    };
+    let command = Command::Ingest {
+        org: OrgId::DEFAULT,
+        service_id: integration.service_id.clone(),
+        format: SourceFormat::Alertmanager,
+        truncated_alerts: webhook.truncated_alerts,
+        events: webhook.alerts,
+    };
+    match state.engine.submit(command).await {
+        Ok(Reply::Ingested(receipt)) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "success", "receipt": receipt })),
+        )
+            .into_response(),
+        Ok(other) => unexpected(other).into_response(),
+        Err(error) => engine_failure(error).into_response(),
+    }
+}
+
+/// PagerDuty's 400 body.
+fn invalid_event(message: &str, errors: Vec<String>) -> Response {
+    let body =
+        serde_json::json!({ "status": "invalid event", "message": message, "errors": errors });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+pub async fn events_v2(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return ApiError::from(rejection).into_response(),
+    };
+    let event = match pagerduty::parse_event(&body) {
+        Ok(event) => event,
+        Err(invalid) => return invalid_event(&invalid.message, invalid.errors),
+    };
+    let Some(integration) = find_integration(&state, &event.routing_key, SourceFormat::EventsV2)
+    else {
+        return invalid_event(
+            "Event object is invalid",
+            vec!["Invalid routing key".to_string()],
+        );
+    };
+    let dedup_key = match event.dedup_key.clone() {
+        Some(key) => key,
+        None => match DedupKey::parse(random_hex_key()) {
+            Ok(key) => key,
+            Err(_) => {
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "cannot generate a dedup key",
+                )
+                .into_response();
+            }
+        },
+    };
+    let service_id = integration.service_id.clone();
+    let alert = event.into_alert_event(dedup_key.clone());
+    let command = Command::Ingest {
+        org: OrgId::DEFAULT,
+        service_id,
+        format: SourceFormat::EventsV2,
+        events: vec![alert],
+        truncated_alerts: 0,
+    };
+    match state.engine.submit(command).await {
+        Ok(Reply::Ingested(_)) => {
+            let body = serde_json::json!({ "status": "success", "message": "Event processed", "dedup_key": dedup_key });
+            (StatusCode::ACCEPTED, Json(body)).into_response()
+        }
+        Ok(other) => unexpected(other).into_response(),
+        Err(error) => engine_failure(error).into_response(),
+    }
+}
+
+pub async fn change_event(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return ApiError::from(rejection).into_response(),
+    };
+    let change = match pagerduty::parse_change_event(&body) {
+        Ok(change) => change,
+        Err(invalid) => return invalid_event(&invalid.message, invalid.errors),
+    };
+    let Some(integration) = find_integration(&state, &change.routing_key, SourceFormat::EventsV2)
+    else {
+        return invalid_event(
+            "Event object is invalid",
+            vec!["Invalid routing key".to_string()],
+        );
+    };
+    let now = state.clock.now();
+    let event = NewChangeEvent {
+        org: OrgId::DEFAULT,
+        service_id: integration.service_id.clone(),
+        summary: change.payload.summary,
+        source: change.payload.source,
+        at: change.payload.timestamp.unwrap_or(now),
+        received_at: now,
+        details: change.payload.custom_details,
+        links: change.links,
+    };
+    match state.engine.submit(Command::RecordChange { event }).await {
+        Ok(Reply::ChangeRecorded { .. }) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "status": "success", "message": "Change event processed" })),
+        )
+            .into_response(),
+        Ok(other) => unexpected(other).into_response(),
+        Err(error) => engine_failure(error).into_response(),
+    }
+}
+
+fn unexpected(reply: Reply) -> ApiError {
+    tracing::error!(?reply, "engine answered with an unexpected reply");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
+/// 32 hex characters, the shape of PagerDuty's generated dedup keys.
+fn random_hex_key() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
+}

@@ -1,0 +1,78 @@
+//! The HTTP surface: ingest endpoints for senders, the JSON API under `/api/v1`, health and
+//! metrics. Handlers parse input into domain types, hand commands to the engine and map
+//! replies to status codes; they hold no business logic and never panic on input.
+
+mod api;
+mod auth;
+mod errors;
+mod ingest;
+
+use crate::clock::Clock;
+use crate::engine::EngineHandle;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use staunch_config::Config;
+use staunch_store::Store;
+use std::sync::Arc;
+
+pub use errors::ApiError;
+
+/// The largest request body accepted anywhere. PagerDuty caps an event at 512 KiB; an
+/// Alertmanager group of a few hundred alerts stays well under this.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub engine: EngineHandle,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: PrometheusHandle,
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/incidents", get(api::list_incidents))
+        .route("/incidents/{id}", get(api::get_incident))
+        .route("/incidents/{id}/alerts", get(api::incident_alerts))
+        .route("/incidents/{id}/timeline", get(api::incident_timeline))
+        .route(
+            "/incidents/{id}/notifications",
+            get(api::incident_notifications),
+        )
+        .route("/incidents/{id}/acknowledge", post(api::acknowledge))
+        .route("/incidents/{id}/mitigate", post(api::mitigate))
+        .route("/incidents/{id}/resolve", post(api::resolve))
+        .route("/incidents/{id}/escalate", post(api::escalate))
+        .route("/incidents/{id}/reassign", post(api::reassign))
+        .route("/incidents/{id}/severity", post(api::set_severity))
+        .route("/incidents/{id}/notes", post(api::add_note))
+        .route("/alerts", get(api::list_alerts))
+        .route("/changes", get(api::list_changes))
+        .route("/oncall", get(api::oncall))
+        .route("/services", get(api::list_services))
+        .route(
+            "/silences",
+            get(api::list_silences).post(api::create_silence),
+        )
+        .route("/silences/{id}", delete(api::expire_silence))
+        .fallback(errors::not_found);
+    Router::new()
+        .route(
+            "/integrations/alertmanager/{key}",
+            post(ingest::alertmanager),
+        )
+        .route("/v2/enqueue", post(ingest::events_v2))
+        .route("/v2/change/enqueue", post(ingest::change_event))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .nest("/api/v1", api)
+        .fallback(errors::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            errors::panic_response,
+        ))
+        .with_state(state)
+}

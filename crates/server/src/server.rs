@@ -1,0 +1,59 @@
+//! Starting and stopping: binds the listener, runs the engine, the outbox and the HTTP server,
+//! and shuts them down in order (stop accepting, finish requests, then stop the engine) so a
+//! request that got a 2xx was committed.
+
+use crate::clock::Clock;
+use crate::engine;
+use crate::http::{AppState, router};
+use crate::outbox::{Outbox, OutboxWaker};
+use staunch_config::Config;
+use staunch_store::Store;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+pub struct ServerOptions {
+    pub listen: SocketAddr,
+}
+
+/// Runs until `shutdown` completes. `on_listening` is told the bound address (useful with
+/// port 0).
+pub async fn serve(
+    options: ServerOptions,
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", options.listen))?;
+    let address = listener.local_addr()?;
+
+    let (stop_workers, _) = broadcast::channel::<()>(1);
+    let waker = OutboxWaker::default();
+    let outbox = Outbox::new(store.clone(), config.clone(), clock.clone(), waker.clone())?;
+    let (engine, engine_handle) =
+        engine::engine(store.clone(), config.clone(), clock.clone(), waker);
+    let engine_task = tokio::spawn(engine.run(stop_workers.subscribe()));
+    let outbox_task = tokio::spawn(outbox.run(stop_workers.subscribe()));
+
+    let state = AppState {
+        store,
+        config,
+        engine: engine_handle,
+        clock,
+        metrics: crate::telemetry::metrics_handle(),
+    };
+    on_listening(address);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("http server stopped; stopping workers");
+    let _ = stop_workers.send(());
+    let _ = engine_task.await;
+    let _ = outbox_task.await;
+    Ok(())
+}

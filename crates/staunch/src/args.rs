@@ -1,0 +1,233 @@
+//! The command line.
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "staunch",
+    version,
+    about = "Self-hosted incident response: alerts in, the right human paged, incidents tracked to resolution"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (creates ./staunch.yaml and an SQLite database beside it on first start)
+    Serve(ServeArgs),
+    /// Write a commented, working example configuration
+    Init {
+        #[arg(long, default_value = "staunch.yaml")]
+        config: PathBuf,
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a configuration file and say what it defines
+    CheckConfig {
+        #[arg(long, default_value = "staunch.yaml")]
+        config: PathBuf,
+    },
+    /// Routing trees
+    Routes {
+        #[command(subcommand)]
+        command: RoutesCommand,
+    },
+    /// List incidents
+    Incidents {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Comma-separated states (default: open ones)
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one incident with its timeline
+    Show {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+    },
+    /// Acknowledge an incident (stops its escalation)
+    Ack {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+    },
+    /// Resolve an incident
+    Resolve {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+    },
+    /// Mark an incident mitigated (the bleeding has stopped)
+    Mitigate {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+    },
+    /// Page the next escalation level now
+    Escalate {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+    },
+    /// Add a note to an incident's timeline
+    Note {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        text: String,
+    },
+    /// Who is on call
+    Oncall {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        schedule: Option<String>,
+        /// An RFC 3339 instant, e.g. 2026-03-29T01:30:00Z (default: now)
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// API tokens (written straight to the database)
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print webhook pages as they arrive, checking their signature
+    WebhookReceiver {
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+        /// The contact method's secret; signatures are checked when given
+        #[arg(long, env = "STAUNCH_WEBHOOK_SECRET")]
+        secret: Option<String>,
+    },
+}
+
+#[derive(ClapArgs)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "staunch.yaml")]
+    pub config: PathBuf,
+    /// Database: a path or sqlite: URL (default: staunch.db beside the config)
+    #[arg(long, env = "STAUNCH_DB")]
+    pub db: Option<String>,
+    #[arg(long, default_value = "127.0.0.1:8080", env = "STAUNCH_LISTEN")]
+    pub listen: SocketAddr,
+    /// `full` fsyncs every commit (survives power loss); `normal` survives a crash of the
+    /// process but not of the machine
+    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+    pub durability: String,
+}
+
+#[derive(ClapArgs)]
+pub struct ClientArgs {
+    /// Base URL of the server
+    #[arg(long, env = "STAUNCH_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// API token (default: the contents of ./staunch.token)
+    #[arg(long, env = "STAUNCH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the API's JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+enum RoutesCommand {
+    /// Print the receivers a label set is routed to, as `amtool config routes test` does
+    Test {
+        #[arg(long)]
+        alertmanager_config: PathBuf,
+        /// Labels as name=value
+        labels: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it once
+    Create {
+        name: String,
+        #[arg(long, default_value = "responder", value_parser = ["viewer", "responder", "admin"])]
+        role: String,
+        /// The user the token acts as (its actions are recorded under this user)
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value = "staunch.yaml")]
+        config: PathBuf,
+        #[arg(long, env = "STAUNCH_DB")]
+        db: Option<String>,
+    },
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    use crate::client_commands as client;
+    match args.command {
+        Command::Serve(serve_args) => crate::serve::run(serve_args).await,
+        Command::Init { config, force } => crate::init::run(&config, force),
+        Command::CheckConfig { config } => crate::init::check(&config),
+        Command::Routes {
+            command:
+                RoutesCommand::Test {
+                    alertmanager_config,
+                    labels,
+                },
+        } => crate::routes::test(&alertmanager_config, &labels),
+        Command::Incidents {
+            client: options,
+            state,
+            service,
+            limit,
+        } => client::incidents(&options, state, service, limit).await,
+        Command::Show {
+            client: options,
+            id,
+        } => client::show(&options, id).await,
+        Command::Ack {
+            client: options,
+            id,
+        } => client::act(&options, id, "acknowledge").await,
+        Command::Resolve {
+            client: options,
+            id,
+        } => client::act(&options, id, "resolve").await,
+        Command::Mitigate {
+            client: options,
+            id,
+        } => client::act(&options, id, "mitigate").await,
+        Command::Escalate {
+            client: options,
+            id,
+        } => client::act(&options, id, "escalate").await,
+        Command::Note {
+            client: options,
+            id,
+            text,
+        } => client::note(&options, id, &text).await,
+        Command::Oncall {
+            client: options,
+            schedule,
+            at,
+        } => client::oncall(&options, schedule, at).await,
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    name,
+                    role,
+                    user,
+                    config,
+                    db,
+                },
+        } => crate::token::create(&config, db.as_deref(), &name, &role, user).await,
+        Command::WebhookReceiver { listen, secret } => {
+            staunch_server::receiver::run_receiver(listen, secret, crate::shutdown_signal()).await
+        }
+    }
+}

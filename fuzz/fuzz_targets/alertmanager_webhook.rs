@@ -1,0 +1,24 @@
+//! Fuzzes `ingest::alertmanager::parse_webhook`: it must never panic, and what it returns must
+//! hold the invariants the rest of Staunch relies on.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use staunch_domain::alert::{AlertAction, DedupKey};
+use staunch_domain::ingest::alertmanager::parse_webhook;
+
+fuzz_target!(|body: &[u8]| {
+    match parse_webhook(body) {
+        Ok(webhook) => {
+            for alert in &webhook.alerts {
+                assert!(!alert.summary.is_empty(), "every alert has a summary");
+                assert!(!alert.dedup_key.as_str().is_empty() && alert.dedup_key.as_str().len() <= DedupKey::MAX_LEN);
+                assert!(matches!(alert.action, AlertAction::Trigger | AlertAction::Resolve));
+            }
+        }
+        Err(error) => {
+            assert!(!error.errors.is_empty(), "a rejection names at least one field");
+            assert!(!error.to_string().is_empty());
+        }
+    }
+});
