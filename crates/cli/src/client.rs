@@ -26,11 +26,7 @@ impl Client {
             .user_agent(concat!("staunch-cli/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Client {
-            base_url: base_url.trim_end_matches('/').to_string(),
-            token,
-            http,
-        }
+        Client { base_url: base_url.trim_end_matches('/').to_string(), token, http }
     }
 
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ClientError> {
@@ -47,40 +43,24 @@ impl Client {
         format!("{}{path}", self.base_url)
     }
 
-    async fn send(
-        &self,
-        mut request: reqwest::RequestBuilder,
-        path: &str,
-    ) -> Result<Value, ClientError> {
+    async fn send(&self, mut request: reqwest::RequestBuilder, path: &str) -> Result<Value, ClientError> {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| ClientError::Unreachable {
-                url: self.url(path),
-                message: error.to_string(),
-            })?;
+        let response =
+            request.send().await.map_err(|error| ClientError::Unreachable { url: self.url(path), message: error.to_string() })?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
         if status == reqwest::StatusCode::NO_CONTENT {
             return Ok(Value::Null);
         }
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|_| ClientError::NotJson(text.chars().take(200).collect()))?;
+        let value: Value = serde_json::from_str(&text).map_err(|_| ClientError::NotJson(text.chars().take(200).collect()))?;
         if !status.is_success() {
-            let mut message = value["error"]
-                .as_str()
-                .unwrap_or("request failed")
-                .to_string();
+            let mut message = value["error"].as_str().unwrap_or("request failed").to_string();
             if let Some(field) = value["field"].as_str() {
                 message = format!("{field}: {message}");
             }
-            return Err(ClientError::Server {
-                status: status.as_u16(),
-                message,
-            });
+            return Err(ClientError::Server { status: status.as_u16(), message });
         }
         Ok(value)
     }

@@ -12,10 +12,7 @@ fn text(value: &Value) -> String {
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
 fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut widths: Vec<usize> = headers
-        .iter()
-        .map(|header| header.chars().count())
-        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|header| header.chars().count()).collect();
     for row in &rows {
         for (index, cell) in row.iter().enumerate() {
             widths[index] = widths[index].max(cell.chars().count());
@@ -45,16 +42,11 @@ fn short_time(value: &Value) -> String {
     let Some(text) = value.as_str() else {
         return "-".to_string();
     };
-    text.get(..19)
-        .map(|prefix| prefix.replace('T', " "))
-        .unwrap_or_else(|| text.to_string())
+    text.get(..19).map(|prefix| prefix.replace('T', " ")).unwrap_or_else(|| text.to_string())
 }
 
 pub fn render_incidents(response: &Value) -> String {
-    let incidents = response["incidents"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let incidents = response["incidents"].as_array().cloned().unwrap_or_default();
     if incidents.is_empty() {
         return "no incidents\n".to_string();
     }
@@ -72,18 +64,7 @@ pub fn render_incidents(response: &Value) -> String {
             ]
         })
         .collect();
-    table(
-        &[
-            "ID",
-            "STATE",
-            "SEV",
-            "SERVICE",
-            "OPENED (UTC)",
-            "ASSIGNEE",
-            "TITLE",
-        ],
-        rows,
-    )
+    table(&["ID", "STATE", "SEV", "SERVICE", "OPENED (UTC)", "ASSIGNEE", "TITLE"], rows)
 }
 
 pub fn render_incident(incident: &Value, timeline: &Value) -> String {
@@ -103,17 +84,8 @@ pub fn render_incident(incident: &Value, timeline: &Value) -> String {
     let rows = entries
         .iter()
         .map(|entry| {
-            let actor = format!(
-                "{}:{}",
-                text(&entry["actor"]["kind"]),
-                text(&entry["actor"]["id"])
-            );
-            vec![
-                short_time(&entry["at"]),
-                actor,
-                text(&entry["kind"]),
-                summarize(&entry["data"]),
-            ]
+            let actor = format!("{}:{}", text(&entry["actor"]["kind"]), text(&entry["actor"]["id"]));
+            vec![short_time(&entry["at"]), actor, text(&entry["kind"]), summarize(&entry["data"])]
         })
         .collect();
     output.push_str(&table(&["AT (UTC)", "ACTOR", "EVENT", "DETAILS"], rows));
@@ -132,11 +104,7 @@ fn summarize(data: &Value) -> String {
         parts.push(format!("{key}={}", text(value)));
     }
     let joined = parts.join(" ");
-    if joined.chars().count() > 100 {
-        format!("{}…", joined.chars().take(99).collect::<String>())
-    } else {
-        joined
-    }
+    if joined.chars().count() > 100 { format!("{}…", joined.chars().take(99).collect::<String>()) } else { joined }
 }
 
 pub fn render_oncall(response: &Value) -> String {
@@ -147,24 +115,13 @@ pub fn render_oncall(response: &Value) -> String {
     let rows = entries
         .iter()
         .map(|entry| {
-            let users: Vec<String> = entry["on_call"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|user| text(&user["id"]))
-                .collect();
-            let until = entry["upcoming_shifts"]
-                .as_array()
-                .and_then(|shifts| shifts.first())
-                .map(|shift| short_time(&shift["end"]));
+            let users: Vec<String> =
+                entry["on_call"].as_array().cloned().unwrap_or_default().iter().map(|user| text(&user["id"])).collect();
+            let until =
+                entry["upcoming_shifts"].as_array().and_then(|shifts| shifts.first()).map(|shift| short_time(&shift["end"]));
             vec![
                 text(&entry["schedule"]),
-                if users.is_empty() {
-                    "nobody".to_string()
-                } else {
-                    users.join(", ")
-                },
+                if users.is_empty() { "nobody".to_string() } else { users.join(", ") },
                 until.unwrap_or_else(|| "-".to_string()),
             ]
         })
@@ -185,9 +142,6 @@ mod tests {
             render_incidents(&response),
             "ID  STATE      SEV   SERVICE   OPENED (UTC)         ASSIGNEE  TITLE\n12  triggered  sev1  checkout  2026-11-22 06:00:01  -         HighErrorRate\n"
         );
-        assert_eq!(
-            render_incidents(&serde_json::json!({"incidents": []})),
-            "no incidents\n"
-        );
+        assert_eq!(render_incidents(&serde_json::json!({"incidents": []})), "no incidents\n");
     }
 }

@@ -22,10 +22,7 @@ use staunch_domain::routing::{Route, RoutingError, RoutingTree};
 #[derive(Debug, thiserror::Error)]
 pub enum AlertmanagerConfigError {
     #[error("cannot read alertmanager config {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("invalid alertmanager config: {message}")]
     Yaml { message: String },
     #[error("no route provided in config")]
@@ -46,34 +43,22 @@ pub fn parse_alertmanager_routes(yaml_text: &str) -> Result<RoutingTree, Alertma
     // Snippets render over several lines; errors here are single lines naming the field.
     options.with_snippet = false;
     let trail = Trail::default();
-    let root =
-        serde_saphyr::with_deserializer_from_str_with_options(yaml_text, options, |deserializer| {
-            ConfigSeed { trail: &trail }.deserialize(deserializer)
-        })
-        .map_err(|error| {
-            let path = trail.borrow();
-            let message = if path.is_empty() {
-                error.to_string()
-            } else {
-                format!("{path}: {error}")
-            };
-            AlertmanagerConfigError::Yaml { message }
-        })?;
+    let root = serde_saphyr::with_deserializer_from_str_with_options(yaml_text, options, |deserializer| {
+        ConfigSeed { trail: &trail }.deserialize(deserializer)
+    })
+    .map_err(|error| {
+        let path = trail.borrow();
+        let message = if path.is_empty() { error.to_string() } else { format!("{path}: {error}") };
+        AlertmanagerConfigError::Yaml { message }
+    })?;
     let Some(root) = root else {
         return Err(AlertmanagerConfigError::NoRoute);
     };
-    for (field, intervals) in [
-        ("mute time intervals", &root.mute_time_intervals),
-        ("active time intervals", &root.active_time_intervals),
-    ] {
-        if intervals
-            .as_ref()
-            .is_some_and(|intervals| !intervals.is_empty())
-        {
-            return Err(AlertmanagerConfigError::RootWithTimeIntervals {
-                at: root.at.clone(),
-                field,
-            });
+    for (field, intervals) in
+        [("mute time intervals", &root.mute_time_intervals), ("active time intervals", &root.active_time_intervals)]
+    {
+        if intervals.as_ref().is_some_and(|intervals| !intervals.is_empty()) {
+            return Err(AlertmanagerConfigError::RootWithTimeIntervals { at: root.at.clone(), field });
         }
     }
     let root = build_route(root)?;
@@ -83,10 +68,7 @@ pub fn parse_alertmanager_routes(yaml_text: &str) -> Result<RoutingTree, Alertma
 /// Reads the routing tree of the Alertmanager configuration file at `path`.
 pub fn load_alertmanager_routes(path: &Path) -> Result<RoutingTree, AlertmanagerConfigError> {
     let yaml_text =
-        std::fs::read_to_string(path).map_err(|source| AlertmanagerConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        std::fs::read_to_string(path).map_err(|source| AlertmanagerConfigError::Read { path: path.to_path_buf(), source })?;
     parse_alertmanager_routes(&yaml_text)
 }
 
@@ -124,10 +106,7 @@ fn build_route(raw: RawRoute) -> Result<Route, AlertmanagerConfigError> {
             Ok(0) if !may_be_zero => format!("{field} cannot be zero"),
             Ok(_) => continue,
         };
-        return Err(AlertmanagerConfigError::Duration {
-            at: format!("{at}.{field}"),
-            problem,
-        });
+        return Err(AlertmanagerConfigError::Duration { at: format!("{at}.{field}"), problem });
     }
 
     // Alertmanager's order before sorting: match, then match_re, then matchers.
@@ -135,38 +114,24 @@ fn build_route(raw: RawRoute) -> Result<Route, AlertmanagerConfigError> {
     for (name, value) in raw.match_equal.unwrap_or_default() {
         let entry_at = format!("{at}.match.{name}");
         let entry = BTreeMap::from([(name, value.unwrap_or_default())]);
-        let built = Matcher::from_legacy_match(&entry).map_err(|source| {
-            AlertmanagerConfigError::Matcher {
-                at: entry_at,
-                source,
-            }
-        })?;
+        let built =
+            Matcher::from_legacy_match(&entry).map_err(|source| AlertmanagerConfigError::Matcher { at: entry_at, source })?;
         matchers.extend(built);
     }
     for (name, value) in raw.match_regex.unwrap_or_default() {
         let entry_at = format!("{at}.match_re.{name}");
         let entry = BTreeMap::from([(name, value.unwrap_or_default())]);
-        let built = Matcher::from_legacy_match_re(&entry).map_err(|source| {
-            AlertmanagerConfigError::Matcher {
-                at: entry_at,
-                source,
-            }
-        })?;
+        let built =
+            Matcher::from_legacy_match_re(&entry).map_err(|source| AlertmanagerConfigError::Matcher { at: entry_at, source })?;
         matchers.extend(built);
     }
     for (index, line) in raw.matchers.unwrap_or_default().iter().enumerate() {
-        let parsed = parse_matchers(line).map_err(|source| AlertmanagerConfigError::Matcher {
-            at: format!("{at}.matchers[{index}]"),
-            source,
-        })?;
+        let parsed = parse_matchers(line)
+            .map_err(|source| AlertmanagerConfigError::Matcher { at: format!("{at}.matchers[{index}]"), source })?;
         matchers.extend(parsed);
     }
 
-    let routes = raw
-        .routes
-        .into_iter()
-        .map(build_route)
-        .collect::<Result<Vec<_>, _>>()?;
+    let routes = raw.routes.into_iter().map(build_route).collect::<Result<Vec<_>, _>>()?;
     Ok(Route {
         // Alertmanager treats an empty receiver, and an empty group_by list, as not set.
         receiver: raw.receiver.filter(|receiver| !receiver.is_empty()),
@@ -201,26 +166,17 @@ fn parse_prometheus_duration_millis(text: &str) -> Result<u64, String> {
     let mut next_unit = 0;
     let mut total_millis: u128 = 0;
     while !rest.is_empty() {
-        let digits_end = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits_end == 0 {
             return Err(invalid());
         }
         // More digits than u128 holds is certainly out of range.
-        let number: u128 = rest[..digits_end]
-            .parse()
-            .map_err(|_| "duration out of range".to_string())?;
+        let number: u128 = rest[..digits_end].parse().map_err(|_| "duration out of range".to_string())?;
         rest = &rest[digits_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
-        let position = UNITS[next_unit..]
-            .iter()
-            .position(|(name, _)| *name == unit)
-            .ok_or_else(invalid)?;
+        let position = UNITS[next_unit..].iter().position(|(name, _)| *name == unit).ok_or_else(invalid)?;
         let (_, unit_millis) = UNITS[next_unit + position];
         next_unit += position + 1;
         total_millis = total_millis.saturating_add(number.saturating_mul(unit_millis));
@@ -252,10 +208,7 @@ struct ConfigSeed<'t> {
 impl<'de> DeserializeSeed<'de> for ConfigSeed<'_> {
     type Value = Option<RawRoute>;
 
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Option<RawRoute>, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<RawRoute>, D::Error> {
         deserializer.deserialize_option(self)
     }
 }
@@ -276,10 +229,7 @@ impl<'de> Visitor<'de> for ConfigSeed<'_> {
         Ok(None)
     }
 
-    fn visit_some<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Option<RawRoute>, D::Error> {
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<RawRoute>, D::Error> {
         deserializer.deserialize_map(self)
     }
 
@@ -287,10 +237,7 @@ impl<'de> Visitor<'de> for ConfigSeed<'_> {
         let mut route = None;
         while let Some(key) = map.next_key::<String>()? {
             if key == ROOT_PATH {
-                route = map.next_value_seed(OptionalRouteSeed {
-                    at: ROOT_PATH.to_string(),
-                    trail: self.trail,
-                })?;
+                route = map.next_value_seed(OptionalRouteSeed { at: ROOT_PATH.to_string(), trail: self.trail })?;
                 continue;
             }
             let _: IgnoredAny = map.next_value()?;
@@ -308,10 +255,7 @@ struct OptionalRouteSeed<'t> {
 impl<'de> DeserializeSeed<'de> for OptionalRouteSeed<'_> {
     type Value = Option<RawRoute>;
 
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Option<RawRoute>, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<RawRoute>, D::Error> {
         deserializer.deserialize_option(self)
     }
 }
@@ -331,16 +275,8 @@ impl<'de> Visitor<'de> for OptionalRouteSeed<'_> {
         Ok(None)
     }
 
-    fn visit_some<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Option<RawRoute>, D::Error> {
-        RouteSeed {
-            at: self.at,
-            trail: self.trail,
-        }
-        .deserialize(deserializer)
-        .map(Some)
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<RawRoute>, D::Error> {
+        RouteSeed { at: self.at, trail: self.trail }.deserialize(deserializer).map(Some)
     }
 }
 
@@ -371,10 +307,7 @@ impl<'de> Visitor<'de> for RouteSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRoute, A::Error> {
         let RouteSeed { at, trail } = self;
-        let mut route = RawRoute {
-            at: at.clone(),
-            ..RawRoute::default()
-        };
+        let mut route = RawRoute { at: at.clone(), ..RawRoute::default() };
         loop {
             set_trail(trail, &at);
             let Some(key) = map.next_key::<String>()? else {
@@ -393,12 +326,7 @@ impl<'de> Visitor<'de> for RouteSeed<'_> {
                 "repeat_interval" => route.repeat_interval = map.next_value()?,
                 "mute_time_intervals" => route.mute_time_intervals = map.next_value()?,
                 "active_time_intervals" => route.active_time_intervals = map.next_value()?,
-                "routes" => {
-                    route.routes = map.next_value_seed(RoutesSeed {
-                        at: format!("{at}.routes"),
-                        trail,
-                    })?
-                }
+                "routes" => route.routes = map.next_value_seed(RoutesSeed { at: format!("{at}.routes"), trail })?,
                 _ => {
                     // Alertmanager reads its config strictly, so a misspelt key is an error.
                     set_trail(trail, &at);
@@ -419,10 +347,7 @@ struct RoutesSeed<'t> {
 impl<'de> DeserializeSeed<'de> for RoutesSeed<'_> {
     type Value = Vec<RawRoute>;
 
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Vec<RawRoute>, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Vec<RawRoute>, D::Error> {
         deserializer.deserialize_option(self)
     }
 }
@@ -442,20 +367,14 @@ impl<'de> Visitor<'de> for RoutesSeed<'_> {
         Ok(Vec::new())
     }
 
-    fn visit_some<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Vec<RawRoute>, D::Error> {
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Vec<RawRoute>, D::Error> {
         deserializer.deserialize_seq(self)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Vec<RawRoute>, A::Error> {
         let mut routes = Vec::new();
         loop {
-            let seed = RouteSeed {
-                at: format!("{}[{}]", self.at, routes.len()),
-                trail: self.trail,
-            };
+            let seed = RouteSeed { at: format!("{}[{}]", self.at, routes.len()), trail: self.trail };
             match sequence.next_element_seed(seed)? {
                 Some(route) => routes.push(route),
                 None => return Ok(routes),
@@ -472,10 +391,7 @@ mod tests {
 
     fn receivers(yaml: &str, pairs: &[(&str, &str)]) -> String {
         let tree = parse_alertmanager_routes(yaml).unwrap_or_else(|error| panic!("{error}"));
-        let labels: Labels = pairs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect();
+        let labels: Labels = pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
         format_receivers(&tree.matching(&labels))
     }
 
@@ -503,10 +419,7 @@ route:
             (&[("severity", "critical"), ("code", "2")][..], "pager"),
             (&[("severity", "critical")][..], "root"),
             (&[("service", "foobar")][..], "regex"),
-            (
-                &[("team", "db"), ("env", "prod"), ("tier", "1")][..],
-                "new-style,after-continue",
-            ),
+            (&[("team", "db"), ("env", "prod"), ("tier", "1")][..], "new-style,after-continue"),
             (&[("team", "db"), ("env", "prod")][..], "after-continue"),
             (&[][..], "root"),
         ] {
@@ -516,15 +429,13 @@ route:
 
     #[test]
     fn empty_receiver_and_empty_group_by_inherit() {
-        let yaml = "route:\n  receiver: root\n  group_by: [a]\n  routes:\n    - {matchers: ['x=\"1\"'], receiver: '', group_by: []}\n";
+        let yaml =
+            "route:\n  receiver: root\n  group_by: [a]\n  routes:\n    - {matchers: ['x=\"1\"'], receiver: '', group_by: []}\n";
         let tree = parse_alertmanager_routes(yaml).unwrap();
         let labels: Labels = [("x".to_string(), "1".to_string())].into();
         let found = tree.matching(&labels);
         assert_eq!(found[0].receiver, "root");
-        assert_eq!(
-            found[0].group_by,
-            staunch_domain::routing::GroupBy::Labels(vec!["a".into()])
-        );
+        assert_eq!(found[0].group_by, staunch_domain::routing::GroupBy::Labels(vec!["a".into()]));
     }
 
     #[test]
@@ -532,18 +443,9 @@ route:
         let cases: &[(&str, &str)] = &[
             ("global: {}\n", "no route provided in config"),
             ("", "no route provided in config"),
-            (
-                "route:\n  group_by: [a]\n",
-                "route: root route must specify a default receiver",
-            ),
-            (
-                "route:\n  receiver: r\n  continue: true\n",
-                "route: cannot have continue in root route",
-            ),
-            (
-                "route:\n  receiver: r\n  matchers: ['a=b']\n",
-                "route: root route must not have any matchers",
-            ),
+            ("route:\n  group_by: [a]\n", "route: root route must specify a default receiver"),
+            ("route:\n  receiver: r\n  continue: true\n", "route: cannot have continue in root route"),
+            ("route:\n  receiver: r\n  matchers: ['a=b']\n", "route: root route must not have any matchers"),
             (
                 "route:\n  receiver: r\n  mute_time_intervals: [night]\n",
                 "route: root route must not have any mute time intervals",
@@ -564,27 +466,16 @@ route:
                 "route:\n  receiver: r\n  routes:\n    - group_by: [a, a]\n",
                 r#"route.routes[0].group_by[1]: duplicated label "a" in group_by"#,
             ),
-            (
-                "route:\n  receiver: r\n  group_interval: 0s\n",
-                "route.group_interval: group_interval cannot be zero",
-            ),
-            (
-                "route:\n  receiver: r\n  repeat_interval: 0\n",
-                "route.repeat_interval: repeat_interval cannot be zero",
-            ),
+            ("route:\n  receiver: r\n  group_interval: 0s\n", "route.group_interval: group_interval cannot be zero"),
+            ("route:\n  receiver: r\n  repeat_interval: 0\n", "route.repeat_interval: repeat_interval cannot be zero"),
             (
                 "route:\n  receiver: r\n  routes:\n    - group_wait: 5 minutes\n",
                 r#"route.routes[0].group_wait: not a valid duration string: "5 minutes""#,
             ),
-            (
-                "route:\n  receiver: r\n  group_wait: 30m1h\n",
-                r#"route.group_wait: not a valid duration string: "30m1h""#,
-            ),
+            ("route:\n  receiver: r\n  group_wait: 30m1h\n", r#"route.group_wait: not a valid duration string: "30m1h""#),
         ];
         for (yaml, expected) in cases {
-            let error = parse_alertmanager_routes(yaml)
-                .err()
-                .unwrap_or_else(|| panic!("accepted {yaml:?}"));
+            let error = parse_alertmanager_routes(yaml).err().unwrap_or_else(|| panic!("accepted {yaml:?}"));
             assert_eq!(error.to_string(), *expected, "{yaml:?}");
         }
     }
@@ -614,9 +505,7 @@ route:
             ),
         ];
         for (yaml, expected) in cases {
-            let error = parse_alertmanager_routes(yaml)
-                .err()
-                .unwrap_or_else(|| panic!("accepted {yaml:?}"));
+            let error = parse_alertmanager_routes(yaml).err().unwrap_or_else(|| panic!("accepted {yaml:?}"));
             assert_eq!(error.to_string(), *expected, "{yaml:?}");
         }
     }
@@ -624,22 +513,12 @@ route:
     #[test]
     fn errors_outside_the_route_carry_no_route_path() {
         let yaml = "route:\n  receiver: r\nreceivers: [\n";
-        let message = parse_alertmanager_routes(yaml)
-            .expect_err("broken yaml is refused")
-            .to_string();
-        assert!(
-            message.starts_with("invalid alertmanager config: "),
-            "{message}"
-        );
+        let message = parse_alertmanager_routes(yaml).expect_err("broken yaml is refused").to_string();
+        assert!(message.starts_with("invalid alertmanager config: "), "{message}");
         assert!(!message.contains("route."), "{message}");
         let duplicated = "route:\n  receiver: r\n  receiver: s\n";
-        let message = parse_alertmanager_routes(duplicated)
-            .expect_err("duplicate keys are refused")
-            .to_string();
-        assert!(
-            message.starts_with("invalid alertmanager config: route"),
-            "{message}"
-        );
+        let message = parse_alertmanager_routes(duplicated).expect_err("duplicate keys are refused").to_string();
+        assert!(message.starts_with("invalid alertmanager config: route"), "{message}");
     }
 
     #[test]
@@ -647,18 +526,10 @@ route:
         // yaml.v2 hands the source text of a scalar to a string field, so `2` and `2.10` are
         // label values as written; `continue: yes` is YAML 1.1 true.
         let yaml = "tracing: {endpoint: x}\nroute:\n  receiver: r\n  routes:\n    - match: {code: 2, version: 2.10, empty: }\n      receiver: a\n      continue: yes\n    - receiver: b\n";
-        assert_eq!(
-            receivers(yaml, &[("code", "2"), ("version", "2.10")]),
-            "a,b"
-        );
+        assert_eq!(receivers(yaml, &[("code", "2"), ("version", "2.10")]), "a,b");
         assert_eq!(receivers(yaml, &[("code", "2"), ("version", "2.1")]), "b");
-        assert_eq!(
-            receivers(yaml, &[("code", "2"), ("version", "2.10"), ("empty", "x")]),
-            "b"
-        );
-        let null_route = parse_alertmanager_routes("route:\nreceivers: []\n")
-            .err()
-            .unwrap();
+        assert_eq!(receivers(yaml, &[("code", "2"), ("version", "2.10"), ("empty", "x")]), "b");
+        let null_route = parse_alertmanager_routes("route:\nreceivers: []\n").err().unwrap();
         assert_eq!(null_route.to_string(), "no route provided in config");
     }
 
@@ -678,11 +549,7 @@ route:
             ("1s1s", Err("not a valid duration string: \"1s1s\"")),
             ("300y", Err("duration out of range")),
         ] {
-            assert_eq!(
-                parse_prometheus_duration_millis(text),
-                expected.map_err(str::to_string),
-                "{text:?}"
-            );
+            assert_eq!(parse_prometheus_duration_millis(text), expected.map_err(str::to_string), "{text:?}");
         }
     }
 }

@@ -7,9 +7,7 @@ pub mod alertmanager;
 pub mod example;
 pub mod staunch;
 
-pub use staunch::{
-    Config, ConfigError, NotificationSettings, SmtpSettings, SmtpTls, load_config, parse_config,
-};
+pub use staunch::{Config, ConfigError, NotificationSettings, SmtpSettings, SmtpTls, load_config, parse_config};
 
 /// Hex SHA-256 of a secret. Integration keys and API tokens are looked up by this digest,
 /// so the secret itself is never stored in the database nor compared byte by byte.

@@ -205,21 +205,15 @@ struct RawRoute {
 /// Reads and checks the config file at `path`.
 pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
     let source_name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
-        source_name: source_name.clone(),
-        problems: vec![format!("cannot read: {error}")],
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| ConfigError { source_name: source_name.clone(), problems: vec![format!("cannot read: {error}")] })?;
     parse_config(&text, &source_name)
 }
 
 /// Parses and checks config text. `source_name` prefixes every error.
 pub fn parse_config(text: &str, source_name: &str) -> Result<Config, ConfigError> {
-    let fail = |problems: Vec<String>| ConfigError {
-        source_name: source_name.to_string(),
-        problems,
-    };
-    let raw: RawConfig =
-        serde_saphyr::from_str(text).map_err(|error| fail(vec![error.to_string()]))?;
+    let fail = |problems: Vec<String>| ConfigError { source_name: source_name.to_string(), problems };
+    let raw: RawConfig = serde_saphyr::from_str(text).map_err(|error| fail(vec![error.to_string()]))?;
     build(raw).map_err(fail)
 }
 
@@ -238,14 +232,10 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
             let (explicit_id, channel) = match raw_method {
                 RawContactMethod::Email { id, address } => {
                     if !address.contains('@') {
-                        problems.push(format!(
-                            "{field}.address: {address:?} is not an email address"
-                        ));
+                        problems.push(format!("{field}.address: {address:?} is not an email address"));
                     }
                     if raw.smtp.is_none() {
-                        problems.push(format!(
-                            "{field}: email contact methods need an `smtp:` section"
-                        ));
+                        problems.push(format!("{field}: email contact methods need an `smtp:` section"));
                     }
                     (id, Channel::Email { address })
                 }
@@ -258,21 +248,13 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                     (id, Channel::Slack { webhook_url })
                 }
             };
-            let id = explicit_id
-                .unwrap_or_else(|| format!("{}/{}-{}", raw_user.id, channel.kind(), index + 1));
-            if contact_methods
-                .iter()
-                .any(|method: &ContactMethod| method.id == id)
-            {
+            let id = explicit_id.unwrap_or_else(|| format!("{}/{}-{}", raw_user.id, channel.kind(), index + 1));
+            if contact_methods.iter().any(|method: &ContactMethod| method.id == id) {
                 problems.push(format!("{field}.id: duplicate contact method id {id:?}"));
             }
             contact_methods.push(ContactMethod { id, channel });
         }
-        let user = User {
-            name: raw_user.name.unwrap_or_else(|| raw_user.id.clone()),
-            id: raw_user.id.clone(),
-            contact_methods,
-        };
+        let user = User { name: raw_user.name.unwrap_or_else(|| raw_user.id.clone()), id: raw_user.id.clone(), contact_methods };
         directory.users.insert(raw_user.id, user);
     }
 
@@ -282,54 +264,31 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
             problems.extend(errors.iter().map(|error| format!("schedules: {error}")));
         }
         if directory.schedules.contains_key(&schedule.id) {
-            problems.push(format!(
-                "schedules: duplicate schedule id {:?}",
-                schedule.id
-            ));
+            problems.push(format!("schedules: duplicate schedule id {:?}", schedule.id));
         }
         directory.schedules.insert(schedule.id.clone(), schedule);
     }
 
     let schedule_ids: BTreeSet<String> = directory.schedules.keys().cloned().collect();
     for policy in raw.escalation_policies {
-        let errors = policy.validate(&|id| directory.users.contains_key(id), &|id| {
-            schedule_ids.contains(id)
-        });
-        problems.extend(
-            errors
-                .iter()
-                .map(|error| format!("escalation_policies: {error}")),
-        );
+        let errors = policy.validate(&|id| directory.users.contains_key(id), &|id| schedule_ids.contains(id));
+        problems.extend(errors.iter().map(|error| format!("escalation_policies: {error}")));
         if directory.escalation_policies.contains_key(&policy.id) {
-            problems.push(format!(
-                "escalation_policies: duplicate policy id {:?}",
-                policy.id
-            ));
+            problems.push(format!("escalation_policies: duplicate policy id {:?}", policy.id));
         }
-        directory
-            .escalation_policies
-            .insert(policy.id.clone(), policy);
+        directory.escalation_policies.insert(policy.id.clone(), policy);
     }
 
-    let service_ids: BTreeSet<String> = raw
-        .services
-        .iter()
-        .map(|service| service.id.clone())
-        .collect();
+    let service_ids: BTreeSet<String> = raw.services.iter().map(|service| service.id.clone()).collect();
     for raw_service in raw.services {
         let field = format!("services.{}", raw_service.id);
         if directory.services.contains_key(&raw_service.id) {
-            problems.push(format!(
-                "services: duplicate service id {:?}",
-                raw_service.id
-            ));
+            problems.push(format!("services: duplicate service id {:?}", raw_service.id));
             continue;
         }
         if let Some(policy) = &raw_service.escalation_policy {
             if !directory.escalation_policies.contains_key(policy) {
-                problems.push(format!(
-                    "{field}.escalation_policy: unknown escalation policy {policy:?}"
-                ));
+                problems.push(format!("{field}.escalation_policy: unknown escalation policy {policy:?}"));
             }
         }
         for (index, raw_integration) in raw_service.integrations.iter().enumerate() {
@@ -338,33 +297,23 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                 "alertmanager" => SourceFormat::Alertmanager,
                 "events_v2" | "pagerduty" => SourceFormat::EventsV2,
                 other => {
-                    problems.push(format!("{integration_field}.type: unknown type {other:?}, expected alertmanager or events_v2"));
+                    problems
+                        .push(format!("{integration_field}.type: unknown type {other:?}, expected alertmanager or events_v2"));
                     continue;
                 }
             };
             if raw_integration.key.len() < 16 {
-                problems.push(format!(
-                    "{integration_field}.key: must be at least 16 characters"
-                ));
+                problems.push(format!("{integration_field}.key: must be at least 16 characters"));
                 continue;
             }
             let integration = Integration {
-                name: raw_integration
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("{}-{}", raw_service.id, raw_integration.format)),
+                name: raw_integration.name.clone().unwrap_or_else(|| format!("{}-{}", raw_service.id, raw_integration.format)),
                 service_id: raw_service.id.clone(),
                 format,
             };
             let digest = secret_digest(&raw_integration.key);
-            if directory
-                .integrations_by_key_sha256
-                .insert(digest, integration)
-                .is_some()
-            {
-                problems.push(format!(
-                    "{integration_field}.key: the same key is used by another integration"
-                ));
+            if directory.integrations_by_key_sha256.insert(digest, integration).is_some() {
+                problems.push(format!("{integration_field}.key: the same key is used by another integration"));
             }
         }
         let mut route_receivers = vec![raw_service.id.clone()];
@@ -377,12 +326,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                 matchers: Vec::new(),
                 continue_matching: false,
                 group_by: None,
-                routes: build_routes(
-                    &raw_service.routes,
-                    &format!("{field}.routes"),
-                    &service_ids,
-                    &mut problems,
-                ),
+                routes: build_routes(&raw_service.routes, &format!("{field}.routes"), &service_ids, &mut problems),
             };
             match RoutingTree::new(root) {
                 Ok(tree) => Some(tree),
@@ -409,36 +353,23 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(Config {
-        directory,
-        smtp: raw.smtp,
-        notifications: raw.notifications,
-    })
+    Ok(Config { directory, smtp: raw.smtp, notifications: raw.notifications })
 }
 
-fn build_routes(
-    raw_routes: &[RawRoute],
-    field: &str,
-    service_ids: &BTreeSet<String>,
-    problems: &mut Vec<String>,
-) -> Vec<Route> {
+fn build_routes(raw_routes: &[RawRoute], field: &str, service_ids: &BTreeSet<String>, problems: &mut Vec<String>) -> Vec<Route> {
     let mut routes = Vec::new();
     for (index, raw_route) in raw_routes.iter().enumerate() {
         let route_field = format!("{field}[{index}]");
         if let Some(service) = &raw_route.service {
             if !service_ids.contains(service) {
-                problems.push(format!(
-                    "{route_field}.service: unknown service {service:?}"
-                ));
+                problems.push(format!("{route_field}.service: unknown service {service:?}"));
             }
         }
         let mut matchers = Vec::new();
         for (matcher_index, text) in raw_route.matchers.iter().enumerate() {
             match parse_matchers(text) {
                 Ok(parsed) => matchers.extend(parsed),
-                Err(error) => {
-                    problems.push(format!("{route_field}.matchers[{matcher_index}]: {error}"))
-                }
+                Err(error) => problems.push(format!("{route_field}.matchers[{matcher_index}]: {error}")),
             }
         }
         routes.push(Route {
@@ -446,12 +377,7 @@ fn build_routes(
             matchers,
             continue_matching: raw_route.continue_matching,
             group_by: None,
-            routes: build_routes(
-                &raw_route.routes,
-                &format!("{route_field}.routes"),
-                service_ids,
-                problems,
-            ),
+            routes: build_routes(&raw_route.routes, &format!("{route_field}.routes"), service_ids, problems),
         });
     }
     routes
@@ -470,8 +396,6 @@ fn collect_route_services(raw_routes: &[RawRoute], services: &mut Vec<String>) {
 
 fn check_http_url(url: &str, field: &str, problems: &mut Vec<String>) {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        problems.push(format!(
-            "{field}: {url:?} must start with http:// or https://"
-        ));
+        problems.push(format!("{field}: {url:?} must start with http:// or https://"));
     }
 }

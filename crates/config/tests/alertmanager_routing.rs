@@ -11,10 +11,7 @@ use staunch_config::alertmanager::load_alertmanager_routes;
 use staunch_domain::labels::Labels;
 use staunch_domain::routing::{GroupBy, RoutingTree, format_receivers};
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/alertmanager/routing"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/alertmanager/routing");
 
 fn fixtures() -> Option<PathBuf> {
     let directory = PathBuf::from(FIXTURES);
@@ -26,15 +23,11 @@ fn fixtures() -> Option<PathBuf> {
 }
 
 fn load(directory: &Path, config: &str) -> RoutingTree {
-    load_alertmanager_routes(&directory.join(config))
-        .unwrap_or_else(|error| panic!("{config}: {error}"))
+    load_alertmanager_routes(&directory.join(config)).unwrap_or_else(|error| panic!("{config}: {error}"))
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect()
+    pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
 }
 
 #[test]
@@ -42,34 +35,20 @@ fn receivers_match_amtool_for_every_recorded_case() {
     let Some(directory) = fixtures() else { return };
     let text = std::fs::read_to_string(directory.join("expected_receivers.json")).unwrap();
     let document: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let cases = document["cases"]
-        .as_array()
-        .expect("expected_receivers.json has a cases list");
+    let cases = document["cases"].as_array().expect("expected_receivers.json has a cases list");
     assert!(!cases.is_empty());
     let mut failures = Vec::new();
     for case in cases {
         let config = case["config"].as_str().unwrap();
         let case_labels: Labels = serde_json::from_value(case["labels"].clone()).unwrap();
-        let expected: Vec<String> =
-            serde_json::from_value(case["expected_receivers"].clone()).unwrap();
+        let expected: Vec<String> = serde_json::from_value(case["expected_receivers"].clone()).unwrap();
         let found = load(&directory, config).matching(&case_labels);
-        let actual: Vec<String> = found
-            .iter()
-            .map(|route_match| route_match.receiver.clone())
-            .collect();
+        let actual: Vec<String> = found.iter().map(|route_match| route_match.receiver.clone()).collect();
         if actual != expected || format_receivers(&found) != expected.join(",") {
-            failures.push(format!(
-                "{config} {case_labels:?}: expected {expected:?}, got {actual:?}"
-            ));
+            failures.push(format!("{config} {case_labels:?}: expected {expected:?}, got {actual:?}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
     println!("{} amtool cases agree", cases.len());
 }
 
@@ -93,83 +72,37 @@ fn route_keys_match_dispatch_route_test() {
     // (labels, [(receiver, group_by or None for all labels, route key)]) from TestRouteMatch.
     type Expected<'a> = &'a [(&'a str, Option<&'a [&'a str]>, &'a str)];
     let cases: &[(&[(&str, &str)], Expected<'_>)] = &[
-        (
-            &[("owner", "team-A")],
-            &[("notify-A", Some(none), r#"{}/{owner="team-A"}"#)],
-        ),
-        (
-            &[("owner", "team-A"), ("env", "unset")],
-            &[("notify-A", Some(none), r#"{}/{owner="team-A"}"#)],
-        ),
-        (
-            &[("owner", "team-C")],
-            &[(
-                "notify-BC",
-                Some(&["bar", "foo"]),
-                r#"{}/{owner=~"^(?:team-(B|C))$"}"#,
-            )],
-        ),
-        (
-            &[("owner", "team-A"), ("env", "testing")],
-            &[(
-                "notify-testing",
-                None,
-                r#"{}/{owner="team-A"}/{env="testing"}"#,
-            )],
-        ),
+        (&[("owner", "team-A")], &[("notify-A", Some(none), r#"{}/{owner="team-A"}"#)]),
+        (&[("owner", "team-A"), ("env", "unset")], &[("notify-A", Some(none), r#"{}/{owner="team-A"}"#)]),
+        (&[("owner", "team-C")], &[("notify-BC", Some(&["bar", "foo"]), r#"{}/{owner=~"^(?:team-(B|C))$"}"#)]),
+        (&[("owner", "team-A"), ("env", "testing")], &[("notify-testing", None, r#"{}/{owner="team-A"}/{env="testing"}"#)]),
         (
             &[("owner", "team-A"), ("env", "production")],
             &[
-                (
-                    "notify-productionA",
-                    Some(none),
-                    r#"{}/{owner="team-A"}/{env="production"}"#,
-                ),
-                (
-                    "notify-productionB",
-                    Some(&["job"]),
-                    r#"{}/{owner="team-A"}/{env=~"^(?:produ.*)$",job=~"^(?:.*)$"}"#,
-                ),
+                ("notify-productionA", Some(none), r#"{}/{owner="team-A"}/{env="production"}"#),
+                ("notify-productionB", Some(&["job"]), r#"{}/{owner="team-A"}/{env=~"^(?:produ.*)$",job=~"^(?:.*)$"}"#),
             ],
         ),
-        (
-            &[("group_by", "role")],
-            &[("notify-def", Some(&["role"]), r#"{}/{group_by="role"}"#)],
-        ),
+        (&[("group_by", "role")], &[("notify-def", Some(&["role"]), r#"{}/{group_by="role"}"#)]),
         (
             &[("env", "testing"), ("group_by", "role")],
-            &[(
-                "notify-testing",
-                Some(&["role"]),
-                r#"{}/{group_by="role"}/{env="testing"}"#,
-            )],
+            &[("notify-testing", Some(&["role"]), r#"{}/{group_by="role"}/{env="testing"}"#)],
         ),
         (
             &[("env", "testing"), ("group_by", "role"), ("wait", "long")],
-            &[(
-                "notify-testing",
-                Some(&["role"]),
-                r#"{}/{group_by="role"}/{env="testing"}/{wait="long"}"#,
-            )],
+            &[("notify-testing", Some(&["role"]), r#"{}/{group_by="role"}/{env="testing"}/{wait="long"}"#)],
         ),
     ];
     for (pairs, expected) in cases {
         let actual: Vec<(String, Option<Vec<String>>, String)> = tree
             .matching(&labels(pairs))
             .iter()
-            .map(|found| {
-                (
-                    found.receiver.clone(),
-                    normalized(&found.group_by),
-                    found.route_key.clone(),
-                )
-            })
+            .map(|found| (found.receiver.clone(), normalized(&found.group_by), found.route_key.clone()))
             .collect();
         let expected: Vec<(String, Option<Vec<String>>, String)> = expected
             .iter()
             .map(|(receiver, group_by, key)| {
-                let group_by =
-                    group_by.map(|names| names.iter().map(|name| name.to_string()).collect());
+                let group_by = group_by.map(|names| names.iter().map(|name| name.to_string()).collect());
                 (receiver.to_string(), group_by, key.to_string())
             })
             .collect();
@@ -204,8 +137,7 @@ fn every_fixture_config_loads() {
     for entry in std::fs::read_dir(&directory).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|extension| extension == "yml") {
-            load_alertmanager_routes(&path)
-                .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+            load_alertmanager_routes(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
         }
     }
 }

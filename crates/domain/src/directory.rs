@@ -54,19 +54,13 @@ impl Channel {
 impl std::fmt::Debug for Channel {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Channel::Email { address } => formatter
-                .debug_struct("Email")
-                .field("address", address)
-                .finish(),
+            Channel::Email { address } => formatter.debug_struct("Email").field("address", address).finish(),
             Channel::Webhook { url, secret } => formatter
                 .debug_struct("Webhook")
                 .field("url", url)
                 .field("secret", &secret.as_ref().map(|_| "<redacted>"))
                 .finish(),
-            Channel::Slack { .. } => formatter
-                .debug_struct("Slack")
-                .field("webhook_url", &"<redacted>")
-                .finish(),
+            Channel::Slack { .. } => formatter.debug_struct("Slack").field("webhook_url", &"<redacted>").finish(),
         }
     }
 }
@@ -113,11 +107,7 @@ impl Directory {
     }
 
     pub fn contact_method(&self, user_id: &str, contact_method_id: &str) -> Option<&ContactMethod> {
-        self.users
-            .get(user_id)?
-            .contact_methods
-            .iter()
-            .find(|method| method.id == contact_method_id)
+        self.users.get(user_id)?.contact_methods.iter().find(|method| method.id == contact_method_id)
     }
 
     /// Users on call for `schedule_id` at `at`; empty for an unknown schedule.

@@ -9,9 +9,7 @@ pub struct HumanDuration {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid duration {text:?}: expected a number followed by ms, s, m, h, d or w, e.g. 5m or 1h30m"
-)]
+#[error("invalid duration {text:?}: expected a number followed by ms, s, m, h, d or w, e.g. 5m or 1h30m")]
 pub struct DurationParseError {
     pub text: String,
 }
@@ -22,9 +20,7 @@ impl HumanDuration {
     }
 
     pub const fn from_secs(seconds: u64) -> HumanDuration {
-        HumanDuration {
-            milliseconds: seconds * 1000,
-        }
+        HumanDuration { milliseconds: seconds * 1000 }
     }
 
     pub fn as_millis(self) -> u64 {
@@ -40,9 +36,7 @@ impl HumanDuration {
     }
 
     pub fn parse(text: &str) -> Result<HumanDuration, DurationParseError> {
-        let error = || DurationParseError {
-            text: text.to_string(),
-        };
+        let error = || DurationParseError { text: text.to_string() };
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err(error());
@@ -56,9 +50,7 @@ impl HumanDuration {
             }
             let number: u64 = rest[..digits_end].parse().map_err(|_| error())?;
             rest = &rest[digits_end..];
-            let unit_end = rest
-                .find(|c: char| c.is_ascii_digit())
-                .unwrap_or(rest.len());
+            let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
             let unit_millis: u64 = match &rest[..unit_end] {
                 "ms" => 1,
                 "s" => 1_000,
@@ -72,9 +64,7 @@ impl HumanDuration {
             let part = number.checked_mul(unit_millis).ok_or_else(error)?;
             total = total.checked_add(part).ok_or_else(error)?;
         }
-        Ok(HumanDuration {
-            milliseconds: total,
-        })
+        Ok(HumanDuration { milliseconds: total })
     }
 }
 
@@ -84,14 +74,7 @@ impl std::fmt::Display for HumanDuration {
         if remaining == 0 {
             return formatter.write_str("0s");
         }
-        for (unit, size) in [
-            ("w", 604_800_000),
-            ("d", 86_400_000),
-            ("h", 3_600_000),
-            ("m", 60_000),
-            ("s", 1_000),
-            ("ms", 1),
-        ] {
+        for (unit, size) in [("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
             if remaining >= size {
                 write!(formatter, "{}{unit}", remaining / size)?;
                 remaining %= size;

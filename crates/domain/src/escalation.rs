@@ -64,25 +64,13 @@ pub enum PolicyError {
     #[error("escalation policy {policy}: level {level} timeout must be at least 1s")]
     TimeoutTooShort { policy: String, level: usize },
     #[error("escalation policy {policy}: level {level} names unknown user {user:?}")]
-    UnknownUser {
-        policy: String,
-        level: usize,
-        user: String,
-    },
+    UnknownUser { policy: String, level: usize, user: String },
     #[error("escalation policy {policy}: level {level} names unknown schedule {schedule:?}")]
-    UnknownSchedule {
-        policy: String,
-        level: usize,
-        schedule: String,
-    },
+    UnknownSchedule { policy: String, level: usize, schedule: String },
 }
 
 impl EscalationPolicy {
-    pub fn validate(
-        &self,
-        user_exists: &dyn Fn(&str) -> bool,
-        schedule_exists: &dyn Fn(&str) -> bool,
-    ) -> Vec<PolicyError> {
+    pub fn validate(&self, user_exists: &dyn Fn(&str) -> bool, schedule_exists: &dyn Fn(&str) -> bool) -> Vec<PolicyError> {
         let mut errors = Vec::new();
         let policy = || self.id.clone();
         if self.levels.is_empty() {
@@ -91,32 +79,18 @@ impl EscalationPolicy {
         for (level_index, level) in self.levels.iter().enumerate() {
             let level_number = level_index + 1;
             if level.targets.is_empty() {
-                errors.push(PolicyError::NoTargets {
-                    policy: policy(),
-                    level: level_number,
-                });
+                errors.push(PolicyError::NoTargets { policy: policy(), level: level_number });
             }
             if level.timeout.as_millis() < 1000 {
-                errors.push(PolicyError::TimeoutTooShort {
-                    policy: policy(),
-                    level: level_number,
-                });
+                errors.push(PolicyError::TimeoutTooShort { policy: policy(), level: level_number });
             }
             for target in &level.targets {
                 match target {
                     EscalationTarget::User(user) if !user_exists(user) => {
-                        errors.push(PolicyError::UnknownUser {
-                            policy: policy(),
-                            level: level_number,
-                            user: user.clone(),
-                        })
+                        errors.push(PolicyError::UnknownUser { policy: policy(), level: level_number, user: user.clone() })
                     }
                     EscalationTarget::Schedule(schedule) if !schedule_exists(schedule) => errors
-                        .push(PolicyError::UnknownSchedule {
-                            policy: policy(),
-                            level: level_number,
-                            schedule: schedule.clone(),
-                        }),
+                        .push(PolicyError::UnknownSchedule { policy: policy(), level: level_number, schedule: schedule.clone() }),
                     _ => {}
                 }
             }
@@ -129,16 +103,10 @@ impl EscalationPolicy {
     pub fn next_position(&self, position: EscalationPosition) -> Option<EscalationPosition> {
         let level_count = self.levels.len() as u32;
         if position.level + 1 < level_count {
-            return Some(EscalationPosition {
-                level: position.level + 1,
-                cycle: position.cycle,
-            });
+            return Some(EscalationPosition { level: position.level + 1, cycle: position.cycle });
         }
         if position.cycle < self.repeat {
-            return Some(EscalationPosition {
-                level: 0,
-                cycle: position.cycle + 1,
-            });
+            return Some(EscalationPosition { level: 0, cycle: position.cycle + 1 });
         }
         None
     }
@@ -166,16 +134,10 @@ impl EscalationPolicy {
             }
         }
         let next = self.next_position(position).map(|next| {
-            let due = now
-                .checked_add(level.timeout.as_span())
-                .unwrap_or(Timestamp::MAX);
+            let due = now.checked_add(level.timeout.as_span()).unwrap_or(Timestamp::MAX);
             (next, due)
         });
-        Some(EscalationStep {
-            position,
-            users,
-            next,
-        })
+        Some(EscalationStep { position, users, next })
     }
 }
 
@@ -213,9 +175,7 @@ mod tests {
     fn step_pages_level_users_and_schedules_next_after_timeout() {
         let policy = policy(2, 0);
         let now: Timestamp = "2026-03-29T00:30:00Z".parse().unwrap();
-        let step = policy
-            .step(EscalationPosition::START, now, &|_| Vec::new())
-            .unwrap();
+        let step = policy.step(EscalationPosition::START, now, &|_| Vec::new()).unwrap();
         assert_eq!(step.users, vec!["user0".to_string()]);
         let (next, due) = step.next.unwrap();
         assert_eq!(next, EscalationPosition { level: 1, cycle: 0 });
@@ -228,15 +188,9 @@ mod tests {
     #[test]
     fn validation_names_the_policy_level_and_target() {
         let mut bad = policy(1, 0);
-        bad.levels[0]
-            .targets
-            .push(EscalationTarget::Schedule("ghost".into()));
+        bad.levels[0].targets.push(EscalationTarget::Schedule("ghost".into()));
         bad.levels[0].timeout = HumanDuration::from_millis(10);
-        let errors: Vec<String> = bad
-            .validate(&|_| true, &|_| false)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let errors: Vec<String> = bad.validate(&|_| true, &|_| false).iter().map(ToString::to_string).collect();
         assert_eq!(
             errors,
             vec![

@@ -74,10 +74,7 @@ pub enum TransitionError {
     #[error("incident is resolved and cannot change state")]
     Resolved,
     #[error("cannot {change} an incident that is {from}")]
-    NotAllowed {
-        change: &'static str,
-        from: IncidentState,
-    },
+    NotAllowed { change: &'static str, from: IncidentState },
 }
 
 impl StateChange {
@@ -92,31 +89,20 @@ impl StateChange {
 }
 
 /// The state an incident moves to when `change` is applied in state `from`.
-pub fn transition(
-    from: IncidentState,
-    change: StateChange,
-) -> Result<IncidentState, TransitionError> {
+pub fn transition(from: IncidentState, change: StateChange) -> Result<IncidentState, TransitionError> {
     use IncidentState::*;
     if from == Resolved {
         return Err(TransitionError::Resolved);
     }
     match (from, change) {
         (Triggered, StateChange::Acknowledge) => Ok(Acknowledged),
-        (Acknowledged, StateChange::Acknowledge) => {
-            Err(TransitionError::AlreadyInState(Acknowledged))
-        }
-        (Mitigated, StateChange::Acknowledge) => Err(TransitionError::NotAllowed {
-            change: "acknowledge",
-            from,
-        }),
+        (Acknowledged, StateChange::Acknowledge) => Err(TransitionError::AlreadyInState(Acknowledged)),
+        (Mitigated, StateChange::Acknowledge) => Err(TransitionError::NotAllowed { change: "acknowledge", from }),
         (Mitigated, StateChange::Mitigate) => Err(TransitionError::AlreadyInState(Mitigated)),
         (_, StateChange::Mitigate) => Ok(Mitigated),
         (_, StateChange::Resolve) => Ok(Resolved),
         (Triggered | Acknowledged, StateChange::Escalate) => Ok(Triggered),
-        (Mitigated, StateChange::Escalate) => Err(TransitionError::NotAllowed {
-            change: "escalate",
-            from,
-        }),
+        (Mitigated, StateChange::Escalate) => Err(TransitionError::NotAllowed { change: "escalate", from }),
         (Resolved, _) => Err(TransitionError::Resolved),
     }
 }
@@ -129,12 +115,7 @@ mod tests {
 
     fn check(from: IncidentState, change: StateChange, expected: Result<IncidentState, &str>) {
         let actual = transition(from, change).map_err(|error| error.to_string());
-        assert_eq!(
-            actual,
-            expected.map_err(str::to_string),
-            "{from} + {}",
-            change.as_str()
-        );
+        assert_eq!(actual, expected.map_err(str::to_string), "{from} + {}", change.as_str());
     }
 
     #[test]
@@ -143,32 +124,16 @@ mod tests {
         check(Triggered, Mitigate, Ok(Mitigated));
         check(Triggered, Resolve, Ok(Resolved));
         check(Triggered, Escalate, Ok(Triggered));
-        check(
-            Acknowledged,
-            Acknowledge,
-            Err("incident is already acknowledged"),
-        );
+        check(Acknowledged, Acknowledge, Err("incident is already acknowledged"));
         check(Acknowledged, Mitigate, Ok(Mitigated));
         check(Acknowledged, Resolve, Ok(Resolved));
         check(Acknowledged, Escalate, Ok(Triggered));
-        check(
-            Mitigated,
-            Acknowledge,
-            Err("cannot acknowledge an incident that is mitigated"),
-        );
+        check(Mitigated, Acknowledge, Err("cannot acknowledge an incident that is mitigated"));
         check(Mitigated, Mitigate, Err("incident is already mitigated"));
         check(Mitigated, Resolve, Ok(Resolved));
-        check(
-            Mitigated,
-            Escalate,
-            Err("cannot escalate an incident that is mitigated"),
-        );
+        check(Mitigated, Escalate, Err("cannot escalate an incident that is mitigated"));
         for change in [Acknowledge, Mitigate, Resolve, Escalate] {
-            check(
-                Resolved,
-                change,
-                Err("incident is resolved and cannot change state"),
-            );
+            check(Resolved, change, Err("incident is resolved and cannot change state"));
         }
     }
 }

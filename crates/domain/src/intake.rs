@@ -22,17 +22,11 @@ pub enum IntakeDecision {
     /// A new alert, or one firing again, with no open incident for its group: open one.
     OpenIncident { reuse_alert_id: Option<i64> },
     /// A new alert, or one firing again, joins the open incident of its group (no new page).
-    JoinIncident {
-        reuse_alert_id: Option<i64>,
-        incident_id: i64,
-    },
+    JoinIncident { reuse_alert_id: Option<i64>, incident_id: i64 },
     /// The alert is already firing in an open incident: refresh it, page nobody.
     Deduplicated { alert_id: i64 },
     /// The alert stopped firing. The shell then checks whether the incident auto-resolves.
-    ResolveAlert {
-        alert_id: i64,
-        incident_id: Option<i64>,
-    },
+    ResolveAlert { alert_id: i64, incident_id: Option<i64> },
     /// The sender acknowledged: acknowledge the alert's open incident.
     AcknowledgeIncident { incident_id: i64 },
     /// Nothing to do; kept on record with the reason.
@@ -41,70 +35,41 @@ pub enum IntakeDecision {
 
 /// Decides what `action` on an alert does, given what is known of it and the id of the open
 /// incident of its group (if any).
-pub fn decide(
-    action: AlertAction,
-    known: Option<KnownAlert>,
-    open_incident_of_group: Option<i64>,
-) -> IntakeDecision {
-    let incident_is_open =
-        |alert: &KnownAlert| alert.incident_state.is_some_and(IncidentState::is_open);
+pub fn decide(action: AlertAction, known: Option<KnownAlert>, open_incident_of_group: Option<i64>) -> IntakeDecision {
+    let incident_is_open = |alert: &KnownAlert| alert.incident_state.is_some_and(IncidentState::is_open);
     match action {
         AlertAction::Trigger => {
             if let Some(alert) = known {
                 if alert.firing && incident_is_open(&alert) {
-                    return IntakeDecision::Deduplicated {
-                        alert_id: alert.alert_id,
-                    };
+                    return IntakeDecision::Deduplicated { alert_id: alert.alert_id };
                 }
             }
             let reuse_alert_id = known.map(|alert| alert.alert_id);
             match open_incident_of_group {
-                Some(incident_id) => IntakeDecision::JoinIncident {
-                    reuse_alert_id,
-                    incident_id,
-                },
+                Some(incident_id) => IntakeDecision::JoinIncident { reuse_alert_id, incident_id },
                 None => IntakeDecision::OpenIncident { reuse_alert_id },
             }
         }
         AlertAction::Resolve => match known {
-            Some(alert) if alert.firing => IntakeDecision::ResolveAlert {
-                alert_id: alert.alert_id,
-                incident_id: alert.incident_id,
-            },
-            Some(_) => IntakeDecision::Ignore {
-                reason: "alert is already resolved",
-            },
-            None => IntakeDecision::Ignore {
-                reason: "no alert with this dedup key",
-            },
+            Some(alert) if alert.firing => {
+                IntakeDecision::ResolveAlert { alert_id: alert.alert_id, incident_id: alert.incident_id }
+            }
+            Some(_) => IntakeDecision::Ignore { reason: "alert is already resolved" },
+            None => IntakeDecision::Ignore { reason: "no alert with this dedup key" },
         },
         AlertAction::Acknowledge => match known {
-            Some(alert) if incident_is_open(&alert) => {
-                match (alert.incident_id, alert.incident_state) {
-                    (Some(incident_id), Some(IncidentState::Triggered)) => {
-                        IntakeDecision::AcknowledgeIncident { incident_id }
-                    }
-                    _ => IntakeDecision::Ignore {
-                        reason: "incident is not triggered",
-                    },
-                }
-            }
-            Some(_) => IntakeDecision::Ignore {
-                reason: "alert has no open incident",
+            Some(alert) if incident_is_open(&alert) => match (alert.incident_id, alert.incident_state) {
+                (Some(incident_id), Some(IncidentState::Triggered)) => IntakeDecision::AcknowledgeIncident { incident_id },
+                _ => IntakeDecision::Ignore { reason: "incident is not triggered" },
             },
-            None => IntakeDecision::Ignore {
-                reason: "no alert with this dedup key",
-            },
+            Some(_) => IntakeDecision::Ignore { reason: "alert has no open incident" },
+            None => IntakeDecision::Ignore { reason: "no alert with this dedup key" },
         },
     }
 }
 
 /// Whether an incident resolves itself after one of its alerts resolved.
-pub fn auto_resolves(
-    auto_resolve_enabled: bool,
-    state: IncidentState,
-    firing_alerts_left: u64,
-) -> bool {
+pub fn auto_resolves(auto_resolve_enabled: bool, state: IncidentState, firing_alerts_left: u64) -> bool {
     auto_resolve_enabled && state.is_open() && firing_alerts_left == 0
 }
 
@@ -126,115 +91,43 @@ mod tests {
     #[test]
     fn decisions_table() {
         let cases = [
-            (
-                Trigger,
-                None,
-                None,
-                IntakeDecision::OpenIncident {
-                    reuse_alert_id: None,
-                },
-            ),
-            (
-                Trigger,
-                None,
-                Some(3),
-                IntakeDecision::JoinIncident {
-                    reuse_alert_id: None,
-                    incident_id: 3,
-                },
-            ),
-            (
-                Trigger,
-                alert(true, Some((3, Triggered))),
-                Some(3),
-                IntakeDecision::Deduplicated { alert_id: 7 },
-            ),
-            (
-                Trigger,
-                alert(true, Some((3, Acknowledged))),
-                Some(3),
-                IntakeDecision::Deduplicated { alert_id: 7 },
-            ),
+            (Trigger, None, None, IntakeDecision::OpenIncident { reuse_alert_id: None }),
+            (Trigger, None, Some(3), IntakeDecision::JoinIncident { reuse_alert_id: None, incident_id: 3 }),
+            (Trigger, alert(true, Some((3, Triggered))), Some(3), IntakeDecision::Deduplicated { alert_id: 7 }),
+            (Trigger, alert(true, Some((3, Acknowledged))), Some(3), IntakeDecision::Deduplicated { alert_id: 7 }),
             // A human resolved the incident while the alert kept firing: the next trigger opens a new one.
-            (
-                Trigger,
-                alert(true, Some((3, Resolved))),
-                None,
-                IntakeDecision::OpenIncident {
-                    reuse_alert_id: Some(7),
-                },
-            ),
+            (Trigger, alert(true, Some((3, Resolved))), None, IntakeDecision::OpenIncident { reuse_alert_id: Some(7) }),
             (
                 Trigger,
                 alert(false, Some((3, Resolved))),
                 Some(4),
-                IntakeDecision::JoinIncident {
-                    reuse_alert_id: Some(7),
-                    incident_id: 4,
-                },
+                IntakeDecision::JoinIncident { reuse_alert_id: Some(7), incident_id: 4 },
             ),
             (
                 Resolve,
                 alert(true, Some((3, Triggered))),
                 Some(3),
-                IntakeDecision::ResolveAlert {
-                    alert_id: 7,
-                    incident_id: Some(3),
-                },
+                IntakeDecision::ResolveAlert { alert_id: 7, incident_id: Some(3) },
             ),
-            (
-                Resolve,
-                alert(false, Some((3, Resolved))),
-                None,
-                IntakeDecision::Ignore {
-                    reason: "alert is already resolved",
-                },
-            ),
-            (
-                Resolve,
-                None,
-                None,
-                IntakeDecision::Ignore {
-                    reason: "no alert with this dedup key",
-                },
-            ),
-            (
-                Acknowledge,
-                alert(true, Some((3, Triggered))),
-                Some(3),
-                IntakeDecision::AcknowledgeIncident { incident_id: 3 },
-            ),
+            (Resolve, alert(false, Some((3, Resolved))), None, IntakeDecision::Ignore { reason: "alert is already resolved" }),
+            (Resolve, None, None, IntakeDecision::Ignore { reason: "no alert with this dedup key" }),
+            (Acknowledge, alert(true, Some((3, Triggered))), Some(3), IntakeDecision::AcknowledgeIncident { incident_id: 3 }),
             (
                 Acknowledge,
                 alert(true, Some((3, Acknowledged))),
                 Some(3),
-                IntakeDecision::Ignore {
-                    reason: "incident is not triggered",
-                },
+                IntakeDecision::Ignore { reason: "incident is not triggered" },
             ),
             (
                 Acknowledge,
                 alert(true, Some((3, Resolved))),
                 None,
-                IntakeDecision::Ignore {
-                    reason: "alert has no open incident",
-                },
+                IntakeDecision::Ignore { reason: "alert has no open incident" },
             ),
-            (
-                Acknowledge,
-                None,
-                None,
-                IntakeDecision::Ignore {
-                    reason: "no alert with this dedup key",
-                },
-            ),
+            (Acknowledge, None, None, IntakeDecision::Ignore { reason: "no alert with this dedup key" }),
         ];
         for (action, known, open, expected) in cases {
-            assert_eq!(
-                decide(action, known, open),
-                expected,
-                "{action:?} {known:?} {open:?}"
-            );
+            assert_eq!(decide(action, known, open), expected, "{action:?} {known:?} {open:?}");
         }
     }
 

@@ -55,11 +55,7 @@ mod tests {
 
     #[test]
     fn group_key_is_order_independent_and_renders_missing_labels_empty() {
-        let labels: Labels = [
-            ("b".to_string(), "2".to_string()),
-            ("a".to_string(), "1".to_string()),
-        ]
-        .into();
+        let labels: Labels = [("b".to_string(), "2".to_string()), ("a".to_string(), "1".to_string())].into();
         let key = group_key(&labels, &["b".into(), "a".into(), "c".into()]);
         assert_eq!(key, r#"{a="1",b="2",c=""}"#);
     }

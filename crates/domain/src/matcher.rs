@@ -77,24 +77,11 @@ pub struct Matcher {
 impl Matcher {
     /// Builds a matcher as Alertmanager's `NewMatcher` does: the label name is taken as given,
     /// and a regex value is compiled anchored at both ends.
-    pub fn new(
-        name: impl Into<String>,
-        match_type: MatchType,
-        value: impl Into<String>,
-    ) -> Result<Matcher, MatcherError> {
+    pub fn new(name: impl Into<String>, match_type: MatchType, value: impl Into<String>) -> Result<Matcher, MatcherError> {
         let name = name.into();
         let value = value.into();
-        let anchored_regex = if match_type.is_regex() {
-            Some(compile_anchored(&value)?)
-        } else {
-            None
-        };
-        Ok(Matcher {
-            name,
-            match_type,
-            value,
-            anchored_regex,
-        })
+        let anchored_regex = if match_type.is_regex() { Some(compile_anchored(&value)?) } else { None };
+        Ok(Matcher { name, match_type, value, anchored_regex })
     }
 
     /// Parses one matcher such as `severity="critical"`, `env=~prod.*` or `team != "a, b"`.
@@ -104,9 +91,7 @@ impl Matcher {
     /// by whitespace. Within the value `\"`, `\n` and `\\` are escapes; any other backslash is
     /// literal, and an unescaped `"` may only open and close the value.
     pub fn parse(text: &str) -> Result<Matcher, MatcherError> {
-        let bad_format = || MatcherError::BadFormat {
-            text: text.to_string(),
-        };
+        let bad_format = || MatcherError::BadFormat { text: text.to_string() };
         let rest = trim_start_go_space(text);
         let name_length = rest
             .char_indices()
@@ -118,17 +103,11 @@ impl Matcher {
         let (name, rest) = rest.split_at(name_length);
         let rest = trim_start_go_space(rest);
         // `=~` is tried before `=`, otherwise the `~` would become part of the value.
-        let (match_type, rest) = [
-            ("=~", MatchType::Regex),
-            ("=", MatchType::Equal),
-            ("!=", MatchType::NotEqual),
-            ("!~", MatchType::NotRegex),
-        ]
-        .into_iter()
-        .find_map(|(operator, match_type)| {
-            rest.strip_prefix(operator).map(|rest| (match_type, rest))
-        })
-        .ok_or_else(bad_format)?;
+        let (match_type, rest) =
+            [("=~", MatchType::Regex), ("=", MatchType::Equal), ("!=", MatchType::NotEqual), ("!~", MatchType::NotRegex)]
+                .into_iter()
+                .find_map(|(operator, match_type)| rest.strip_prefix(operator).map(|rest| (match_type, rest)))
+                .ok_or_else(bad_format)?;
         let raw_value = trim_end_go_space(trim_start_go_space(rest));
         let value = unescape_value(raw_value)?;
         Matcher::new(name, match_type, value)
@@ -152,9 +131,7 @@ impl Matcher {
     /// builds the matcher from that anchored text, so the matcher's value (and therefore route
     /// keys and `amtool` output) carries the anchors: `service: foo` becomes
     /// `service=~"^(?:foo)$"`. Matching is unaffected by the double anchoring.
-    pub fn from_legacy_match_re(
-        map: &BTreeMap<String, String>,
-    ) -> Result<Vec<Matcher>, MatcherError> {
+    pub fn from_legacy_match_re(map: &BTreeMap<String, String>) -> Result<Vec<Matcher>, MatcherError> {
         let mut matchers = Vec::with_capacity(map.len());
         for (name, value) in map {
             if !is_valid_label_name(name) {
@@ -162,11 +139,7 @@ impl Matcher {
             }
             // Alertmanager rejects the config when the value alone does not compile.
             compile_anchored(value)?;
-            matchers.push(Matcher::new(
-                name.clone(),
-                MatchType::Regex,
-                format!("^(?:{value})$"),
-            )?);
+            matchers.push(Matcher::new(name.clone(), MatchType::Regex, format!("^(?:{value})$"))?);
         }
         Ok(matchers)
     }
@@ -262,8 +235,7 @@ pub fn is_valid_label_name(name: &str) -> bool {
     let Some(first) = characters.next() else {
         return false;
     };
-    (first.is_ascii_alphabetic() || first == '_')
-        && characters.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    (first.is_ascii_alphabetic() || first == '_') && characters.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl fmt::Display for Matcher {
@@ -320,10 +292,7 @@ impl<'de> Deserialize<'de> for Matcher {
 }
 
 fn compile_anchored(value: &str) -> Result<Regex, MatcherError> {
-    let invalid = |reason: String| MatcherError::InvalidRegex {
-        pattern: value.to_string(),
-        reason,
-    };
+    let invalid = |reason: String| MatcherError::InvalidRegex { pattern: value.to_string(), reason };
     // The value is anchored before translation, as Alertmanager anchors before compiling: a
     // value such as `a)|(b` escapes the anchors in Go too, and must parse the same way here.
     let translated = go_regex::translate_go_regex(&format!("^(?:{value})$")).map_err(invalid)?;
@@ -338,21 +307,11 @@ fn one_line_regex_error(error: &regex::Error) -> String {
         .lines()
         .find_map(|line| line.trim().strip_prefix("error: "))
         .map(str::to_string)
-        .unwrap_or_else(|| {
-            rendered
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        })
+        .unwrap_or_else(|| rendered.lines().last().unwrap_or_default().trim().to_string())
 }
 
 fn is_matcher_name_character(character: char, first: bool) -> bool {
-    character.is_ascii_alphabetic()
-        || character == '_'
-        || character == ':'
-        || (!first && character.is_ascii_digit())
+    character.is_ascii_alphabetic() || character == '_' || character == ':' || (!first && character.is_ascii_digit())
 }
 
 /// Go's regexp `\s`, which the matcher grammar uses around tokens: ASCII space, tab, newline,
@@ -371,9 +330,7 @@ fn trim_end_go_space(text: &str) -> &str {
 
 /// Unescapes a raw matcher value, which may be wrapped in double quotes.
 fn unescape_value(raw_value: &str) -> Result<String, MatcherError> {
-    let unescaped_quote = || MatcherError::UnescapedDoubleQuote {
-        value: raw_value.to_string(),
-    };
+    let unescaped_quote = || MatcherError::UnescapedDoubleQuote { value: raw_value.to_string() };
     let (body, mut expect_closing_quote) = match raw_value.strip_prefix('"') {
         Some(body) => (body, true),
         None => (raw_value, false),

@@ -106,11 +106,7 @@ impl RoutingTree {
         if root.continue_matching {
             return Err(RoutingError::RootWithContinue { at });
         }
-        let inherited = Inherited {
-            receiver: "",
-            group_by: GroupBy::Labels(Vec::new()),
-            route_key: None,
-        };
+        let inherited = Inherited { receiver: "", group_by: GroupBy::Labels(Vec::new()), route_key: None };
         let root = resolve(root, &inherited, at, 0)?;
         Ok(RoutingTree { root })
     }
@@ -144,10 +140,7 @@ impl RoutingTree {
 /// The receivers of `matches` joined by commas, as `amtool config routes test` prints them
 /// (without the trailing newline). Repeated receivers are kept, as amtool keeps them.
 pub fn format_receivers(matches: &[RouteMatch]) -> String {
-    let receivers: Vec<&str> = matches
-        .iter()
-        .map(|route_match| route_match.receiver.as_str())
-        .collect();
+    let receivers: Vec<&str> = matches.iter().map(|route_match| route_match.receiver.as_str()).collect();
     receivers.join(",")
 }
 
@@ -158,23 +151,13 @@ struct Inherited<'a> {
     route_key: Option<&'a str>,
 }
 
-fn resolve(
-    route: Route,
-    inherited: &Inherited<'_>,
-    at: String,
-    depth: usize,
-) -> Result<ResolvedRoute, RoutingError> {
+fn resolve(route: Route, inherited: &Inherited<'_>, at: String, depth: usize) -> Result<ResolvedRoute, RoutingError> {
     if depth >= MAX_ROUTE_DEPTH {
-        return Err(RoutingError::NestedTooDeep {
-            at,
-            limit: MAX_ROUTE_DEPTH,
-        });
+        return Err(RoutingError::NestedTooDeep { at, limit: MAX_ROUTE_DEPTH });
     }
     let receiver = match route.receiver {
         Some(receiver) if receiver.is_empty() => {
-            return Err(RoutingError::EmptyReceiver {
-                at: format!("{at}.receiver"),
-            });
+            return Err(RoutingError::EmptyReceiver { at: format!("{at}.receiver") });
         }
         Some(receiver) => receiver,
         None => inherited.receiver.to_string(),
@@ -192,28 +175,12 @@ fn resolve(
     };
     let mut children = Vec::with_capacity(route.routes.len());
     {
-        let for_children = Inherited {
-            receiver: &receiver,
-            group_by: group_by.clone(),
-            route_key: Some(&route_key),
-        };
+        let for_children = Inherited { receiver: &receiver, group_by: group_by.clone(), route_key: Some(&route_key) };
         for (index, child) in route.routes.into_iter().enumerate() {
-            children.push(resolve(
-                child,
-                &for_children,
-                format!("{at}.routes[{index}]"),
-                depth + 1,
-            )?);
+            children.push(resolve(child, &for_children, format!("{at}.routes[{index}]"), depth + 1)?);
         }
     }
-    Ok(ResolvedRoute {
-        matchers,
-        continue_matching: route.continue_matching,
-        receiver,
-        group_by,
-        route_key,
-        routes: children,
-    })
+    Ok(ResolvedRoute { matchers, continue_matching: route.continue_matching, receiver, group_by, route_key, routes: children })
 }
 
 fn check_group_by(names: Vec<String>, at: &str) -> Result<GroupBy, RoutingError> {
@@ -226,23 +193,15 @@ fn check_group_by(names: Vec<String>, at: &str) -> Result<GroupBy, RoutingError>
             continue;
         }
         if !is_valid_label_name(&name) {
-            return Err(RoutingError::InvalidGroupByLabel {
-                at: format!("{at}.group_by[{index}]"),
-                name,
-            });
+            return Err(RoutingError::InvalidGroupByLabel { at: format!("{at}.group_by[{index}]"), name });
         }
         if !seen.insert(name.clone()) {
-            return Err(RoutingError::DuplicateGroupByLabel {
-                at: format!("{at}.group_by[{index}]"),
-                name,
-            });
+            return Err(RoutingError::DuplicateGroupByLabel { at: format!("{at}.group_by[{index}]"), name });
         }
         labels.push(name);
     }
     if all_labels && !labels.is_empty() {
-        return Err(RoutingError::GroupByWildcardWithLabels {
-            at: format!("{at}.group_by"),
-        });
+        return Err(RoutingError::GroupByWildcardWithLabels { at: format!("{at}.group_by") });
     }
     if all_labels {
         return Ok(GroupBy::AllLabels);
@@ -251,11 +210,7 @@ fn check_group_by(names: Vec<String>, at: &str) -> Result<GroupBy, RoutingError>
 }
 
 /// Appends the matches under `route` to `found`; returns whether `route` itself matched.
-fn collect_matches<'a>(
-    route: &'a ResolvedRoute,
-    labels: &Labels,
-    found: &mut Vec<&'a ResolvedRoute>,
-) -> bool {
+fn collect_matches<'a>(route: &'a ResolvedRoute, labels: &Labels, found: &mut Vec<&'a ResolvedRoute>) -> bool {
     if !route.matchers.iter().all(|matcher| matcher.matches(labels)) {
         return false;
     }
@@ -287,17 +242,9 @@ fn render_branch(route: &ResolvedRoute, prefix: &str, is_last: bool, output: &mu
     output.push_str(&route.receiver);
     output.push('\n');
     // amtool's tree printer (xlab/treeprint) pads the vertical edge with two no-break spaces.
-    let child_prefix = format!(
-        "{prefix}{}",
-        if is_last { "    " } else { "│\u{a0}\u{a0} " }
-    );
+    let child_prefix = format!("{prefix}{}", if is_last { "    " } else { "│\u{a0}\u{a0} " });
     for (index, child) in route.routes.iter().enumerate() {
-        render_branch(
-            child,
-            &child_prefix,
-            index + 1 == route.routes.len(),
-            output,
-        );
+        render_branch(child, &child_prefix, index + 1 == route.routes.len(), output);
     }
 }
 
@@ -319,10 +266,7 @@ mod tests {
     }
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect()
+        pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
     }
 
     /// The tree of Alertmanager's `conf.routing.yml`: a regex route with `continue` before
@@ -343,21 +287,13 @@ mod tests {
             (&[("test", "3")][..], "default"),
             (&[][..], "default"),
         ] {
-            assert_eq!(
-                format_receivers(&tree.matching(&labels(pairs))),
-                expected,
-                "{pairs:?}"
-            );
+            assert_eq!(format_receivers(&tree.matching(&labels(pairs))), expected, "{pairs:?}");
         }
     }
 
     #[test]
     fn children_inherit_receiver_and_grouping() {
-        let mut parent = route(
-            &[r#"team="db""#],
-            None,
-            vec![route(&[r#"sev="page""#], None, vec![])],
-        );
+        let mut parent = route(&[r#"team="db""#], None, vec![route(&[r#"sev="page""#], None, vec![])]);
         parent.group_by = Some(vec!["alertname".into()]);
         let mut root = route(&[], Some("fallback"), vec![parent]);
         root.group_by = Some(vec![GROUP_BY_ALL_LABELS.into()]);
@@ -394,27 +330,15 @@ mod tests {
         let mut continuing_root = route(&[], Some("root"), vec![]);
         continuing_root.continue_matching = true;
         let cases: Vec<(Route, &str)> = vec![
-            (
-                route(&[], None, vec![]),
-                "route: root route must specify a default receiver",
-            ),
-            (
-                route(&[r#"a="b""#], Some("root"), vec![]),
-                "route: root route must not have any matchers",
-            ),
+            (route(&[], None, vec![]), "route: root route must specify a default receiver"),
+            (route(&[r#"a="b""#], Some("root"), vec![]), "route: root route must not have any matchers"),
             (continuing_root, "route: cannot have continue in root route"),
             (
                 route(&[], Some("root"), vec![route(&[], Some(""), vec![])]),
                 "route.routes[0].receiver: receiver name must not be empty",
             ),
-            (
-                with_group_by(&["ok", "not-ok"]),
-                r#"route.routes[1].group_by[1]: invalid label name "not-ok" in group_by list"#,
-            ),
-            (
-                with_group_by(&["a", "a"]),
-                r#"route.routes[1].group_by[1]: duplicated label "a" in group_by"#,
-            ),
+            (with_group_by(&["ok", "not-ok"]), r#"route.routes[1].group_by[1]: invalid label name "not-ok" in group_by list"#),
+            (with_group_by(&["a", "a"]), r#"route.routes[1].group_by[1]: duplicated label "a" in group_by"#),
             (
                 with_group_by(&["...", "a"]),
                 "route.routes[1].group_by: cannot have wildcard group_by (`...`) and other labels at the same time",
@@ -433,10 +357,7 @@ mod tests {
         }
         let root = route(&[], Some("root"), vec![deepest]);
         let error = RoutingTree::new(root).unwrap_err();
-        assert!(
-            matches!(error, RoutingError::NestedTooDeep { .. }),
-            "{error}"
-        );
+        assert!(matches!(error, RoutingError::NestedTooDeep { .. }), "{error}");
     }
 
     #[test]

@@ -47,8 +47,7 @@ impl Severity {
         };
         match text.to_ascii_lowercase().as_str() {
             "critical" | "page" | "sev1" | "p1" | "emergency" | "fatal" => Severity::Sev1,
-            "warning" | "warn" | "info" | "low" | "minor" | "sev3" | "p3" | "p4" | "p5"
-            | "ticket" => Severity::Sev3,
+            "warning" | "warn" | "info" | "low" | "minor" | "sev3" | "p3" | "p4" | "p5" | "ticket" => Severity::Sev3,
             _ => Severity::Sev2,
         }
     }

@@ -5,12 +5,7 @@ use jiff::Timestamp;
 use staunch_domain::directory::User;
 use staunch_store::Incident;
 
-pub(crate) fn incident_event(
-    event: &str,
-    incident: &Incident,
-    user: &User,
-    now: Timestamp,
-) -> serde_json::Value {
+pub(crate) fn incident_event(event: &str, incident: &Incident, user: &User, now: Timestamp) -> serde_json::Value {
     serde_json::json!({
         "event": event,
         "occurred_at": now,

@@ -35,22 +35,13 @@ pub async fn serve(
     let (stop_workers, _) = broadcast::channel::<()>(1);
     let waker = OutboxWaker::default();
     let outbox = Outbox::new(store.clone(), config.clone(), clock.clone(), waker.clone())?;
-    let (engine, engine_handle) =
-        engine::engine(store.clone(), config.clone(), clock.clone(), waker);
+    let (engine, engine_handle) = engine::engine(store.clone(), config.clone(), clock.clone(), waker);
     let engine_task = tokio::spawn(engine.run(stop_workers.subscribe()));
     let outbox_task = tokio::spawn(outbox.run(stop_workers.subscribe()));
 
-    let state = AppState {
-        store,
-        config,
-        engine: engine_handle,
-        clock,
-        metrics: crate::telemetry::metrics_handle(),
-    };
+    let state = AppState { store, config, engine: engine_handle, clock, metrics: crate::telemetry::metrics_handle() };
     on_listening(address);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
     tracing::info!("http server stopped; stopping workers");
     let _ = stop_workers.send(());
     let _ = engine_task.await;

@@ -173,59 +173,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Serve(serve_args) => crate::serve::run(serve_args).await,
         Command::Init { config, force } => crate::init::run(&config, force),
         Command::CheckConfig { config } => crate::init::check(&config),
-        Command::Routes {
-            command:
-                RoutesCommand::Test {
-                    alertmanager_config,
-                    labels,
-                },
-        } => crate::routes::test(&alertmanager_config, &labels),
-        Command::Incidents {
-            client: options,
-            state,
-            service,
-            limit,
-        } => client::incidents(&options, state, service, limit).await,
-        Command::Show {
-            client: options,
-            id,
-        } => client::show(&options, id).await,
-        Command::Ack {
-            client: options,
-            id,
-        } => client::act(&options, id, "acknowledge").await,
-        Command::Resolve {
-            client: options,
-            id,
-        } => client::act(&options, id, "resolve").await,
-        Command::Mitigate {
-            client: options,
-            id,
-        } => client::act(&options, id, "mitigate").await,
-        Command::Escalate {
-            client: options,
-            id,
-        } => client::act(&options, id, "escalate").await,
-        Command::Note {
-            client: options,
-            id,
-            text,
-        } => client::note(&options, id, &text).await,
-        Command::Oncall {
-            client: options,
-            schedule,
-            at,
-        } => client::oncall(&options, schedule, at).await,
-        Command::Token {
-            command:
-                TokenCommand::Create {
-                    name,
-                    role,
-                    user,
-                    config,
-                    db,
-                },
-        } => crate::token::create(&config, db.as_deref(), &name, &role, user).await,
+        Command::Routes { command: RoutesCommand::Test { alertmanager_config, labels } } => {
+            crate::routes::test(&alertmanager_config, &labels)
+        }
+        Command::Incidents { client: options, state, service, limit } => client::incidents(&options, state, service, limit).await,
+        Command::Show { client: options, id } => client::show(&options, id).await,
+        Command::Ack { client: options, id } => client::act(&options, id, "acknowledge").await,
+        Command::Resolve { client: options, id } => client::act(&options, id, "resolve").await,
+        Command::Mitigate { client: options, id } => client::act(&options, id, "mitigate").await,
+        Command::Escalate { client: options, id } => client::act(&options, id, "escalate").await,
+        Command::Note { client: options, id, text } => client::note(&options, id, &text).await,
+        Command::Oncall { client: options, schedule, at } => client::oncall(&options, schedule, at).await,
+        Command::Token { command: TokenCommand::Create { name, role, user, config, db } } => {
+            crate::token::create(&config, db.as_deref(), &name, &role, user).await
+        }
         Command::WebhookReceiver { listen, secret } => {
             staunch_server::receiver::run_receiver(listen, secret, crate::shutdown_signal()).await
         }

@@ -7,34 +7,17 @@ use staunch_cli::{Client, render_incident, render_incidents, render_oncall};
 pub const TOKEN_FILE: &str = "staunch.token";
 
 fn client(options: &ClientArgs) -> Client {
-    let token = options.token.clone().or_else(|| {
-        std::fs::read_to_string(TOKEN_FILE)
-            .ok()
-            .map(|text| text.trim().to_string())
-    });
+    let token = options.token.clone().or_else(|| std::fs::read_to_string(TOKEN_FILE).ok().map(|text| text.trim().to_string()));
     Client::new(&options.url, token)
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
-pub async fn incidents(
-    options: &ClientArgs,
-    state: Option<String>,
-    service: Option<String>,
-    limit: u32,
-) -> anyhow::Result<()> {
-    let mut query = vec![
-        (
-            "state",
-            state.unwrap_or_else(|| "triggered,acknowledged,mitigated".to_string()),
-        ),
-        ("limit", limit.to_string()),
-    ];
+pub async fn incidents(options: &ClientArgs, state: Option<String>, service: Option<String>, limit: u32) -> anyhow::Result<()> {
+    let mut query =
+        vec![("state", state.unwrap_or_else(|| "triggered,acknowledged,mitigated".to_string())), ("limit", limit.to_string())];
     if let Some(service) = service {
         query.push(("service", service));
     }
@@ -50,13 +33,9 @@ pub async fn incidents(
 pub async fn show(options: &ClientArgs, id: i64) -> anyhow::Result<()> {
     let client = client(options);
     let incident = client.get(&format!("/api/v1/incidents/{id}"), &[]).await?;
-    let timeline = client
-        .get(&format!("/api/v1/incidents/{id}/timeline"), &[])
-        .await?;
+    let timeline = client.get(&format!("/api/v1/incidents/{id}/timeline"), &[]).await?;
     if options.json {
-        print_json(
-            &serde_json::json!({ "incident": incident["incident"], "timeline": timeline["timeline"] }),
-        );
+        print_json(&serde_json::json!({ "incident": incident["incident"], "timeline": timeline["timeline"] }));
     } else {
         print!("{}", render_incident(&incident["incident"], &timeline));
     }
@@ -64,32 +43,18 @@ pub async fn show(options: &ClientArgs, id: i64) -> anyhow::Result<()> {
 }
 
 pub async fn act(options: &ClientArgs, id: i64, action: &str) -> anyhow::Result<()> {
-    let response = client(options)
-        .post(
-            &format!("/api/v1/incidents/{id}/{action}"),
-            serde_json::json!({}),
-        )
-        .await?;
+    let response = client(options).post(&format!("/api/v1/incidents/{id}/{action}"), serde_json::json!({})).await?;
     if options.json {
         print_json(&response);
     } else {
         let incident = &response["incident"];
-        println!(
-            "incident #{} is {}",
-            incident["id"],
-            incident["state"].as_str().unwrap_or("?")
-        );
+        println!("incident #{} is {}", incident["id"], incident["state"].as_str().unwrap_or("?"));
     }
     Ok(())
 }
 
 pub async fn note(options: &ClientArgs, id: i64, text: &str) -> anyhow::Result<()> {
-    let response = client(options)
-        .post(
-            &format!("/api/v1/incidents/{id}/notes"),
-            serde_json::json!({ "text": text }),
-        )
-        .await?;
+    let response = client(options).post(&format!("/api/v1/incidents/{id}/notes"), serde_json::json!({ "text": text })).await?;
     if options.json {
         print_json(&response);
     } else {
@@ -98,11 +63,7 @@ pub async fn note(options: &ClientArgs, id: i64, text: &str) -> anyhow::Result<(
     Ok(())
 }
 
-pub async fn oncall(
-    options: &ClientArgs,
-    schedule: Option<String>,
-    at: Option<String>,
-) -> anyhow::Result<()> {
+pub async fn oncall(options: &ClientArgs, schedule: Option<String>, at: Option<String>) -> anyhow::Result<()> {
     let mut query = Vec::new();
     if let Some(schedule) = schedule {
         query.push(("schedule", schedule));

@@ -15,21 +15,10 @@ pub struct WrittenConfig {
 
 /// Writes the example config with new keys to `path`.
 pub fn write_example(path: &Path) -> anyhow::Result<WrittenConfig> {
-    let written = WrittenConfig {
-        alertmanager_key: random_key(),
-        events_key: random_key(),
-    };
-    let text = staunch_config::example::example_config(
-        &written.alertmanager_key,
-        &written.events_key,
-        &random_key(),
-    );
-    if let Some(parent) = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+    let written = WrittenConfig { alertmanager_key: random_key(), events_key: random_key() };
+    let text = staunch_config::example::example_config(&written.alertmanager_key, &written.events_key, &random_key());
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
     write_private(path, &text)?;
     Ok(written)
@@ -45,20 +34,14 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
 pub fn run(path: &Path, force: bool) -> anyhow::Result<()> {
     if path.exists() && !force {
-        anyhow::bail!(
-            "{} already exists (use --force to overwrite)",
-            path.display()
-        );
+        anyhow::bail!("{} already exists (use --force to overwrite)", path.display());
     }
     let written = write_example(path)?;
     println!("wrote {}", path.display());
@@ -67,10 +50,7 @@ pub fn run(path: &Path, force: bool) -> anyhow::Result<()> {
 }
 
 pub fn print_integration_keys(written: &WrittenConfig) {
-    println!(
-        "  alertmanager integration: POST /integrations/alertmanager/{}",
-        written.alertmanager_key
-    );
+    println!("  alertmanager integration: POST /integrations/alertmanager/{}", written.alertmanager_key);
     println!("  events v2 routing_key:    {}", written.events_key);
 }
 

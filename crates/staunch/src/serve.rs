@@ -20,10 +20,7 @@ pub fn database_url(config_path: &Path, db: Option<&str>) -> String {
 }
 
 fn beside(config_path: &Path, name: &str) -> PathBuf {
-    match config_path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-    {
+    match config_path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
         Some(parent) => parent.join(name),
         None => PathBuf::from(name),
     }
@@ -31,10 +28,7 @@ fn beside(config_path: &Path, name: &str) -> PathBuf {
 
 /// The file a database's lock lives in: one engine per SQLite database, ever.
 fn lock_path(database_url: &str) -> PathBuf {
-    let path = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .unwrap_or(database_url);
+    let path = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")).unwrap_or(database_url);
     let path = path.split('?').next().unwrap_or(path);
     PathBuf::from(format!("{path}.lock"))
 }
@@ -43,10 +37,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing();
     if !args.config.exists() {
         let written = write_example(&args.config)?;
-        println!(
-            "no config found: created {} from the example",
-            args.config.display()
-        );
+        println!("no config found: created {} from the example", args.config.display());
         print_integration_keys(&written);
         println!(
             "  try it: curl -X POST http://{}/v2/enqueue -H 'Content-Type: application/json' \\\n    -d '{{\"routing_key\":\"{}\",\"event_action\":\"trigger\",\"payload\":{{\"summary\":\"Checkout is failing\",\"source\":\"web-1\",\"severity\":\"critical\"}}}}'",
@@ -64,57 +55,36 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .open(&lock_file_path)
         .with_context(|| format!("cannot open lock file {}", lock_file_path.display()))?;
     if lock_file.try_lock().is_err() {
-        anyhow::bail!(
-            "another staunch serve is running on {url} (its lock {} is held)",
-            lock_file_path.display()
-        );
+        anyhow::bail!("another staunch serve is running on {url} (its lock {} is held)", lock_file_path.display());
     }
 
-    let durability = if args.durability == "normal" {
-        Durability::Normal
-    } else {
-        Durability::Full
-    };
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&url, durability)
-            .await
-            .with_context(|| format!("cannot open database {url}"))?,
-    );
+    let durability = if args.durability == "normal" { Durability::Normal } else { Durability::Full };
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&url, durability).await.with_context(|| format!("cannot open database {url}"))?);
+    // The lock above makes this the only sender for the database.
+    let released = store.release_delivery_leases().await?;
+    if released > 0 {
+        tracing::warn!(released, "pages that were being sent when the last run stopped go out again (same idempotency keys)");
+    }
     if store.api_token_count().await? == 0 {
         let token = crate::token::insert_token(store.as_ref(), "admin", Role::Admin, None).await?;
         let token_path = beside(&args.config, TOKEN_FILE);
         write_private(&token_path, &format!("{token}\n"))?;
-        println!(
-            "created an admin API token in {} (the CLI reads it from there)",
-            token_path.display()
-        );
+        println!("created an admin API token in {} (the CLI reads it from there)", token_path.display());
     }
 
-    let options = ServerOptions {
-        listen: args.listen,
-    };
+    let options = ServerOptions { listen: args.listen };
     let on_listening = |address: std::net::SocketAddr| {
         println!("staunch listening on http://{address} (database {url})");
         tracing::info!(%address, "listening");
     };
-    staunch_server::serve(
-        options,
-        store,
-        config,
-        Arc::new(SystemClock),
-        on_listening,
-        crate::shutdown_signal(),
-    )
-    .await?;
+    staunch_server::serve(options, store, config, Arc::new(SystemClock), on_listening, crate::shutdown_signal()).await?;
     drop(lock_file);
     Ok(())
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("STAUNCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("STAUNCH_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
 }

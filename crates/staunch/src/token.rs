@@ -12,12 +12,7 @@ pub fn new_token() -> String {
     format!("stn_{}", hex::encode(rand::random::<[u8; 24]>()))
 }
 
-pub async fn insert_token(
-    store: &dyn Store,
-    name: &str,
-    role: Role,
-    user: Option<String>,
-) -> anyhow::Result<String> {
+pub async fn insert_token(store: &dyn Store, name: &str, role: Role, user: Option<String>) -> anyhow::Result<String> {
     let token = new_token();
     let mut tx = store.begin().await?;
     tx.insert_api_token(&NewApiToken {
@@ -33,13 +28,7 @@ pub async fn insert_token(
     Ok(token)
 }
 
-pub async fn create(
-    config_path: &Path,
-    db: Option<&str>,
-    name: &str,
-    role: &str,
-    user: Option<String>,
-) -> anyhow::Result<()> {
+pub async fn create(config_path: &Path, db: Option<&str>, name: &str, role: &str, user: Option<String>) -> anyhow::Result<()> {
     let role = Role::parse(role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
     if let Some(user) = &user {
         let config = staunch_config::load_config(config_path)?;

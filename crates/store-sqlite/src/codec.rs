@@ -19,14 +19,10 @@ pub(crate) fn optional_micros(at: Option<Timestamp>) -> Option<i64> {
 }
 
 fn timestamp(value: i64) -> StoreResult<Timestamp> {
-    Timestamp::from_microsecond(value)
-        .map_err(|error| StoreError::Corrupt(format!("timestamp {value}: {error}")))
+    Timestamp::from_microsecond(value).map_err(|error| StoreError::Corrupt(format!("timestamp {value}: {error}")))
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
-    row: &'r SqliteRow,
-    column: &str,
-) -> StoreResult<T> {
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(row: &'r SqliteRow, column: &str) -> StoreResult<T> {
     row.try_get(column).map_err(backend)
 }
 
@@ -44,8 +40,7 @@ pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
 
 fn get_json<T: DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
     let text: String = get(row, column)?;
-    serde_json::from_str(&text)
-        .map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
+    serde_json::from_str(&text).map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -67,8 +62,7 @@ fn source_format(text: &str) -> StoreResult<SourceFormat> {
 
 fn counter(row: &SqliteRow, column: &str) -> StoreResult<u32> {
     let value: i64 = get(row, column)?;
-    u32::try_from(value)
-        .map_err(|_| StoreError::Corrupt(format!("column {column}: {value} out of range")))
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("column {column}: {value} out of range")))
 }
 
 pub(crate) fn alert(row: &SqliteRow) -> StoreResult<Alert> {
@@ -125,10 +119,7 @@ pub(crate) fn timeline_entry(row: &SqliteRow) -> StoreResult<TimelineEntry> {
         org: OrgId(get(row, "org_id")?),
         incident_id: get(row, "incident_id")?,
         at: get_timestamp(row, "at")?,
-        actor: Actor {
-            kind: get(row, "actor_kind")?,
-            id: get(row, "actor_id")?,
-        },
+        actor: Actor { kind: get(row, "actor_kind")?, id: get(row, "actor_id")? },
         kind: get(row, "kind")?,
         data: get_json(row, "data")?,
     })
@@ -206,9 +197,6 @@ pub(crate) fn api_token(row: &SqliteRow) -> StoreResult<ApiToken> {
     })
 }
 
-pub(crate) fn collect<T>(
-    rows: Vec<SqliteRow>,
-    map: fn(&SqliteRow) -> StoreResult<T>,
-) -> StoreResult<Vec<T>> {
+pub(crate) fn collect<T>(rows: Vec<SqliteRow>, map: fn(&SqliteRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
     rows.iter().map(map).collect()
 }

@@ -50,12 +50,7 @@ impl SqliteStore {
             })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .min_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
+        let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options).await.map_err(backend)?;
         migrate::run(&pool).await?;
         Ok(SqliteStore { pool })
     }
@@ -72,9 +67,7 @@ pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
 pub(crate) fn map_insert_error(error: sqlx::Error, what: &str) -> StoreError {
     if let sqlx::Error::Database(database_error) = &error {
         if database_error.is_unique_violation() {
-            return StoreError::Conflict {
-                what: what.to_string(),
-            };
+            return StoreError::Conflict { what: what.to_string() };
         }
     }
     backend(error)

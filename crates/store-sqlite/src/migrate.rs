@@ -8,20 +8,11 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_core.sql")];
 
 pub(crate) async fn run(pool: &SqlitePool) -> StoreResult<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-    let applied: i64 = sqlx::query_scalar("PRAGMA user_version")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
+    let applied: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await.map_err(backend)?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-        sqlx::raw_sql(AssertSqlSafe(*migration))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::raw_sql(AssertSqlSafe(*migration)).execute(&mut *tx).await.map_err(backend)?;
         let version = index + 1;
-        sqlx::query(AssertSqlSafe(format!("PRAGMA user_version = {version}")))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(AssertSqlSafe(format!("PRAGMA user_version = {version}"))).execute(&mut *tx).await.map_err(backend)?;
     }
     tx.commit().await.map_err(backend)?;
     Ok(())

@@ -29,26 +29,14 @@ fn page_size(limit: u32) -> i64 {
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        let tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         Ok(Box::new(SqliteTx::new(tx)))
     }
 
     async fn incident(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
         let mut query = QueryBuilder::<Sqlite>::new(incident_select());
-        query
-            .push(" WHERE org_id = ")
-            .push_bind(org.0)
-            .push(" AND id = ")
-            .push_bind(incident_id);
-        let row = query
-            .build()
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+        query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id = ").push_bind(incident_id);
+        let row = query.build().fetch_optional(&self.pool).await.map_err(backend)?;
         row.as_ref().map(codec::incident).transpose()
     }
 
@@ -56,9 +44,7 @@ impl Store for SqliteStore {
         let mut query = QueryBuilder::<Sqlite>::new(incident_select());
         query.push(" WHERE org_id = ").push_bind(org.0);
         if let Some(service_id) = &filter.service_id {
-            query
-                .push(" AND service_id = ")
-                .push_bind(service_id.clone());
+            query.push(" AND service_id = ").push_bind(service_id.clone());
         }
         if let Some(before_id) = filter.before_id {
             query.push(" AND id < ").push_bind(before_id);
@@ -71,22 +57,16 @@ impl Store for SqliteStore {
             }
             query.push(")");
         }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(page_size(filter.limit));
+        query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
         let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
         codec::collect(rows, codec::incident)
     }
 
     async fn alerts(&self, org: OrgId, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "
-        ));
+        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
         query.push_bind(org.0);
         if let Some(service_id) = &filter.service_id {
-            query
-                .push(" AND service_id = ")
-                .push_bind(service_id.clone());
+            query.push(" AND service_id = ").push_bind(service_id.clone());
         }
         if let Some(firing) = filter.firing {
             query.push(" AND firing = ").push_bind(firing);
@@ -97,9 +77,7 @@ impl Store for SqliteStore {
         if let Some(before_id) = filter.before_id {
             query.push(" AND id < ").push_bind(before_id);
         }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(page_size(filter.limit));
+        query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
         let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
         codec::collect(rows, codec::alert)
     }
@@ -118,36 +96,21 @@ impl Store for SqliteStore {
     }
 
     async fn deliveries(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<Delivery>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE org_id = "
-        ));
-        query
-            .push_bind(org.0)
-            .push(" AND incident_id = ")
-            .push_bind(incident_id)
-            .push(" ORDER BY id");
+        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE org_id = "));
+        query.push_bind(org.0).push(" AND incident_id = ").push_bind(incident_id).push(" ORDER BY id");
         let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
         codec::collect(rows, codec::delivery)
     }
 
-    async fn change_events(
-        &self,
-        org: OrgId,
-        service_id: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<ChangeEvent>> {
+    async fn change_events(&self, org: OrgId, service_id: Option<&str>, limit: u32) -> StoreResult<Vec<ChangeEvent>> {
         let mut query = QueryBuilder::<Sqlite>::new(
             "SELECT id, org_id, service_id, summary, source, at, received_at, details, links FROM change_events WHERE org_id = ",
         );
         query.push_bind(org.0);
         if let Some(service_id) = service_id {
-            query
-                .push(" AND service_id = ")
-                .push_bind(service_id.to_string());
+            query.push(" AND service_id = ").push_bind(service_id.to_string());
         }
-        query
-            .push(" ORDER BY at DESC, id DESC LIMIT ")
-            .push_bind(page_size(limit));
+        query.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(page_size(limit));
         let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
         codec::collect(rows, codec::change_event)
     }
@@ -173,31 +136,16 @@ impl Store for SqliteStore {
     }
 
     async fn api_token_count(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens").fetch_one(&self.pool).await.map_err(backend)?;
         Ok(count.max(0) as u64)
     }
 
     async fn next_job_due(&self) -> StoreResult<Option<Timestamp>> {
-        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(run_at) FROM jobs")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
-        due.map(|micros| {
-            Timestamp::from_microsecond(micros)
-                .map_err(|error| StoreError::Corrupt(error.to_string()))
-        })
-        .transpose()
+        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(run_at) FROM jobs").fetch_one(&self.pool).await.map_err(backend)?;
+        due.map(|micros| Timestamp::from_microsecond(micros).map_err(|error| StoreError::Corrupt(error.to_string()))).transpose()
     }
 
-    async fn claim_deliveries(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<Delivery>> {
+    async fn claim_deliveries(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
         let sql = format!(
             "UPDATE deliveries SET state = 'sending', lease_until = ?1 WHERE id IN ( \
                SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?2 \
@@ -206,11 +154,7 @@ impl Store for SqliteStore {
                ORDER BY id LIMIT ?3) \
              RETURNING {DELIVERY_COLUMNS}"
         );
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(micros(lease_until))
             .bind(micros(now))
@@ -222,5 +166,13 @@ impl Store for SqliteStore {
         let mut deliveries = codec::collect(rows, codec::delivery)?;
         deliveries.sort_by_key(|delivery| delivery.id);
         Ok(deliveries)
+    }
+
+    async fn release_delivery_leases(&self) -> StoreResult<u64> {
+        let result = sqlx::query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(result.rows_affected())
     }
 }

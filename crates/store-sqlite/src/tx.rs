@@ -24,15 +24,8 @@ impl StoreTx for SqliteTx {
         self.tx.commit().await.map_err(backend)
     }
 
-    async fn alert_by_dedup_key(
-        &mut self,
-        org: OrgId,
-        service_id: &str,
-        dedup_key: &str,
-    ) -> StoreResult<Option<Alert>> {
-        let sql = format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = ? AND service_id = ? AND dedup_key = ?"
-        );
+    async fn alert_by_dedup_key(&mut self, org: OrgId, service_id: &str, dedup_key: &str) -> StoreResult<Option<Alert>> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = ? AND service_id = ? AND dedup_key = ?");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(org.0)
             .bind(service_id)
@@ -102,38 +95,24 @@ impl StoreTx for SqliteTx {
     }
 
     async fn count_firing_alerts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM alerts WHERE org_id = ? AND incident_id = ? AND firing = 1",
-        )
-        .bind(org.0)
-        .bind(incident_id)
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(backend)?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE org_id = ? AND incident_id = ? AND firing = 1")
+            .bind(org.0)
+            .bind(incident_id)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(backend)?;
         Ok(count.max(0) as u64)
     }
 
     async fn incident(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
         let sql = format!("{} WHERE org_id = ? AND id = ?", incident_select());
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(org.0)
-            .bind(incident_id)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(backend)?;
+        let row =
+            sqlx::query(AssertSqlSafe(sql)).bind(org.0).bind(incident_id).fetch_optional(&mut *self.tx).await.map_err(backend)?;
         row.as_ref().map(codec::incident).transpose()
     }
 
-    async fn open_incident_for_group(
-        &mut self,
-        org: OrgId,
-        service_id: &str,
-        group_key: &str,
-    ) -> StoreResult<Option<Incident>> {
-        let sql = format!(
-            "{} WHERE org_id = ? AND service_id = ? AND group_key = ? AND state <> 'resolved'",
-            incident_select()
-        );
+    async fn open_incident_for_group(&mut self, org: OrgId, service_id: &str, group_key: &str) -> StoreResult<Option<Incident>> {
+        let sql = format!("{} WHERE org_id = ? AND service_id = ? AND group_key = ? AND state <> 'resolved'", incident_select());
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(org.0)
             .bind(service_id)
@@ -226,17 +205,15 @@ impl StoreTx for SqliteTx {
     }
 
     async fn schedule_job(&mut self, job: &NewJob) -> StoreResult<i64> {
-        let result = sqlx::query(
-            "INSERT INTO jobs (org_id, kind, incident_id, run_at, payload) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(job.org.0)
-        .bind(job.kind.as_str())
-        .bind(job.incident_id)
-        .bind(micros(job.run_at))
-        .bind(json_text(&job.payload))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(backend)?;
+        let result = sqlx::query("INSERT INTO jobs (org_id, kind, incident_id, run_at, payload) VALUES (?, ?, ?, ?, ?)")
+            .bind(job.org.0)
+            .bind(job.kind.as_str())
+            .bind(job.incident_id)
+            .bind(micros(job.run_at))
+            .bind(json_text(&job.payload))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
         Ok(result.last_insert_rowid())
     }
 
@@ -254,28 +231,18 @@ impl StoreTx for SqliteTx {
     }
 
     async fn delete_job(&mut self, job_id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM jobs WHERE id = ?")
-            .bind(job_id)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query("DELETE FROM jobs WHERE id = ?").bind(job_id).execute(&mut *self.tx).await.map_err(backend)?;
         Ok(())
     }
 
-    async fn delete_incident_jobs(
-        &mut self,
-        org: OrgId,
-        incident_id: i64,
-        kind: JobKind,
-    ) -> StoreResult<u64> {
-        let result =
-            sqlx::query("DELETE FROM jobs WHERE org_id = ? AND incident_id = ? AND kind = ?")
-                .bind(org.0)
-                .bind(incident_id)
-                .bind(kind.as_str())
-                .execute(&mut *self.tx)
-                .await
-                .map_err(backend)?;
+    async fn delete_incident_jobs(&mut self, org: OrgId, incident_id: i64, kind: JobKind) -> StoreResult<u64> {
+        let result = sqlx::query("DELETE FROM jobs WHERE org_id = ? AND incident_id = ? AND kind = ?")
+            .bind(org.0)
+            .bind(incident_id)
+            .bind(kind.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
         Ok(result.rows_affected())
     }
 
@@ -301,12 +268,7 @@ impl StoreTx for SqliteTx {
         Ok(result.rows_affected() == 1)
     }
 
-    async fn finish_delivery(
-        &mut self,
-        org: OrgId,
-        delivery_id: i64,
-        outcome: &DeliveryOutcome,
-    ) -> StoreResult<()> {
+    async fn finish_delivery(&mut self, org: OrgId, delivery_id: i64, outcome: &DeliveryOutcome) -> StoreResult<()> {
         let query = match outcome {
             DeliveryOutcome::Sent { at } => sqlx::query(
                 "UPDATE deliveries SET state = 'sent', attempts = attempts + 1, sent_at = ?, lease_until = NULL \
@@ -325,20 +287,11 @@ impl StoreTx for SqliteTx {
             )
             .bind(error.clone()),
         };
-        query
-            .bind(org.0)
-            .bind(delivery_id)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(backend)?;
+        query.bind(org.0).bind(delivery_id).execute(&mut *self.tx).await.map_err(backend)?;
         Ok(())
     }
 
-    async fn paged_contacts(
-        &mut self,
-        org: OrgId,
-        incident_id: i64,
-    ) -> StoreResult<Vec<(String, String)>> {
+    async fn paged_contacts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Vec<(String, String)>> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT DISTINCT user_id, contact_method_id FROM deliveries WHERE org_id = ? AND incident_id = ? AND event = 'page' \
              ORDER BY user_id, contact_method_id",
@@ -400,22 +353,15 @@ impl StoreTx for SqliteTx {
         codec::collect(rows, codec::silence)
     }
 
-    async fn expire_silence(
-        &mut self,
-        org: OrgId,
-        silence_id: i64,
-        at: Timestamp,
-    ) -> StoreResult<bool> {
-        let result = sqlx::query(
-            "UPDATE silences SET ends_at = ? WHERE org_id = ? AND id = ? AND ends_at > ?",
-        )
-        .bind(micros(at))
-        .bind(org.0)
-        .bind(silence_id)
-        .bind(micros(at))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(backend)?;
+    async fn expire_silence(&mut self, org: OrgId, silence_id: i64, at: Timestamp) -> StoreResult<bool> {
+        let result = sqlx::query("UPDATE silences SET ends_at = ? WHERE org_id = ? AND id = ? AND ends_at > ?")
+            .bind(micros(at))
+            .bind(org.0)
+            .bind(silence_id)
+            .bind(micros(at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
         Ok(result.rows_affected() == 1)
     }
 

@@ -32,6 +32,7 @@ macro_rules! conformance_tests {
             silences_are_active_inside_their_window,
             change_events_are_listed_per_service,
             paged_contacts_are_distinct,
+            released_leases_make_deliveries_due_again,
         );
     };
     (@cases $make_store:path; $($case:ident),* $(,)?) => {
@@ -59,10 +60,7 @@ fn new_alert(org: OrgId, service: &str, dedup_key: &str, incident_id: Option<i64
         labels: [("alertname".to_string(), dedup_key.to_string())].into(),
         annotations: Default::default(),
         details: serde_json::json!({"k": [1, 2]}),
-        links: vec![AlertLink {
-            href: "http://example.test/graph".into(),
-            text: Some("graph".into()),
-        }],
+        links: vec![AlertLink { href: "http://example.test/graph".into(), text: Some("graph".into()) }],
         images: vec![],
         format: SourceFormat::Alertmanager,
         incident_id,
@@ -99,18 +97,9 @@ fn new_delivery(org: OrgId, incident_id: i64, key: &str, user: &str, method: &st
     }
 }
 
-async fn create_incident(
-    store: &Arc<dyn Store>,
-    org: OrgId,
-    service: &str,
-    group_key: &str,
-    created_at: Timestamp,
-) -> Incident {
+async fn create_incident(store: &Arc<dyn Store>, org: OrgId, service: &str, group_key: &str, created_at: Timestamp) -> Incident {
     let mut tx = store.begin().await.unwrap();
-    let incident = tx
-        .insert_incident(&new_incident(org, service, group_key, created_at))
-        .await
-        .unwrap();
+    let incident = tx.insert_incident(&new_incident(org, service, group_key, created_at)).await.unwrap();
     tx.commit().await.unwrap();
     incident
 }
@@ -119,25 +108,15 @@ pub async fn alert_round_trip(store: Arc<dyn Store>) {
     let org = OrgId::DEFAULT;
     let incident = create_incident(&store, org, "checkout", "{}", at(0)).await;
     let mut tx = store.begin().await.unwrap();
-    let alert_id = tx
-        .insert_alert(&new_alert(org, "checkout", "fp1", Some(incident.id)))
-        .await
-        .unwrap();
+    let alert_id = tx.insert_alert(&new_alert(org, "checkout", "fp1", Some(incident.id))).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    let mut alert = tx
-        .alert_by_dedup_key(org, "checkout", "fp1")
-        .await
-        .unwrap()
-        .expect("alert stored");
+    let mut alert = tx.alert_by_dedup_key(org, "checkout", "fp1").await.unwrap().expect("alert stored");
     assert_eq!(alert.id, alert_id);
     assert!(alert.firing);
     assert_eq!(alert.summary, "fp1 is failing");
-    assert_eq!(
-        alert.labels.get("alertname").map(String::as_str),
-        Some("fp1")
-    );
+    assert_eq!(alert.labels.get("alertname").map(String::as_str), Some("fp1"));
     assert_eq!(alert.details, serde_json::json!({"k": [1, 2]}));
     assert_eq!(alert.links.len(), 1);
     assert_eq!(alert.first_seen, at(0));
@@ -152,16 +131,7 @@ pub async fn alert_round_trip(store: Arc<dyn Store>) {
     tx.update_alert(&alert).await.unwrap();
     tx.commit().await.unwrap();
 
-    let listed = store
-        .alerts(
-            org,
-            &AlertFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let listed = store.alerts(org, &AlertFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0], alert);
 }
@@ -169,28 +139,13 @@ pub async fn alert_round_trip(store: Arc<dyn Store>) {
 pub async fn dedup_key_is_unique_per_service(store: Arc<dyn Store>) {
     let org = OrgId::DEFAULT;
     let mut tx = store.begin().await.unwrap();
-    tx.insert_alert(&new_alert(org, "checkout", "same", None))
-        .await
-        .unwrap();
-    tx.insert_alert(&new_alert(org, "search", "same", None))
-        .await
-        .unwrap();
-    let duplicate = tx
-        .insert_alert(&new_alert(org, "checkout", "same", None))
-        .await;
-    assert!(
-        matches!(duplicate, Err(StoreError::Conflict { .. })),
-        "{duplicate:?}"
-    );
+    tx.insert_alert(&new_alert(org, "checkout", "same", None)).await.unwrap();
+    tx.insert_alert(&new_alert(org, "search", "same", None)).await.unwrap();
+    let duplicate = tx.insert_alert(&new_alert(org, "checkout", "same", None)).await;
+    assert!(matches!(duplicate, Err(StoreError::Conflict { .. })), "{duplicate:?}");
     drop(tx);
     let mut tx = store.begin().await.unwrap();
-    assert!(
-        tx.alert_by_dedup_key(org, "checkout", "same")
-            .await
-            .unwrap()
-            .is_none(),
-        "dropped tx rolled back"
-    );
+    assert!(tx.alert_by_dedup_key(org, "checkout", "same").await.unwrap().is_none(), "dropped tx rolled back");
 }
 
 pub async fn open_incident_lookup_ignores_resolved_and_other_groups(store: Arc<dyn Store>) {
@@ -205,19 +160,10 @@ pub async fn open_incident_lookup_ignores_resolved_and_other_groups(store: Arc<d
     create_incident(&store, org, "checkout", "{a=\"2\"}", at(11)).await;
 
     let mut tx = store.begin().await.unwrap();
-    let found = tx
-        .open_incident_for_group(org, "checkout", "{a=\"1\"}")
-        .await
-        .unwrap()
-        .expect("open incident");
+    let found = tx.open_incident_for_group(org, "checkout", "{a=\"1\"}").await.unwrap().expect("open incident");
     assert_eq!(found.id, open.id);
     assert_eq!(found.state, IncidentState::Triggered);
-    assert!(
-        tx.open_incident_for_group(org, "search", "{a=\"1\"}")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(tx.open_incident_for_group(org, "search", "{a=\"1\"}").await.unwrap().is_none());
     let reread = tx.incident(org, resolved.id).await.unwrap().unwrap();
     assert_eq!(reread.state, IncidentState::Resolved);
     assert_eq!(reread.resolved_at, Some(at(5)));
@@ -235,58 +181,20 @@ pub async fn incident_listing_filters_and_orders_newest_first(store: Arc<dyn Sto
     tx.update_incident(&third).await.unwrap();
     tx.commit().await.unwrap();
 
-    let ids = |incidents: Vec<Incident>| {
-        incidents
-            .into_iter()
-            .map(|incident| incident.id)
-            .collect::<Vec<_>>()
-    };
-    let all = store
-        .incidents(
-            org,
-            &IncidentFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let ids = |incidents: Vec<Incident>| incidents.into_iter().map(|incident| incident.id).collect::<Vec<_>>();
+    let all = store.incidents(org, &IncidentFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(ids(all), vec![third.id, second.id, first.id]);
     let checkout = store
-        .incidents(
-            org,
-            &IncidentFilter {
-                service_id: Some("checkout".into()),
-                limit: 10,
-                ..Default::default()
-            },
-        )
+        .incidents(org, &IncidentFilter { service_id: Some("checkout".into()), limit: 10, ..Default::default() })
         .await
         .unwrap();
     assert_eq!(ids(checkout), vec![third.id, first.id]);
     let triggered = store
-        .incidents(
-            org,
-            &IncidentFilter {
-                states: vec![IncidentState::Triggered],
-                limit: 10,
-                ..Default::default()
-            },
-        )
+        .incidents(org, &IncidentFilter { states: vec![IncidentState::Triggered], limit: 10, ..Default::default() })
         .await
         .unwrap();
     assert_eq!(ids(triggered), vec![second.id, first.id]);
-    let page = store
-        .incidents(
-            org,
-            &IncidentFilter {
-                before_id: Some(third.id),
-                limit: 1,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let page = store.incidents(org, &IncidentFilter { before_id: Some(third.id), limit: 1, ..Default::default() }).await.unwrap();
     assert_eq!(ids(page), vec![second.id]);
     let reread = store.incident(org, third.id).await.unwrap().unwrap();
     assert_eq!(reread.assignee.as_deref(), Some("alice"));
@@ -297,48 +205,19 @@ pub async fn firing_alert_count_per_incident(store: Arc<dyn Store>) {
     let org = OrgId::DEFAULT;
     let incident = create_incident(&store, org, "checkout", "g", at(0)).await;
     let mut tx = store.begin().await.unwrap();
-    tx.insert_alert(&new_alert(org, "checkout", "a", Some(incident.id)))
-        .await
-        .unwrap();
-    tx.insert_alert(&new_alert(org, "checkout", "b", Some(incident.id)))
-        .await
-        .unwrap();
-    tx.insert_alert(&new_alert(org, "checkout", "c", None))
-        .await
-        .unwrap();
+    tx.insert_alert(&new_alert(org, "checkout", "a", Some(incident.id))).await.unwrap();
+    tx.insert_alert(&new_alert(org, "checkout", "b", Some(incident.id))).await.unwrap();
+    tx.insert_alert(&new_alert(org, "checkout", "c", None)).await.unwrap();
     assert_eq!(tx.count_firing_alerts(org, incident.id).await.unwrap(), 2);
-    let mut alert = tx
-        .alert_by_dedup_key(org, "checkout", "a")
-        .await
-        .unwrap()
-        .unwrap();
+    let mut alert = tx.alert_by_dedup_key(org, "checkout", "a").await.unwrap().unwrap();
     alert.firing = false;
     tx.update_alert(&alert).await.unwrap();
     assert_eq!(tx.count_firing_alerts(org, incident.id).await.unwrap(), 1);
     tx.commit().await.unwrap();
-    let attached = store
-        .alerts(
-            org,
-            &AlertFilter {
-                incident_id: Some(incident.id),
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let attached =
+        store.alerts(org, &AlertFilter { incident_id: Some(incident.id), limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(attached.len(), 2);
-    let firing = store
-        .alerts(
-            org,
-            &AlertFilter {
-                firing: Some(true),
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let firing = store.alerts(org, &AlertFilter { firing: Some(true), limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(firing.len(), 2);
 }
 
@@ -346,22 +225,8 @@ pub async fn timeline_keeps_append_order_and_actor(store: Arc<dyn Store>) {
     let org = OrgId::DEFAULT;
     let incident = create_incident(&store, org, "checkout", "g", at(0)).await;
     let mut tx = store.begin().await.unwrap();
-    for (index, kind) in [
-        "incident.opened",
-        "notification.sent",
-        "incident.acknowledged",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let actor = if index == 2 {
-            Actor {
-                kind: "user".into(),
-                id: "alice".into(),
-            }
-        } else {
-            Actor::system()
-        };
+    for (index, kind) in ["incident.opened", "notification.sent", "incident.acknowledged"].iter().enumerate() {
+        let actor = if index == 2 { Actor { kind: "user".into(), id: "alice".into() } } else { Actor::system() };
         tx.append_timeline(&NewTimelineEntry {
             org,
             incident_id: incident.id,
@@ -377,14 +242,7 @@ pub async fn timeline_keeps_append_order_and_actor(store: Arc<dyn Store>) {
     tx.commit().await.unwrap();
     let timeline = store.timeline(org, incident.id).await.unwrap();
     let kinds: Vec<&str> = timeline.iter().map(|entry| entry.kind.as_str()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "incident.opened",
-            "notification.sent",
-            "incident.acknowledged"
-        ]
-    );
+    assert_eq!(kinds, ["incident.opened", "notification.sent", "incident.acknowledged"]);
     assert_eq!(timeline[2].actor.to_string(), "user:alice");
     assert_eq!(timeline[1].data, serde_json::json!({"index": 1}));
 }
@@ -411,18 +269,11 @@ pub async fn jobs_become_due_and_are_deleted_by_their_transaction(store: Arc<dyn
     let mut tx = store.begin().await.unwrap();
     assert!(tx.due_jobs(at(29), 10).await.unwrap().is_empty());
     let due = tx.due_jobs(at(60), 10).await.unwrap();
-    let levels: Vec<_> = due
-        .iter()
-        .map(|job| job.payload["level"].as_i64().unwrap())
-        .collect();
+    let levels: Vec<_> = due.iter().map(|job| job.payload["level"].as_i64().unwrap()).collect();
     assert_eq!(levels, vec![0, 1], "oldest first");
     tx.delete_job(due[0].id).await.unwrap();
     drop(tx);
-    assert_eq!(
-        store.next_job_due().await.unwrap(),
-        Some(at(30)),
-        "a crash before commit leaves the job in place"
-    );
+    assert_eq!(store.next_job_due().await.unwrap(), Some(at(30)), "a crash before commit leaves the job in place");
 
     let mut tx = store.begin().await.unwrap();
     let due = tx.due_jobs(at(60), 1).await.unwrap();
@@ -432,12 +283,7 @@ pub async fn jobs_become_due_and_are_deleted_by_their_transaction(store: Arc<dyn
     assert_eq!(store.next_job_due().await.unwrap(), Some(at(60)));
 
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(
-        tx.delete_incident_jobs(org, incident.id, JobKind::Escalate)
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(tx.delete_incident_jobs(org, incident.id, JobKind::Escalate).await.unwrap(), 2);
     tx.commit().await.unwrap();
     assert_eq!(store.next_job_due().await.unwrap(), None);
 }
@@ -446,52 +292,12 @@ pub async fn delivery_idempotency_key_never_pages_twice(store: Arc<dyn Store>) {
     let org = OrgId::DEFAULT;
     let incident = create_incident(&store, org, "checkout", "g", at(0)).await;
     let mut tx = store.begin().await.unwrap();
-    assert!(
-        tx.enqueue_delivery(&new_delivery(
-            org,
-            incident.id,
-            "k1",
-            "alice",
-            "alice/webhook"
-        ))
-        .await
-        .unwrap()
-    );
-    assert!(
-        !tx.enqueue_delivery(&new_delivery(
-            org,
-            incident.id,
-            "k1",
-            "alice",
-            "alice/webhook"
-        ))
-        .await
-        .unwrap()
-    );
-    assert!(
-        tx.enqueue_delivery(&new_delivery(
-            org,
-            incident.id,
-            "k2",
-            "alice",
-            "alice/email"
-        ))
-        .await
-        .unwrap()
-    );
+    assert!(tx.enqueue_delivery(&new_delivery(org, incident.id, "k1", "alice", "alice/webhook")).await.unwrap());
+    assert!(!tx.enqueue_delivery(&new_delivery(org, incident.id, "k1", "alice", "alice/webhook")).await.unwrap());
+    assert!(tx.enqueue_delivery(&new_delivery(org, incident.id, "k2", "alice", "alice/email")).await.unwrap());
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    assert!(
-        !tx.enqueue_delivery(&new_delivery(
-            org,
-            incident.id,
-            "k1",
-            "alice",
-            "alice/webhook"
-        ))
-        .await
-        .unwrap()
-    );
+    assert!(!tx.enqueue_delivery(&new_delivery(org, incident.id, "k1", "alice", "alice/webhook")).await.unwrap());
     tx.commit().await.unwrap();
     assert_eq!(store.deliveries(org, incident.id).await.unwrap().len(), 2);
 }
@@ -501,94 +307,40 @@ pub async fn delivery_claim_leases_and_outcomes(store: Arc<dyn Store>) {
     let incident = create_incident(&store, org, "checkout", "g", at(0)).await;
     let mut tx = store.begin().await.unwrap();
     for key in ["a", "b", "c"] {
-        tx.enqueue_delivery(&new_delivery(org, incident.id, key, "alice", key))
-            .await
-            .unwrap();
+        tx.enqueue_delivery(&new_delivery(org, incident.id, key, "alice", key)).await.unwrap();
     }
     tx.commit().await.unwrap();
-    assert!(
-        store
-            .claim_deliveries(at(-1), at(10), 10)
-            .await
-            .unwrap()
-            .is_empty(),
-        "not due before creation"
-    );
+    assert!(store.claim_deliveries(at(-1), at(10), 10).await.unwrap().is_empty(), "not due before creation");
 
     let claimed = store.claim_deliveries(at(0), at(10), 2).await.unwrap();
     assert_eq!(claimed.len(), 2);
-    assert!(
-        claimed
-            .iter()
-            .all(|delivery| delivery.state == DeliveryState::Sending)
-    );
+    assert!(claimed.iter().all(|delivery| delivery.state == DeliveryState::Sending));
     let rest = store.claim_deliveries(at(1), at(11), 10).await.unwrap();
     assert_eq!(rest.len(), 1, "leased deliveries are not handed out twice");
-    assert!(
-        store
-            .claim_deliveries(at(2), at(12), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.claim_deliveries(at(2), at(12), 10).await.unwrap().is_empty());
 
     let mut tx = store.begin().await.unwrap();
-    tx.finish_delivery(org, claimed[0].id, &DeliveryOutcome::Sent { at: at(3) })
+    tx.finish_delivery(org, claimed[0].id, &DeliveryOutcome::Sent { at: at(3) }).await.unwrap();
+    tx.finish_delivery(org, claimed[1].id, &DeliveryOutcome::Retry { error: "503".into(), next_attempt_at: at(20) })
         .await
         .unwrap();
-    tx.finish_delivery(
-        org,
-        claimed[1].id,
-        &DeliveryOutcome::Retry {
-            error: "503".into(),
-            next_attempt_at: at(20),
-        },
-    )
-    .await
-    .unwrap();
-    tx.finish_delivery(
-        org,
-        rest[0].id,
-        &DeliveryOutcome::Failed {
-            error: "gone".into(),
-            at: at(4),
-        },
-    )
-    .await
-    .unwrap();
+    tx.finish_delivery(org, rest[0].id, &DeliveryOutcome::Failed { error: "gone".into(), at: at(4) }).await.unwrap();
     tx.commit().await.unwrap();
 
     // The retried one is due again at 20; nothing else ever comes back.
-    assert!(
-        store
-            .claim_deliveries(at(19), at(40), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.claim_deliveries(at(19), at(40), 10).await.unwrap().is_empty());
     let again = store.claim_deliveries(at(20), at(40), 10).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, claimed[1].id);
     assert_eq!(again[0].attempts, 1);
     assert_eq!(again[0].last_error.as_deref(), Some("503"));
     // Its sender dies: once the lease runs out another sender may take it.
-    assert!(
-        store
-            .claim_deliveries(at(39), at(50), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.claim_deliveries(at(39), at(50), 10).await.unwrap().is_empty());
     let reclaimed = store.claim_deliveries(at(40), at(60), 10).await.unwrap();
     assert_eq!(reclaimed.len(), 1);
 
     let log = store.deliveries(org, incident.id).await.unwrap();
-    let state_of = |id: i64| {
-        log.iter()
-            .find(|delivery| delivery.id == id)
-            .unwrap()
-            .clone()
-    };
+    let state_of = |id: i64| log.iter().find(|delivery| delivery.id == id).unwrap().clone();
     let sent = state_of(claimed[0].id);
     assert_eq!(sent.state, DeliveryState::Sent);
     assert_eq!(sent.sent_at, Some(at(3)));
@@ -602,13 +354,8 @@ pub async fn uncommitted_transaction_leaves_no_trace(store: Arc<dyn Store>) {
     let org = OrgId::DEFAULT;
     {
         let mut tx = store.begin().await.unwrap();
-        let incident = tx
-            .insert_incident(&new_incident(org, "checkout", "g", at(0)))
-            .await
-            .unwrap();
-        tx.insert_alert(&new_alert(org, "checkout", "x", Some(incident.id)))
-            .await
-            .unwrap();
+        let incident = tx.insert_incident(&new_incident(org, "checkout", "g", at(0))).await.unwrap();
+        tx.insert_alert(&new_alert(org, "checkout", "x", Some(incident.id))).await.unwrap();
         tx.schedule_job(&NewJob {
             org,
             kind: JobKind::Escalate,
@@ -619,32 +366,8 @@ pub async fn uncommitted_transaction_leaves_no_trace(store: Arc<dyn Store>) {
         .await
         .unwrap();
     }
-    assert!(
-        store
-            .incidents(
-                org,
-                &IncidentFilter {
-                    limit: 10,
-                    ..Default::default()
-                }
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .alerts(
-                org,
-                &AlertFilter {
-                    limit: 10,
-                    ..Default::default()
-                }
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.incidents(org, &IncidentFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+    assert!(store.alerts(org, &AlertFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
     assert_eq!(store.next_job_due().await.unwrap(), None);
 }
 
@@ -653,9 +376,7 @@ pub async fn tenants_never_see_each_other(store: Arc<dyn Store>) {
     let org_b = OrgId(2);
     let incident = create_incident(&store, org_a, "checkout", "g", at(0)).await;
     let mut tx = store.begin().await.unwrap();
-    tx.insert_alert(&new_alert(org_a, "checkout", "fp", Some(incident.id)))
-        .await
-        .unwrap();
+    tx.insert_alert(&new_alert(org_a, "checkout", "fp", Some(incident.id))).await.unwrap();
     tx.append_timeline(&NewTimelineEntry {
         org: org_a,
         incident_id: incident.id,
@@ -666,9 +387,7 @@ pub async fn tenants_never_see_each_other(store: Arc<dyn Store>) {
     })
     .await
     .unwrap();
-    tx.enqueue_delivery(&new_delivery(org_a, incident.id, "k", "alice", "m"))
-        .await
-        .unwrap();
+    tx.enqueue_delivery(&new_delivery(org_a, incident.id, "k", "alice", "m")).await.unwrap();
     tx.insert_silence(&NewSilence {
         org: org_a,
         matchers: "{env=\"staging\"}".into(),
@@ -694,75 +413,19 @@ pub async fn tenants_never_see_each_other(store: Arc<dyn Store>) {
     tx.commit().await.unwrap();
 
     assert!(store.incident(org_b, incident.id).await.unwrap().is_none());
-    assert!(
-        store
-            .incidents(
-                org_b,
-                &IncidentFilter {
-                    limit: 10,
-                    ..Default::default()
-                }
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .alerts(
-                org_b,
-                &AlertFilter {
-                    limit: 10,
-                    ..Default::default()
-                }
-            )
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.incidents(org_b, &IncidentFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+    assert!(store.alerts(org_b, &AlertFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
     assert!(store.timeline(org_b, incident.id).await.unwrap().is_empty());
-    assert!(
-        store
-            .deliveries(org_b, incident.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.deliveries(org_b, incident.id).await.unwrap().is_empty());
     assert!(store.silences(org_b).await.unwrap().is_empty());
-    assert!(
-        store
-            .change_events(org_b, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.change_events(org_b, None, 10).await.unwrap().is_empty());
     let mut tx = store.begin().await.unwrap();
     assert!(tx.incident(org_b, incident.id).await.unwrap().is_none());
-    assert!(
-        tx.alert_by_dedup_key(org_b, "checkout", "fp")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        tx.open_incident_for_group(org_b, "checkout", "g")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(tx.alert_by_dedup_key(org_b, "checkout", "fp").await.unwrap().is_none());
+    assert!(tx.open_incident_for_group(org_b, "checkout", "g").await.unwrap().is_none());
     assert_eq!(tx.count_firing_alerts(org_b, incident.id).await.unwrap(), 0);
-    assert!(
-        tx.paged_contacts(org_b, incident.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        tx.delete_incident_jobs(org_b, incident.id, JobKind::Escalate)
-            .await
-            .unwrap(),
-        0
-    );
+    assert!(tx.paged_contacts(org_b, incident.id).await.unwrap().is_empty());
+    assert_eq!(tx.delete_incident_jobs(org_b, incident.id, JobKind::Escalate).await.unwrap(), 0);
     assert!(tx.active_silences(org_b, at(50)).await.unwrap().is_empty());
     assert!(!tx.expire_silence(org_b, 1, at(1)).await.unwrap());
     // Writing B's view of A's incident changes nothing of A's.
@@ -771,15 +434,7 @@ pub async fn tenants_never_see_each_other(store: Arc<dyn Store>) {
     forged.state = IncidentState::Resolved;
     tx.update_incident(&forged).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(
-        store
-            .incident(org_a, incident.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
-        IncidentState::Triggered
-    );
+    assert_eq!(store.incident(org_a, incident.id).await.unwrap().unwrap().state, IncidentState::Triggered);
 }
 
 pub async fn api_tokens_are_found_by_hash_only(store: Arc<dyn Store>) {
@@ -797,21 +452,11 @@ pub async fn api_tokens_are_found_by_hash_only(store: Arc<dyn Store>) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let token = store
-        .api_token_by_hash(&"ab".repeat(32))
-        .await
-        .unwrap()
-        .expect("token found");
+    let token = store.api_token_by_hash(&"ab".repeat(32)).await.unwrap().expect("token found");
     assert_eq!(token.id, id);
     assert_eq!(token.role, Role::Admin);
     assert_eq!(token.user_id.as_deref(), Some("alice"));
-    assert!(
-        store
-            .api_token_by_hash(&"cd".repeat(32))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.api_token_by_hash(&"cd".repeat(32)).await.unwrap().is_none());
     assert_eq!(store.api_token_count().await.unwrap(), 1);
 }
 
@@ -824,10 +469,7 @@ pub async fn silences_are_active_inside_their_window(store: Arc<dyn Store>) {
             matchers: "{env=\"staging\"}".into(),
             starts_at: at(10),
             ends_at: at(20),
-            created_by: Actor {
-                kind: "user".into(),
-                id: "alice".into(),
-            },
+            created_by: Actor { kind: "user".into(), id: "alice".into() },
             comment: "maintenance".into(),
         })
         .await
@@ -836,10 +478,7 @@ pub async fn silences_are_active_inside_their_window(store: Arc<dyn Store>) {
     let mut tx = store.begin().await.unwrap();
     assert!(tx.active_silences(org, at(9)).await.unwrap().is_empty());
     assert_eq!(tx.active_silences(org, at(10)).await.unwrap().len(), 1);
-    assert!(
-        tx.active_silences(org, at(20)).await.unwrap().is_empty(),
-        "end is exclusive"
-    );
+    assert!(tx.active_silences(org, at(20)).await.unwrap().is_empty(), "end is exclusive");
     drop(tx);
     let mut tx = store.begin().await.unwrap();
     assert!(tx.expire_silence(org, id, at(12)).await.unwrap());
@@ -869,19 +508,9 @@ pub async fn change_events_are_listed_per_service(store: Arc<dyn Store>) {
         .unwrap();
     }
     tx.commit().await.unwrap();
-    let checkout = store
-        .change_events(org, Some("checkout"), 10)
-        .await
-        .unwrap();
-    let summaries: Vec<&str> = checkout
-        .iter()
-        .map(|event| event.summary.as_str())
-        .collect();
-    assert_eq!(
-        summaries,
-        ["deploy checkout 2", "deploy checkout 0"],
-        "newest first"
-    );
+    let checkout = store.change_events(org, Some("checkout"), 10).await.unwrap();
+    let summaries: Vec<&str> = checkout.iter().map(|event| event.summary.as_str()).collect();
+    assert_eq!(summaries, ["deploy checkout 2", "deploy checkout 0"], "newest first");
     assert_eq!(store.change_events(org, None, 10).await.unwrap().len(), 3);
     assert_eq!(store.change_events(org, None, 1).await.unwrap().len(), 1);
 }
@@ -890,37 +519,33 @@ pub async fn paged_contacts_are_distinct(store: Arc<dyn Store>) {
     let org = OrgId::DEFAULT;
     let incident = create_incident(&store, org, "checkout", "g", at(0)).await;
     let mut tx = store.begin().await.unwrap();
-    tx.enqueue_delivery(&new_delivery(
-        org,
-        incident.id,
-        "1",
-        "alice",
-        "alice/webhook",
-    ))
-    .await
-    .unwrap();
-    tx.enqueue_delivery(&new_delivery(
-        org,
-        incident.id,
-        "2",
-        "alice",
-        "alice/webhook",
-    ))
-    .await
-    .unwrap();
-    tx.enqueue_delivery(&new_delivery(org, incident.id, "3", "bob", "bob/email"))
-        .await
-        .unwrap();
+    tx.enqueue_delivery(&new_delivery(org, incident.id, "1", "alice", "alice/webhook")).await.unwrap();
+    tx.enqueue_delivery(&new_delivery(org, incident.id, "2", "alice", "alice/webhook")).await.unwrap();
+    tx.enqueue_delivery(&new_delivery(org, incident.id, "3", "bob", "bob/email")).await.unwrap();
     let mut status = new_delivery(org, incident.id, "4", "carol", "carol/email");
     status.event = "resolved".into();
     tx.enqueue_delivery(&status).await.unwrap();
     let mut contacts = tx.paged_contacts(org, incident.id).await.unwrap();
     contacts.sort();
-    assert_eq!(
-        contacts,
-        vec![
-            ("alice".to_string(), "alice/webhook".to_string()),
-            ("bob".to_string(), "bob/email".to_string())
-        ]
-    );
+    assert_eq!(contacts, vec![("alice".to_string(), "alice/webhook".to_string()), ("bob".to_string(), "bob/email".to_string())]);
+}
+
+pub async fn released_leases_make_deliveries_due_again(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let incident = create_incident(&store, org, "checkout", "g", at(0)).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue_delivery(&new_delivery(org, incident.id, "a", "alice", "m")).await.unwrap();
+    tx.enqueue_delivery(&new_delivery(org, incident.id, "b", "alice", "n")).await.unwrap();
+    tx.commit().await.unwrap();
+    let claimed = store.claim_deliveries(at(0), at(100), 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let mut tx = store.begin().await.unwrap();
+    tx.finish_delivery(org, claimed[0].id, &DeliveryOutcome::Sent { at: at(1) }).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.claim_deliveries(at(2), at(100), 10).await.unwrap().is_empty());
+    assert_eq!(store.release_delivery_leases().await.unwrap(), 1, "only the one still sending");
+    let again = store.claim_deliveries(at(2), at(100), 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, claimed[1].id);
+    assert_eq!(again[0].attempts, 0, "a released lease is not a failed attempt");
 }

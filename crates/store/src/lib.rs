@@ -27,12 +27,7 @@ pub trait Store: Send + Sync + 'static {
     async fn alerts(&self, org: OrgId, filter: &AlertFilter) -> StoreResult<Vec<Alert>>;
     async fn timeline(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<TimelineEntry>>;
     async fn deliveries(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<Delivery>>;
-    async fn change_events(
-        &self,
-        org: OrgId,
-        service_id: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<ChangeEvent>>;
+    async fn change_events(&self, org: OrgId, service_id: Option<&str>, limit: u32) -> StoreResult<Vec<ChangeEvent>>;
     async fn silences(&self, org: OrgId) -> StoreResult<Vec<Silence>>;
 
     /// Finds an API token by the SHA-256 of its secret. Not scoped: the token decides the org.
@@ -45,12 +40,13 @@ pub trait Store: Send + Sync + 'static {
     /// Leases up to `limit` deliveries that are due at `now` (pending ones, and sending ones
     /// whose lease ran out because their sender died), marking them `sending` until
     /// `lease_until`.
-    async fn claim_deliveries(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<Delivery>>;
+    async fn claim_deliveries(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>>;
+
+    /// Returns every `sending` delivery to `pending` at once, for a process that knows it is
+    /// the only sender (the SQLite engine lock): what a killed predecessor was sending goes out
+    /// again right away, with its idempotency key, instead of after the lease. Replicas that
+    /// share a database must not call this; they wait for leases to run out.
+    async fn release_delivery_leases(&self) -> StoreResult<u64>;
 }
 
 /// A write transaction. Dropping it without `commit` rolls it back.
@@ -58,24 +54,14 @@ pub trait Store: Send + Sync + 'static {
 pub trait StoreTx: Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
-    async fn alert_by_dedup_key(
-        &mut self,
-        org: OrgId,
-        service_id: &str,
-        dedup_key: &str,
-    ) -> StoreResult<Option<Alert>>;
+    async fn alert_by_dedup_key(&mut self, org: OrgId, service_id: &str, dedup_key: &str) -> StoreResult<Option<Alert>>;
     async fn insert_alert(&mut self, alert: &NewAlert) -> StoreResult<i64>;
     async fn update_alert(&mut self, alert: &Alert) -> StoreResult<()>;
     /// Firing alerts still attached to the incident.
     async fn count_firing_alerts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64>;
 
     async fn incident(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>>;
-    async fn open_incident_for_group(
-        &mut self,
-        org: OrgId,
-        service_id: &str,
-        group_key: &str,
-    ) -> StoreResult<Option<Incident>>;
+    async fn open_incident_for_group(&mut self, org: OrgId, service_id: &str, group_key: &str) -> StoreResult<Option<Incident>>;
     async fn insert_incident(&mut self, incident: &NewIncident) -> StoreResult<Incident>;
     async fn update_incident(&mut self, incident: &Incident) -> StoreResult<()>;
 
@@ -86,38 +72,19 @@ pub trait StoreTx: Send {
     /// one it finishes in the same transaction, so a crash leaves the job in place.
     async fn due_jobs(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Job>>;
     async fn delete_job(&mut self, job_id: i64) -> StoreResult<()>;
-    async fn delete_incident_jobs(
-        &mut self,
-        org: OrgId,
-        incident_id: i64,
-        kind: JobKind,
-    ) -> StoreResult<u64>;
+    async fn delete_incident_jobs(&mut self, org: OrgId, incident_id: i64, kind: JobKind) -> StoreResult<u64>;
 
     /// Adds a delivery to the outbox. Returns `false` (and changes nothing) when a delivery
     /// with the same idempotency key exists: a retry never pages twice.
     async fn enqueue_delivery(&mut self, delivery: &NewDelivery) -> StoreResult<bool>;
-    async fn finish_delivery(
-        &mut self,
-        org: OrgId,
-        delivery_id: i64,
-        outcome: &DeliveryOutcome,
-    ) -> StoreResult<()>;
+    async fn finish_delivery(&mut self, org: OrgId, delivery_id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
     /// Distinct (user, contact method) pairs that were paged for an incident.
-    async fn paged_contacts(
-        &mut self,
-        org: OrgId,
-        incident_id: i64,
-    ) -> StoreResult<Vec<(String, String)>>;
+    async fn paged_contacts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Vec<(String, String)>>;
 
     async fn insert_change_event(&mut self, event: &NewChangeEvent) -> StoreResult<i64>;
     async fn insert_silence(&mut self, silence: &NewSilence) -> StoreResult<i64>;
     /// Silences whose time range contains `at`, read inside the transaction.
     async fn active_silences(&mut self, org: OrgId, at: Timestamp) -> StoreResult<Vec<Silence>>;
-    async fn expire_silence(
-        &mut self,
-        org: OrgId,
-        silence_id: i64,
-        at: Timestamp,
-    ) -> StoreResult<bool>;
+    async fn expire_silence(&mut self, org: OrgId, silence_id: i64, at: Timestamp) -> StoreResult<bool>;
     async fn insert_api_token(&mut self, token: &NewApiToken) -> StoreResult<i64>;
 }

@@ -123,16 +123,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Actor {
-        Actor {
-            kind: "system".into(),
-            id: "staunch".into(),
-        }
+        Actor { kind: "system".into(), id: "staunch".into() }
     }
     pub fn integration(service_id: &str, format: SourceFormat) -> Actor {
-        Actor {
-            kind: "integration".into(),
-            id: format!("{service_id}/{}", format.as_str()),
-        }
+        Actor { kind: "integration".into(), id: format!("{service_id}/{}", format.as_str()) }
     }
 }
 
@@ -273,17 +267,9 @@ pub struct Delivery {
 /// How one send attempt ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DeliveryOutcome {
-    Sent {
-        at: Timestamp,
-    },
-    Retry {
-        error: String,
-        next_attempt_at: Timestamp,
-    },
-    Failed {
-        error: String,
-        at: Timestamp,
-    },
+    Sent { at: Timestamp },
+    Retry { error: String, next_attempt_at: Timestamp },
+    Failed { error: String, at: Timestamp },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -75,10 +75,7 @@ pub fn parse_webhook(body: &[u8]) -> Result<AlertmanagerWebhook, IngestError> {
     let document: Value = match serde_json::from_slice(body) {
         Ok(document) => document,
         Err(error) => {
-            return Err(IngestError::single(
-                "body",
-                format!("invalid json: {error}"),
-            ));
+            return Err(IngestError::single("body", format!("invalid json: {error}")));
         }
     };
     let mut problems = Problems::default();
@@ -92,45 +89,22 @@ pub fn parse_webhook(body: &[u8]) -> Result<AlertmanagerWebhook, IngestError> {
 fn read_webhook(document: Value, problems: &mut Problems) -> Option<AlertmanagerWebhook> {
     let mut root = JsonObject::from_value(document, String::new(), problems)?;
 
-    let version = root
-        .string("version", problems)
-        .required("version", problems);
+    let version = root.string("version", problems).required("version", problems);
     if let Some(version) = &version
         && version != SUPPORTED_VERSION
     {
-        problems.invalid(
-            "version",
-            format!("unsupported version {version:?}, only \"{SUPPORTED_VERSION}\" is supported"),
-        );
+        problems.invalid("version", format!("unsupported version {version:?}, only \"{SUPPORTED_VERSION}\" is supported"));
     }
-    let receiver = root
-        .string("receiver", problems)
-        .required("receiver", problems);
+    let receiver = root.string("receiver", problems).required("receiver", problems);
     let status = read_status(&mut root, problems);
-    let group_key = root
-        .string("groupKey", problems)
-        .required("groupKey", problems);
-    let truncated_alerts = root
-        .unsigned_integer("truncatedAlerts", problems)
-        .optional()
-        .unwrap_or(0);
-    let group_labels = root
-        .string_map("groupLabels", problems)
-        .required("groupLabels", problems);
-    let common_labels = root
-        .string_map("commonLabels", problems)
-        .required("commonLabels", problems);
-    let common_annotations = root
-        .string_map("commonAnnotations", problems)
-        .required("commonAnnotations", problems);
-    let route_labels = root
-        .string_map("routeLabels", problems)
-        .optional()
-        .unwrap_or_default();
+    let group_key = root.string("groupKey", problems).required("groupKey", problems);
+    let truncated_alerts = root.unsigned_integer("truncatedAlerts", problems).optional().unwrap_or(0);
+    let group_labels = root.string_map("groupLabels", problems).required("groupLabels", problems);
+    let common_labels = root.string_map("commonLabels", problems).required("commonLabels", problems);
+    let common_annotations = root.string_map("commonAnnotations", problems).required("commonAnnotations", problems);
+    let route_labels = root.string_map("routeLabels", problems).optional().unwrap_or_default();
     let notification_reason = root.string("notification_reason", problems).optional();
-    let external_url = root
-        .string("externalURL", problems)
-        .required("externalURL", problems);
+    let external_url = root.string("externalURL", problems).required("externalURL", problems);
     let alert_values = root.array("alerts", problems).required("alerts", problems);
     root.finish(problems);
 
@@ -158,15 +132,10 @@ fn read_webhook(document: Value, problems: &mut Problems) -> Option<Alertmanager
 
 fn read_status(object: &mut JsonObject, problems: &mut Problems) -> Option<AlertmanagerStatus> {
     let path = object.field_path("status");
-    let text = object
-        .string("status", problems)
-        .required(&path, problems)?;
+    let text = object.string("status", problems).required(&path, problems)?;
     let status = AlertmanagerStatus::parse(&text);
     if status.is_none() {
-        problems.invalid(
-            path,
-            format!("must be \"firing\" or \"resolved\", not {text:?}"),
-        );
+        problems.invalid(path, format!("must be \"firing\" or \"resolved\", not {text:?}"));
     }
     status
 }
@@ -174,17 +143,11 @@ fn read_status(object: &mut JsonObject, problems: &mut Problems) -> Option<Alert
 fn read_alert(value: Value, path: String, problems: &mut Problems) -> Option<AlertEvent> {
     let mut alert = JsonObject::from_value(value, path, problems)?;
     let status = read_status(&mut alert, problems);
-    let labels = alert
-        .string_map("labels", problems)
-        .required(&alert.field_path("labels"), problems);
-    let annotations = alert
-        .string_map("annotations", problems)
-        .required(&alert.field_path("annotations"), problems);
+    let labels = alert.string_map("labels", problems).required(&alert.field_path("labels"), problems);
+    let annotations = alert.string_map("annotations", problems).required(&alert.field_path("annotations"), problems);
     let starts_at = read_time(&mut alert, "startsAt", problems);
     let ends_at = read_time(&mut alert, "endsAt", problems);
-    let generator_url = alert
-        .string("generatorURL", problems)
-        .required(&alert.field_path("generatorURL"), problems);
+    let generator_url = alert.string("generatorURL", problems).required(&alert.field_path("generatorURL"), problems);
     let fingerprint = alert.non_blank_string("fingerprint", problems).optional();
     let fingerprint_path = alert.field_path("fingerprint");
     alert.finish(problems);
@@ -197,10 +160,7 @@ fn read_alert(value: Value, path: String, problems: &mut Problems) -> Option<Ale
     let dedup_key = match DedupKey::parse(fingerprint.clone()) {
         Ok(key) => key,
         Err(DedupKeyError::TooLong) => {
-            problems.invalid(
-                fingerprint_path,
-                format!("must be at most {} bytes", DedupKey::MAX_LEN),
-            );
+            problems.invalid(fingerprint_path, format!("must be at most {} bytes", DedupKey::MAX_LEN));
             return None;
         }
         Err(DedupKeyError::Empty) => {
@@ -233,11 +193,7 @@ fn read_alert(value: Value, path: String, problems: &mut Problems) -> Option<Ale
 /// The first non-blank of: annotation `summary`, annotation `description`, label `alertname`;
 /// failing all, `alert <fingerprint>` so a trigger never has an empty summary.
 fn summary_of(labels: &Labels, annotations: &Labels, fingerprint: &str) -> String {
-    let candidates = [
-        annotations.get("summary"),
-        annotations.get("description"),
-        labels.get("alertname"),
-    ];
+    let candidates = [annotations.get("summary"), annotations.get("description"), labels.get("alertname")];
     for candidate in candidates.into_iter().flatten() {
         if !candidate.trim().is_empty() {
             return candidate.clone();
@@ -247,11 +203,7 @@ fn summary_of(labels: &Labels, annotations: &Labels, fingerprint: &str) -> Strin
 }
 
 /// `Some(None)` for Go's zero time, which Alertmanager sends for "no end yet".
-fn read_time(
-    object: &mut JsonObject,
-    key: &str,
-    problems: &mut Problems,
-) -> Option<Option<Timestamp>> {
+fn read_time(object: &mut JsonObject, key: &str, problems: &mut Problems) -> Option<Option<Timestamp>> {
     let path = object.field_path(key);
     let text = object.string(key, problems).required(&path, problems)?;
     let Ok(timestamp) = text.parse::<Timestamp>() else {
@@ -276,11 +228,7 @@ fn to_ingest_error(problems: Problems) -> IngestError {
 }
 
 fn to_field_error(problem: Problem) -> FieldError {
-    let field = if problem.path.is_empty() {
-        "body".to_string()
-    } else {
-        problem.path
-    };
+    let field = if problem.path.is_empty() { "body".to_string() } else { problem.path };
     let message = match problem.kind {
         ProblemKind::Missing => "is required".to_string(),
         ProblemKind::WrongType { expected } => format!("must be {expected}"),

@@ -26,12 +26,7 @@ pub struct IngestError {
 
 impl IngestError {
     pub fn single(field: impl Into<String>, message: impl Into<String>) -> IngestError {
-        IngestError {
-            errors: vec![FieldError {
-                field: field.into(),
-                message: message.into(),
-            }],
-        }
+        IngestError { errors: vec![FieldError { field: field.into(), message: message.into() }] }
     }
 }
 
@@ -48,19 +43,10 @@ mod tests {
     fn display_joins_every_field_error() {
         let error = IngestError {
             errors: vec![
-                FieldError {
-                    field: "version".into(),
-                    message: "is required".into(),
-                },
-                FieldError {
-                    field: "alerts[0].labels".into(),
-                    message: "must be an object".into(),
-                },
+                FieldError { field: "version".into(), message: "is required".into() },
+                FieldError { field: "alerts[0].labels".into(), message: "must be an object".into() },
             ],
         };
-        assert_eq!(
-            error.to_string(),
-            "invalid payload: version: is required; alerts[0].labels: must be an object"
-        );
+        assert_eq!(error.to_string(), "invalid payload: version: is required; alerts[0].labels: must be an object");
     }
 }

@@ -49,8 +49,7 @@ fn any_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,12}", inner, 0..6)
-                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            prop::collection::btree_map(".{0,12}", inner, 0..6).prop_map(|map| Value::Object(map.into_iter().collect())),
         ]
     })
 }
@@ -84,8 +83,7 @@ enum ByteEdit {
 fn byte_edit() -> impl Strategy<Value = ByteEdit> {
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| ByteEdit::Replace(at, byte)),
-        (any::<usize>(), prop::collection::vec(any::<u8>(), 1..8))
-            .prop_map(|(at, bytes)| ByteEdit::Insert(at, bytes)),
+        (any::<usize>(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(at, bytes)| ByteEdit::Insert(at, bytes)),
         (any::<usize>(), 1usize..16).prop_map(|(at, length)| ByteEdit::Delete(at, length)),
     ]
 }

@@ -8,9 +8,7 @@
 //! Where Staunch is stricter than PagerDuty: keys the API does not define are rejected
 //! (PagerDuty ignores them), so a typo such as `dedupkey` cannot silently open a new alert.
 
-use crate::alert::{
-    AlertAction, AlertEvent, AlertImage, AlertLink, DedupKey, DedupKeyError, SourceFormat,
-};
+use crate::alert::{AlertAction, AlertEvent, AlertImage, AlertLink, DedupKey, DedupKeyError, SourceFormat};
 use crate::ingest::walk::{Field, JsonObject, Problem, ProblemKind, Problems, index_path};
 use crate::labels::Labels;
 use crate::severity::Severity;
@@ -58,10 +56,7 @@ impl InvalidEvent {
     }
 
     fn unrecognized(error: impl Into<String>) -> InvalidEvent {
-        InvalidEvent {
-            message: Self::UNRECOGNIZED_MESSAGE.to_string(),
-            errors: vec![error.into()],
-        }
+        InvalidEvent { message: Self::UNRECOGNIZED_MESSAGE.to_string(), errors: vec![error.into()] }
     }
 
     fn invalid(problems: Problems) -> InvalidEvent {
@@ -70,10 +65,7 @@ impl InvalidEvent {
             // Only reachable through a parser bug; an empty list would tell the sender nothing.
             errors.push("event could not be read".to_string());
         }
-        InvalidEvent {
-            message: Self::INVALID_MESSAGE.to_string(),
-            errors,
-        }
+        InvalidEvent { message: Self::INVALID_MESSAGE.to_string(), errors }
     }
 }
 
@@ -119,10 +111,7 @@ impl EventsV2Event {
         let mut links = self.links;
         // PagerDuty shows client_url as a "View in <client>" link; Staunch has only links.
         if let Some(href) = self.client_url {
-            links.push(AlertLink {
-                href,
-                text: self.client,
-            });
+            links.push(AlertLink { href, text: self.client });
         }
         let Some(payload) = self.payload else {
             // Acknowledge/resolve without a payload: the incident keeps what the trigger said.
@@ -143,11 +132,7 @@ impl EventsV2Event {
         };
         let mut labels = Labels::new();
         labels.insert("source".to_string(), payload.source);
-        let optional_labels = [
-            ("component", payload.component),
-            ("group", payload.group),
-            ("class", payload.class),
-        ];
+        let optional_labels = [("component", payload.component), ("group", payload.group), ("class", payload.class)];
         for (name, value) in optional_labels {
             if let Some(value) = value {
                 labels.insert(name.to_string(), value);
@@ -212,25 +197,16 @@ pub fn parse_event(body: &[u8]) -> Result<EventsV2Event, InvalidEvent> {
     let images = read_images(&mut root, &mut problems);
     let links = read_links(&mut root, &mut problems);
     let client = root.non_blank_string("client", &mut problems).optional();
-    let client_url = root
-        .non_blank_string("client_url", &mut problems)
-        .optional();
+    let client_url = root.non_blank_string("client_url", &mut problems).optional();
     root.finish(&mut problems);
 
     if !problems.is_empty() {
         return Err(InvalidEvent::invalid(problems));
     }
     match (routing_key, action, dedup_key) {
-        (Some(routing_key), Some(action), Some(dedup_key)) => Ok(EventsV2Event {
-            routing_key,
-            action,
-            dedup_key,
-            payload,
-            images,
-            links,
-            client,
-            client_url,
-        }),
+        (Some(routing_key), Some(action), Some(dedup_key)) => {
+            Ok(EventsV2Event { routing_key, action, dedup_key, payload, images, links, client, client_url })
+        }
         // Unreachable in practice: every None above recorded a problem.
         _ => Err(InvalidEvent::invalid(problems)),
     }
@@ -251,12 +227,7 @@ pub fn parse_change_event(body: &[u8]) -> Result<ChangeEvent, InvalidEvent> {
         return Err(InvalidEvent::invalid(problems));
     }
     match (routing_key, payload) {
-        (Some(routing_key), Some(payload)) => Ok(ChangeEvent {
-            routing_key,
-            payload,
-            links,
-            images,
-        }),
+        (Some(routing_key), Some(payload)) => Ok(ChangeEvent { routing_key, payload, links, images }),
         _ => Err(InvalidEvent::invalid(problems)),
     }
 }
@@ -270,9 +241,7 @@ fn read_root(body: &[u8]) -> Result<JsonObject, InvalidEvent> {
     match JsonObject::from_value(document, String::new(), &mut ignored) {
         Some(root) => Ok(root),
         // Invented wording: PagerDuty's answer to valid JSON that is not an object is unknown.
-        None => Err(InvalidEvent::unrecognized(
-            "Event object must be a JSON object",
-        )),
+        None => Err(InvalidEvent::unrecognized("Event object must be a JSON object")),
     }
 }
 
@@ -307,19 +276,14 @@ fn read_routing_key(root: &mut JsonObject, problems: &mut Problems) -> Option<St
     };
     if routing_key.chars().count() != ROUTING_KEY_LENGTH {
         // PagerDuty's documented 400 example, verbatim.
-        problems.invalid(
-            "routing_key",
-            "Length of 'routing_key' is incorrect (should be 32 characters)",
-        );
+        problems.invalid("routing_key", "Length of 'routing_key' is incorrect (should be 32 characters)");
         return None;
     }
     Some(routing_key)
 }
 
 fn read_event_action(root: &mut JsonObject, problems: &mut Problems) -> Option<AlertAction> {
-    let text = root
-        .string("event_action", problems)
-        .required("event_action", problems)?;
+    let text = root.string("event_action", problems).required("event_action", problems)?;
     match text.as_str() {
         "trigger" => Some(AlertAction::Trigger),
         "acknowledge" => Some(AlertAction::Acknowledge),
@@ -341,11 +305,7 @@ fn read_event_action(root: &mut JsonObject, problems: &mut Problems) -> Option<A
 
 /// `Some(None)`: a trigger without a key. `None`: a problem was recorded, or the action is
 /// unknown so the rule cannot be applied.
-fn read_dedup_key(
-    root: &mut JsonObject,
-    action: Option<AlertAction>,
-    problems: &mut Problems,
-) -> Option<Option<DedupKey>> {
+fn read_dedup_key(root: &mut JsonObject, action: Option<AlertAction>, problems: &mut Problems) -> Option<Option<DedupKey>> {
     let text = match root.string("dedup_key", problems) {
         Field::Bad => return None,
         Field::Present(text) if !text.trim().is_empty() => Some(text),
@@ -364,10 +324,7 @@ fn read_dedup_key(
     };
     if text.chars().count() > DEDUP_KEY_MAX_CHARACTERS {
         // Invented, after PagerDuty's routing key length message.
-        problems.invalid(
-            "dedup_key",
-            "Length of 'dedup_key' is incorrect (should be at most 255 characters)",
-        );
+        problems.invalid("dedup_key", "Length of 'dedup_key' is incorrect (should be at most 255 characters)");
         return None;
     }
     match DedupKey::parse(text) {
@@ -375,10 +332,7 @@ fn read_dedup_key(
         Err(DedupKeyError::TooLong) => {
             // Staunch stores at most 255 bytes; PagerDuty counts characters, so a key of
             // multi-byte characters can pass PagerDuty and still fail here.
-            problems.invalid(
-                "dedup_key",
-                "Length of 'dedup_key' is incorrect (should be at most 255 bytes)",
-            );
+            problems.invalid("dedup_key", "Length of 'dedup_key' is incorrect (should be at most 255 bytes)");
             None
         }
         Err(DedupKeyError::Empty) => {
@@ -388,11 +342,7 @@ fn read_dedup_key(
     }
 }
 
-fn read_event_payload(
-    root: &mut JsonObject,
-    action: Option<AlertAction>,
-    problems: &mut Problems,
-) -> Option<EventPayload> {
+fn read_event_payload(root: &mut JsonObject, action: Option<AlertAction>, problems: &mut Problems) -> Option<EventPayload> {
     let is_trigger = action == Some(AlertAction::Trigger);
     let mut payload_problems = Problems::default();
     let payload = match root.object("payload", &mut payload_problems) {
@@ -425,14 +375,9 @@ fn read_event_payload(
     payload
 }
 
-fn read_event_payload_fields(
-    mut payload: JsonObject,
-    problems: &mut Problems,
-) -> Option<EventPayload> {
+fn read_event_payload_fields(mut payload: JsonObject, problems: &mut Problems) -> Option<EventPayload> {
     let summary = read_summary(&mut payload, problems);
-    let source = payload
-        .non_blank_string("source", problems)
-        .required("payload.source", problems);
+    let source = payload.non_blank_string("source", problems).required("payload.source", problems);
     let severity = read_severity(&mut payload, problems);
     let timestamp = read_timestamp(&mut payload, problems);
     let component = payload.non_blank_string("component", problems).optional();
@@ -466,31 +411,16 @@ fn read_change_payload(root: &mut JsonObject, problems: &mut Problems) -> Option
     let timestamp = read_timestamp(&mut payload, problems);
     let custom_details = payload.take("custom_details").unwrap_or(Value::Null);
     payload.finish(problems);
-    Some(ChangePayload {
-        summary: summary?,
-        source,
-        timestamp: timestamp?,
-        custom_details,
-    })
+    Some(ChangePayload { summary: summary?, source, timestamp: timestamp?, custom_details })
 }
 
 fn read_summary(payload: &mut JsonObject, problems: &mut Problems) -> Option<String> {
-    let summary = payload
-        .non_blank_string("summary", problems)
-        .required("payload.summary", problems)?;
-    Some(
-        summary
-            .trim()
-            .chars()
-            .take(SUMMARY_MAX_CHARACTERS)
-            .collect(),
-    )
+    let summary = payload.non_blank_string("summary", problems).required("payload.summary", problems)?;
+    Some(summary.trim().chars().take(SUMMARY_MAX_CHARACTERS).collect())
 }
 
 fn read_severity(payload: &mut JsonObject, problems: &mut Problems) -> Option<Severity> {
-    let text = payload
-        .non_blank_string("severity", problems)
-        .required("payload.severity", problems)?;
+    let text = payload.non_blank_string("severity", problems).required("payload.severity", problems)?;
     let severity = Severity::from_pagerduty(&text);
     if severity.is_none() {
         // PagerDuty's wording, quoted in prometheus/alertmanager#3902,
@@ -525,27 +455,19 @@ fn read_timestamp(payload: &mut JsonObject, problems: &mut Problems) -> Option<O
     }
     // Invented: PagerDuty rejects malformed timestamps (polyverse/pagerduty-rs#2) but the
     // wording is not public.
-    problems.invalid(
-        "payload.timestamp",
-        "'payload.timestamp' is invalid (must be an ISO 8601 date and time)",
-    );
+    problems.invalid("payload.timestamp", "'payload.timestamp' is invalid (must be an ISO 8601 date and time)");
     None
 }
 
 fn read_images(root: &mut JsonObject, problems: &mut Problems) -> Vec<AlertImage> {
-    let items = root
-        .array("images", problems)
-        .optional()
-        .unwrap_or_default();
+    let items = root.array("images", problems).optional().unwrap_or_default();
     let mut images = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         let path = index_path("images", index);
         let Some(mut image) = JsonObject::from_value(item, path, problems) else {
             continue;
         };
-        let src = image
-            .non_blank_string("src", problems)
-            .required(&image.field_path("src"), problems);
+        let src = image.non_blank_string("src", problems).required(&image.field_path("src"), problems);
         let href = image.non_blank_string("href", problems).optional();
         let alt = image.non_blank_string("alt", problems).optional();
         image.finish(problems);
@@ -564,9 +486,7 @@ fn read_links(root: &mut JsonObject, problems: &mut Problems) -> Vec<AlertLink> 
         let Some(mut link) = JsonObject::from_value(item, path, problems) else {
             continue;
         };
-        let href = link
-            .non_blank_string("href", problems)
-            .required(&link.field_path("href"), problems);
+        let href = link.non_blank_string("href", problems).required(&link.field_path("href"), problems);
         let text = link.non_blank_string("text", problems).optional();
         link.finish(problems);
         if let Some(href) = href {

@@ -33,10 +33,7 @@ impl Problem {
     /// Missing fields and unacceptable values depend on context (PagerDuty only requires a
     /// payload for triggers); wrong types and unknown keys are wrong in every context.
     pub fn is_structural(&self) -> bool {
-        matches!(
-            self.kind,
-            ProblemKind::WrongType { .. } | ProblemKind::UnknownField
-        )
+        matches!(self.kind, ProblemKind::WrongType { .. } | ProblemKind::UnknownField)
     }
 }
 
@@ -47,33 +44,19 @@ pub(crate) struct Problems {
 
 impl Problems {
     pub fn missing(&mut self, path: impl Into<String>) {
-        self.list.push(Problem {
-            path: path.into(),
-            kind: ProblemKind::Missing,
-        });
+        self.list.push(Problem { path: path.into(), kind: ProblemKind::Missing });
     }
 
     pub fn wrong_type(&mut self, path: impl Into<String>, expected: &'static str) {
-        self.list.push(Problem {
-            path: path.into(),
-            kind: ProblemKind::WrongType { expected },
-        });
+        self.list.push(Problem { path: path.into(), kind: ProblemKind::WrongType { expected } });
     }
 
     pub fn invalid(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.list.push(Problem {
-            path: path.into(),
-            kind: ProblemKind::Invalid {
-                message: message.into(),
-            },
-        });
+        self.list.push(Problem { path: path.into(), kind: ProblemKind::Invalid { message: message.into() } });
     }
 
     pub fn unknown_field(&mut self, path: impl Into<String>) {
-        self.list.push(Problem {
-            path: path.into(),
-            kind: ProblemKind::UnknownField,
-        });
+        self.list.push(Problem { path: path.into(), kind: ProblemKind::UnknownField });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -88,13 +71,8 @@ impl Problems {
 /// `parent.key`, or `parent["odd key"]` when the key is not a plain identifier, so that a
 /// label named `a.b` cannot be mistaken for a nested field.
 pub(crate) fn child_path(parent: &str, key: &str) -> String {
-    let is_plain_identifier = key
-        .chars()
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-        && key
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || character == '_');
+    let is_plain_identifier = key.chars().next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && key.chars().all(|character| character.is_ascii_alphanumeric() || character == '_');
     if !is_plain_identifier {
         let quoted = serde_json::to_string(key).unwrap_or_else(|_| format!("{key:?}"));
         return format!("{parent}[{quoted}]");
@@ -282,11 +260,7 @@ mod tests {
             ("", "9lives", r#"["9lives"]"#),
         ];
         for (parent, key, expected) in cases {
-            assert_eq!(
-                child_path(parent, key),
-                expected,
-                "parent {parent:?} key {key:?}"
-            );
+            assert_eq!(child_path(parent, key), expected, "parent {parent:?} key {key:?}");
         }
     }
 
@@ -294,23 +268,14 @@ mod tests {
     fn null_counts_as_absent_and_leftover_keys_are_unknown() {
         let value = serde_json::json!({"a": null, "b": 1, "c": "x", "d": true});
         let mut problems = Problems::default();
-        let mut object =
-            JsonObject::from_value(value, String::new(), &mut problems).expect("object");
+        let mut object = JsonObject::from_value(value, String::new(), &mut problems).expect("object");
         assert!(matches!(object.string("a", &mut problems), Field::Absent));
         assert!(matches!(object.string("b", &mut problems), Field::Bad));
         assert!(matches!(object.string("c", &mut problems), Field::Present(text) if text == "x"));
         object.finish(&mut problems);
         let expected = vec![
-            Problem {
-                path: "b".into(),
-                kind: ProblemKind::WrongType {
-                    expected: "a string",
-                },
-            },
-            Problem {
-                path: "d".into(),
-                kind: ProblemKind::UnknownField,
-            },
+            Problem { path: "b".into(), kind: ProblemKind::WrongType { expected: "a string" } },
+            Problem { path: "d".into(), kind: ProblemKind::UnknownField },
         ];
         assert_eq!(problems.list, expected);
     }

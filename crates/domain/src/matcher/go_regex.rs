@@ -25,17 +25,13 @@ const ASCII_SPACE: &str = r"\t\n\x0C\r ";
 
 /// The POSIX class names Go accepts inside brackets (`[[:alpha:]]`, `[[:^alpha:]]`).
 const POSIX_CLASS_NAMES: [&str; 14] = [
-    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
-    "space", "upper", "word", "xdigit",
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space", "upper", "word", "xdigit",
 ];
 
 /// Rewrites `pattern` (Go syntax) into an equivalent Rust `regex` pattern, or explains in Go's
 /// words why Go would reject it.
 pub(super) fn translate_go_regex(pattern: &str) -> Result<String, String> {
-    let mut translator = Translator {
-        rest: pattern,
-        output: String::with_capacity(pattern.len() + 16),
-    };
+    let mut translator = Translator { rest: pattern, output: String::with_capacity(pattern.len() + 16) };
     translator.run()?;
     Ok(translator.output)
 }
@@ -120,8 +116,7 @@ impl<'a> Translator<'a> {
             return Ok(false);
         };
         let text = &self.rest[..length];
-        let too_big =
-            minimum > MAX_REPEAT_COUNT || maximum.is_some_and(|maximum| maximum > MAX_REPEAT_COUNT);
+        let too_big = minimum > MAX_REPEAT_COUNT || maximum.is_some_and(|maximum| maximum > MAX_REPEAT_COUNT);
         let inverted = maximum.is_some_and(|maximum| maximum < minimum);
         if too_big || inverted {
             return Err(format!("invalid repeat count: `{text}`"));
@@ -143,8 +138,7 @@ impl<'a> Translator<'a> {
                 return Err(format!("invalid named capture: `(?{after_question_mark}`"));
             };
             let name = &named[..end];
-            let valid =
-                !name.is_empty() && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric());
+            let valid = !name.is_empty() && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric());
             if !valid {
                 return Err(format!("invalid named capture: `(?P<{name}>`"));
             }
@@ -204,11 +198,7 @@ impl<'a> Translator<'a> {
             'b' | 'B' => {
                 self.next_char();
                 // Go's word boundary looks at ASCII word characters only.
-                self.output.push_str(if kind == 'b' {
-                    r"(?-u:\b)"
-                } else {
-                    r"(?-u:\B)"
-                });
+                self.output.push_str(if kind == 'b' { r"(?-u:\b)" } else { r"(?-u:\B)" });
             }
             'C' => return Err(r"invalid escape sequence: `\C`".to_string()),
             'Q' => {
@@ -390,8 +380,7 @@ impl<'a> Translator<'a> {
             let low = self.parse_class_character().ok_or_else(missing_bracket)??;
             let mut high = low;
             let mut after_dash = self.rest.chars();
-            let starts_range =
-                after_dash.next() == Some('-') && after_dash.next().is_some_and(|c| c != ']');
+            let starts_range = after_dash.next() == Some('-') && after_dash.next().is_some_and(|c| c != ']');
             if starts_range {
                 self.next_char();
                 high = self.parse_class_character().ok_or_else(missing_bracket)??;
@@ -440,9 +429,7 @@ fn parse_repetition(text: &str) -> Option<(u32, Option<u32>, usize)> {
 }
 
 fn parse_decimal(text: &str) -> Option<(u32, &str)> {
-    let digits_end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let digits = &text[..digits_end];
     if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
         return None;
@@ -555,10 +542,7 @@ mod tests {
             "[^\\x{0}-\\x{10FFFF}]",
         ] {
             let translated = translate_go_regex(go_pattern).unwrap();
-            assert!(
-                regex::Regex::new(&translated).is_ok(),
-                "{go_pattern:?} became {translated:?}"
-            );
+            assert!(regex::Regex::new(&translated).is_ok(), "{go_pattern:?} became {translated:?}");
         }
     }
 }

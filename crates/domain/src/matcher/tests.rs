@@ -8,19 +8,12 @@ use proptest::prelude::*;
 use super::*;
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect()
+    pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
 }
 
 /// A parsed matcher as plain data, so tables stay readable.
 fn plain(matcher: &Matcher) -> (String, MatchType, String) {
-    (
-        matcher.name().to_string(),
-        matcher.match_type(),
-        matcher.value().to_string(),
-    )
+    (matcher.name().to_string(), matcher.match_type(), matcher.value().to_string())
 }
 
 type Expected<'a> = Result<&'a [(&'a str, MatchType, &'a str)], &'a str>;
@@ -29,20 +22,11 @@ type Expected<'a> = Result<&'a [(&'a str, MatchType, &'a str)], &'a str>;
 type Pairs<'a> = &'a [(&'a str, &'a str)];
 
 fn check_parse_matchers(input: &str, expected: Expected<'_>) {
-    let actual =
-        parse_matchers(input).map(|matchers| matchers.iter().map(plain).collect::<Vec<_>>());
+    let actual = parse_matchers(input).map(|matchers| matchers.iter().map(plain).collect::<Vec<_>>());
     let expected = expected
-        .map(|rows| {
-            rows.iter()
-                .map(|(name, match_type, value)| (name.to_string(), *match_type, value.to_string()))
-                .collect()
-        })
+        .map(|rows| rows.iter().map(|(name, match_type, value)| (name.to_string(), *match_type, value.to_string())).collect())
         .map_err(str::to_string);
-    assert_eq!(
-        actual.map_err(|error| error.to_string()),
-        expected,
-        "input {input:?}"
-    );
+    assert_eq!(actual.map_err(|error| error.to_string()), expected, "input {input:?}");
 }
 
 #[test]
@@ -53,43 +37,21 @@ fn parse_matchers_follows_alertmanager_0_25() {
         (r#"{foo=~"bar.*"}"#, Ok(&[("foo", Regex, "bar.*")])),
         (r#"{foo!="bar"}"#, Ok(&[("foo", NotEqual, "bar")])),
         (r#"{foo!~"bar.*"}"#, Ok(&[("foo", NotRegex, "bar.*")])),
-        (
-            r#"{foo="bar", baz!="quux"}"#,
-            Ok(&[("foo", Equal, "bar"), ("baz", NotEqual, "quux")]),
-        ),
+        (r#"{foo="bar", baz!="quux"}"#, Ok(&[("foo", Equal, "bar"), ("baz", NotEqual, "quux")])),
         (r#"{foo=""}"#, Ok(&[("foo", Equal, "")])),
-        (
-            r#"{foo="bar,quux", job="job1"}"#,
-            Ok(&[("foo", Equal, "bar,quux"), ("job", Equal, "job1")]),
-        ),
-        (
-            r#"{foo = "bar", dings != "bums", }"#,
-            Ok(&[("foo", Equal, "bar"), ("dings", NotEqual, "bums")]),
-        ),
-        (
-            "foo=bar,dings!=bums",
-            Ok(&[("foo", Equal, "bar"), ("dings", NotEqual, "bums")]),
-        ),
+        (r#"{foo="bar,quux", job="job1"}"#, Ok(&[("foo", Equal, "bar,quux"), ("job", Equal, "job1")])),
+        (r#"{foo = "bar", dings != "bums", }"#, Ok(&[("foo", Equal, "bar"), ("dings", NotEqual, "bums")])),
+        ("foo=bar,dings!=bums", Ok(&[("foo", Equal, "bar"), ("dings", NotEqual, "bums")])),
         (
             r#"{quote="She said: \"Hi, ladies! That's gender-neutral…\""}"#,
-            Ok(&[(
-                "quote",
-                Equal,
-                r#"She said: "Hi, ladies! That's gender-neutral…""#,
-            )]),
+            Ok(&[("quote", Equal, r#"She said: "Hi, ladies! That's gender-neutral…""#)]),
         ),
         (r#"statuscode=~"5..""#, Ok(&[("statuscode", Regex, "5..")])),
         ("tricky=~~~", Ok(&[("tricky", Regex, "~~")])),
-        (
-            r#"trickier==\\=\=\""#,
-            Ok(&[("trickier", Equal, r#"=\=\=""#)]),
-        ),
+        (r#"trickier==\\=\=\""#, Ok(&[("trickier", Equal, r#"=\=\=""#)])),
         (
             r#"contains_quote != "\"" , contains_comma !~ "foo,bar" , "#,
-            Ok(&[
-                ("contains_quote", NotEqual, "\""),
-                ("contains_comma", NotRegex, "foo,bar"),
-            ]),
+            Ok(&[("contains_quote", NotEqual, "\""), ("contains_comma", NotRegex, "foo,bar")]),
         ),
         ("job=", Ok(&[("job", Equal, "")])),
         ("", Ok(&[])),
@@ -111,48 +73,21 @@ fn parse_matchers_follows_alertmanager_0_25() {
         ("a=\"multi\nline\"", Ok(&[("a", Equal, "multi\nline")])),
         // Only the last token is trimmed with Unicode whitespace rules; the others keep a
         // trailing no-break space because the matcher grammar trims ASCII whitespace only.
-        (
-            "a=b\u{a0},c=d\u{a0}",
-            Ok(&[("a", Equal, "b\u{a0}"), ("c", Equal, "d")]),
-        ),
+        ("a=b\u{a0},c=d\u{a0}", Ok(&[("a", Equal, "b\u{a0}"), ("c", Equal, "d")])),
         ("ns:name=x", Ok(&[("ns:name", Equal, "x")])),
         ("a==b", Ok(&[("a", Equal, "=b")])),
         ("a=!b", Ok(&[("a", Equal, "!b")])),
         ("a!=~b", Ok(&[("a", NotEqual, "~b")])),
         // An escaped quote does not open quotes, so the comma still separates.
         (r#"a=\",b=c"#, Ok(&[("a", Equal, "\""), ("b", Equal, "c")])),
-        (
-            r#"job="value"#,
-            Err(r#"matcher value contains unescaped double quote: "value"#),
-        ),
-        (
-            r#"job=value""#,
-            Err(r#"matcher value contains unescaped double quote: value""#),
-        ),
-        (
-            r#"trickier==\\=\=\"""#,
-            Err(r#"matcher value contains unescaped double quote: =\\=\=\"""#),
-        ),
-        (
-            r#"contains_unescaped_quote = foo"bar"#,
-            Err(r#"matcher value contains unescaped double quote: foo"bar"#),
-        ),
-        (
-            r#"a="b"c""#,
-            Err(r#"matcher value contains unescaped double quote: "b"c""#),
-        ),
-        (
-            r#"{invalid-name = "valid label"}"#,
-            Err(r#"bad matcher format: invalid-name = "valid label""#),
-        ),
-        (
-            r#"{foo=~"invalid[regexp"}"#,
-            Err(r#"invalid regular expression "invalid[regexp": missing closing ]: `[regexp)$`"#),
-        ),
-        (
-            r#""{foo=\"bar"}"#,
-            Err(r#"bad matcher format: "{foo=\"bar""#),
-        ),
+        (r#"job="value"#, Err(r#"matcher value contains unescaped double quote: "value"#)),
+        (r#"job=value""#, Err(r#"matcher value contains unescaped double quote: value""#)),
+        (r#"trickier==\\=\=\"""#, Err(r#"matcher value contains unescaped double quote: =\\=\=\"""#)),
+        (r#"contains_unescaped_quote = foo"bar"#, Err(r#"matcher value contains unescaped double quote: foo"bar"#)),
+        (r#"a="b"c""#, Err(r#"matcher value contains unescaped double quote: "b"c""#)),
+        (r#"{invalid-name = "valid label"}"#, Err(r#"bad matcher format: invalid-name = "valid label""#)),
+        (r#"{foo=~"invalid[regexp"}"#, Err(r#"invalid regular expression "invalid[regexp": missing closing ]: `[regexp)$`"#)),
+        (r#""{foo=\"bar"}"#, Err(r#"bad matcher format: "{foo=\"bar""#)),
         (r#""foo=\"bar""#, Err(r#"bad matcher format: "foo=\"bar""#)),
         (r#""foo="bar"""#, Err(r#"bad matcher format: "foo="bar"""#)),
         ("a=b,,c=d", Err("bad matcher format: ")),
@@ -177,14 +112,8 @@ fn single_matcher_parse_does_not_split_or_unwrap() {
         ("a=b\u{a0}", Ok("a=\"b\u{a0}\"")),
         ("{a=b}", Err("bad matcher format: {a=b}")),
     ] {
-        let actual = Matcher::parse(input)
-            .map(|matcher| matcher.to_string())
-            .map_err(|error| error.to_string());
-        assert_eq!(
-            actual,
-            expected.map(str::to_string).map_err(str::to_string),
-            "input {input:?}"
-        );
+        let actual = Matcher::parse(input).map(|matcher| matcher.to_string()).map_err(|error| error.to_string());
+        assert_eq!(actual, expected.map(str::to_string).map_err(str::to_string), "input {input:?}");
     }
 }
 
@@ -196,11 +125,7 @@ fn matching_follows_alertmanager_semantics() {
         (r#"severity="""#, &[("severity", "page")], false),
         (r#"severity!="""#, &[], false),
         (r#"severity!="critical""#, &[], true),
-        (
-            r#"severity!="critical""#,
-            &[("severity", "critical")],
-            false,
-        ),
+        (r#"severity!="critical""#, &[("severity", "critical")], false),
         (r#"env=~".*""#, &[], true),
         (r#"env=~".+""#, &[], false),
         (r#"env!~"prod.*""#, &[], true),
@@ -228,13 +153,8 @@ fn matching_follows_alertmanager_semantics() {
         (r#"x="a""#, &[("y", "a")], false),
     ];
     for (matcher_text, label_pairs, expected) in cases {
-        let matcher =
-            Matcher::parse(matcher_text).unwrap_or_else(|error| panic!("{matcher_text}: {error}"));
-        assert_eq!(
-            matcher.matches(&labels(label_pairs)),
-            *expected,
-            "{matcher_text} against {label_pairs:?}"
-        );
+        let matcher = Matcher::parse(matcher_text).unwrap_or_else(|error| panic!("{matcher_text}: {error}"));
+        assert_eq!(matcher.matches(&labels(label_pairs)), *expected, "{matcher_text} against {label_pairs:?}");
     }
 }
 
@@ -248,11 +168,7 @@ fn display_renders_like_alertmanager() {
         (r#"a="\t""#, r#"a="\\t""#),
         ("a!~", r#"a!~"""#),
     ] {
-        assert_eq!(
-            Matcher::parse(input).unwrap().to_string(),
-            rendered,
-            "input {input:?}"
-        );
+        assert_eq!(Matcher::parse(input).unwrap().to_string(), rendered, "input {input:?}");
     }
     let matchers = parse_matchers(r#"{b="2", a=~"x"}"#).unwrap();
     assert_eq!(format_matchers(&matchers), r#"{b="2",a=~"x"}"#);
@@ -262,50 +178,30 @@ fn display_renders_like_alertmanager() {
 #[test]
 fn legacy_maps_build_matchers_like_alertmanager() {
     let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect()
+        pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
     };
     let render = |result: Result<Vec<Matcher>, MatcherError>| match result {
         Ok(matchers) => Ok(format_matchers(&matchers)),
         Err(error) => Err(error.to_string()),
     };
     let equality_cases: &[(Pairs<'_>, Result<&str, &str>)] = &[
-        (
-            &[("service", "files"), ("env", "")],
-            Ok(r#"{env="",service="files"}"#),
-        ),
+        (&[("service", "files"), ("env", "")], Ok(r#"{env="",service="files"}"#)),
         (&[("foo-bar", "x")], Err(r#"invalid label name "foo-bar""#)),
         (&[("ns:name", "x")], Err(r#"invalid label name "ns:name""#)),
     ];
     for (pairs, expected) in equality_cases {
         let expected = expected.map(str::to_string).map_err(str::to_string);
-        assert_eq!(
-            render(Matcher::from_legacy_match(&map(pairs))),
-            expected,
-            "{pairs:?}"
-        );
+        assert_eq!(render(Matcher::from_legacy_match(&map(pairs))), expected, "{pairs:?}");
     }
     let regex_cases: &[(Pairs<'_>, Result<&str, &str>)] = &[
-        (
-            &[("service", "foo1|foo2")],
-            Ok(r#"{service=~"^(?:foo1|foo2)$"}"#),
-        ),
+        (&[("service", "foo1|foo2")], Ok(r#"{service=~"^(?:foo1|foo2)$"}"#)),
         (&[("test", "^[12]$")], Ok(r#"{test=~"^(?:^[12]$)$"}"#)),
-        (
-            &[("x", "(")],
-            Err(r#"invalid regular expression "(": unclosed group"#),
-        ),
+        (&[("x", "(")], Err(r#"invalid regular expression "(": unclosed group"#)),
         (&[("9x", ".*")], Err(r#"invalid label name "9x""#)),
     ];
     for (pairs, expected) in regex_cases {
         let expected = expected.map(str::to_string).map_err(str::to_string);
-        assert_eq!(
-            render(Matcher::from_legacy_match_re(&map(pairs))),
-            expected,
-            "{pairs:?}"
-        );
+        assert_eq!(render(Matcher::from_legacy_match_re(&map(pairs))), expected, "{pairs:?}");
     }
     let legacy = Matcher::from_legacy_match_re(&map(&[("service", "foo1|foo2")])).unwrap();
     assert!(legacy[0].matches(&labels(&[("service", "foo2")])));

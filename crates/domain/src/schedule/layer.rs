@@ -24,11 +24,7 @@ pub struct Layer {
     pub start: DateTime,
     pub rotation: Rotation,
     pub users: Vec<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "civil_date_time::deserialize_optional"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "civil_date_time::deserialize_optional")]
     pub end: Option<DateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<Vec<Restriction>>,
@@ -56,21 +52,12 @@ impl<'a> LayerClock<'a> {
             None => None,
             Some(end) => Some(resolve_wall_clock(zone, end)?),
         };
-        let windows = layer
-            .restrictions
-            .as_deref()
-            .map(|restrictions| RestrictionWindows::new(zone, restrictions));
+        let windows = layer.restrictions.as_deref().map(|restrictions| RestrictionWindows::new(zone, restrictions));
         let rotation_changes_user = layer.users.windows(2).any(|pair| match pair {
             [previous, next] => previous != next,
             _ => false,
         });
-        Some(LayerClock {
-            users: &layer.users,
-            handoffs,
-            end,
-            windows,
-            rotation_changes_user,
-        })
+        Some(LayerClock { users: &layer.users, handoffs, end, windows, rotation_changes_user })
     }
 
     pub(crate) fn user_at(&self, at: Timestamp) -> Option<&'a str> {
@@ -106,19 +93,8 @@ impl<'a> LayerClock<'a> {
         }
         // A rotation through one user (or the same user listed repeatedly) hands off to the same
         // person; skipping those handoffs keeps a years-long render of such a layer short.
-        let handoff = if self.rotation_changes_user {
-            self.handoffs.next_after(at)
-        } else {
-            None
-        };
-        let window_edge = self
-            .windows
-            .as_ref()
-            .and_then(|windows| windows.next_edge_after(at));
-        [handoff, window_edge, self.end]
-            .into_iter()
-            .flatten()
-            .filter(|change| *change > at)
-            .min()
+        let handoff = if self.rotation_changes_user { self.handoffs.next_after(at) } else { None };
+        let window_edge = self.windows.as_ref().and_then(|windows| windows.next_edge_after(at));
+        [handoff, window_edge, self.end].into_iter().flatten().filter(|change| *change > at).min()
     }
 }

@@ -58,10 +58,6 @@ impl Schedule {
     /// The user ids on call at `at`: the users of the overrides active then (usually one), else the
     /// user of the last layer that has someone then, else nobody.
     pub fn on_call_at(&self, at: Timestamp) -> Vec<String> {
-        Timeline::new(self)
-            .on_call_at(at)
-            .into_iter()
-            .map(str::to_string)
-            .collect()
+        Timeline::new(self).on_call_at(at).into_iter().map(str::to_string).collect()
     }
 }

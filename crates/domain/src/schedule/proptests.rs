@@ -9,22 +9,12 @@ use jiff::{SignedDuration, ToSpan};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-const ZONES: &[&str] = &[
-    "UTC",
-    "Europe/Berlin",
-    "America/New_York",
-    "Australia/Lord_Howe",
-    "Asia/Kolkata",
-    "America/Sao_Paulo",
-];
+const ZONES: &[&str] = &["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "America/Sao_Paulo"];
 const USER_POOL: &[&str] = &["alice", "bob", "carol", "dave", "erin"];
 const DAY_SECONDS: i64 = 86_400;
 
 fn zone(name: &str) -> TimeZone {
-    ScheduleTimeZone::new(name)
-        .zone()
-        .cloned()
-        .unwrap_or_else(|| panic!("{name} is in the bundled database"))
+    ScheduleTimeZone::new(name).zone().cloned().unwrap_or_else(|| panic!("{name} is in the bundled database"))
 }
 
 fn zone_name() -> impl Strategy<Value = &'static str> {
@@ -33,33 +23,16 @@ fn zone_name() -> impl Strategy<Value = &'static str> {
 
 /// Any minute of the day, but half the time one that is in a gap or a fold in some of `ZONES`.
 fn time_of_day() -> impl Strategy<Value = Time> {
-    let awkward = vec![
-        (0, 0),
-        (0, 30),
-        (1, 0),
-        (1, 30),
-        (1, 45),
-        (2, 0),
-        (2, 15),
-        (2, 30),
-        (2, 59),
-        (3, 0),
-    ];
+    let awkward = vec![(0, 0), (0, 30), (1, 0), (1, 30), (1, 45), (2, 0), (2, 15), (2, 30), (2, 59), (3, 0)];
     prop_oneof![
-        (0..24i8, 0..60i8)
-            .prop_map(|(hour, minute)| Time::new(hour, minute, 0, 0).unwrap_or_default()),
-        proptest::sample::select(awkward)
-            .prop_map(|(hour, minute)| Time::new(hour, minute, 0, 0).unwrap_or_default()),
+        (0..24i8, 0..60i8).prop_map(|(hour, minute)| Time::new(hour, minute, 0, 0).unwrap_or_default()),
+        proptest::sample::select(awkward).prop_map(|(hour, minute)| Time::new(hour, minute, 0, 0).unwrap_or_default()),
     ]
 }
 
 /// A day from 2010 through 2034.
 fn date() -> impl Strategy<Value = Date> {
-    (0..25 * 365i64).prop_map(|days| {
-        jiff::civil::date(2010, 1, 1)
-            .checked_add(days.days())
-            .unwrap_or_default()
-    })
+    (0..25 * 365i64).prop_map(|days| jiff::civil::date(2010, 1, 1).checked_add(days.days()).unwrap_or_default())
 }
 
 fn civil_rotation() -> impl Strategy<Value = Rotation> {
@@ -90,24 +63,11 @@ fn distinct_users(count: usize) -> Vec<String> {
 }
 
 fn layer(start: DateTime, rotation: Rotation, users: Vec<String>) -> Layer {
-    Layer {
-        name: "layer".to_string(),
-        start,
-        rotation,
-        users,
-        end: None,
-        restrictions: None,
-    }
+    Layer { name: "layer".to_string(), start, rotation, users, end: None, restrictions: None }
 }
 
 fn schedule_of(zone_name: &str, layers: Vec<Layer>, overrides: Vec<Override>) -> Schedule {
-    Schedule {
-        id: "property".to_string(),
-        name: None,
-        time_zone: ScheduleTimeZone::new(zone_name),
-        layers,
-        overrides,
-    }
+    Schedule { id: "property".to_string(), name: None, time_zone: ScheduleTimeZone::new(zone_name), layers, overrides }
 }
 
 fn seconds(count: i64) -> SignedDuration {
@@ -289,65 +249,32 @@ fn rendering_case(overlapping_overrides: bool) -> impl Strategy<Value = Renderin
         proptest::collection::vec(layer_spec(), 1..=3),
         proptest::collection::vec(override_spec(), 0..=3),
     )
-        .prop_map(
-            move |(
-                zone_name,
-                base_date,
-                from_seconds,
-                span_seconds,
-                layer_specs,
-                override_specs,
-            )| {
-                let zone = zone(zone_name);
-                let from = zone
-                    .to_ambiguous_timestamp(base_date.to_datetime(Time::midnight()))
-                    .compatible()
-                    .unwrap_or_default()
-                    + seconds(from_seconds);
-                let until = from + seconds(span_seconds);
-                let layers = layer_specs
-                    .into_iter()
-                    .map(|spec| spec.into_layer(base_date))
-                    .collect();
-                let third = span_seconds / 3;
-                let overrides = override_specs
-                    .into_iter()
-                    .enumerate()
-                    .map(|(slot, spec)| {
-                        // Each override in its own third of the range, unless overlaps are wanted.
-                        let slot_start = if overlapping_overrides {
-                            0
-                        } else {
-                            i64::try_from(slot).unwrap_or_default() * third
-                        };
-                        let slot_length = if overlapping_overrides {
-                            span_seconds
-                        } else {
-                            third
-                        };
-                        let start = slot_start + (spec.start_fraction * slot_length as f64) as i64;
-                        let length = ((spec.length_fraction * slot_length as f64) as i64).max(1);
-                        let end = if overlapping_overrides {
-                            start + length
-                        } else {
-                            (start + length)
-                                .min(slot_start + slot_length)
-                                .max(start + 1)
-                        };
-                        Override {
-                            user: spec.user.to_string(),
-                            start: from + seconds(start),
-                            end: from + seconds(end),
-                        }
-                    })
-                    .collect();
-                RenderingCase {
-                    schedule: schedule_of(zone_name, layers, overrides),
-                    from,
-                    until,
-                }
-            },
-        )
+        .prop_map(move |(zone_name, base_date, from_seconds, span_seconds, layer_specs, override_specs)| {
+            let zone = zone(zone_name);
+            let from = zone.to_ambiguous_timestamp(base_date.to_datetime(Time::midnight())).compatible().unwrap_or_default()
+                + seconds(from_seconds);
+            let until = from + seconds(span_seconds);
+            let layers = layer_specs.into_iter().map(|spec| spec.into_layer(base_date)).collect();
+            let third = span_seconds / 3;
+            let overrides = override_specs
+                .into_iter()
+                .enumerate()
+                .map(|(slot, spec)| {
+                    // Each override in its own third of the range, unless overlaps are wanted.
+                    let slot_start = if overlapping_overrides { 0 } else { i64::try_from(slot).unwrap_or_default() * third };
+                    let slot_length = if overlapping_overrides { span_seconds } else { third };
+                    let start = slot_start + (spec.start_fraction * slot_length as f64) as i64;
+                    let length = ((spec.length_fraction * slot_length as f64) as i64).max(1);
+                    let end = if overlapping_overrides {
+                        start + length
+                    } else {
+                        (start + length).min(slot_start + slot_length).max(start + 1)
+                    };
+                    Override { user: spec.user.to_string(), start: from + seconds(start), end: from + seconds(end) }
+                })
+                .collect();
+            RenderingCase { schedule: schedule_of(zone_name, layers, overrides), from, until }
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -362,22 +289,10 @@ struct LayerSpec {
 
 impl LayerSpec {
     fn into_layer(self, base_date: Date) -> Layer {
-        let start = base_date
-            .checked_add(self.start_day_offset.days())
-            .unwrap_or_default()
-            .to_datetime(self.time);
-        let end = self
-            .length_days
-            .and_then(|days| start.checked_add(days.days()).ok());
+        let start = base_date.checked_add(self.start_day_offset.days()).unwrap_or_default().to_datetime(self.time);
+        let end = self.length_days.and_then(|days| start.checked_add(days.days()).ok());
         let users = self.users.into_iter().map(str::to_string).collect();
-        Layer {
-            name: "layer".to_string(),
-            start,
-            rotation: self.rotation,
-            users,
-            end,
-            restrictions: self.restrictions,
-        }
+        Layer { name: "layer".to_string(), start, rotation: self.rotation, users, end, restrictions: self.restrictions }
     }
 }
 
@@ -390,30 +305,25 @@ fn layer_spec() -> impl Strategy<Value = LayerSpec> {
         proptest::option::weighted(0.3, 1..400i64),
         proptest::option::weighted(0.4, proptest::collection::vec(restriction(), 1..=2)),
     )
-        .prop_map(
-            |(start_day_offset, time, rotation, users, length_days, restrictions)| LayerSpec {
-                start_day_offset,
-                time,
-                rotation,
-                users,
-                length_days,
-                restrictions,
-            },
-        )
+        .prop_map(|(start_day_offset, time, rotation, users, length_days, restrictions)| LayerSpec {
+            start_day_offset,
+            time,
+            rotation,
+            users,
+            length_days,
+            restrictions,
+        })
 }
 
 /// Windows of any length on any set of days, including ones crossing midnight and full days.
 fn restriction() -> impl Strategy<Value = Restriction> {
-    (
-        proptest::sample::subsequence(DayOfWeek::every_day(), 1..=7),
-        time_of_day(),
-        time_of_day(),
-    )
-        .prop_map(|(days, start, end)| Restriction {
+    (proptest::sample::subsequence(DayOfWeek::every_day(), 1..=7), time_of_day(), time_of_day()).prop_map(|(days, start, end)| {
+        Restriction {
             days,
             start: WallClockTime::new(start.strftime("%H:%M").to_string()),
             end: WallClockTime::new(end.strftime("%H:%M").to_string()),
-        })
+        }
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -424,14 +334,6 @@ struct OverrideSpec {
 }
 
 fn override_spec() -> impl Strategy<Value = OverrideSpec> {
-    (
-        proptest::sample::select(USER_POOL),
-        0.0..1.0f64,
-        0.0..0.5f64,
-    )
-        .prop_map(|(user, start_fraction, length_fraction)| OverrideSpec {
-            user,
-            start_fraction,
-            length_fraction,
-        })
+    (proptest::sample::select(USER_POOL), 0.0..1.0f64, 0.0..0.5f64)
+        .prop_map(|(user, start_fraction, length_fraction)| OverrideSpec { user, start_fraction, length_fraction })
 }

@@ -56,11 +56,7 @@ impl Schedule {
                 if on_call.contains(user) {
                     return true;
                 }
-                finished.push(Shift {
-                    user_id: user.to_string(),
-                    start: *start,
-                    end: cursor,
-                });
+                finished.push(Shift { user_id: user.to_string(), start: *start, end: cursor });
                 false
             });
             for user in on_call {
@@ -68,9 +64,7 @@ impl Schedule {
                     open.push((user, cursor));
                 }
             }
-            let next = timeline
-                .next_change_after(cursor)
-                .map_or(until, |change| change.min(until));
+            let next = timeline.next_change_after(cursor).map_or(until, |change| change.min(until));
             debug_assert!(next > cursor, "no progress at {cursor}");
             if next <= cursor {
                 break;
@@ -79,18 +73,9 @@ impl Schedule {
         }
         let rendered_until = cursor.min(until);
         for (user, start) in open {
-            finished.push(Shift {
-                user_id: user.to_string(),
-                start,
-                end: rendered_until,
-            });
+            finished.push(Shift { user_id: user.to_string(), start, end: rendered_until });
         }
-        finished
-            .sort_by(|left, right| (left.start, &left.user_id).cmp(&(right.start, &right.user_id)));
-        Rendering {
-            shifts: finished,
-            rendered_until,
-            complete: cursor >= until,
-        }
+        finished.sort_by(|left, right| (left.start, &left.user_id).cmp(&(right.start, &right.user_id)));
+        Rendering { shifts: finished, rendered_until, complete: cursor >= until }
     }
 }

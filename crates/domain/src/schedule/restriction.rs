@@ -48,15 +48,7 @@ pub enum DayOfWeek {
 
 impl DayOfWeek {
     pub fn every_day() -> Vec<DayOfWeek> {
-        vec![
-            DayOfWeek::Mon,
-            DayOfWeek::Tue,
-            DayOfWeek::Wed,
-            DayOfWeek::Thu,
-            DayOfWeek::Fri,
-            DayOfWeek::Sat,
-            DayOfWeek::Sun,
-        ]
+        vec![DayOfWeek::Mon, DayOfWeek::Tue, DayOfWeek::Wed, DayOfWeek::Thu, DayOfWeek::Fri, DayOfWeek::Sat, DayOfWeek::Sun]
     }
 
     pub fn of(weekday: Weekday) -> DayOfWeek {
@@ -87,43 +79,28 @@ pub(crate) struct RestrictionWindows<'a> {
 }
 
 impl<'a> RestrictionWindows<'a> {
-    pub(crate) fn new(
-        zone: &'a TimeZone,
-        restrictions: &'a [Restriction],
-    ) -> RestrictionWindows<'a> {
+    pub(crate) fn new(zone: &'a TimeZone, restrictions: &'a [Restriction]) -> RestrictionWindows<'a> {
         RestrictionWindows { zone, restrictions }
     }
 
     pub(crate) fn contains(&self, at: Timestamp) -> bool {
-        self.windows_around(at, 1)
-            .any(|(opens, closes)| opens <= at && at < closes)
+        self.windows_around(at, 1).any(|(opens, closes)| opens <= at && at < closes)
     }
 
     /// The first instant after `at` where some window opens or closes: coverage is constant
     /// between consecutive edges.
     pub(crate) fn next_edge_after(&self, at: Timestamp) -> Option<Timestamp> {
-        self.windows_around(at, DAYS_TO_NEXT_WINDOW)
-            .flat_map(|(opens, closes)| [opens, closes])
-            .filter(|edge| *edge > at)
-            .min()
+        self.windows_around(at, DAYS_TO_NEXT_WINDOW).flat_map(|(opens, closes)| [opens, closes]).filter(|edge| *edge > at).min()
     }
 
     /// Every non-empty window starting on a local day from a little before `at`'s up to
     /// `days_after` days after it. `contains` and `next_edge_after` both go through here, so they
     /// can never disagree about where a window is.
-    fn windows_around(
-        &self,
-        at: Timestamp,
-        days_after: i64,
-    ) -> impl Iterator<Item = (Timestamp, Timestamp)> + '_ {
+    fn windows_around(&self, at: Timestamp, days_after: i64) -> impl Iterator<Item = (Timestamp, Timestamp)> + '_ {
         let local_date = self.zone.to_datetime(at).date();
         (-DAYS_A_WINDOW_CAN_REACH_BACK..=days_after)
             .filter_map(move |offset| local_date.checked_add(offset.days()).ok())
-            .flat_map(move |date| {
-                self.restrictions
-                    .iter()
-                    .filter_map(move |restriction| self.window(restriction, date))
-            })
+            .flat_map(move |date| self.restrictions.iter().filter_map(move |restriction| self.window(restriction, date)))
     }
 
     fn window(&self, restriction: &Restriction, date: Date) -> Option<(Timestamp, Timestamp)> {
@@ -132,11 +109,7 @@ impl<'a> RestrictionWindows<'a> {
         }
         let start = restriction.start.time()?;
         let end = restriction.end.time()?;
-        let end_date = if end <= start {
-            date.tomorrow().ok()?
-        } else {
-            date
-        };
+        let end_date = if end <= start { date.tomorrow().ok()? } else { date };
         let opens = resolve_wall_clock(self.zone, date.to_datetime(start))?;
         let closes = resolve_wall_clock(self.zone, end_date.to_datetime(end))?;
         // A window that starts in a spring-forward gap and ends soon after it (02:30-03:15 on the

@@ -77,19 +77,10 @@ pub(crate) struct Handoffs<'a> {
 
 impl<'a> Handoffs<'a> {
     /// `None` for a zero-length rotation or a start outside jiff's range.
-    pub(crate) fn new(
-        zone: &'a TimeZone,
-        first_wall_clock: DateTime,
-        rotation: Rotation,
-    ) -> Option<Handoffs<'a>> {
+    pub(crate) fn new(zone: &'a TimeZone, first_wall_clock: DateTime, rotation: Rotation) -> Option<Handoffs<'a>> {
         let cadence = rotation.cadence()?;
         let first = resolve_wall_clock(zone, first_wall_clock)?;
-        Some(Handoffs {
-            zone,
-            first_wall_clock,
-            first,
-            cadence,
-        })
+        Some(Handoffs { zone, first_wall_clock, first, cadence })
     }
 
     pub(crate) fn first(&self) -> Timestamp {
@@ -125,10 +116,7 @@ impl<'a> Handoffs<'a> {
         let elapsed = match self.cadence {
             // The wall-clock distance is exact up to the zone's offset changes, which the
             // correction below absorbs.
-            Cadence::CivilDays(_) => self
-                .zone
-                .to_datetime(at)
-                .duration_since(self.first_wall_clock),
+            Cadence::CivilDays(_) => self.zone.to_datetime(at).duration_since(self.first_wall_clock),
             Cadence::ElapsedHours(_) => at.duration_since(self.first),
         };
         let mut index = elapsed.as_secs().div_euclid(period).max(0);
@@ -147,10 +135,7 @@ impl<'a> Handoffs<'a> {
                 _ => break,
             }
         }
-        debug_assert!(
-            self.nth(index).is_none_or(|handoff| handoff <= at),
-            "shift {index} starts after {at}"
-        );
+        debug_assert!(self.nth(index).is_none_or(|handoff| handoff <= at), "shift {index} starts after {at}");
         Some(index)
     }
 

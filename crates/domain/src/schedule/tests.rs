@@ -5,8 +5,7 @@ use super::*;
 use serde_json::{Value, json};
 
 fn instant(text: &str) -> Timestamp {
-    text.parse()
-        .unwrap_or_else(|error| panic!("bad instant {text:?} in test: {error}"))
+    text.parse().unwrap_or_else(|error| panic!("bad instant {text:?} in test: {error}"))
 }
 
 fn schedule(time_zone: &str, layers: Value, overrides: Value) -> Schedule {
@@ -39,17 +38,12 @@ mod on_call {
     #[test]
     fn rotations_hand_off_at_the_configured_wall_clock_time() {
         let weekly = |rotation: Value| {
-            berlin(
-                json!([{"name": "primary", "start": "2026-01-05T09:00", "rotation": rotation, "users": ["alice", "bob"]}]),
-            )
+            berlin(json!([{"name": "primary", "start": "2026-01-05T09:00", "rotation": rotation, "users": ["alice", "bob"]}]))
         };
         let table: &[Case] = &[
             (
                 "daily",
-                berlin(json!([daily(
-                    "2026-01-05T09:00",
-                    &["alice", "bob", "carol"]
-                )])),
+                berlin(json!([daily("2026-01-05T09:00", &["alice", "bob", "carol"])])),
                 &[
                     ("2026-01-05T08:59:59+01:00", &[]),
                     ("2026-01-05T09:00:00+01:00", &["alice"]),
@@ -83,10 +77,7 @@ mod on_call {
             (
                 "fortnightly",
                 weekly(json!({"weeks": 2})),
-                &[
-                    ("2026-01-18T23:00:00+01:00", &["alice"]),
-                    ("2026-01-19T09:00:00+01:00", &["bob"]),
-                ],
+                &[("2026-01-18T23:00:00+01:00", &["alice"]), ("2026-01-19T09:00:00+01:00", &["bob"])],
             ),
             (
                 "every 12 elapsed hours, drifting to 10:00 after spring forward",
@@ -105,11 +96,7 @@ mod on_call {
                 berlin(
                     json!([{"name": "january", "start": "2026-01-05T09:00", "end": "2026-02-01T09:00", "rotation": "daily", "users": ["alice", "bob"]}]),
                 ),
-                &[
-                    ("2026-02-01T08:59:59+01:00", &["alice"]),
-                    ("2026-02-01T09:00:00+01:00", &[]),
-                    ("2027-01-01T00:00:00Z", &[]),
-                ],
+                &[("2026-02-01T08:59:59+01:00", &["alice"]), ("2026-02-01T09:00:00+01:00", &[]), ("2027-01-01T00:00:00Z", &[])],
             ),
         ];
         for (description, schedule, cases) in table {
@@ -164,10 +151,8 @@ mod on_call {
             ),
             (
                 "a window with end equal to start is a whole day; a restricted layer alone leaves gaps",
-                berlin(
-                    json!([{"name": "saturday", "start": "2026-01-01T00:00", "rotation": "weekly", "users": ["dave"],
-                    "restrictions": [{"days": ["saturday"], "start": "00:00", "end": "00:00"}]}]),
-                ),
+                berlin(json!([{"name": "saturday", "start": "2026-01-01T00:00", "rotation": "weekly", "users": ["dave"],
+                    "restrictions": [{"days": ["saturday"], "start": "00:00", "end": "00:00"}]}])),
                 &[
                     ("2026-01-09T23:59:59+01:00", &[]),
                     ("2026-01-10T00:00:00+01:00", &["dave"]),
@@ -177,10 +162,8 @@ mod on_call {
             ),
             (
                 "restriction windows on DST days are wall-clock windows",
-                berlin(
-                    json!([base, {"name": "small hours", "start": "2026-01-01T00:00", "rotation": "weekly", "users": ["bob"],
-                    "restrictions": [{"days": ["sun"], "start": "01:00", "end": "04:00"}]}]),
-                ),
+                berlin(json!([base, {"name": "small hours", "start": "2026-01-01T00:00", "rotation": "weekly", "users": ["bob"],
+                    "restrictions": [{"days": ["sun"], "start": "01:00", "end": "04:00"}]}])),
                 &[
                     ("2026-03-29T00:59:59+01:00", &["alice"]),
                     ("2026-03-29T01:00:00+01:00", &["bob"]),
@@ -241,10 +224,7 @@ mod on_call {
                     json!([daily("2026-01-05T09:00", &["alice"])]),
                     json!([{"user": "carol", "start": "2026-01-06T00:00:00Z", "end": "2026-01-07T00:00:00Z"}]),
                 ),
-                &[
-                    ("2026-01-05T12:00:00Z", &[]),
-                    ("2026-01-06T12:00:00Z", &["carol"]),
-                ],
+                &[("2026-01-05T12:00:00Z", &[]), ("2026-01-06T12:00:00Z", &["carol"])],
             ),
         ];
         for (description, schedule, cases) in table {
@@ -259,21 +239,11 @@ mod final_shifts {
     /// A user with the start and end of their shift.
     type ExpectedShift = (&'static str, &'static str, &'static str);
 
-    fn check(
-        description: &str,
-        schedule: &Schedule,
-        from: &str,
-        until: &str,
-        expected: &[ExpectedShift],
-    ) {
+    fn check(description: &str, schedule: &Schedule, from: &str, until: &str, expected: &[ExpectedShift]) {
         let actual = schedule.final_shifts(instant(from), instant(until));
         let expected: Vec<Shift> = expected
             .iter()
-            .map(|(user, start, end)| Shift {
-                user_id: user.to_string(),
-                start: instant(start),
-                end: instant(end),
-            })
+            .map(|(user, start, end)| Shift { user_id: user.to_string(), start: instant(start), end: instant(end) })
             .collect();
         assert_eq!(actual, expected, "{description}");
     }
@@ -281,11 +251,7 @@ mod final_shifts {
     /// Three users rotating daily from `start`, the day before a DST change; each case renders from
     /// the first handoff to the third, so the two shifts' lengths show what DST did.
     fn dst_day(time_zone: &str, start: &str) -> Schedule {
-        schedule(
-            time_zone,
-            json!([daily(start, &["alice", "bob", "carol"])]),
-            json!([]),
-        )
+        schedule(time_zone, json!([daily(start, &["alice", "bob", "carol"])]), json!([]))
     }
 
     #[test]
@@ -389,13 +355,7 @@ mod final_shifts {
             ),
         ];
         for (description, time_zone, start, [first, second]) in table {
-            check(
-                description,
-                &dst_day(time_zone, start),
-                first.1,
-                second.2,
-                &[*first, *second],
-            );
+            check(description, &dst_day(time_zone, start), first.1, second.2, &[*first, *second]);
         }
     }
 
@@ -417,10 +377,7 @@ mod final_shifts {
         let table: &[(&str, Schedule, &str, &str, &[ExpectedShift])] = &[
             (
                 "a user listed twice in a row keeps one merged shift",
-                berlin(json!([daily(
-                    "2026-01-05T09:00",
-                    &["alice", "alice", "bob"]
-                )])),
+                berlin(json!([daily("2026-01-05T09:00", &["alice", "alice", "bob"])])),
                 "2026-01-05T08:00:00Z",
                 "2026-01-09T08:00:00Z",
                 &[
@@ -464,9 +421,7 @@ mod final_shifts {
             ),
             (
                 "weekly 09:00 across spring forward: 167 hours",
-                berlin(
-                    json!([{"name": "weekly", "start": "2026-03-23T09:00", "rotation": "weekly", "users": ["alice", "bob"]}]),
-                ),
+                berlin(json!([{"name": "weekly", "start": "2026-03-23T09:00", "rotation": "weekly", "users": ["alice", "bob"]}])),
                 "2026-03-23T08:00:00Z",
                 "2026-04-06T07:00:00Z",
                 &[
@@ -514,14 +469,7 @@ mod final_shifts {
         // A rotation that never changes hands skips its handoffs, so fifty years is one step.
         let alone = hourly(&["alice"]).render(from, until, 10);
         assert!(alone.complete);
-        assert_eq!(
-            alone.shifts,
-            vec![Shift {
-                user_id: "alice".to_string(),
-                start: from,
-                end: until
-            }]
-        );
+        assert_eq!(alone.shifts, vec![Shift { user_id: "alice".to_string(), start: from, end: until }]);
     }
 }
 
@@ -546,11 +494,7 @@ mod validate {
     }
 
     fn with_overrides(overrides: Value) -> Schedule {
-        schedule(
-            "Europe/Berlin",
-            json!([daily("2026-01-05T09:00", &["alice"])]),
-            overrides,
-        )
+        schedule("Europe/Berlin", json!([daily("2026-01-05T09:00", &["alice"])]), overrides)
     }
 
     fn errors_for_layer() -> (String, String) {
@@ -560,14 +504,13 @@ mod validate {
     #[test]
     fn reports_every_problem_with_its_location() {
         let (schedule_id, layer) = errors_for_layer();
-        let restriction_time =
-            |restriction, field, text: &str| ScheduleError::InvalidRestrictionTime {
-                schedule: schedule_id.clone(),
-                layer: layer.clone(),
-                restriction,
-                field,
-                text: text.to_string(),
-            };
+        let restriction_time = |restriction, field, text: &str| ScheduleError::InvalidRestrictionTime {
+            schedule: schedule_id.clone(),
+            layer: layer.clone(),
+            restriction,
+            field,
+            text: text.to_string(),
+        };
         let table: Vec<(&str, Schedule, Vec<ScheduleError>)> = vec![
             (
                 "a sound schedule",
@@ -578,66 +521,34 @@ mod validate {
             ),
             (
                 "unknown zone",
-                schedule(
-                    "Europe/Berlinn",
-                    json!([daily("2026-01-05T09:00", &["alice"])]),
-                    json!([]),
-                ),
-                vec![ScheduleError::UnknownTimeZone {
-                    schedule: schedule_id.clone(),
-                    time_zone: "Europe/Berlinn".to_string(),
-                }],
+                schedule("Europe/Berlinn", json!([daily("2026-01-05T09:00", &["alice"])]), json!([])),
+                vec![ScheduleError::UnknownTimeZone { schedule: schedule_id.clone(), time_zone: "Europe/Berlinn".to_string() }],
             ),
             (
                 "the database's placeholder zone",
-                schedule(
-                    "Etc/Unknown",
-                    json!([daily("2026-01-05T09:00", &["alice"])]),
-                    json!([]),
-                ),
-                vec![ScheduleError::UnknownTimeZone {
-                    schedule: schedule_id.clone(),
-                    time_zone: "Etc/Unknown".to_string(),
-                }],
+                schedule("Etc/Unknown", json!([daily("2026-01-05T09:00", &["alice"])]), json!([])),
+                vec![ScheduleError::UnknownTimeZone { schedule: schedule_id.clone(), time_zone: "Etc/Unknown".to_string() }],
             ),
-            (
-                "no layers",
-                berlin(json!([])),
-                vec![ScheduleError::NoLayers {
-                    schedule: schedule_id.clone(),
-                }],
-            ),
+            ("no layers", berlin(json!([])), vec![ScheduleError::NoLayers { schedule: schedule_id.clone() }]),
             (
                 "empty users",
                 layer_with(json!({"users": []})),
-                vec![ScheduleError::EmptyUsers {
-                    schedule: schedule_id.clone(),
-                    layer: layer.clone(),
-                }],
+                vec![ScheduleError::EmptyUsers { schedule: schedule_id.clone(), layer: layer.clone() }],
             ),
             (
                 "zero days",
                 layer_with(json!({"rotation": {"days": 0}})),
-                vec![ScheduleError::ZeroLengthRotation {
-                    schedule: schedule_id.clone(),
-                    layer: layer.clone(),
-                }],
+                vec![ScheduleError::ZeroLengthRotation { schedule: schedule_id.clone(), layer: layer.clone() }],
             ),
             (
                 "zero weeks",
                 layer_with(json!({"rotation": {"weeks": 0}})),
-                vec![ScheduleError::ZeroLengthRotation {
-                    schedule: schedule_id.clone(),
-                    layer: layer.clone(),
-                }],
+                vec![ScheduleError::ZeroLengthRotation { schedule: schedule_id.clone(), layer: layer.clone() }],
             ),
             (
                 "zero hours",
                 layer_with(json!({"rotation": {"hours": 0}})),
-                vec![ScheduleError::ZeroLengthRotation {
-                    schedule: schedule_id.clone(),
-                    layer: layer.clone(),
-                }],
+                vec![ScheduleError::ZeroLengthRotation { schedule: schedule_id.clone(), layer: layer.clone() }],
             ),
             (
                 "an unknown user, reported once however often listed",
@@ -671,31 +582,17 @@ mod validate {
             (
                 "empty restrictions",
                 layer_with(json!({"restrictions": []})),
-                vec![ScheduleError::EmptyRestrictions {
-                    schedule: schedule_id.clone(),
-                    layer: layer.clone(),
-                }],
+                vec![ScheduleError::EmptyRestrictions { schedule: schedule_id.clone(), layer: layer.clone() }],
             ),
             (
                 "restriction without days",
-                layer_with(
-                    json!({"restrictions": [{"days": [], "start": "09:00", "end": "17:00"}]}),
-                ),
-                vec![ScheduleError::EmptyRestrictionDays {
-                    schedule: schedule_id.clone(),
-                    layer: layer.clone(),
-                    restriction: 0,
-                }],
+                layer_with(json!({"restrictions": [{"days": [], "start": "09:00", "end": "17:00"}]})),
+                vec![ScheduleError::EmptyRestrictionDays { schedule: schedule_id.clone(), layer: layer.clone(), restriction: 0 }],
             ),
             (
                 "restriction with bad times",
-                layer_with(
-                    json!({"restrictions": [{"start": "09:00", "end": "17:00"}, {"start": "25:00", "end": "9:00"}]}),
-                ),
-                vec![
-                    restriction_time(1, "start", "25:00"),
-                    restriction_time(1, "end", "9:00"),
-                ],
+                layer_with(json!({"restrictions": [{"start": "09:00", "end": "17:00"}, {"start": "25:00", "end": "9:00"}]})),
+                vec![restriction_time(1, "start", "25:00"), restriction_time(1, "end", "9:00")],
             ),
             (
                 "override ending at its start, for an unknown user",
@@ -704,11 +601,7 @@ mod validate {
                     {"user": "mallory", "start": "2026-01-06T00:00:00Z", "end": "2026-01-06T00:00:00Z"},
                 ])),
                 vec![
-                    ScheduleError::UnknownOverrideUser {
-                        schedule: schedule_id.clone(),
-                        index: 1,
-                        user: "mallory".to_string(),
-                    },
+                    ScheduleError::UnknownOverrideUser { schedule: schedule_id.clone(), index: 1, user: "mallory".to_string() },
                     ScheduleError::OverrideEndNotAfterStart {
                         schedule: schedule_id.clone(),
                         index: 1,
@@ -725,16 +618,9 @@ mod validate {
 
     #[test]
     fn messages_name_schedule_layer_and_field() {
-        let schedule = layer_with(
-            json!({"users": ["alice", "mallory"], "restrictions": [{"start": "09:00", "end": "noon"}]}),
-        );
-        let messages: Vec<String> = schedule
-            .validate(&user_exists)
-            .err()
-            .unwrap_or_default()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let schedule = layer_with(json!({"users": ["alice", "mallory"], "restrictions": [{"start": "09:00", "end": "noon"}]}));
+        let messages: Vec<String> =
+            schedule.validate(&user_exists).err().unwrap_or_default().iter().map(ToString::to_string).collect();
         assert_eq!(
             messages,
             [
@@ -765,23 +651,15 @@ mod config {
 
     #[test]
     fn the_documented_example_parses_and_round_trips() {
-        let parsed: Schedule =
-            serde_json::from_str(EXAMPLE).unwrap_or_else(|error| panic!("{error}"));
+        let parsed: Schedule = serde_json::from_str(EXAMPLE).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(parsed.time_zone.name(), "Europe/Berlin");
         assert!(parsed.time_zone.zone().is_some());
-        assert_eq!(
-            parsed.layers.first().map(|layer| layer.rotation),
-            Some(Rotation::Weekly)
-        );
-        assert_eq!(
-            parsed.overrides.first().map(|entry| entry.end),
-            Some(instant("2026-03-29T22:00:00Z"))
-        );
+        assert_eq!(parsed.layers.first().map(|layer| layer.rotation), Some(Rotation::Weekly));
+        assert_eq!(parsed.overrides.first().map(|entry| entry.end), Some(instant("2026-03-29T22:00:00Z")));
         assert_eq!(parsed.validate(&|_| true), Ok(()));
 
         let written = serde_json::to_value(&parsed).unwrap_or_default();
-        let reread: Schedule =
-            serde_json::from_value(written).unwrap_or_else(|error| panic!("{error}"));
+        let reread: Schedule = serde_json::from_value(written).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(reread, parsed);
     }
 
@@ -797,11 +675,7 @@ mod config {
             (r#"{"days": -1}"#, None),
             (r#"{"days": 1, "hours": 2}"#, None),
         ] {
-            assert_eq!(
-                serde_json::from_str::<Rotation>(text).ok(),
-                expected,
-                "{text}"
-            );
+            assert_eq!(serde_json::from_str::<Rotation>(text).ok(), expected, "{text}");
         }
     }
 
@@ -822,35 +696,30 @@ mod config {
                 r#""overrides": [{"user": "carol", "start": "2026-03-29T00:00:00Z", "end": "2026-03-30T00:00:00Z", "reason": "swap"}]"#,
             ),
         ] {
-            let text = format!(r#"{{"id": "s", "time_zone": "UTC", "layers": [], {edit}}}"#)
-                .replacen(r#""layers": [], "layers""#, r#""layers""#, 1);
-            assert!(
-                serde_json::from_str::<Schedule>(&text).is_err(),
-                "{description}: {text}"
+            let text = format!(r#"{{"id": "s", "time_zone": "UTC", "layers": [], {edit}}}"#).replacen(
+                r#""layers": [], "layers""#,
+                r#""layers""#,
+                1,
             );
+            assert!(serde_json::from_str::<Schedule>(&text).is_err(), "{description}: {text}");
         }
     }
 
     #[test]
     fn days_accept_short_and_long_names() {
-        let restriction: Restriction = serde_json::from_str(
-            r#"{"days": ["mon", "sunday"], "start": "09:00", "end": "17:00"}"#,
-        )
-        .unwrap_or_else(|error| panic!("{error}"));
-        assert_eq!(restriction.days, [DayOfWeek::Mon, DayOfWeek::Sun]);
-        let every_day: Restriction = serde_json::from_str(r#"{"start": "09:00", "end": "17:00"}"#)
+        let restriction: Restriction = serde_json::from_str(r#"{"days": ["mon", "sunday"], "start": "09:00", "end": "17:00"}"#)
             .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(restriction.days, [DayOfWeek::Mon, DayOfWeek::Sun]);
+        let every_day: Restriction =
+            serde_json::from_str(r#"{"start": "09:00", "end": "17:00"}"#).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(every_day.days.len(), 7);
     }
 
     #[test]
     fn layer_times_are_civil_and_refuse_offsets() {
         let parse = |start: &str| {
-            let config =
-                json!({"name": "x", "start": start, "rotation": "daily", "users": ["alice"]});
-            serde_json::from_value::<Layer>(config)
-                .ok()
-                .map(|layer| layer.start.to_string())
+            let config = json!({"name": "x", "start": start, "rotation": "daily", "users": ["alice"]});
+            serde_json::from_value::<Layer>(config).ok().map(|layer| layer.start.to_string())
         };
         for (start, expected) in [
             ("2026-01-05T09:00", Some("2026-01-05T09:00:00")),

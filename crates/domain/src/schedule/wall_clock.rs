@@ -70,8 +70,7 @@ mod tests {
     use super::*;
 
     fn check(text: &str, expected: Option<(i8, i8, i8)>) {
-        let expected =
-            expected.map(|(hour, minute, second)| Time::constant(hour, minute, second, 0));
+        let expected = expected.map(|(hour, minute, second)| Time::constant(hour, minute, second, 0));
         assert_eq!(WallClockTime::new(text).time(), expected, "{text:?}");
     }
 

@@ -7,9 +7,7 @@ use staunch_config::Config;
 use staunch_domain::alert::{AlertEvent, SourceFormat};
 use staunch_domain::incident::StateChange;
 use staunch_domain::severity::Severity;
-use staunch_store::{
-    Actor, Incident, NewChangeEvent, NewSilence, OrgId, Silence, StoreResult, StoreTx,
-};
+use staunch_store::{Actor, Incident, NewChangeEvent, NewSilence, OrgId, Silence, StoreResult, StoreTx};
 
 #[derive(Debug)]
 pub enum Command {
@@ -76,55 +74,23 @@ pub(crate) struct ApplyContext<'a> {
     /// Set when a delivery was enqueued, so the outbox is woken after commit.
     pub wake_outbox: bool,
     /// Active silences per org, read at most once per transaction.
-    pub silences:
-        std::collections::HashMap<OrgId, Vec<(Silence, Vec<staunch_domain::matcher::Matcher>)>>,
+    pub silences: std::collections::HashMap<OrgId, Vec<(Silence, Vec<staunch_domain::matcher::Matcher>)>>,
 }
 
 impl<'a> ApplyContext<'a> {
     pub fn new(config: &'a Config, now: Timestamp) -> ApplyContext<'a> {
-        ApplyContext {
-            config,
-            now,
-            wake_outbox: false,
-            silences: Default::default(),
-        }
+        ApplyContext { config, now, wake_outbox: false, silences: Default::default() }
     }
 }
 
-pub(crate) async fn apply(
-    tx: &mut dyn StoreTx,
-    context: &mut ApplyContext<'_>,
-    command: &Command,
-) -> StoreResult<Reply> {
+pub(crate) async fn apply(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, command: &Command) -> StoreResult<Reply> {
     match command {
-        Command::Ingest {
-            org,
-            service_id,
-            format,
-            events,
-            truncated_alerts,
-        } => {
-            let receipt = intake::ingest(
-                tx,
-                context,
-                *org,
-                service_id,
-                *format,
-                events,
-                *truncated_alerts,
-            )
-            .await?;
+        Command::Ingest { org, service_id, format, events, truncated_alerts } => {
+            let receipt = intake::ingest(tx, context, *org, service_id, *format, events, *truncated_alerts).await?;
             Ok(Reply::Ingested(receipt))
         }
-        Command::RecordChange { event } => Ok(Reply::ChangeRecorded {
-            id: tx.insert_change_event(event).await?,
-        }),
-        Command::Incident {
-            org,
-            incident_id,
-            actor,
-            action,
-        } => {
+        Command::RecordChange { event } => Ok(Reply::ChangeRecorded { id: tx.insert_change_event(event).await? }),
+        Command::Incident { org, incident_id, actor, action } => {
             let Some(incident) = tx.incident(*org, *incident_id).await? else {
                 return Ok(Reply::IncidentNotFound);
             };
@@ -135,15 +101,11 @@ pub(crate) async fn apply(
         }
         Command::CreateSilence { silence } => {
             context.silences.remove(&silence.org);
-            Ok(Reply::SilenceCreated {
-                id: tx.insert_silence(silence).await?,
-            })
+            Ok(Reply::SilenceCreated { id: tx.insert_silence(silence).await? })
         }
         Command::ExpireSilence { org, silence_id } => {
             context.silences.remove(org);
-            Ok(Reply::SilenceExpired {
-                found: tx.expire_silence(*org, *silence_id, context.now).await?,
-            })
+            Ok(Reply::SilenceExpired { found: tx.expire_silence(*org, *silence_id, context.now).await? })
         }
     }
 }

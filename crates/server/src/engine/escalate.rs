@@ -37,35 +37,12 @@ pub(crate) async fn page_position(
     };
     let Some(policy) = directory.escalation_policies.get(&policy_id) else {
         let reason = format!("escalation policy {policy_id:?} is not in the configuration");
-        append(
-            tx,
-            org,
-            incident.id,
-            now,
-            &system,
-            "escalation.skipped",
-            serde_json::json!({ "reason": reason }),
-        )
-        .await?;
+        append(tx, org, incident.id, now, &system, "escalation.skipped", serde_json::json!({ "reason": reason })).await?;
         return Ok(());
     };
-    let Some(step) = policy.step(position, now, &|schedule_id| {
-        directory.on_call(schedule_id, now)
-    }) else {
-        let reason = format!(
-            "escalation policy {policy_id:?} has no level {}",
-            position.level + 1
-        );
-        append(
-            tx,
-            org,
-            incident.id,
-            now,
-            &system,
-            "escalation.skipped",
-            serde_json::json!({ "reason": reason }),
-        )
-        .await?;
+    let Some(step) = policy.step(position, now, &|schedule_id| directory.on_call(schedule_id, now)) else {
+        let reason = format!("escalation policy {policy_id:?} has no level {}", position.level + 1);
+        append(tx, org, incident.id, now, &system, "escalation.skipped", serde_json::json!({ "reason": reason })).await?;
         return Ok(());
     };
     incident.escalation_level = position.level;
@@ -93,11 +70,7 @@ pub(crate) async fn page_position(
         )
         .await?;
     }
-    let event = if position == EscalationPosition::START {
-        "incident.triggered"
-    } else {
-        "incident.escalated"
-    };
+    let event = if position == EscalationPosition::START { "incident.triggered" } else { "incident.escalated" };
     for user_id in &step.users {
         let key_prefix = format!("page:{}:{}:{}", incident.id, position.cycle, position.level);
         notify_user(tx, context, incident, user_id, "page", event, &key_prefix).await?;
@@ -141,32 +114,13 @@ pub(crate) async fn notify_user(
     key_prefix: &str,
 ) -> StoreResult<()> {
     let Some(user) = context.config.directory.users.get(user_id) else {
-        let data =
-            serde_json::json!({ "user": user_id, "reason": "user is not in the configuration" });
-        append(
-            tx,
-            incident.org,
-            incident.id,
-            context.now,
-            &Actor::system(),
-            "notification.skipped",
-            data,
-        )
-        .await?;
+        let data = serde_json::json!({ "user": user_id, "reason": "user is not in the configuration" });
+        append(tx, incident.org, incident.id, context.now, &Actor::system(), "notification.skipped", data).await?;
         return Ok(());
     };
     if user.contact_methods.is_empty() {
         let data = serde_json::json!({ "user": user_id, "reason": "user has no contact methods" });
-        append(
-            tx,
-            incident.org,
-            incident.id,
-            context.now,
-            &Actor::system(),
-            "notification.skipped",
-            data,
-        )
-        .await?;
+        append(tx, incident.org, incident.id, context.now, &Actor::system(), "notification.skipped", data).await?;
         return Ok(());
     }
     for method in &user.contact_methods {
@@ -189,11 +143,7 @@ pub(crate) async fn notify_user(
 }
 
 /// Runs one due job. The caller deletes the job in the same transaction.
-pub(crate) async fn run_job(
-    tx: &mut dyn StoreTx,
-    context: &mut ApplyContext<'_>,
-    job: &Job,
-) -> StoreResult<()> {
+pub(crate) async fn run_job(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, job: &Job) -> StoreResult<()> {
     match job.kind {
         JobKind::Escalate => {
             let Some(incident_id) = job.incident_id else {
@@ -214,16 +164,7 @@ pub(crate) async fn run_job(
                 "from_level": incident.escalation_level + 1, "to_level": position.level + 1, "cycle": position.cycle + 1,
                 "reason": "not acknowledged in time",
             });
-            append(
-                tx,
-                job.org,
-                incident.id,
-                context.now,
-                &Actor::system(),
-                "incident.escalated",
-                data,
-            )
-            .await?;
+            append(tx, job.org, incident.id, context.now, &Actor::system(), "incident.escalated", data).await?;
             page_position(tx, context, &mut incident, position).await?;
             tx.update_incident(&incident).await?;
             Ok(())

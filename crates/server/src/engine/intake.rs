@@ -9,9 +9,7 @@ use staunch_domain::incident::StateChange;
 use staunch_domain::intake::{self, IntakeDecision, KnownAlert};
 use staunch_domain::labels::group_key;
 use staunch_domain::matcher::{Matcher, parse_matchers};
-use staunch_store::{
-    Actor, Alert, NewAlert, NewIncident, NewTimelineEntry, OrgId, StoreResult, StoreTx,
-};
+use staunch_store::{Actor, Alert, NewAlert, NewIncident, NewTimelineEntry, OrgId, StoreResult, StoreTx};
 
 pub(crate) async fn ingest(
     tx: &mut dyn StoreTx,
@@ -34,11 +32,7 @@ pub(crate) async fn ingest(
     }
     if truncated_alerts > 0 {
         // The sender dropped alerts it could not fit; say so on every incident this payload touched.
-        tracing::warn!(
-            truncated_alerts,
-            service = source_service_id,
-            "alertmanager truncated alerts in its payload"
-        );
+        tracing::warn!(truncated_alerts, service = source_service_id, "alertmanager truncated alerts in its payload");
         for incident_id in receipt.incidents_opened.clone() {
             append(
                 tx,
@@ -52,26 +46,17 @@ pub(crate) async fn ingest(
             .await?;
         }
     }
-    metrics::counter!("staunch_alert_events_total", "format" => format.as_str())
-        .increment(events.len() as u64);
+    metrics::counter!("staunch_alert_events_total", "format" => format.as_str()).increment(events.len() as u64);
     Ok(receipt)
 }
 
 /// The services an event belongs to. Triggers are routed by their labels; a resolve or
 /// acknowledge that carries no labels (PagerDuty's) goes to every service the source routes to,
 /// where the dedup key finds the alert it names.
-fn target_services(
-    context: &ApplyContext<'_>,
-    source_service_id: &str,
-    event: &AlertEvent,
-) -> Vec<String> {
+fn target_services(context: &ApplyContext<'_>, source_service_id: &str, event: &AlertEvent) -> Vec<String> {
     let directory = &context.config.directory;
     if event.action != AlertAction::Trigger && event.labels.is_empty() {
-        return directory
-            .services
-            .get(source_service_id)
-            .map(|service| service.route_receivers.clone())
-            .unwrap_or_default();
+        return directory.services.get(source_service_id).map(|service| service.route_receivers.clone()).unwrap_or_default();
     }
     directory.route(source_service_id, &event.labels)
 }
@@ -86,24 +71,14 @@ async fn apply_event(
     receipt: &mut IngestReceipt,
 ) -> StoreResult<()> {
     let now = context.now;
-    let existing = tx
-        .alert_by_dedup_key(org, &service.id, event.dedup_key.as_str())
-        .await?;
+    let existing = tx.alert_by_dedup_key(org, &service.id, event.dedup_key.as_str()).await?;
     let known = match &existing {
         Some(alert) => {
             let incident_state = match alert.incident_id {
-                Some(incident_id) => tx
-                    .incident(org, incident_id)
-                    .await?
-                    .map(|incident| incident.state),
+                Some(incident_id) => tx.incident(org, incident_id).await?.map(|incident| incident.state),
                 None => None,
             };
-            Some(KnownAlert {
-                alert_id: alert.id,
-                firing: alert.firing,
-                incident_id: alert.incident_id,
-                incident_state,
-            })
+            Some(KnownAlert { alert_id: alert.id, firing: alert.firing, incident_id: alert.incident_id, incident_state })
         }
         None => None,
     };
@@ -116,32 +91,16 @@ async fn apply_event(
     // A silenced alert is recorded but pages nobody and opens nothing. A silence never hides
     // an alert that already belongs to an open incident (that would be a silent dedup).
     if event.action == AlertAction::Trigger
-        && !known.is_some_and(|alert| {
-            alert.firing && alert.incident_state.is_some_and(|state| state.is_open())
-        })
+        && !known.is_some_and(|alert| alert.firing && alert.incident_state.is_some_and(|state| state.is_open()))
     {
         if let Some(silence_id) = matching_silence(tx, context, org, event).await? {
-            store_alert(
-                tx,
-                org,
-                service,
-                event,
-                existing,
-                None,
-                Some(silence_id),
-                now,
-            )
-            .await?;
+            store_alert(tx, org, service, event, existing, None, Some(silence_id), now).await?;
             receipt.silenced += 1;
             return Ok(());
         }
     }
 
-    match intake::decide(
-        event.action,
-        known,
-        open_incident.as_ref().map(|incident| incident.id),
-    ) {
+    match intake::decide(event.action, known, open_incident.as_ref().map(|incident| incident.id)) {
         IntakeDecision::OpenIncident { .. } => {
             let incident = tx
                 .insert_incident(&NewIncident {
@@ -155,17 +114,7 @@ async fn apply_event(
                     created_at: now,
                 })
                 .await?;
-            let alert_id = store_alert(
-                tx,
-                org,
-                service,
-                event,
-                existing,
-                Some(incident.id),
-                None,
-                now,
-            )
-            .await?;
+            let alert_id = store_alert(tx, org, service, event, existing, Some(incident.id), None, now).await?;
             append(
                 tx,
                 org,
@@ -183,27 +132,11 @@ async fn apply_event(
             receipt.incidents_opened.push(incident.id);
             receipt.alerts_stored += 1;
             let mut incident = incident;
-            escalate::page_position(
-                tx,
-                context,
-                &mut incident,
-                staunch_domain::escalation::EscalationPosition::START,
-            )
-            .await?;
+            escalate::page_position(tx, context, &mut incident, staunch_domain::escalation::EscalationPosition::START).await?;
             tx.update_incident(&incident).await?;
         }
         IntakeDecision::JoinIncident { incident_id, .. } => {
-            let alert_id = store_alert(
-                tx,
-                org,
-                service,
-                event,
-                existing,
-                Some(incident_id),
-                None,
-                now,
-            )
-            .await?;
+            let alert_id = store_alert(tx, org, service, event, existing, Some(incident_id), None, now).await?;
             append(
                 tx,
                 org,
@@ -240,10 +173,7 @@ async fn apply_event(
             store_alert(tx, org, service, event, existing, incident_id, None, now).await?;
             receipt.deduplicated += 1;
         }
-        IntakeDecision::ResolveAlert {
-            alert_id,
-            incident_id,
-        } => {
+        IntakeDecision::ResolveAlert { alert_id, incident_id } => {
             if let Some(mut alert) = existing {
                 alert.firing = false;
                 alert.resolved_at = Some(event.ends_at.unwrap_or(now));
@@ -270,9 +200,7 @@ async fn apply_event(
             };
             let firing_left = tx.count_firing_alerts(org, incident_id).await?;
             if intake::auto_resolves(incident.auto_resolve, incident.state, firing_left) {
-                let change =
-                    state_change::apply_change(tx, context, incident, actor, StateChange::Resolve)
-                        .await?;
+                let change = state_change::apply_change(tx, context, incident, actor, StateChange::Resolve).await?;
                 if let Err(message) = change {
                     tracing::warn!(incident_id, %message, "auto-resolve refused");
                 }
@@ -285,14 +213,7 @@ async fn apply_event(
                 tx.update_alert(&alert).await?;
             }
             if let Some(incident) = tx.incident(org, incident_id).await? {
-                let change = state_change::apply_change(
-                    tx,
-                    context,
-                    incident,
-                    actor,
-                    StateChange::Acknowledge,
-                )
-                .await?;
+                let change = state_change::apply_change(tx, context, incident, actor, StateChange::Acknowledge).await?;
                 if let Err(message) = change {
                     tracing::debug!(incident_id, %message, "sender acknowledgement refused");
                 }
@@ -383,17 +304,11 @@ async fn matching_silence(
             .collect();
         context.silences.insert(org, parsed);
     }
-    let silences = context
-        .silences
-        .get(&org)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let silences = context.silences.get(&org).map(Vec::as_slice).unwrap_or_default();
     let matched = silences.iter().find(|(silence, matchers)| {
         silence.starts_at <= context.now
             && context.now < silence.ends_at
-            && matchers
-                .iter()
-                .all(|matcher| matcher.matches(&event.labels))
+            && matchers.iter().all(|matcher| matcher.matches(&event.labels))
     });
     Ok(matched.map(|(silence, _)| silence.id))
 }
@@ -407,13 +322,5 @@ pub(crate) async fn append(
     kind: &str,
     data: serde_json::Value,
 ) -> StoreResult<i64> {
-    tx.append_timeline(&NewTimelineEntry {
-        org,
-        incident_id,
-        at,
-        actor: actor.clone(),
-        kind: kind.to_string(),
-        data,
-    })
-    .await
+    tx.append_timeline(&NewTimelineEntry { org, incident_id, at, actor: actor.clone(), kind: kind.to_string(), data }).await
 }

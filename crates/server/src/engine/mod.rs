@@ -35,16 +35,8 @@ impl EngineHandle {
     /// Sends a command and waits until it is committed (or failed).
     pub async fn submit(&self, command: Command) -> Result<Reply, EngineError> {
         let (reply_sender, reply_receiver) = tokio::sync::oneshot::channel();
-        self.sender
-            .send(Envelope {
-                command,
-                reply: reply_sender,
-            })
-            .await
-            .map_err(|_| EngineError::ShuttingDown)?;
-        reply_receiver
-            .await
-            .map_err(|_| EngineError::ShuttingDown)?
+        self.sender.send(Envelope { command, reply: reply_sender }).await.map_err(|_| EngineError::ShuttingDown)?;
+        reply_receiver.await.map_err(|_| EngineError::ShuttingDown)?
     }
 }
 
@@ -69,23 +61,9 @@ pub struct Engine {
     receiver: mpsc::Receiver<Envelope>,
 }
 
-pub fn engine(
-    store: Arc<dyn Store>,
-    config: Arc<Config>,
-    clock: Arc<dyn Clock>,
-    outbox: OutboxWaker,
-) -> (Engine, EngineHandle) {
+pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxWaker) -> (Engine, EngineHandle) {
     let (sender, receiver) = mpsc::channel(8192);
-    (
-        Engine {
-            store,
-            config,
-            clock,
-            outbox,
-            receiver,
-        },
-        EngineHandle { sender },
-    )
+    (Engine { store, config, clock, outbox, receiver }, EngineHandle { sender })
 }
 
 impl Engine {
@@ -148,11 +126,7 @@ impl Engine {
                 tracing::error!(%error, batch = size, "batch rolled back");
                 let message = error.to_string();
                 for envelope in batch {
-                    let _ = envelope
-                        .reply
-                        .send(Err(EngineError::Store(StoreError::Backend(
-                            message.clone(),
-                        ))));
+                    let _ = envelope.reply.send(Err(EngineError::Store(StoreError::Backend(message.clone()))));
                 }
             }
         }

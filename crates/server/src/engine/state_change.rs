@@ -38,16 +38,7 @@ pub(crate) async fn act(
             .await?;
             if incident.state.is_open() {
                 let key_prefix = format!("reassign:{}:{entry_id}", incident.id);
-                notify_user(
-                    tx,
-                    context,
-                    &incident,
-                    user_id,
-                    "page",
-                    "incident.reassigned",
-                    &key_prefix,
-                )
-                .await?;
+                notify_user(tx, context, &incident, user_id, "page", "incident.reassigned", &key_prefix).await?;
             }
             tx.update_incident(&incident).await?;
             Ok(Ok(incident))
@@ -73,16 +64,7 @@ pub(crate) async fn act(
             Ok(Ok(incident))
         }
         IncidentAction::AddNote { text } => {
-            append(
-                tx,
-                incident.org,
-                incident.id,
-                now,
-                actor,
-                "note.added",
-                serde_json::json!({ "text": text }),
-            )
-            .await?;
+            append(tx, incident.org, incident.id, now, actor, "note.added", serde_json::json!({ "text": text })).await?;
             Ok(Ok(incident))
         }
     }
@@ -101,14 +83,9 @@ pub(crate) async fn apply_change(
         Err(error) => return Ok(Err(error.to_string())),
     };
     let escalate_to = if change == StateChange::Escalate {
-        let current = staunch_domain::escalation::EscalationPosition {
-            level: incident.escalation_level,
-            cycle: incident.escalation_cycle,
-        };
-        let policy = incident
-            .escalation_policy_id
-            .as_ref()
-            .and_then(|id| context.config.directory.escalation_policies.get(id));
+        let current =
+            staunch_domain::escalation::EscalationPosition { level: incident.escalation_level, cycle: incident.escalation_cycle };
+        let policy = incident.escalation_policy_id.as_ref().and_then(|id| context.config.directory.escalation_policies.get(id));
         let Some(policy) = policy else {
             return Ok(Err("incident has no escalation policy".to_string()));
         };
@@ -136,8 +113,7 @@ pub(crate) async fn apply_change(
     }
     // Only a triggered incident has a running escalation; every change stops the current timer
     // (escalate starts a new one).
-    tx.delete_incident_jobs(incident.org, incident.id, JobKind::Escalate)
-        .await?;
+    tx.delete_incident_jobs(incident.org, incident.id, JobKind::Escalate).await?;
     let kind = match change {
         StateChange::Acknowledge => "incident.acknowledged",
         StateChange::Mitigate => "incident.mitigated",
@@ -154,11 +130,7 @@ pub(crate) async fn apply_change(
         page_position(tx, context, &mut incident, position).await?;
     }
     if matches!(change, StateChange::Acknowledge | StateChange::Resolve) {
-        let delivery_kind = if change == StateChange::Acknowledge {
-            "acknowledged"
-        } else {
-            "resolved"
-        };
+        let delivery_kind = if change == StateChange::Acknowledge { "acknowledged" } else { "resolved" };
         let mut paged_users: Vec<String> = Vec::new();
         for (user_id, _) in tx.paged_contacts(incident.org, incident.id).await? {
             if !paged_users.contains(&user_id) {
@@ -167,16 +139,7 @@ pub(crate) async fn apply_change(
         }
         for user_id in paged_users {
             let key_prefix = format!("{delivery_kind}:{}", incident.id);
-            notify_user(
-                tx,
-                context,
-                &incident,
-                &user_id,
-                delivery_kind,
-                kind,
-                &key_prefix,
-            )
-            .await?;
+            notify_user(tx, context, &incident, &user_id, delivery_kind, kind, &key_prefix).await?;
         }
     }
     tx.update_incident(&incident).await?;

@@ -23,24 +23,17 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 1000;
 
 fn incident_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "id",
-            format!("{raw:?} is not an incident id"),
-        )
-    })
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{raw:?} is not an incident id")))
 }
 
 fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
-        Some(_) => Err(ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        )),
+        Some(_) => Err(ApiError::field(StatusCode::BAD_REQUEST, "limit", format!("must be between 1 and {MAX_PAGE}"))),
     }
 }
 
@@ -52,11 +45,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
 #[derive(Deserialize)]
@@ -76,45 +65,24 @@ pub async fn list_incidents(
 ) -> Result<Response, ApiError> {
     let query: IncidentQuery = parse_query(query.as_deref())?;
     let mut states = Vec::new();
-    for name in query
-        .state
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter(|name| !name.is_empty())
-    {
+    for name in query.state.as_deref().unwrap_or("").split(',').filter(|name| !name.is_empty()) {
         let Some(parsed) = IncidentState::parse(name) else {
             return Err(ApiError::field(
                 StatusCode::BAD_REQUEST,
                 "state",
-                format!(
-                    "unknown state {name:?}: expected triggered, acknowledged, mitigated or resolved"
-                ),
+                format!("unknown state {name:?}: expected triggered, acknowledged, mitigated or resolved"),
             ));
         };
         states.push(parsed);
     }
-    let filter = IncidentFilter {
-        states,
-        service_id: query.service,
-        before_id: query.before,
-        limit: page_limit(query.limit)?,
-    };
+    let filter = IncidentFilter { states, service_id: query.service, before_id: query.before, limit: page_limit(query.limit)? };
     let incidents = state.store.incidents(caller.org, &filter).await?;
     Ok(Json(serde_json::json!({ "incidents": incidents })).into_response())
 }
 
-pub async fn get_incident(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+pub async fn get_incident(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = incident_id(&id)?;
-    let incident = state
-        .store
-        .incident(caller.org, id)
-        .await?
-        .ok_or_else(incident_not_found)?;
+    let incident = state.store.incident(caller.org, id).await?.ok_or_else(incident_not_found)?;
     Ok(Json(serde_json::json!({ "incident": incident })).into_response())
 }
 
@@ -123,12 +91,7 @@ fn incident_not_found() -> ApiError {
 }
 
 async fn ensure_incident(state: &AppState, caller: &Caller, id: i64) -> Result<(), ApiError> {
-    state
-        .store
-        .incident(caller.org, id)
-        .await?
-        .map(|_| ())
-        .ok_or_else(incident_not_found)
+    state.store.incident(caller.org, id).await?.map(|_| ()).ok_or_else(incident_not_found)
 }
 
 pub async fn incident_alerts(
@@ -138,17 +101,8 @@ pub async fn incident_alerts(
 ) -> Result<Response, ApiError> {
     let id = incident_id(&id)?;
     ensure_incident(&state, &caller, id).await?;
-    let alerts = state
-        .store
-        .alerts(
-            caller.org,
-            &AlertFilter {
-                incident_id: Some(id),
-                limit: MAX_PAGE,
-                ..Default::default()
-            },
-        )
-        .await?;
+    let alerts =
+        state.store.alerts(caller.org, &AlertFilter { incident_id: Some(id), limit: MAX_PAGE, ..Default::default() }).await?;
     Ok(Json(serde_json::json!({ "alerts": alerts })).into_response())
 }
 
@@ -174,30 +128,15 @@ pub async fn incident_notifications(
     Ok(Json(serde_json::json!({ "notifications": deliveries })).into_response())
 }
 
-async fn act(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    action: IncidentAction,
-) -> Result<Response, ApiError> {
+async fn act(state: &AppState, caller: &Caller, id: &str, action: IncidentAction) -> Result<Response, ApiError> {
     caller.require(Role::Responder)?;
     let incident_id = incident_id(id)?;
-    let command = Command::Incident {
-        org: caller.org,
-        incident_id,
-        actor: caller.actor.clone(),
-        action,
-    };
+    let command = Command::Incident { org: caller.org, incident_id, actor: caller.actor.clone(), action };
     match state.engine.submit(command).await {
-        Ok(Reply::Incident(incident)) => {
-            Ok(Json(serde_json::json!({ "incident": incident })).into_response())
-        }
+        Ok(Reply::Incident(incident)) => Ok(Json(serde_json::json!({ "incident": incident })).into_response()),
         Ok(Reply::IncidentNotFound) => Err(incident_not_found()),
         Ok(Reply::Rejected { message }) => Err(ApiError::new(StatusCode::CONFLICT, message)),
-        Ok(_) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error",
-        )),
+        Ok(_) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")),
         Err(error) => Err(ApiError::unavailable(error.to_string())),
     }
 }
@@ -205,21 +144,13 @@ async fn act(
 /// State changes take no body; an empty one, `{}` or nothing at all are all accepted.
 fn empty_body(body: &Result<Bytes, BytesRejection>) -> Result<(), ApiError> {
     let Ok(bytes) = body else {
-        return Err(ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "body",
-            "cannot read request body",
-        ));
+        return Err(ApiError::field(StatusCode::BAD_REQUEST, "body", "cannot read request body"));
     };
     let text = std::str::from_utf8(bytes).unwrap_or("?").trim();
     if text.is_empty() || text == "{}" {
         return Ok(());
     }
-    Err(ApiError::field(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "body",
-        "this action takes no body",
-    ))
+    Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "body", "this action takes no body"))
 }
 
 pub async fn acknowledge(
@@ -229,13 +160,7 @@ pub async fn acknowledge(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     empty_body(&body)?;
-    act(
-        &state,
-        &caller,
-        &id,
-        IncidentAction::Change(StateChange::Acknowledge),
-    )
-    .await
+    act(&state, &caller, &id, IncidentAction::Change(StateChange::Acknowledge)).await
 }
 
 pub async fn mitigate(
@@ -245,13 +170,7 @@ pub async fn mitigate(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     empty_body(&body)?;
-    act(
-        &state,
-        &caller,
-        &id,
-        IncidentAction::Change(StateChange::Mitigate),
-    )
-    .await
+    act(&state, &caller, &id, IncidentAction::Change(StateChange::Mitigate)).await
 }
 
 pub async fn resolve(
@@ -261,13 +180,7 @@ pub async fn resolve(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     empty_body(&body)?;
-    act(
-        &state,
-        &caller,
-        &id,
-        IncidentAction::Change(StateChange::Resolve),
-    )
-    .await
+    act(&state, &caller, &id, IncidentAction::Change(StateChange::Resolve)).await
 }
 
 pub async fn escalate(
@@ -277,13 +190,7 @@ pub async fn escalate(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     empty_body(&body)?;
-    act(
-        &state,
-        &caller,
-        &id,
-        IncidentAction::Change(StateChange::Escalate),
-    )
-    .await
+    act(&state, &caller, &id, IncidentAction::Change(StateChange::Escalate)).await
 }
 
 #[derive(Deserialize)]
@@ -300,19 +207,9 @@ pub async fn reassign(
 ) -> Result<Response, ApiError> {
     let body: ReassignBody = parse_json(&body?)?;
     if !state.config.directory.users.contains_key(&body.user) {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "user",
-            format!("unknown user {:?}", body.user),
-        ));
+        return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "user", format!("unknown user {:?}", body.user)));
     }
-    act(
-        &state,
-        &caller,
-        &id,
-        IncidentAction::Reassign { user_id: body.user },
-    )
-    .await
+    act(&state, &caller, &id, IncidentAction::Reassign { user_id: body.user }).await
 }
 
 #[derive(Deserialize)]
@@ -328,15 +225,7 @@ pub async fn set_severity(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body: SeverityBody = parse_json(&body?)?;
-    act(
-        &state,
-        &caller,
-        &id,
-        IncidentAction::SetSeverity {
-            severity: body.severity,
-        },
-    )
-    .await
+    act(&state, &caller, &id, IncidentAction::SetSeverity { severity: body.severity }).await
 }
 
 #[derive(Deserialize)]
@@ -355,11 +244,7 @@ pub async fn add_note(
 ) -> Result<Response, ApiError> {
     let body: NoteBody = parse_json(&body?)?;
     if body.text.trim().is_empty() {
-        return Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "text",
-            "note is empty",
-        ));
+        return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "text", "note is empty"));
     }
     if body.text.chars().count() > MAX_NOTE_CHARS {
         return Err(ApiError::field(
@@ -368,13 +253,7 @@ pub async fn add_note(
             format!("note is longer than {MAX_NOTE_CHARS} characters"),
         ));
     }
-    act(
-        &state,
-        &caller,
-        &id,
-        IncidentAction::AddNote { text: body.text },
-    )
-    .await
+    act(&state, &caller, &id, IncidentAction::AddNote { text: body.text }).await
 }
 
 #[derive(Deserialize)]
@@ -386,11 +265,7 @@ struct AlertQuery {
     before: Option<i64>,
 }
 
-pub async fn list_alerts(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+pub async fn list_alerts(State(state): State<AppState>, caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query: AlertQuery = parse_query(query.as_deref())?;
     let filter = AlertFilter {
         service_id: query.service,
@@ -416,14 +291,7 @@ pub async fn list_changes(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let query: ChangeQuery = parse_query(query.as_deref())?;
-    let changes = state
-        .store
-        .change_events(
-            caller.org,
-            query.service.as_deref(),
-            page_limit(query.limit)?,
-        )
-        .await?;
+    let changes = state.store.change_events(caller.org, query.service.as_deref(), page_limit(query.limit)?).await?;
     Ok(Json(serde_json::json!({ "changes": changes })).into_response())
 }
 
@@ -435,31 +303,22 @@ struct OncallQuery {
     at: Option<String>,
 }
 
-pub async fn oncall(
-    State(state): State<AppState>,
-    _caller: Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+pub async fn oncall(State(state): State<AppState>, _caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query: OncallQuery = parse_query(query.as_deref())?;
     let at = match &query.at {
-        Some(text) => text.parse::<Timestamp>().map_err(|error| {
-            ApiError::field(
-                StatusCode::BAD_REQUEST,
-                "at",
-                format!("not an RFC 3339 instant: {error}"),
-            )
-        })?,
+        Some(text) => text
+            .parse::<Timestamp>()
+            .map_err(|error| ApiError::field(StatusCode::BAD_REQUEST, "at", format!("not an RFC 3339 instant: {error}")))?,
         None => state.clock.now(),
     };
     let directory = &state.config.directory;
     let schedules: Vec<&staunch_domain::schedule::Schedule> = match &query.schedule {
-        Some(id) => vec![directory.schedules.get(id).ok_or_else(|| {
-            ApiError::field(
-                StatusCode::NOT_FOUND,
-                "schedule",
-                format!("unknown schedule {id:?}"),
-            )
-        })?],
+        Some(id) => vec![
+            directory
+                .schedules
+                .get(id)
+                .ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "schedule", format!("unknown schedule {id:?}")))?,
+        ],
         None => directory.schedules.values().collect(),
     };
     let entries: Vec<serde_json::Value> = schedules
@@ -480,10 +339,7 @@ pub async fn oncall(
     Ok(Json(serde_json::json!({ "oncall": entries })).into_response())
 }
 
-pub async fn list_services(
-    State(state): State<AppState>,
-    _caller: Caller,
-) -> Result<Response, ApiError> {
+pub async fn list_services(State(state): State<AppState>, _caller: Caller) -> Result<Response, ApiError> {
     let services: Vec<serde_json::Value> = state
         .config
         .directory
@@ -499,10 +355,7 @@ pub async fn list_services(
     Ok(Json(serde_json::json!({ "services": services })).into_response())
 }
 
-pub async fn list_silences(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
+pub async fn list_silences(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let silences = state.store.silences(caller.org).await?;
     Ok(Json(serde_json::json!({ "silences": silences })).into_response())
 }
@@ -526,24 +379,15 @@ pub async fn create_silence(
 ) -> Result<Response, ApiError> {
     caller.require(Role::Responder)?;
     let body: SilenceBody = parse_json(&body?)?;
-    let unprocessable = |field: &str, message: String| {
-        ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, message)
-    };
-    let matchers = parse_matchers(&body.matchers)
-        .map_err(|error| unprocessable("matchers", error.to_string()))?;
+    let unprocessable = |field: &str, message: String| ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, message);
+    let matchers = parse_matchers(&body.matchers).map_err(|error| unprocessable("matchers", error.to_string()))?;
     if matchers.is_empty() {
-        return Err(unprocessable(
-            "matchers",
-            "a silence needs at least one matcher".into(),
-        ));
+        return Err(unprocessable("matchers", "a silence needs at least one matcher".into()));
     }
     let starts_at = body.starts_at.unwrap_or_else(|| state.clock.now());
     let ends_at = match (body.ends_at, body.duration) {
         (Some(_), Some(_)) => {
-            return Err(unprocessable(
-                "duration",
-                "give ends_at or duration, not both".into(),
-            ));
+            return Err(unprocessable("duration", "give ends_at or duration, not both".into()));
         }
         (Some(ends_at), None) => ends_at,
         (None, Some(duration)) => starts_at + duration.as_span(),
@@ -560,55 +404,24 @@ pub async fn create_silence(
         created_by: caller.actor.clone(),
         comment: body.comment.unwrap_or_default(),
     };
-    match state
-        .engine
-        .submit(Command::CreateSilence { silence })
-        .await
-    {
-        Ok(Reply::SilenceCreated { id }) => Ok((
-            StatusCode::CREATED,
-            Json(serde_json::json!({ "id": id, "starts_at": starts_at, "ends_at": ends_at })),
-        )
-            .into_response()),
-        Ok(_) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error",
-        )),
+    match state.engine.submit(Command::CreateSilence { silence }).await {
+        Ok(Reply::SilenceCreated { id }) => {
+            Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id, "starts_at": starts_at, "ends_at": ends_at })))
+                .into_response())
+        }
+        Ok(_) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")),
         Err(error) => Err(ApiError::unavailable(error.to_string())),
     }
 }
 
-pub async fn expire_silence(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+pub async fn expire_silence(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     caller.require(Role::Responder)?;
-    let silence_id = id.parse::<i64>().map_err(|_| {
-        ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "id",
-            format!("{id:?} is not a silence id"),
-        )
-    })?;
-    match state
-        .engine
-        .submit(Command::ExpireSilence {
-            org: caller.org,
-            silence_id,
-        })
-        .await
-    {
+    let silence_id =
+        id.parse::<i64>().map_err(|_| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not a silence id")))?;
+    match state.engine.submit(Command::ExpireSilence { org: caller.org, silence_id }).await {
         Ok(Reply::SilenceExpired { found: true }) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Ok(Reply::SilenceExpired { found: false }) => Err(ApiError::field(
-            StatusCode::NOT_FOUND,
-            "id",
-            "no such active silence",
-        )),
-        Ok(_) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error",
-        )),
+        Ok(Reply::SilenceExpired { found: false }) => Err(ApiError::field(StatusCode::NOT_FOUND, "id", "no such active silence")),
+        Ok(_) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")),
         Err(error) => Err(ApiError::unavailable(error.to_string())),
     }
 }

@@ -27,10 +27,7 @@ impl Caller {
         if rank(self.role) >= rank(role) {
             return Ok(());
         }
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("this needs the {} role", role.as_str()),
-        ))
+        Err(ApiError::new(StatusCode::FORBIDDEN, format!("this needs the {} role", role.as_str())))
     }
 }
 
@@ -38,40 +35,21 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let unauthorized =
-            |message: &str| ApiError::field(StatusCode::UNAUTHORIZED, "authorization", message);
+        let unauthorized = |message: &str| ApiError::field(StatusCode::UNAUTHORIZED, "authorization", message);
         let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
-            return Err(unauthorized(
-                "missing Authorization header: send `Authorization: Bearer <api token>`",
-            ));
+            return Err(unauthorized("missing Authorization header: send `Authorization: Bearer <api token>`"));
         };
-        let Some(token) = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-        else {
-            return Err(unauthorized(
-                "Authorization header must be `Bearer <api token>`",
-            ));
+        let Some(token) = header.to_str().ok().and_then(|value| value.strip_prefix("Bearer ")) else {
+            return Err(unauthorized("Authorization header must be `Bearer <api token>`"));
         };
         let digest = staunch_config::secret_digest(token.trim());
         let Some(token) = state.store.api_token_by_hash(&digest).await? else {
             return Err(unauthorized("unknown api token"));
         };
         let actor = match &token.user_id {
-            Some(user_id) => Actor {
-                kind: "user".into(),
-                id: user_id.clone(),
-            },
-            None => Actor {
-                kind: "token".into(),
-                id: token.name.clone(),
-            },
+            Some(user_id) => Actor { kind: "user".into(), id: user_id.clone() },
+            None => Actor { kind: "token".into(), id: token.name.clone() },
         };
-        Ok(Caller {
-            org: token.org,
-            role: token.role,
-            actor,
-        })
+        Ok(Caller { org: token.org, role: token.role, actor })
     }
 }

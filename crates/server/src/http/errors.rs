@@ -14,25 +14,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-            field: None,
-        }
+        ApiError { status, message: message.into(), field: None }
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
-    pub fn field(
-        status: StatusCode,
-        field: impl Into<String>,
-        message: impl Into<String>,
-    ) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-            field: Some(field.into()),
-        }
+    pub fn field(status: StatusCode, field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError { status, message: message.into(), field: Some(field.into()) }
     }
     pub fn unavailable(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
@@ -60,20 +48,9 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return ApiError::field(
-                status,
-                "body",
-                format!(
-                    "request body is larger than {} bytes",
-                    super::MAX_BODY_BYTES
-                ),
-            );
+            return ApiError::field(status, "body", format!("request body is larger than {} bytes", super::MAX_BODY_BYTES));
         }
-        ApiError::field(
-            status,
-            "body",
-            format!("cannot read request body: {}", rejection.body_text()),
-        )
+        ApiError::field(status, "body", format!("cannot read request body: {}", rejection.body_text()))
     }
 }
 
@@ -83,17 +60,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        let field = if path.is_empty() || path == "." {
-            "body".to_string()
-        } else {
-            path
-        };
-        let status = if inner.is_syntax() || inner.is_eof() {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        ApiError::field(status, field, strip_position(&inner.to_string()))
+        let field = if path.is_empty() || path == "." { "body".to_string() } else { path };
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::field(StatusCode::BAD_REQUEST, field, format!("invalid JSON: {}", strip_position(&inner.to_string())));
+        }
+        ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, strip_position(&inner.to_string()))
     })
 }
 
@@ -103,16 +74,8 @@ pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiErr
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
-        let field = if path.is_empty() || path == "." {
-            "query".to_string()
-        } else {
-            path
-        };
-        ApiError::field(
-            StatusCode::BAD_REQUEST,
-            field,
-            error.into_inner().to_string(),
-        )
+        let field = if path.is_empty() || path == "." { "query".to_string() } else { path };
+        ApiError::field(StatusCode::BAD_REQUEST, field, error.into_inner().to_string())
     })
 }
 

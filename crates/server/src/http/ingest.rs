@@ -15,15 +15,8 @@ use staunch_domain::directory::Integration;
 use staunch_domain::ingest::{alertmanager, pagerduty};
 use staunch_store::{NewChangeEvent, OrgId};
 
-fn find_integration<'a>(
-    state: &'a AppState,
-    key: &str,
-    format: SourceFormat,
-) -> Option<&'a Integration> {
-    let integration = state
-        .config
-        .directory
-        .integration(&staunch_config::secret_digest(key))?;
+fn find_integration<'a>(state: &'a AppState, key: &str, format: SourceFormat) -> Option<&'a Integration> {
+    let integration = state.config.directory.integration(&staunch_config::secret_digest(key))?;
     (integration.format == format).then_some(integration)
 }
 
@@ -37,12 +30,7 @@ pub async fn alertmanager(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(integration) = find_integration(&state, &key, SourceFormat::Alertmanager) else {
-        return ApiError::field(
-            StatusCode::NOT_FOUND,
-            "integration_key",
-            "unknown alertmanager integration key",
-        )
-        .into_response();
+        return ApiError::field(StatusCode::NOT_FOUND, "integration_key", "unknown alertmanager integration key").into_response();
     };
     let body = match body {
         Ok(body) => body,
@@ -51,8 +39,11 @@ pub async fn alertmanager(
     let webhook = match alertmanager::parse_webhook(&body) {
         Ok(webhook) => webhook,
         Err(error) => {
-            let errors: Vec<serde_json::Value> =
-                error.errors.iter().map(|problem| serde_json::json!({ "field": problem.field, "message": problem.message })).collect();
+            let errors: Vec<serde_json::Value> = error
+                .errors
+                .iter()
+                .map(|problem| serde_json::json!({ "field": problem.field, "message": problem.message }))
+                .collect();
             let body = serde_json::json!({ "status": "invalid payload", "error": error.to_string(), "errors": errors });
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
@@ -65,11 +56,9 @@ pub async fn alertmanager(
         events: webhook.alerts,
     };
     match state.engine.submit(command).await {
-        Ok(Reply::Ingested(receipt)) => (
-            StatusCode::OK,
-            Json(serde_json::json!({ "status": "success", "receipt": receipt })),
-        )
-            .into_response(),
+        Ok(Reply::Ingested(receipt)) => {
+            (StatusCode::OK, Json(serde_json::json!({ "status": "success", "receipt": receipt }))).into_response()
+        }
         Ok(other) => unexpected(other).into_response(),
         Err(error) => engine_failure(error).into_response(),
     }
@@ -77,15 +66,11 @@ pub async fn alertmanager(
 
 /// PagerDuty's 400 body.
 fn invalid_event(message: &str, errors: Vec<String>) -> Response {
-    let body =
-        serde_json::json!({ "status": "invalid event", "message": message, "errors": errors });
+    let body = serde_json::json!({ "status": "invalid event", "message": message, "errors": errors });
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
-pub async fn events_v2(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub async fn events_v2(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return ApiError::from(rejection).into_response(),
@@ -94,23 +79,15 @@ pub async fn events_v2(
         Ok(event) => event,
         Err(invalid) => return invalid_event(&invalid.message, invalid.errors),
     };
-    let Some(integration) = find_integration(&state, &event.routing_key, SourceFormat::EventsV2)
-    else {
-        return invalid_event(
-            "Event object is invalid",
-            vec!["Invalid routing key".to_string()],
-        );
+    let Some(integration) = find_integration(&state, &event.routing_key, SourceFormat::EventsV2) else {
+        return invalid_event("Event object is invalid", vec!["Invalid routing key".to_string()]);
     };
     let dedup_key = match event.dedup_key.clone() {
         Some(key) => key,
         None => match DedupKey::parse(random_hex_key()) {
             Ok(key) => key,
             Err(_) => {
-                return ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "cannot generate a dedup key",
-                )
-                .into_response();
+                return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot generate a dedup key").into_response();
             }
         },
     };
@@ -133,10 +110,7 @@ pub async fn events_v2(
     }
 }
 
-pub async fn change_event(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub async fn change_event(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return ApiError::from(rejection).into_response(),
@@ -145,12 +119,8 @@ pub async fn change_event(
         Ok(change) => change,
         Err(invalid) => return invalid_event(&invalid.message, invalid.errors),
     };
-    let Some(integration) = find_integration(&state, &change.routing_key, SourceFormat::EventsV2)
-    else {
-        return invalid_event(
-            "Event object is invalid",
-            vec!["Invalid routing key".to_string()],
-        );
+    let Some(integration) = find_integration(&state, &change.routing_key, SourceFormat::EventsV2) else {
+        return invalid_event("Event object is invalid", vec!["Invalid routing key".to_string()]);
     };
     let now = state.clock.now();
     let event = NewChangeEvent {
@@ -164,11 +134,10 @@ pub async fn change_event(
         links: change.links,
     };
     match state.engine.submit(Command::RecordChange { event }).await {
-        Ok(Reply::ChangeRecorded { .. }) => (
-            StatusCode::ACCEPTED,
-            Json(serde_json::json!({ "status": "success", "message": "Change event processed" })),
-        )
-            .into_response(),
+        Ok(Reply::ChangeRecorded { .. }) => {
+            (StatusCode::ACCEPTED, Json(serde_json::json!({ "status": "success", "message": "Change event processed" })))
+                .into_response()
+        }
         Ok(other) => unexpected(other).into_response(),
         Err(error) => engine_failure(error).into_response(),
     }

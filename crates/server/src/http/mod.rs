@@ -38,10 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}", get(api::get_incident))
         .route("/incidents/{id}/alerts", get(api::incident_alerts))
         .route("/incidents/{id}/timeline", get(api::incident_timeline))
-        .route(
-            "/incidents/{id}/notifications",
-            get(api::incident_notifications),
-        )
+        .route("/incidents/{id}/notifications", get(api::incident_notifications))
         .route("/incidents/{id}/acknowledge", post(api::acknowledge))
         .route("/incidents/{id}/mitigate", post(api::mitigate))
         .route("/incidents/{id}/resolve", post(api::resolve))
@@ -53,17 +50,11 @@ pub fn router(state: AppState) -> Router {
         .route("/changes", get(api::list_changes))
         .route("/oncall", get(api::oncall))
         .route("/services", get(api::list_services))
-        .route(
-            "/silences",
-            get(api::list_silences).post(api::create_silence),
-        )
+        .route("/silences", get(api::list_silences).post(api::create_silence))
         .route("/silences/{id}", delete(api::expire_silence))
         .fallback(errors::not_found);
     Router::new()
-        .route(
-            "/integrations/alertmanager/{key}",
-            post(ingest::alertmanager),
-        )
+        .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))
         .route("/v2/enqueue", post(ingest::events_v2))
         .route("/v2/change/enqueue", post(ingest::change_event))
         .route("/healthz", get(api::healthz))
@@ -71,8 +62,6 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(errors::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            errors::panic_response,
-        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(errors::panic_response))
         .with_state(state)
 }

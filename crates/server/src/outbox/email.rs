@@ -16,32 +16,20 @@ pub(crate) struct Mailer {
 impl Mailer {
     pub fn new(settings: &SmtpSettings, timeout: Duration) -> anyhow::Result<Mailer> {
         let builder = match settings.tls {
-            SmtpTls::None => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
-            }
-            SmtpTls::Starttls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)?
-            }
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host),
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)?,
             SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host)?,
         };
         let mut builder = builder.port(settings.port).timeout(Some(timeout));
         if let (Some(username), Some(password)) = (&settings.username, &settings.password) {
             builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
         }
-        let from = settings
-            .from
-            .parse()
-            .map_err(|error| anyhow::anyhow!("smtp.from: {error}"))?;
-        Ok(Mailer {
-            transport: builder.build(),
-            from,
-        })
+        let from = settings.from.parse().map_err(|error| anyhow::anyhow!("smtp.from: {error}"))?;
+        Ok(Mailer { transport: builder.build(), from })
     }
 
     pub async fn send(&self, address: &str, delivery: &Delivery) -> Result<(), SendError> {
-        let to = address
-            .parse()
-            .map_err(|error| SendError::permanent(format!("bad address {address:?}: {error}")))?;
+        let to = address.parse().map_err(|error| SendError::permanent(format!("bad address {address:?}: {error}")))?;
         let subject = format!("[Staunch] {}", headline(&delivery.payload));
         let message = Message::builder()
             .from(self.from.clone())
@@ -52,9 +40,7 @@ impl Mailer {
             .map_err(|error| SendError::permanent(format!("cannot build message: {error}")))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
-            Err(error) if error.is_permanent() => {
-                Err(SendError::permanent(format!("smtp: {error}")))
-            }
+            Err(error) if error.is_permanent() => Err(SendError::permanent(format!("smtp: {error}"))),
             Err(error) => Err(SendError::transient(format!("smtp: {error}"))),
         }
     }

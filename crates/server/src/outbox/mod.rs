@@ -45,16 +45,10 @@ pub(crate) struct SendError {
 
 impl SendError {
     pub fn transient(message: impl Into<String>) -> SendError {
-        SendError {
-            message: message.into(),
-            permanent: false,
-        }
+        SendError { message: message.into(), permanent: false }
     }
     pub fn permanent(message: impl Into<String>) -> SendError {
-        SendError {
-            message: message.into(),
-            permanent: true,
-        }
+        SendError { message: message.into(), permanent: true }
     }
 }
 
@@ -68,31 +62,16 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(
-        store: Arc<dyn Store>,
-        config: Arc<Config>,
-        clock: Arc<dyn Clock>,
-        waker: OutboxWaker,
-    ) -> anyhow::Result<Outbox> {
+    pub fn new(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, waker: OutboxWaker) -> anyhow::Result<Outbox> {
         let http = reqwest::Client::builder()
             .timeout(config.notifications.timeout.as_std())
             .user_agent(concat!("Staunch/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let mailer = match &config.smtp {
-            Some(settings) => Some(email::Mailer::new(
-                settings,
-                config.notifications.timeout.as_std(),
-            )?),
+            Some(settings) => Some(email::Mailer::new(settings, config.notifications.timeout.as_std())?),
             None => None,
         };
-        Ok(Outbox {
-            store,
-            config,
-            clock,
-            waker,
-            http,
-            mailer,
-        })
+        Ok(Outbox { store, config, clock, waker, http, mailer })
     }
 
     pub async fn run(self, mut shutdown: broadcast::Receiver<()>) {
@@ -102,11 +81,7 @@ impl Outbox {
         loop {
             while in_flight.try_join_next().is_some() {}
             let available = permits.available_permits() as u32;
-            let claimed = if available == 0 {
-                Ok(Vec::new())
-            } else {
-                this.claim(available).await
-            };
+            let claimed = if available == 0 { Ok(Vec::new()) } else { this.claim(available).await };
             let claimed = match claimed {
                 Ok(claimed) => claimed,
                 Err(error) => {
@@ -135,13 +110,8 @@ impl Outbox {
         }
         // Sends already on the wire finish; anything not finished is leased again after restart.
         let drain = async { while in_flight.join_next().await.is_some() {} };
-        if tokio::time::timeout(Duration::from_secs(10), drain)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "outbox stopped with sends in flight; they will be retried after restart"
-            );
+        if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
+            tracing::warn!("outbox stopped with sends in flight; they will be retried after restart");
         }
         tracing::info!("outbox stopped");
     }
@@ -150,9 +120,7 @@ impl Outbox {
         let now = self.clock.now();
         // The lease outlives the send timeout, so only a dead sender's deliveries are re-leased.
         let lease = self.config.notifications.timeout.as_span() + SignedDuration::from_secs(30);
-        self.store
-            .claim_deliveries(now, now + lease, limit.min(256))
-            .await
+        self.store.claim_deliveries(now, now + lease, limit.min(256)).await
     }
 
     async fn deliver(&self, delivery: Delivery) {
@@ -164,15 +132,11 @@ impl Outbox {
         let outcome = match &result {
             Ok(()) => DeliveryOutcome::Sent { at: now },
             Err(error) if error.permanent || attempts >= settings.max_attempts => {
-                DeliveryOutcome::Failed {
-                    error: error.message.clone(),
-                    at: now,
-                }
+                DeliveryOutcome::Failed { error: error.message.clone(), at: now }
             }
-            Err(error) => DeliveryOutcome::Retry {
-                error: error.message.clone(),
-                next_attempt_at: now + backoff(settings, attempts),
-            },
+            Err(error) => {
+                DeliveryOutcome::Retry { error: error.message.clone(), next_attempt_at: now + backoff(settings, attempts) }
+            }
         };
         let (kind, label) = match &outcome {
             DeliveryOutcome::Sent { .. } => ("notification.sent", "sent"),
@@ -200,16 +164,12 @@ impl Outbox {
         if let Err(error) = &result {
             data["error"] = serde_json::json!(error.message);
         }
-        if let DeliveryOutcome::Retry {
-            next_attempt_at, ..
-        } = &outcome
-        {
+        if let DeliveryOutcome::Retry { next_attempt_at, .. } = &outcome {
             data["next_attempt_at"] = serde_json::json!(next_attempt_at);
         }
         let recorded = async {
             let mut tx = self.store.begin().await?;
-            tx.finish_delivery(delivery.org, delivery.id, &outcome)
-                .await?;
+            tx.finish_delivery(delivery.org, delivery.id, &outcome).await?;
             tx.append_timeline(&NewTimelineEntry {
                 org: delivery.org,
                 incident_id: delivery.incident_id,
@@ -229,11 +189,7 @@ impl Outbox {
     }
 
     async fn send(&self, delivery: &Delivery) -> Result<(), SendError> {
-        let Some(method) = self
-            .config
-            .directory
-            .contact_method(&delivery.user_id, &delivery.contact_method_id)
-        else {
+        let Some(method) = self.config.directory.contact_method(&delivery.user_id, &delivery.contact_method_id) else {
             return Err(SendError::permanent(format!(
                 "contact method {} of user {} is no longer in the configuration",
                 delivery.contact_method_id, delivery.user_id
@@ -241,21 +197,12 @@ impl Outbox {
         };
         match &method.channel {
             Channel::Webhook { url, secret } => {
-                webhook::send(
-                    &self.http,
-                    url,
-                    secret.as_deref(),
-                    delivery,
-                    self.clock.now(),
-                )
-                .await
+                webhook::send(&self.http, url, secret.as_deref(), delivery, self.clock.now()).await
             }
             Channel::Slack { webhook_url } => slack::send(&self.http, webhook_url, delivery).await,
             Channel::Email { address } => match &self.mailer {
                 Some(mailer) => mailer.send(address, delivery).await,
-                None => Err(SendError::permanent(
-                    "email is not configured (no smtp section)",
-                )),
+                None => Err(SendError::permanent("email is not configured (no smtp section)")),
             },
         }
     }
@@ -264,30 +211,19 @@ impl Outbox {
 /// Exponential backoff: `initial × 2^(attempts−1)`, capped.
 fn backoff(settings: &NotificationSettings, attempts: u32) -> SignedDuration {
     let exponent = attempts.saturating_sub(1).min(30);
-    let millis = settings
-        .initial_backoff
-        .as_millis()
-        .saturating_mul(1u64 << exponent)
-        .min(settings.max_backoff.as_millis());
+    let millis = settings.initial_backoff.as_millis().saturating_mul(1u64 << exponent).min(settings.max_backoff.as_millis());
     SignedDuration::from_millis(millis as i64)
 }
 
 /// Classifies an HTTP answer: 2xx is success; 408, 425, 429 and 5xx are worth retrying; any
 /// other 4xx means the request itself is wrong and retrying cannot help.
-pub(crate) fn classify_status(
-    status: reqwest::StatusCode,
-    body_excerpt: &str,
-) -> Result<(), SendError> {
+pub(crate) fn classify_status(status: reqwest::StatusCode, body_excerpt: &str) -> Result<(), SendError> {
     if status.is_success() {
         return Ok(());
     }
     let message = format!("receiver answered {status}: {body_excerpt}");
     let retryable = status.is_server_error() || matches!(status.as_u16(), 408 | 425 | 429);
-    if retryable {
-        Err(SendError::transient(message))
-    } else {
-        Err(SendError::permanent(message))
-    }
+    if retryable { Err(SendError::transient(message)) } else { Err(SendError::permanent(message)) }
 }
 
 pub(crate) fn headline(payload: &serde_json::Value) -> String {
@@ -296,10 +232,7 @@ pub(crate) fn headline(payload: &serde_json::Value) -> String {
     let verb = event.strip_prefix("incident.").unwrap_or(event);
     format!(
         "[{}] #{} {}: {} ({})",
-        incident["severity"]
-            .as_str()
-            .unwrap_or("sev?")
-            .to_uppercase(),
+        incident["severity"].as_str().unwrap_or("sev?").to_uppercase(),
         incident["id"],
         verb,
         incident["title"].as_str().unwrap_or(""),
@@ -320,9 +253,7 @@ mod tests {
             max_backoff: HumanDuration::from_secs(10),
             timeout: HumanDuration::from_secs(5),
         };
-        let seconds: Vec<i64> = (1..=6)
-            .map(|attempt| backoff(&settings, attempt).as_secs())
-            .collect();
+        let seconds: Vec<i64> = (1..=6).map(|attempt| backoff(&settings, attempt).as_secs()).collect();
         assert_eq!(seconds, vec![1, 2, 4, 8, 10, 10]);
     }
 
@@ -330,20 +261,8 @@ mod tests {
     fn status_classes() {
         use reqwest::StatusCode;
         assert!(classify_status(StatusCode::ACCEPTED, "").is_ok());
-        assert!(
-            !classify_status(StatusCode::SERVICE_UNAVAILABLE, "")
-                .unwrap_err()
-                .permanent
-        );
-        assert!(
-            !classify_status(StatusCode::TOO_MANY_REQUESTS, "")
-                .unwrap_err()
-                .permanent
-        );
-        assert!(
-            classify_status(StatusCode::NOT_FOUND, "")
-                .unwrap_err()
-                .permanent
-        );
+        assert!(!classify_status(StatusCode::SERVICE_UNAVAILABLE, "").unwrap_err().permanent);
+        assert!(!classify_status(StatusCode::TOO_MANY_REQUESTS, "").unwrap_err().permanent);
+        assert!(classify_status(StatusCode::NOT_FOUND, "").unwrap_err().permanent);
     }
 }

@@ -7,15 +7,11 @@ use sha2::Sha256;
 pub const HEADER: &str = "X-Staunch-Signature";
 
 pub fn sign(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("hmac accepts keys of any length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("hmac accepts keys of any length");
     mac.update(unix_seconds.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!(
-        "t={unix_seconds},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
+    format!("t={unix_seconds},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -52,13 +48,11 @@ pub fn verify(
     if (now_unix_seconds - timestamp).abs() > tolerance_seconds {
         return Err(SignatureError::Stale);
     }
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("hmac accepts keys of any length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("hmac accepts keys of any length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.verify_slice(&signature)
-        .map_err(|_| SignatureError::Mismatch)
+    mac.verify_slice(&signature).map_err(|_| SignatureError::Mismatch)
 }
 
 #[cfg(test)]
@@ -68,25 +62,10 @@ mod tests {
     #[test]
     fn round_trip_and_tampering() {
         let header = sign("s3cret", 1_700_000_000, b"{\"a\":1}");
-        assert_eq!(
-            verify("s3cret", &header, b"{\"a\":1}", 1_700_000_010, 300),
-            Ok(())
-        );
-        assert_eq!(
-            verify("s3cret", &header, b"{\"a\":2}", 1_700_000_010, 300),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify("other", &header, b"{\"a\":1}", 1_700_000_010, 300),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify("s3cret", &header, b"{\"a\":1}", 1_700_001_000, 300),
-            Err(SignatureError::Stale)
-        );
-        assert_eq!(
-            verify("s3cret", "v1=zz", b"", 0, 300),
-            Err(SignatureError::Malformed)
-        );
+        assert_eq!(verify("s3cret", &header, b"{\"a\":1}", 1_700_000_010, 300), Ok(()));
+        assert_eq!(verify("s3cret", &header, b"{\"a\":2}", 1_700_000_010, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify("other", &header, b"{\"a\":1}", 1_700_000_010, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify("s3cret", &header, b"{\"a\":1}", 1_700_001_000, 300), Err(SignatureError::Stale));
+        assert_eq!(verify("s3cret", "v1=zz", b"", 0, 300), Err(SignatureError::Malformed));
     }
 }

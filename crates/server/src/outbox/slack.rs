@@ -4,11 +4,7 @@ use super::webhook::describe;
 use super::{SendError, classify_status, headline};
 use staunch_store::Delivery;
 
-pub(crate) async fn send(
-    client: &reqwest::Client,
-    webhook_url: &str,
-    delivery: &Delivery,
-) -> Result<(), SendError> {
+pub(crate) async fn send(client: &reqwest::Client, webhook_url: &str, delivery: &Delivery) -> Result<(), SendError> {
     let emoji = match delivery.event.as_str() {
         "acknowledged" => ":eyes:",
         "resolved" => ":white_check_mark:",

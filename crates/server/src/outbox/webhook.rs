@@ -14,29 +14,16 @@ pub(crate) async fn send(
     let mut body = delivery.payload.clone();
     body["idempotency_key"] = serde_json::json!(delivery.idempotency_key);
     body["delivery_id"] = serde_json::json!(delivery.id);
-    let body = serde_json::to_vec(&body)
-        .map_err(|error| SendError::permanent(format!("cannot encode payload: {error}")))?;
+    let body = serde_json::to_vec(&body).map_err(|error| SendError::permanent(format!("cannot encode payload: {error}")))?;
     let mut request = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header("Idempotency-Key", &delivery.idempotency_key)
-        .header(
-            "X-Staunch-Event",
-            delivery.payload["event"]
-                .as_str()
-                .unwrap_or("incident.updated"),
-        );
+        .header("X-Staunch-Event", delivery.payload["event"].as_str().unwrap_or("incident.updated"));
     if let Some(secret) = secret {
-        request = request.header(
-            signature::HEADER,
-            signature::sign(secret, now.as_second(), &body),
-        );
+        request = request.header(signature::HEADER, signature::sign(secret, now.as_second(), &body));
     }
-    let response = request
-        .body(body)
-        .send()
-        .await
-        .map_err(|error| SendError::transient(describe(&error)))?;
+    let response = request.body(body).send().await.map_err(|error| SendError::transient(describe(&error)))?;
     let status = response.status();
     let excerpt = response.text().await.unwrap_or_default();
     classify_status(status, excerpt.get(..200).unwrap_or(&excerpt))

@@ -80,11 +80,7 @@ fn apply(document: &mut Value, edit: &Edit) {
 fn errors_of(result: Result<AlertmanagerWebhook, IngestError>) -> Vec<(String, String)> {
     match result {
         Ok(webhook) => panic!("expected errors, parsed {webhook:#?}"),
-        Err(error) => error
-            .errors
-            .into_iter()
-            .map(|error| (error.field, error.message))
-            .collect(),
+        Err(error) => error.errors.into_iter().map(|error| (error.field, error.message)).collect(),
     }
 }
 
@@ -95,10 +91,7 @@ fn parses_the_group_context() {
     assert_eq!(webhook.status, AlertmanagerStatus::Firing);
     assert_eq!(webhook.group_key, "{}:{alertname=\"ApiLatencyHigh\"}");
     assert_eq!(webhook.truncated_alerts, 3);
-    assert_eq!(
-        webhook.group_labels,
-        Labels::from([("alertname".to_string(), "ApiLatencyHigh".to_string())])
-    );
+    assert_eq!(webhook.group_labels, Labels::from([("alertname".to_string(), "ApiLatencyHigh".to_string())]));
     assert_eq!(webhook.common_labels.len(), 2);
     assert!(webhook.common_annotations.is_empty());
     assert!(webhook.route_labels.is_empty());
@@ -115,27 +108,12 @@ fn normalizes_a_firing_alert() {
     assert_eq!(alert.dedup_key.as_str(), "0123456789abcdef");
     assert_eq!(alert.summary, "p99 latency above 2s");
     assert_eq!(alert.severity, Severity::Sev1);
-    assert_eq!(
-        alert.labels.get("instance").map(String::as_str),
-        Some("api-1:9000")
-    );
-    assert_eq!(
-        alert.annotations.get("runbook_url").map(String::as_str),
-        Some("https://runbooks.test/api-latency")
-    );
+    assert_eq!(alert.labels.get("instance").map(String::as_str), Some("api-1:9000"));
+    assert_eq!(alert.annotations.get("runbook_url").map(String::as_str), Some("https://runbooks.test/api-latency"));
     assert_eq!(alert.details, Value::Null);
-    assert_eq!(
-        alert.links,
-        vec![AlertLink {
-            href: "http://prometheus.test:9090/graph?g0.expr=x".into(),
-            text: None
-        }]
-    );
+    assert_eq!(alert.links, vec![AlertLink { href: "http://prometheus.test:9090/graph?g0.expr=x".into(), text: None }]);
     assert!(alert.images.is_empty());
-    assert_eq!(
-        alert.starts_at,
-        Some(timestamp("2026-03-01T10:00:00.123456789Z"))
-    );
+    assert_eq!(alert.starts_at, Some(timestamp("2026-03-01T10:00:00.123456789Z")));
     assert_eq!(alert.ends_at, None, "the zero time means no end");
     assert_eq!(alert.format, SourceFormat::Alertmanager);
 }
@@ -145,10 +123,7 @@ fn normalizes_a_resolved_alert_without_fingerprint() {
     let webhook = parse_value(&sample()).expect("valid");
     let alert = &webhook.alerts[1];
     assert_eq!(alert.action, AlertAction::Resolve);
-    assert_eq!(
-        alert.dedup_key.as_str(),
-        alertmanager_fingerprint(&alert.labels)
-    );
+    assert_eq!(alert.dedup_key.as_str(), alertmanager_fingerprint(&alert.labels));
     assert_eq!(alert.summary, "latency recovered");
     assert_eq!(alert.severity, Severity::Sev2, "no severity label");
     assert!(alert.links.is_empty(), "empty generatorURL is no link");
@@ -168,39 +143,21 @@ fn fingerprint_is_used_as_sent_or_computed_when_missing_or_blank() {
     ];
     for (fingerprint, expected) in cases {
         let mut document = sample();
-        apply(
-            &mut document,
-            &Edit::Set("/alerts/0/labels", json!({"alertname": "A"})),
-        );
+        apply(&mut document, &Edit::Set("/alerts/0/labels", json!({"alertname": "A"})));
         match &fingerprint {
-            Some(value) => apply(
-                &mut document,
-                &Edit::Set("/alerts/0/fingerprint", value.clone()),
-            ),
+            Some(value) => apply(&mut document, &Edit::Set("/alerts/0/fingerprint", value.clone())),
             None => apply(&mut document, &Edit::Remove("/alerts/0/fingerprint")),
         }
         let webhook = parse_value(&document).expect("valid");
-        assert_eq!(
-            webhook.alerts[0].dedup_key.as_str(),
-            expected,
-            "fingerprint {fingerprint:?}"
-        );
+        assert_eq!(webhook.alerts[0].dedup_key.as_str(), expected, "fingerprint {fingerprint:?}");
     }
 }
 
 #[test]
 fn summary_falls_back_from_summary_to_description_to_alertname_to_fingerprint() {
     let cases = [
-        (
-            json!({"summary": "s", "description": "d"}),
-            json!({"alertname": "N"}),
-            "s",
-        ),
-        (
-            json!({"summary": " ", "description": "d"}),
-            json!({"alertname": "N"}),
-            "d",
-        ),
+        (json!({"summary": "s", "description": "d"}), json!({"alertname": "N"}), "s"),
+        (json!({"summary": " ", "description": "d"}), json!({"alertname": "N"}), "d"),
         (json!({"description": "d"}), json!({"alertname": "N"}), "d"),
         (json!({"summary": ""}), json!({"alertname": "N"}), "N"),
         (json!({}), json!({"alertname": "N"}), "N"),
@@ -208,19 +165,10 @@ fn summary_falls_back_from_summary_to_description_to_alertname_to_fingerprint() 
     ];
     for (annotations, labels, expected) in cases {
         let mut document = sample();
-        apply(
-            &mut document,
-            &Edit::Set("/alerts/0/annotations", annotations.clone()),
-        );
-        apply(
-            &mut document,
-            &Edit::Set("/alerts/0/labels", labels.clone()),
-        );
+        apply(&mut document, &Edit::Set("/alerts/0/annotations", annotations.clone()));
+        apply(&mut document, &Edit::Set("/alerts/0/labels", labels.clone()));
         let webhook = parse_value(&document).expect("valid");
-        assert_eq!(
-            webhook.alerts[0].summary, expected,
-            "annotations {annotations} labels {labels}"
-        );
+        assert_eq!(webhook.alerts[0].summary, expected, "annotations {annotations} labels {labels}");
     }
 }
 
@@ -237,17 +185,11 @@ fn severity_comes_from_the_severity_label() {
     for (label, expected) in cases {
         let mut document = sample();
         match label {
-            Some(value) => apply(
-                &mut document,
-                &Edit::Set("/alerts/0/labels/severity", json!(value)),
-            ),
+            Some(value) => apply(&mut document, &Edit::Set("/alerts/0/labels/severity", json!(value))),
             None => apply(&mut document, &Edit::Remove("/alerts/0/labels/severity")),
         }
         let webhook = parse_value(&document).expect("valid");
-        assert_eq!(
-            webhook.alerts[0].severity, expected,
-            "severity label {label:?}"
-        );
+        assert_eq!(webhook.alerts[0].severity, expected, "severity label {label:?}");
     }
 }
 
@@ -257,10 +199,7 @@ fn times_are_rfc3339_and_the_go_zero_time_means_none() {
         (ZERO_TIME, None),
         ("0001-01-01T00:00:00.000000000Z", None),
         ("2026-03-01T10:00:00Z", Some("2026-03-01T10:00:00Z")),
-        (
-            "2026-03-01T12:00:00.5+02:00",
-            Some("2026-03-01T10:00:00.5Z"),
-        ),
+        ("2026-03-01T12:00:00.5+02:00", Some("2026-03-01T10:00:00.5Z")),
         ("0001-01-01T00:00:01Z", Some("0001-01-01T00:00:01Z")),
     ];
     for (sent, expected) in cases {
@@ -269,11 +208,7 @@ fn times_are_rfc3339_and_the_go_zero_time_means_none() {
             apply(&mut document, &Edit::Set(pointer, json!(sent)));
             let webhook = parse_value(&document).expect("valid");
             let alert = &webhook.alerts[0];
-            let parsed = if pointer.ends_with("startsAt") {
-                alert.starts_at
-            } else {
-                alert.ends_at
-            };
+            let parsed = if pointer.ends_with("startsAt") { alert.starts_at } else { alert.ends_at };
             assert_eq!(parsed, expected.map(timestamp), "{pointer} = {sent}");
         }
     }
@@ -283,21 +218,12 @@ fn times_are_rfc3339_and_the_go_zero_time_means_none() {
 fn optional_later_additions_are_accepted() {
     let mut document = sample();
     apply(&mut document, &Edit::Remove("/truncatedAlerts"));
-    apply(
-        &mut document,
-        &Edit::Set("/notification_reason", json!("new_alerts")),
-    );
-    apply(
-        &mut document,
-        &Edit::Set("/routeLabels", json!({"team": "api"})),
-    );
+    apply(&mut document, &Edit::Set("/notification_reason", json!("new_alerts")));
+    apply(&mut document, &Edit::Set("/routeLabels", json!({"team": "api"})));
     let webhook = parse_value(&document).expect("valid");
     assert_eq!(webhook.truncated_alerts, 0);
     assert_eq!(webhook.notification_reason.as_deref(), Some("new_alerts"));
-    assert_eq!(
-        webhook.route_labels.get("team").map(String::as_str),
-        Some("api")
-    );
+    assert_eq!(webhook.route_labels.get("team").map(String::as_str), Some("api"));
 }
 
 #[test]
@@ -326,41 +252,19 @@ fn every_required_field_missing_in_turn_is_named() {
     for key in top_level {
         let mut document = sample();
         document.as_object_mut().expect("object").remove(key);
-        assert_eq!(
-            errors_of(parse_value(&document)),
-            vec![(key.to_string(), "is required".to_string())],
-            "without {key}"
-        );
+        assert_eq!(errors_of(parse_value(&document)), vec![(key.to_string(), "is required".to_string())], "without {key}");
     }
-    let per_alert = [
-        "status",
-        "labels",
-        "annotations",
-        "startsAt",
-        "endsAt",
-        "generatorURL",
-    ];
+    let per_alert = ["status", "labels", "annotations", "startsAt", "endsAt", "generatorURL"];
     for key in per_alert {
         let mut document = sample();
-        document["alerts"][1]
-            .as_object_mut()
-            .expect("object")
-            .remove(key);
+        document["alerts"][1].as_object_mut().expect("object").remove(key);
         let expected = vec![(format!("alerts[1].{key}"), "is required".to_string())];
-        assert_eq!(
-            errors_of(parse_value(&document)),
-            expected,
-            "without alerts[1].{key}"
-        );
+        assert_eq!(errors_of(parse_value(&document)), expected, "without alerts[1].{key}");
     }
     for key in top_level {
         let mut document = sample();
         document[key] = Value::Null;
-        assert_eq!(
-            errors_of(parse_value(&document)),
-            vec![(key.to_string(), "is required".to_string())],
-            "{key} null"
-        );
+        assert_eq!(errors_of(parse_value(&document)), vec![(key.to_string(), "is required".to_string())], "{key} null");
     }
 }
 
@@ -375,10 +279,7 @@ fn invalid_documents_name_every_bad_field() {
         Case {
             name: "other version",
             edits: vec![Edit::Set("/version", json!("3"))],
-            expected: vec![(
-                "version",
-                "unsupported version \"3\", only \"4\" is supported",
-            )],
+            expected: vec![("version", "unsupported version \"3\", only \"4\" is supported")],
         },
         Case {
             name: "numeric version",
@@ -388,18 +289,12 @@ fn invalid_documents_name_every_bad_field() {
         Case {
             name: "unknown group status",
             edits: vec![Edit::Set("/status", json!("pending"))],
-            expected: vec![(
-                "status",
-                "must be \"firing\" or \"resolved\", not \"pending\"",
-            )],
+            expected: vec![("status", "must be \"firing\" or \"resolved\", not \"pending\"")],
         },
         Case {
             name: "unknown alert status",
             edits: vec![Edit::Set("/alerts/0/status", json!("Firing"))],
-            expected: vec![(
-                "alerts[0].status",
-                "must be \"firing\" or \"resolved\", not \"Firing\"",
-            )],
+            expected: vec![("alerts[0].status", "must be \"firing\" or \"resolved\", not \"Firing\"")],
         },
         Case {
             name: "labels not an object",
@@ -408,21 +303,12 @@ fn invalid_documents_name_every_bad_field() {
         },
         Case {
             name: "label values not strings",
-            edits: vec![
-                Edit::Set("/alerts/0/labels/port", json!(9000)),
-                Edit::Set("/alerts/0/labels/a.b", json!(true)),
-            ],
-            expected: vec![
-                ("alerts[0].labels[\"a.b\"]", "must be a string"),
-                ("alerts[0].labels.port", "must be a string"),
-            ],
+            edits: vec![Edit::Set("/alerts/0/labels/port", json!(9000)), Edit::Set("/alerts/0/labels/a.b", json!(true))],
+            expected: vec![("alerts[0].labels[\"a.b\"]", "must be a string"), ("alerts[0].labels.port", "must be a string")],
         },
         Case {
             name: "annotation value not a string",
-            edits: vec![Edit::Set(
-                "/commonAnnotations/summary",
-                json!({"text": "x"}),
-            )],
+            edits: vec![Edit::Set("/commonAnnotations/summary", json!({"text": "x"}))],
             expected: vec![("commonAnnotations.summary", "must be a string")],
         },
         Case {
@@ -448,18 +334,12 @@ fn invalid_documents_name_every_bad_field() {
         Case {
             name: "unparseable startsAt",
             edits: vec![Edit::Set("/alerts/0/startsAt", json!("yesterday"))],
-            expected: vec![(
-                "alerts[0].startsAt",
-                "must be an rfc 3339 timestamp, not \"yesterday\"",
-            )],
+            expected: vec![("alerts[0].startsAt", "must be an rfc 3339 timestamp, not \"yesterday\"")],
         },
         Case {
             name: "empty endsAt",
             edits: vec![Edit::Set("/alerts/0/endsAt", json!(""))],
-            expected: vec![(
-                "alerts[0].endsAt",
-                "must be an rfc 3339 timestamp, not \"\"",
-            )],
+            expected: vec![("alerts[0].endsAt", "must be an rfc 3339 timestamp, not \"\"")],
         },
         Case {
             name: "numeric endsAt",
@@ -473,16 +353,10 @@ fn invalid_documents_name_every_bad_field() {
         },
         Case {
             name: "unknown keys at both levels",
-            edits: vec![
-                Edit::Set("/alerts/1/value", json!(3)),
-                Edit::Set("/title", json!("x")),
-            ],
+            edits: vec![Edit::Set("/alerts/1/value", json!(3)), Edit::Set("/title", json!("x"))],
             expected: vec![
                 ("title", "is not a field of alertmanager webhook version 4"),
-                (
-                    "alerts[1].value",
-                    "is not a field of alertmanager webhook version 4",
-                ),
+                ("alerts[1].value", "is not a field of alertmanager webhook version 4"),
             ],
         },
         Case {
@@ -506,48 +380,24 @@ fn invalid_documents_name_every_bad_field() {
         for edit in &case.edits {
             apply(&mut document, edit);
         }
-        let expected: Vec<(String, String)> = case
-            .expected
-            .iter()
-            .map(|(field, message)| (field.to_string(), message.to_string()))
-            .collect();
-        assert_eq!(
-            errors_of(parse_value(&document)),
-            expected,
-            "case: {}",
-            case.name
-        );
+        let expected: Vec<(String, String)> =
+            case.expected.iter().map(|(field, message)| (field.to_string(), message.to_string())).collect();
+        assert_eq!(errors_of(parse_value(&document)), expected, "case: {}", case.name);
     }
 }
 
 #[test]
 fn bodies_that_are_not_json_objects_are_body_errors() {
     let cases: [(&[u8], &str); 5] = [
-        (
-            b"",
-            "invalid json: EOF while parsing a value at line 1 column 0",
-        ),
-        (
-            b"{\"version\": \"4\"",
-            "invalid json: EOF while parsing an object at line 1 column 15",
-        ),
-        (
-            b"\xff\xfe",
-            "invalid json: expected value at line 1 column 1",
-        ),
+        (b"", "invalid json: EOF while parsing a value at line 1 column 0"),
+        (b"{\"version\": \"4\"", "invalid json: EOF while parsing an object at line 1 column 15"),
+        (b"\xff\xfe", "invalid json: expected value at line 1 column 1"),
         (b"[]", "must be an object"),
         (b"\"4\"", "must be an object"),
     ];
     for (body, message) in cases {
         let error = parse_webhook(body).expect_err("not a webhook");
-        assert_eq!(
-            error.errors,
-            vec![FieldError {
-                field: "body".into(),
-                message: message.into()
-            }],
-            "body {body:?}"
-        );
+        assert_eq!(error.errors, vec![FieldError { field: "body".into(), message: message.into() }], "body {body:?}");
     }
 }
 
@@ -569,67 +419,22 @@ mod captured_payloads {
     use super::*;
     use std::path::Path;
 
-    const FOLDER: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/alertmanager/webhook-payloads-0.25.0"
-    );
+    const FOLDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/alertmanager/webhook-payloads-0.25.0");
 
     /// (file, receiver, status, alerts in the body, truncatedAlerts), from the README.
     const EXPECTED: [(&str, &str, AlertmanagerStatus, usize, u64); 6] = [
-        (
-            "01_pager.json",
-            "pager-hook",
-            AlertmanagerStatus::Firing,
-            2,
-            0,
-        ),
-        (
-            "02_trunc.json",
-            "truncating-hook",
-            AlertmanagerStatus::Firing,
-            2,
-            1,
-        ),
-        (
-            "03_default.json",
-            "default-hook",
-            AlertmanagerStatus::Firing,
-            1,
-            0,
-        ),
-        (
-            "04_pager.json",
-            "pager-hook",
-            AlertmanagerStatus::Resolved,
-            2,
-            0,
-        ),
-        (
-            "05_default.json",
-            "default-hook",
-            AlertmanagerStatus::Resolved,
-            1,
-            0,
-        ),
-        (
-            "06_trunc.json",
-            "truncating-hook",
-            AlertmanagerStatus::Resolved,
-            2,
-            1,
-        ),
+        ("01_pager.json", "pager-hook", AlertmanagerStatus::Firing, 2, 0),
+        ("02_trunc.json", "truncating-hook", AlertmanagerStatus::Firing, 2, 1),
+        ("03_default.json", "default-hook", AlertmanagerStatus::Firing, 1, 0),
+        ("04_pager.json", "pager-hook", AlertmanagerStatus::Resolved, 2, 0),
+        ("05_default.json", "default-hook", AlertmanagerStatus::Resolved, 1, 0),
+        ("06_trunc.json", "truncating-hook", AlertmanagerStatus::Resolved, 2, 1),
     ];
 
     fn numbered_payload_files(folder: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(folder)
             .expect("readable folder")
-            .map(|entry| {
-                entry
-                    .expect("entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
+            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
             .filter(|name| {
                 let bytes = name.as_bytes();
                 bytes.len() > 3
@@ -647,10 +452,7 @@ mod captured_payloads {
     fn posted_label_sets(folder: &Path) -> Vec<Labels> {
         let body = std::fs::read(folder.join("posted_alerts_firing.json")).expect("posted alerts");
         let posted: Vec<Value> = serde_json::from_slice(&body).expect("posted alerts json");
-        posted
-            .into_iter()
-            .map(|alert| serde_json::from_value(alert["labels"].clone()).expect("labels"))
-            .collect()
+        posted.into_iter().map(|alert| serde_json::from_value(alert["labels"].clone()).expect("labels")).collect()
     }
 
     #[test]
@@ -662,10 +464,7 @@ mod captured_payloads {
         }
         let names = numbered_payload_files(folder);
         let expected_names: Vec<&str> = EXPECTED.iter().map(|expected| expected.0).collect();
-        assert_eq!(
-            names, expected_names,
-            "every NN_*.json capture has expectations"
-        );
+        assert_eq!(names, expected_names, "every NN_*.json capture has expectations");
         let posted = posted_label_sets(folder);
 
         for (name, receiver, status, alert_count, truncated) in EXPECTED {
@@ -675,89 +474,41 @@ mod captured_payloads {
             assert_eq!(webhook.status, status, "{name}");
             assert_eq!(webhook.alerts.len(), alert_count, "{name}");
             assert_eq!(webhook.truncated_alerts, truncated, "{name}");
-            assert!(
-                webhook.group_key.starts_with("{}"),
-                "{name}: group key {}",
-                webhook.group_key
-            );
-            assert_eq!(
-                webhook.external_url, "http://alertmanager.example.test:9093",
-                "{name}"
-            );
+            assert!(webhook.group_key.starts_with("{}"), "{name}: group key {}", webhook.group_key);
+            assert_eq!(webhook.external_url, "http://alertmanager.example.test:9093", "{name}");
 
             // Alertmanager sends alerts[] plus a count of the ones max_alerts cut off; together
             // they are every posted alert of the group.
             let in_group = posted
                 .iter()
-                .filter(|labels| {
-                    webhook
-                        .group_labels
-                        .iter()
-                        .all(|(name, value)| labels.get(name) == Some(value))
-                })
+                .filter(|labels| webhook.group_labels.iter().all(|(name, value)| labels.get(name) == Some(value)))
                 .count();
-            assert_eq!(
-                webhook.alerts.len() as u64 + webhook.truncated_alerts,
-                in_group as u64,
-                "{name}"
-            );
+            assert_eq!(webhook.alerts.len() as u64 + webhook.truncated_alerts, in_group as u64, "{name}");
 
             let raw: Value = serde_json::from_slice(&body).expect("json");
             for (index, alert) in webhook.alerts.iter().enumerate() {
-                let sent_fingerprint = raw["alerts"][index]["fingerprint"]
-                    .as_str()
-                    .expect("fingerprint sent");
-                assert_eq!(
-                    alert.dedup_key.as_str(),
-                    sent_fingerprint,
-                    "{name} alerts[{index}]"
-                );
-                assert_eq!(
-                    alertmanager_fingerprint(&alert.labels),
-                    sent_fingerprint,
-                    "{name} alerts[{index}]: our fingerprint"
-                );
-                assert!(
-                    posted.contains(&alert.labels),
-                    "{name} alerts[{index}]: labels were posted"
-                );
+                let sent_fingerprint = raw["alerts"][index]["fingerprint"].as_str().expect("fingerprint sent");
+                assert_eq!(alert.dedup_key.as_str(), sent_fingerprint, "{name} alerts[{index}]");
+                assert_eq!(alertmanager_fingerprint(&alert.labels), sent_fingerprint, "{name} alerts[{index}]: our fingerprint");
+                assert!(posted.contains(&alert.labels), "{name} alerts[{index}]: labels were posted");
                 for (label, value) in &webhook.common_labels {
-                    assert_eq!(
-                        alert.labels.get(label),
-                        Some(value),
-                        "{name} alerts[{index}]: common label {label}"
-                    );
+                    assert_eq!(alert.labels.get(label), Some(value), "{name} alerts[{index}]: common label {label}");
                 }
                 assert!(!alert.summary.is_empty());
-                assert_eq!(
-                    alert.summary, alert.annotations["summary"],
-                    "{name} alerts[{index}]"
-                );
+                assert_eq!(alert.summary, alert.annotations["summary"], "{name} alerts[{index}]");
                 assert!(alert.starts_at.is_some(), "{name} alerts[{index}]");
                 match status {
                     AlertmanagerStatus::Firing => {
                         assert_eq!(alert.action, AlertAction::Trigger);
-                        assert_eq!(
-                            alert.ends_at, None,
-                            "{name} alerts[{index}]: firing alerts carry the zero endsAt"
-                        );
+                        assert_eq!(alert.ends_at, None, "{name} alerts[{index}]: firing alerts carry the zero endsAt");
                     }
                     AlertmanagerStatus::Resolved => {
                         assert_eq!(alert.action, AlertAction::Resolve);
-                        assert!(
-                            alert.ends_at > alert.starts_at,
-                            "{name} alerts[{index}]: resolved after it started"
-                        );
+                        assert!(alert.ends_at > alert.starts_at, "{name} alerts[{index}]: resolved after it started");
                     }
                 }
-                let generator_url = raw["alerts"][index]["generatorURL"]
-                    .as_str()
-                    .expect("generatorURL sent");
-                assert_eq!(
-                    alert.links.len(),
-                    usize::from(!generator_url.is_empty()),
-                    "{name} alerts[{index}]"
-                );
+                let generator_url = raw["alerts"][index]["generatorURL"].as_str().expect("generatorURL sent");
+                assert_eq!(alert.links.len(), usize::from(!generator_url.is_empty()), "{name} alerts[{index}]");
             }
         }
     }
@@ -769,21 +520,13 @@ mod captured_payloads {
             println!("skipped: ../shared/data/alertmanager not found");
             return;
         }
-        let pairs = [
-            ("01_pager.json", "04_pager.json"),
-            ("02_trunc.json", "06_trunc.json"),
-            ("03_default.json", "05_default.json"),
-        ];
+        let pairs =
+            [("01_pager.json", "04_pager.json"), ("02_trunc.json", "06_trunc.json"), ("03_default.json", "05_default.json")];
         for (firing, resolved) in pairs {
             let keys_of = |name: &str| -> Vec<String> {
                 let body = std::fs::read(folder.join(name)).expect("readable capture");
-                let webhook =
-                    parse_webhook(&body).unwrap_or_else(|error| panic!("{name}: {error}"));
-                webhook
-                    .alerts
-                    .iter()
-                    .map(|alert| alert.dedup_key.to_string())
-                    .collect()
+                let webhook = parse_webhook(&body).unwrap_or_else(|error| panic!("{name}: {error}"));
+                webhook.alerts.iter().map(|alert| alert.dedup_key.to_string()).collect()
             };
             assert_eq!(keys_of(firing), keys_of(resolved), "{firing} vs {resolved}");
         }

@@ -1,0 +1,184 @@
+//! `staunch-bench`: measures Staunch against Prometheus Alertmanager on loopback.
+//!
+//! It starts both servers itself (fresh, in temporary directories, for every point), drives
+//! them from this process, runs the webhook receiver both notify in this process too, and
+//! kills every server it started before it exits, on error and on Ctrl-C as well.
+//!
+//! - `ingest`: durable alerts/s through HTTP ingest at several batch sizes and one
+//!   concurrency, plus each server's resident memory after the run.
+//! - `latency`: one new alert at a time, until the first webhook notification for it arrives.
+//! - `list`: listing one service's open alerts while 100,000 are open.
+
+mod load;
+mod payload;
+mod phases;
+mod procfs;
+mod receiver;
+mod report;
+mod servers;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use servers::{Binaries, Durability, Kind};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum What {
+    Ingest,
+    Latency,
+    List,
+    All,
+}
+
+#[derive(Parser)]
+#[command(
+    name = "staunch-bench",
+    about = "Benchmark Staunch against Prometheus Alertmanager on loopback"
+)]
+struct Args {
+    /// Which measurement to run
+    what: What,
+    /// The staunch binary (default: `staunch` beside this binary)
+    #[arg(long)]
+    staunch_bin: Option<PathBuf>,
+    /// The Alertmanager binary
+    #[arg(long, default_value = "/usr/bin/prometheus-alertmanager")]
+    alertmanager_bin: PathBuf,
+    /// Measured seconds per ingest point (after the warm-up)
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Warm-up seconds per ingest point, not counted
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// Concurrent clients (requests in flight) for ingest and for loading the listing phase
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Alerts per request in the ingest phase
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
+    batches: Vec<usize>,
+    /// Staunch durability modes to measure
+    #[arg(long, value_delimiter = ',', default_value = "full,normal")]
+    durability: Vec<String>,
+    /// Latency samples per server
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
+    /// Open alerts in the listing phase
+    #[arg(long, default_value_t = 100_000)]
+    list_alerts: u64,
+    /// Timed listing queries per server
+    #[arg(long, default_value_t = 50)]
+    queries: usize,
+    /// Write all results as JSON to this file
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // One thread: the harness then uses at most one of the machine's cores, the same for
+    // whichever server it drives.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        tokio::select! {
+            result = run(args) => result,
+            _ = interrupted() => {
+                // Dropping `run` drops every Server, which kills its process.
+                anyhow::bail!("interrupted")
+            }
+        }
+    })
+}
+
+async fn interrupted() {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let staunch = match args.staunch_bin.clone() {
+        Some(path) => path,
+        None => std::env::current_exe()?
+            .parent()
+            .context("this binary has no directory")?
+            .join("staunch"),
+    };
+    anyhow::ensure!(
+        staunch.exists(),
+        "no staunch binary at {} (build it, or pass --staunch-bin)",
+        staunch.display()
+    );
+    anyhow::ensure!(
+        args.alertmanager_bin.exists(),
+        "no Alertmanager at {} (pass --alertmanager-bin)",
+        args.alertmanager_bin.display()
+    );
+    let binaries = Binaries {
+        staunch,
+        alertmanager: args.alertmanager_bin.clone(),
+    };
+    let mut kinds = vec![Kind::Alertmanager];
+    for mode in &args.durability {
+        let durability = match mode.as_str() {
+            "full" => Durability::Full,
+            "normal" => Durability::Normal,
+            other => anyhow::bail!("unknown durability {other:?}: expected full or normal"),
+        };
+        kinds.push(Kind::Staunch { durability });
+    }
+    let settings = phases::Settings {
+        seconds: args.seconds,
+        warmup_seconds: args.warmup,
+        concurrency: args.concurrency,
+        batches: args.batches.clone(),
+        kinds,
+        samples: args.samples,
+        list_alerts: args.list_alerts,
+        queries: args.queries,
+    };
+
+    let environment = report::Environment::capture(&binaries).await;
+    eprintln!("{}", environment.describe());
+    let receiver = receiver::start().await?;
+    let started = std::time::Instant::now();
+    let mut results = report::Results {
+        environment,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        settings: report::SettingsRecord::from(&settings),
+        ingest: Vec::new(),
+        latency: Vec::new(),
+        list: Vec::new(),
+        total_seconds: 0.0,
+    };
+    if matches!(args.what, What::Ingest | What::All) {
+        eprintln!("ingest: {} s per point after {} s warm-up", args.seconds, args.warmup);
+        results.ingest = phases::ingest(&settings, &binaries, &receiver).await?;
+    }
+    if matches!(args.what, What::Latency | What::All) {
+        eprintln!("latency: {} samples per server", args.samples);
+        results.latency = phases::latency(&settings, &binaries, &receiver).await?;
+    }
+    if matches!(args.what, What::List | What::All) {
+        eprintln!("list: {} open alerts", args.list_alerts);
+        results.list = phases::list(&settings, &binaries, &receiver).await?;
+    }
+    results.total_seconds = started.elapsed().as_secs_f64();
+    println!("{}", report::render(&results));
+    if let Some(path) = &args.out {
+        std::fs::write(path, serde_json::to_string_pretty(&results)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("results written to {}", path.display());
+    }
+    Ok(())
+}
