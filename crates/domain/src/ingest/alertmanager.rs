@@ -10,7 +10,7 @@
 
 use crate::alert::{AlertAction, AlertEvent, AlertLink, DedupKey, DedupKeyError, SourceFormat};
 use crate::ingest::error::{FieldError, IngestError};
-use crate::ingest::walk::{JsonObject, Problem, ProblemKind, Problems, index_path};
+use crate::ingest::walk::{JsonObject, Problem, ProblemKind, Problems, index_path, quoted_excerpt};
 use crate::labels::{Labels, alertmanager_fingerprint};
 use crate::severity::Severity;
 use jiff::Timestamp;
@@ -93,7 +93,7 @@ fn read_webhook(document: Value, problems: &mut Problems) -> Option<Alertmanager
     if let Some(version) = &version
         && version != SUPPORTED_VERSION
     {
-        problems.invalid("version", format!("unsupported version {version:?}, only \"{SUPPORTED_VERSION}\" is supported"));
+        problems.invalid("version", format!("unsupported version {}, only \"{SUPPORTED_VERSION}\" is supported", quoted_excerpt(version)));
     }
     let receiver = root.string("receiver", problems).required("receiver", problems);
     let status = read_status(&mut root, problems);
@@ -135,7 +135,7 @@ fn read_status(object: &mut JsonObject, problems: &mut Problems) -> Option<Alert
     let text = object.string("status", problems).required(&path, problems)?;
     let status = AlertmanagerStatus::parse(&text);
     if status.is_none() {
-        problems.invalid(path, format!("must be \"firing\" or \"resolved\", not {text:?}"));
+        problems.invalid(path, format!("must be \"firing\" or \"resolved\", not {}", quoted_excerpt(&text)));
     }
     status
 }
@@ -207,20 +207,17 @@ fn read_time(object: &mut JsonObject, key: &str, problems: &mut Problems) -> Opt
     let path = object.field_path(key);
     let text = object.string(key, problems).required(&path, problems)?;
     let Ok(timestamp) = text.parse::<Timestamp>() else {
-        problems.invalid(path, format!("must be an rfc 3339 timestamp, not {text:?}"));
+        problems.invalid(path, format!("must be an rfc 3339 timestamp, not {}", quoted_excerpt(&text)));
         return None;
     };
-    if timestamp == go_zero_time() {
+    if timestamp == GO_ZERO_TIME {
         return Some(None);
     }
     Some(Some(timestamp))
 }
 
 /// `0001-01-01T00:00:00Z`, Go's `time.Time{}`.
-fn go_zero_time() -> Timestamp {
-    const GO_ZERO_TIME_UNIX_SECONDS: i64 = -62_135_596_800;
-    Timestamp::from_second(GO_ZERO_TIME_UNIX_SECONDS).unwrap_or(Timestamp::MIN)
-}
+const GO_ZERO_TIME: Timestamp = Timestamp::constant(-62_135_596_800, 0);
 
 fn to_ingest_error(problems: Problems) -> IngestError {
     let errors = problems.list.into_iter().map(to_field_error).collect();

@@ -83,6 +83,17 @@ pub(crate) fn child_path(parent: &str, key: &str) -> String {
     format!("{parent}.{key}")
 }
 
+/// `text` quoted for an error message, cut short so that a huge bad value is not echoed
+/// back whole.
+pub(crate) fn quoted_excerpt(text: &str) -> String {
+    const MAX_CHARACTERS: usize = 64;
+    if text.chars().count() <= MAX_CHARACTERS {
+        return format!("{text:?}");
+    }
+    let excerpt: String = text.chars().take(MAX_CHARACTERS).collect();
+    format!("{excerpt:?}...")
+}
+
 pub(crate) fn index_path(parent: &str, index: usize) -> String {
     format!("{parent}[{index}]")
 }
@@ -262,6 +273,13 @@ mod tests {
         for (parent, key, expected) in cases {
             assert_eq!(child_path(parent, key), expected, "parent {parent:?} key {key:?}");
         }
+    }
+
+    #[test]
+    fn excerpts_are_quoted_and_cut_at_64_characters() {
+        assert_eq!(quoted_excerpt("firing\n"), "\"firing\\n\"");
+        assert_eq!(quoted_excerpt(&"é".repeat(64)), format!("\"{}\"", "é".repeat(64)));
+        assert_eq!(quoted_excerpt(&"x".repeat(65)), format!("\"{}\"...", "x".repeat(64)));
     }
 
     #[test]
