@@ -176,3 +176,27 @@ async fn sigterm_shuts_down_cleanly_and_state_survives() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.pages().len(), 1, "a restart pages nobody again");
 }
+
+#[tokio::test]
+async fn one_payload_naming_an_alert_twice_stores_it_once() {
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let app = App::spawn(&config(&receiver.url, "1h", "", "")).await;
+    let alert = |instance: &str| json!({"status": "firing", "labels": {"alertname": "Twice", "instance": instance}, "annotations": {"summary": "twice"},
+        "startsAt": "2026-11-22T04:18:18Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": format!("fp-{instance}")});
+    let payload = json!({"version": "4", "groupKey": "{}:{alertname=\"Twice\"}", "truncatedAlerts": 0, "status": "firing", "receiver": "staunch",
+        "groupLabels": {"alertname": "Twice"}, "commonLabels": {"alertname": "Twice"}, "commonAnnotations": {}, "externalURL": "http://am",
+        "alerts": [alert("a"), alert("b"), alert("a")]});
+    let response = app.http.post(app.url(&format!("/integrations/alertmanager/{}", support::ALERTMANAGER_KEY))).json(&payload).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let receipt: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(receipt["receipt"]["alerts_stored"], 2, "{receipt}");
+    assert_eq!(receipt["receipt"]["deduplicated"], 1, "{receipt}");
+    let alerts = app.api_get("/api/v1/alerts?service=checkout").await;
+    let alerts = alerts["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 2);
+    let twice = alerts.iter().find(|alert| alert["dedup_key"] == "fp-a").unwrap();
+    assert_eq!(twice["event_count"], 2);
+    receiver.wait_for_pages("/alice", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.pages().len(), 1, "one incident, one page");
+}

@@ -62,6 +62,13 @@ impl Store for SqliteStore {
         codec::collect(rows, codec::incident)
     }
 
+    async fn alert(&self, org: OrgId, alert_id: i64) -> StoreResult<Option<Alert>> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
+        query.push_bind(org.0).push(" AND id = ").push_bind(alert_id);
+        let row = query.build().fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(codec::alert).transpose()
+    }
+
     async fn alerts(&self, org: OrgId, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
         let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
         query.push_bind(org.0);

@@ -5,8 +5,12 @@ use crate::reads::{ALERT_COLUMNS, incident_select};
 use crate::{backend, map_insert_error};
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, Transaction};
 use staunch_store::*;
+
+/// Rows per multi-row statement: far below SQLite's 32,766 bound variables even for the
+/// widest table (alerts, 19 columns).
+const BIND_CHUNK: usize = 500;
 
 pub(crate) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
@@ -24,45 +28,68 @@ impl StoreTx for SqliteTx {
         self.tx.commit().await.map_err(backend)
     }
 
-    async fn alert_by_dedup_key(&mut self, org: OrgId, service_id: &str, dedup_key: &str) -> StoreResult<Option<Alert>> {
-        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = ? AND service_id = ? AND dedup_key = ?");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(org.0)
-            .bind(service_id)
-            .bind(dedup_key)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(codec::alert).transpose()
+    async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {
+        let mut alerts = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BIND_CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
+            query.push_bind(org.0).push(" AND (service_id, dedup_key) IN (VALUES ");
+            let mut separated = query.separated(", ");
+            for (service_id, dedup_key) in chunk {
+                separated.push("(").push_bind_unseparated(service_id.clone()).push_unseparated(", ");
+                separated.push_bind_unseparated(dedup_key.clone()).push_unseparated(")");
+            }
+            query.push(")");
+            let rows = query.build().fetch_all(&mut *self.tx).await.map_err(backend)?;
+            alerts.extend(codec::collect(rows, codec::alert)?);
+        }
+        Ok(alerts)
     }
 
-    async fn insert_alert(&mut self, alert: &NewAlert) -> StoreResult<i64> {
-        let result = sqlx::query(
-            "INSERT INTO alerts (org_id, service_id, dedup_key, firing, summary, severity, labels, annotations, details, \
-             links, images, format, incident_id, silenced_by, first_seen, last_seen, starts_at, resolved_at, event_count) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 1)",
-        )
-        .bind(alert.org.0)
-        .bind(&alert.service_id)
-        .bind(&alert.dedup_key)
-        .bind(alert.firing)
-        .bind(&alert.summary)
-        .bind(alert.severity.as_str())
-        .bind(json_text(&alert.labels))
-        .bind(json_text(&alert.annotations))
-        .bind(json_text(&alert.details))
-        .bind(json_text(&alert.links))
-        .bind(json_text(&alert.images))
-        .bind(alert.format.as_str())
-        .bind(alert.incident_id)
-        .bind(alert.silenced_by)
-        .bind(micros(alert.received_at))
-        .bind(micros(alert.received_at))
-        .bind(optional_micros(alert.starts_at))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(|error| map_insert_error(error, "alert with this dedup key"))?;
-        Ok(result.last_insert_rowid())
+    async fn insert_alerts(&mut self, alerts: &[NewAlert]) -> StoreResult<Vec<i64>> {
+        let mut ids = Vec::with_capacity(alerts.len());
+        for chunk in alerts.chunks(BIND_CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO alerts (org_id, service_id, dedup_key, firing, summary, severity, labels, annotations, details, \
+                 links, images, format, incident_id, silenced_by, first_seen, last_seen, starts_at, resolved_at, event_count) ",
+            );
+            query.push_values(chunk, |mut row, alert| {
+                row.push_bind(alert.org.0)
+                    .push_bind(alert.service_id.clone())
+                    .push_bind(alert.dedup_key.clone())
+                    .push_bind(alert.firing)
+                    .push_bind(alert.summary.clone())
+                    .push_bind(alert.severity.as_str())
+                    .push_bind(json_text(&alert.labels))
+                    .push_bind(json_text(&alert.annotations))
+                    .push_bind(json_text(&alert.details))
+                    .push_bind(json_text(&alert.links))
+                    .push_bind(json_text(&alert.images))
+                    .push_bind(alert.format.as_str())
+                    .push_bind(alert.incident_id)
+                    .push_bind(alert.silenced_by)
+                    .push_bind(micros(alert.received_at))
+                    .push_bind(micros(alert.received_at))
+                    .push_bind(optional_micros(alert.starts_at))
+                    .push_bind(Option::<i64>::None)
+                    .push_bind(1_i64);
+            });
+            query.push(" RETURNING id, service_id, dedup_key");
+            let rows: Vec<(i64, String, String)> = query
+                .build_query_as()
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(|error| map_insert_error(error, "alert with this dedup key"))?;
+            // RETURNING order is unspecified in SQLite: match rows back by their unique key.
+            let by_key: std::collections::HashMap<(&str, &str), i64> =
+                rows.iter().map(|(id, service_id, dedup_key)| ((service_id.as_str(), dedup_key.as_str()), *id)).collect();
+            for alert in chunk {
+                let id = by_key
+                    .get(&(alert.service_id.as_str(), alert.dedup_key.as_str()))
+                    .ok_or_else(|| StoreError::Backend("inserted alert missing from RETURNING".into()))?;
+                ids.push(*id);
+            }
+        }
+        Ok(ids)
     }
 
     async fn update_alert(&mut self, alert: &Alert) -> StoreResult<()> {
@@ -111,16 +138,37 @@ impl StoreTx for SqliteTx {
         row.as_ref().map(codec::incident).transpose()
     }
 
-    async fn open_incident_for_group(&mut self, org: OrgId, service_id: &str, group_key: &str) -> StoreResult<Option<Incident>> {
-        let sql = format!("{} WHERE org_id = ? AND service_id = ? AND group_key = ? AND state <> 'resolved'", incident_select());
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(org.0)
-            .bind(service_id)
-            .bind(group_key)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(codec::incident).transpose()
+    async fn incidents_by_ids(&mut self, org: OrgId, incident_ids: &[i64]) -> StoreResult<Vec<Incident>> {
+        let mut incidents = Vec::with_capacity(incident_ids.len());
+        for chunk in incident_ids.chunks(BIND_CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new(incident_select());
+            query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id IN (");
+            let mut separated = query.separated(", ");
+            for id in chunk {
+                separated.push_bind(*id);
+            }
+            query.push(")");
+            let rows = query.build().fetch_all(&mut *self.tx).await.map_err(backend)?;
+            incidents.extend(codec::collect(rows, codec::incident)?);
+        }
+        Ok(incidents)
+    }
+
+    async fn open_incidents_for_groups(&mut self, org: OrgId, groups: &[(String, String)]) -> StoreResult<Vec<Incident>> {
+        let mut incidents = Vec::new();
+        for chunk in groups.chunks(BIND_CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new(incident_select());
+            query.push(" WHERE org_id = ").push_bind(org.0).push(" AND state <> 'resolved' AND (service_id, group_key) IN (VALUES ");
+            let mut separated = query.separated(", ");
+            for (service_id, group_key) in chunk {
+                separated.push("(").push_bind_unseparated(service_id.clone()).push_unseparated(", ");
+                separated.push_bind_unseparated(group_key.clone()).push_unseparated(")");
+            }
+            query.push(")");
+            let rows = query.build().fetch_all(&mut *self.tx).await.map_err(backend)?;
+            incidents.extend(codec::collect(rows, codec::incident)?);
+        }
+        Ok(incidents)
     }
 
     async fn insert_incident(&mut self, incident: &NewIncident) -> StoreResult<Incident> {
@@ -187,21 +235,21 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
-    async fn append_timeline(&mut self, entry: &NewTimelineEntry) -> StoreResult<i64> {
-        let result = sqlx::query(
-            "INSERT INTO timeline (org_id, incident_id, at, actor_kind, actor_id, kind, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(entry.org.0)
-        .bind(entry.incident_id)
-        .bind(micros(entry.at))
-        .bind(&entry.actor.kind)
-        .bind(&entry.actor.id)
-        .bind(&entry.kind)
-        .bind(json_text(&entry.data))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(backend)?;
-        Ok(result.last_insert_rowid())
+    async fn append_timeline_entries(&mut self, entries: &[NewTimelineEntry]) -> StoreResult<()> {
+        for chunk in entries.chunks(BIND_CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO timeline (org_id, incident_id, at, actor_kind, actor_id, kind, data) ");
+            query.push_values(chunk, |mut row, entry| {
+                row.push_bind(entry.org.0)
+                    .push_bind(entry.incident_id)
+                    .push_bind(micros(entry.at))
+                    .push_bind(entry.actor.kind.clone())
+                    .push_bind(entry.actor.id.clone())
+                    .push_bind(entry.kind.clone())
+                    .push_bind(json_text(&entry.data));
+            });
+            query.build().execute(&mut *self.tx).await.map_err(backend)?;
+        }
+        Ok(())
     }
 
     async fn schedule_job(&mut self, job: &NewJob) -> StoreResult<i64> {

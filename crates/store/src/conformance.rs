@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             change_events_are_listed_per_service,
             paged_contacts_are_distinct,
             released_leases_make_deliveries_due_again,
+            bulk_reads_and_inserts_agree_with_single_ones,
         );
     };
     (@cases $make_store:path; $($case:ident),* $(,)?) => {
@@ -134,6 +135,8 @@ pub async fn alert_round_trip(store: Arc<dyn Store>) {
     let listed = store.alerts(org, &AlertFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0], alert);
+    assert_eq!(store.alert(org, alert_id).await.unwrap(), Some(alert));
+    assert_eq!(store.alert(OrgId(2), alert_id).await.unwrap(), None, "another org cannot read it");
 }
 
 pub async fn dedup_key_is_unique_per_service(store: Arc<dyn Store>) {
@@ -548,4 +551,44 @@ pub async fn released_leases_make_deliveries_due_again(store: Arc<dyn Store>) {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, claimed[1].id);
     assert_eq!(again[0].attempts, 0, "a released lease is not a failed attempt");
+}
+
+pub async fn bulk_reads_and_inserts_agree_with_single_ones(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let open = create_incident(&store, org, "checkout", "g1", at(0)).await;
+    let mut closed = create_incident(&store, org, "checkout", "g2", at(0)).await;
+    closed.state = IncidentState::Resolved;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_incident(&closed).await.unwrap();
+    // 1200 alerts: more than one statement's worth, so chunking is exercised too.
+    let alerts: Vec<NewAlert> = (0..1200).map(|index| new_alert(org, if index % 2 == 0 { "checkout" } else { "search" }, &format!("k{index}"), Some(open.id))).collect();
+    let ids = tx.insert_alerts(&alerts).await.unwrap();
+    assert_eq!(ids.len(), 1200);
+    let keys: Vec<(String, String)> = vec![
+        ("checkout".into(), "k0".into()),
+        ("search".into(), "k1".into()),
+        ("checkout".into(), "k1".into()),
+        ("search".into(), "k1199".into()),
+    ];
+    let mut found = tx.alerts_by_dedup_keys(org, &keys).await.unwrap();
+    found.sort_by_key(|alert| alert.id);
+    assert_eq!(found.len(), 3, "checkout/k1 does not exist");
+    assert_eq!(found[0].id, ids[0], "ids come back in input order");
+    assert_eq!((found[1].service_id.as_str(), found[1].dedup_key.as_str()), ("search", "k1"));
+    assert_eq!(found[1].id, ids[1]);
+    assert_eq!(found[2].id, ids[1199]);
+    assert!(tx.alerts_by_dedup_keys(OrgId(2), &keys).await.unwrap().is_empty());
+    assert!(tx.alerts_by_dedup_keys(org, &[]).await.unwrap().is_empty());
+
+    let many: Vec<(String, String)> = (0..1200).map(|index| (if index % 2 == 0 { "checkout" } else { "search" }.to_string(), format!("k{index}"))).collect();
+    assert_eq!(tx.alerts_by_dedup_keys(org, &many).await.unwrap().len(), 1200);
+
+    let groups = vec![("checkout".to_string(), "g1".to_string()), ("checkout".to_string(), "g2".to_string()), ("search".to_string(), "g1".to_string())];
+    let open_found = tx.open_incidents_for_groups(org, &groups).await.unwrap();
+    assert_eq!(open_found.iter().map(|incident| incident.id).collect::<Vec<_>>(), vec![open.id], "resolved and absent groups are left out");
+    assert!(tx.open_incidents_for_groups(OrgId(2), &groups).await.unwrap().is_empty());
+    let by_id = tx.incidents_by_ids(org, &[open.id, closed.id, 999_999]).await.unwrap();
+    assert_eq!(by_id.len(), 2);
+    assert!(tx.incidents_by_ids(OrgId(2), &[open.id]).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
 }

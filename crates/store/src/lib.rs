@@ -24,6 +24,7 @@ pub trait Store: Send + Sync + 'static {
 
     async fn incident(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>>;
     async fn incidents(&self, org: OrgId, filter: &IncidentFilter) -> StoreResult<Vec<Incident>>;
+    async fn alert(&self, org: OrgId, alert_id: i64) -> StoreResult<Option<Alert>>;
     async fn alerts(&self, org: OrgId, filter: &AlertFilter) -> StoreResult<Vec<Alert>>;
     async fn timeline(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<TimelineEntry>>;
     async fn deliveries(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<Delivery>>;
@@ -54,18 +55,43 @@ pub trait Store: Send + Sync + 'static {
 pub trait StoreTx: Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
-    async fn alert_by_dedup_key(&mut self, org: OrgId, service_id: &str, dedup_key: &str) -> StoreResult<Option<Alert>>;
-    async fn insert_alert(&mut self, alert: &NewAlert) -> StoreResult<i64>;
+    /// The alerts named by `(service_id, dedup_key)` pairs, in no particular order; keys with
+    /// no alert are left out. One round trip for a whole batch of events.
+    async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>>;
+    /// Inserts alerts and returns their ids in the order given.
+    async fn insert_alerts(&mut self, alerts: &[NewAlert]) -> StoreResult<Vec<i64>>;
+
+    async fn alert_by_dedup_key(&mut self, org: OrgId, service_id: &str, dedup_key: &str) -> StoreResult<Option<Alert>> {
+        let keys = [(service_id.to_string(), dedup_key.to_string())];
+        Ok(self.alerts_by_dedup_keys(org, &keys).await?.into_iter().next())
+    }
+
+    async fn insert_alert(&mut self, alert: &NewAlert) -> StoreResult<i64> {
+        let ids = self.insert_alerts(std::slice::from_ref(alert)).await?;
+        ids.into_iter().next().ok_or_else(|| StoreError::Backend("insert returned no id".into()))
+    }
     async fn update_alert(&mut self, alert: &Alert) -> StoreResult<()>;
     /// Firing alerts still attached to the incident.
     async fn count_firing_alerts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64>;
 
     async fn incident(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>>;
-    async fn open_incident_for_group(&mut self, org: OrgId, service_id: &str, group_key: &str) -> StoreResult<Option<Incident>>;
+    async fn incidents_by_ids(&mut self, org: OrgId, incident_ids: &[i64]) -> StoreResult<Vec<Incident>>;
+    /// The open incidents of `(service_id, group_key)` pairs, in no particular order.
+    async fn open_incidents_for_groups(&mut self, org: OrgId, groups: &[(String, String)]) -> StoreResult<Vec<Incident>>;
+
+    async fn open_incident_for_group(&mut self, org: OrgId, service_id: &str, group_key: &str) -> StoreResult<Option<Incident>> {
+        let groups = [(service_id.to_string(), group_key.to_string())];
+        Ok(self.open_incidents_for_groups(org, &groups).await?.into_iter().next())
+    }
     async fn insert_incident(&mut self, incident: &NewIncident) -> StoreResult<Incident>;
     async fn update_incident(&mut self, incident: &Incident) -> StoreResult<()>;
 
-    async fn append_timeline(&mut self, entry: &NewTimelineEntry) -> StoreResult<i64>;
+    /// Appends entries in the order given (a later entry always sorts after an earlier one).
+    async fn append_timeline_entries(&mut self, entries: &[NewTimelineEntry]) -> StoreResult<()>;
+
+    async fn append_timeline(&mut self, entry: &NewTimelineEntry) -> StoreResult<()> {
+        self.append_timeline_entries(std::slice::from_ref(entry)).await
+    }
 
     async fn schedule_job(&mut self, job: &NewJob) -> StoreResult<i64>;
     /// Locks and returns up to `limit` jobs due at `now`, oldest first. The caller deletes each

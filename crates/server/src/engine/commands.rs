@@ -1,13 +1,14 @@
 //! What handlers can ask the engine to do, what it answers, and the dispatch between them.
 
-use super::{intake, state_change};
+use super::intake::{self, IngestRequest};
+use super::state_change;
 use jiff::Timestamp;
 use serde::Serialize;
 use staunch_config::Config;
 use staunch_domain::alert::{AlertEvent, SourceFormat};
 use staunch_domain::incident::StateChange;
 use staunch_domain::severity::Severity;
-use staunch_store::{Actor, Incident, NewChangeEvent, NewSilence, OrgId, Silence, StoreResult, StoreTx};
+use staunch_store::{Actor, Incident, NewChangeEvent, NewSilence, NewTimelineEntry, OrgId, Silence, StoreResult, StoreTx};
 
 #[derive(Debug)]
 pub enum Command {
@@ -35,6 +36,18 @@ pub enum Command {
         org: OrgId,
         silence_id: i64,
     },
+}
+
+impl Command {
+    /// The command as one request of an intake run, when it is an ingest command.
+    pub(crate) fn as_ingest(&self) -> Option<IngestRequest<'_>> {
+        match self {
+            Command::Ingest { org, service_id, format, events, truncated_alerts } => {
+                Some(IngestRequest { org: *org, service_id, format: *format, events, truncated_alerts: *truncated_alerts })
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -75,18 +88,21 @@ pub(crate) struct ApplyContext<'a> {
     pub wake_outbox: bool,
     /// Active silences per org, read at most once per transaction.
     pub silences: std::collections::HashMap<OrgId, Vec<(Silence, Vec<staunch_domain::matcher::Matcher>)>>,
+    /// Timeline entries waiting to be appended before commit (see `timeline`).
+    pub timeline: Vec<NewTimelineEntry>,
 }
 
 impl<'a> ApplyContext<'a> {
     pub fn new(config: &'a Config, now: Timestamp) -> ApplyContext<'a> {
-        ApplyContext { config, now, wake_outbox: false, silences: Default::default() }
+        ApplyContext { config, now, wake_outbox: false, silences: Default::default(), timeline: Vec::new() }
     }
 }
 
 pub(crate) async fn apply(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, command: &Command) -> StoreResult<Reply> {
     match command {
-        Command::Ingest { org, service_id, format, events, truncated_alerts } => {
-            let receipt = intake::ingest(tx, context, *org, service_id, *format, events, *truncated_alerts).await?;
+        Command::Ingest { .. } => {
+            let requests: Vec<IngestRequest<'_>> = command.as_ingest().into_iter().collect();
+            let receipt = intake::ingest_run(tx, context, &requests).await?.into_iter().next().unwrap_or_default();
             Ok(Reply::Ingested(receipt))
         }
         Command::RecordChange { event } => Ok(Reply::ChangeRecorded { id: tx.insert_change_event(event).await? }),

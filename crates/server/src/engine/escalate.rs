@@ -5,7 +5,7 @@
 //! due after the level's timeout; acknowledging deletes it.
 
 use super::commands::ApplyContext;
-use super::intake::append;
+use super::timeline::append;
 use crate::payload;
 use staunch_domain::escalation::EscalationPosition;
 use staunch_store::{Actor, Incident, Job, JobKind, NewDelivery, NewJob, StoreResult, StoreTx};
@@ -20,55 +20,30 @@ pub(crate) async fn page_position(
 ) -> StoreResult<()> {
     let now = context.now;
     let org = incident.org;
-    let directory = &context.config.directory;
+    // Copy the reference out so `directory` does not borrow `context`, which `append` mutates.
+    let config = context.config;
+    let directory = &config.directory;
     let system = Actor::system();
     let Some(policy_id) = incident.escalation_policy_id.clone() else {
-        append(
-            tx,
-            org,
-            incident.id,
-            now,
-            &system,
-            "escalation.skipped",
-            serde_json::json!({ "reason": "the service has no escalation policy" }),
-        )
-        .await?;
+        append(context, org, incident.id, &system, "escalation.skipped", serde_json::json!({ "reason": "the service has no escalation policy" }));
         return Ok(());
     };
     let Some(policy) = directory.escalation_policies.get(&policy_id) else {
         let reason = format!("escalation policy {policy_id:?} is not in the configuration");
-        append(tx, org, incident.id, now, &system, "escalation.skipped", serde_json::json!({ "reason": reason })).await?;
+        append(context, org, incident.id, &system, "escalation.skipped", serde_json::json!({ "reason": reason }));
         return Ok(());
     };
     let Some(step) = policy.step(position, now, &|schedule_id| directory.on_call(schedule_id, now)) else {
         let reason = format!("escalation policy {policy_id:?} has no level {}", position.level + 1);
-        append(tx, org, incident.id, now, &system, "escalation.skipped", serde_json::json!({ "reason": reason })).await?;
+        append(context, org, incident.id, &system, "escalation.skipped", serde_json::json!({ "reason": reason }));
         return Ok(());
     };
     incident.escalation_level = position.level;
     incident.escalation_cycle = position.cycle;
     incident.updated_at = now;
-    append(
-        tx,
-        org,
-        incident.id,
-        now,
-        &system,
-        "escalation.paged",
-        serde_json::json!({ "policy": policy_id, "level": position.level + 1, "cycle": position.cycle + 1, "users": step.users }),
-    )
-    .await?;
+    append(context, org, incident.id, &system, "escalation.paged", serde_json::json!({ "policy": policy_id, "level": position.level + 1, "cycle": position.cycle + 1, "users": step.users }));
     if step.users.is_empty() {
-        append(
-            tx,
-            org,
-            incident.id,
-            now,
-            &system,
-            "escalation.nobody_on_call",
-            serde_json::json!({ "level": position.level + 1 }),
-        )
-        .await?;
+        append(context, org, incident.id, &system, "escalation.nobody_on_call", serde_json::json!({ "level": position.level + 1 }));
     }
     let event = if position == EscalationPosition::START { "incident.triggered" } else { "incident.escalated" };
     for user_id in &step.users {
@@ -87,16 +62,7 @@ pub(crate) async fn page_position(
             .await?;
         }
         None => {
-            append(
-                tx,
-                org,
-                incident.id,
-                now,
-                &system,
-                "escalation.last_level",
-                serde_json::json!({ "level": position.level + 1 }),
-            )
-            .await?;
+            append(context, org, incident.id, &system, "escalation.last_level", serde_json::json!({ "level": position.level + 1 }));
         }
     }
     Ok(())
@@ -115,12 +81,12 @@ pub(crate) async fn notify_user(
 ) -> StoreResult<()> {
     let Some(user) = context.config.directory.users.get(user_id) else {
         let data = serde_json::json!({ "user": user_id, "reason": "user is not in the configuration" });
-        append(tx, incident.org, incident.id, context.now, &Actor::system(), "notification.skipped", data).await?;
+        append(context, incident.org, incident.id, &Actor::system(), "notification.skipped", data);
         return Ok(());
     };
     if user.contact_methods.is_empty() {
         let data = serde_json::json!({ "user": user_id, "reason": "user has no contact methods" });
-        append(tx, incident.org, incident.id, context.now, &Actor::system(), "notification.skipped", data).await?;
+        append(context, incident.org, incident.id, &Actor::system(), "notification.skipped", data);
         return Ok(());
     }
     for method in &user.contact_methods {
@@ -164,7 +130,7 @@ pub(crate) async fn run_job(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>
                 "from_level": incident.escalation_level + 1, "to_level": position.level + 1, "cycle": position.cycle + 1,
                 "reason": "not acknowledged in time",
             });
-            append(tx, job.org, incident.id, context.now, &Actor::system(), "incident.escalated", data).await?;
+            append(context, job.org, incident.id, &Actor::system(), "incident.escalated", data);
             page_position(tx, context, &mut incident, position).await?;
             tx.update_incident(&incident).await?;
             Ok(())

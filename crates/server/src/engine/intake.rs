@@ -1,60 +1,231 @@
 //! Carries out alert intake: routing, silences, deduplication, grouping and auto-resolve,
 //! inside the engine's transaction. The decisions themselves are `staunch_domain::intake`.
+//!
+//! Intake works on a run of ingest commands at once: it reads every alert and open incident
+//! the run names in a few bulk queries, decides event by event against that snapshot (kept
+//! current as it goes), and inserts new alerts in bulk. Per event it costs no round trip to
+//! the database in the common cases (a new alert joining an incident, a duplicate).
 
 use super::commands::{ApplyContext, IngestReceipt};
+use super::timeline::append;
 use super::{escalate, state_change};
+use jiff::Timestamp;
 use staunch_domain::alert::{AlertAction, AlertEvent, SourceFormat};
 use staunch_domain::directory::Service;
-use staunch_domain::incident::StateChange;
+use staunch_domain::escalation::EscalationPosition;
+use staunch_domain::incident::{IncidentState, StateChange};
 use staunch_domain::intake::{self, IntakeDecision, KnownAlert};
 use staunch_domain::labels::group_key;
 use staunch_domain::matcher::{Matcher, parse_matchers};
-use staunch_store::{Actor, Alert, NewAlert, NewIncident, NewTimelineEntry, OrgId, StoreResult, StoreTx};
+use staunch_store::{Actor, Alert, Incident, NewAlert, NewIncident, OrgId, StoreResult, StoreTx};
+use std::collections::{BTreeSet, HashMap};
 
-pub(crate) async fn ingest(
+/// One ingest command of a run.
+pub(crate) struct IngestRequest<'a> {
+    pub org: OrgId,
+    pub service_id: &'a str,
+    pub format: SourceFormat,
+    pub events: &'a [AlertEvent],
+    pub truncated_alerts: u64,
+}
+
+type AlertKey = (OrgId, String, String);
+type GroupKey = (OrgId, String, String);
+
+enum AlertSlot {
+    Stored(Alert),
+    /// Waiting in `pending_inserts`; it has no id yet.
+    Pending,
+}
+
+/// What the run knows of the store, kept current as events are applied.
+#[derive(Default)]
+struct Snapshot {
+    alerts: HashMap<AlertKey, AlertSlot>,
+    incident_states: HashMap<(OrgId, i64), IncidentState>,
+    /// `None`: known to have no open incident.
+    open_incidents: HashMap<GroupKey, Option<Incident>>,
+    pending_inserts: Vec<NewAlert>,
+}
+
+impl Snapshot {
+    async fn flush_inserts(&mut self, tx: &mut dyn StoreTx) -> StoreResult<()> {
+        if self.pending_inserts.is_empty() {
+            return Ok(());
+        }
+        let inserts = std::mem::take(&mut self.pending_inserts);
+        let ids = tx.insert_alerts(&inserts).await?;
+        for (new_alert, id) in inserts.into_iter().zip(ids) {
+            let key = (new_alert.org, new_alert.service_id.clone(), new_alert.dedup_key.clone());
+            self.alerts.insert(key, AlertSlot::Stored(stored_from(new_alert, id)));
+        }
+        Ok(())
+    }
+
+    /// The stored alert for `key`, flushing pending inserts first if it is one of them.
+    async fn alert(&mut self, tx: &mut dyn StoreTx, key: &AlertKey) -> StoreResult<Option<Alert>> {
+        if matches!(self.alerts.get(key), Some(AlertSlot::Pending)) {
+            self.flush_inserts(tx).await?;
+        }
+        match self.alerts.get(key) {
+            Some(AlertSlot::Stored(alert)) => Ok(Some(alert.clone())),
+            _ => Ok(None),
+        }
+    }
+
+    async fn incident_state(&mut self, tx: &mut dyn StoreTx, org: OrgId, incident_id: i64) -> StoreResult<Option<IncidentState>> {
+        if let Some(state) = self.incident_states.get(&(org, incident_id)) {
+            return Ok(Some(*state));
+        }
+        let state = tx.incident(org, incident_id).await?.map(|incident| incident.state);
+        if let Some(state) = state {
+            self.incident_states.insert((org, incident_id), state);
+        }
+        Ok(state)
+    }
+
+    async fn open_incident(&mut self, tx: &mut dyn StoreTx, key: &GroupKey) -> StoreResult<Option<Incident>> {
+        if let Some(known) = self.open_incidents.get(key) {
+            return Ok(known.clone());
+        }
+        let incident = tx.open_incident_for_group(key.0, &key.1, &key.2).await?;
+        self.open_incidents.insert(key.clone(), incident.clone());
+        Ok(incident)
+    }
+
+    /// Records a change of an incident made through `state_change`.
+    fn incident_changed(&mut self, incident: &Incident) {
+        self.incident_states.insert((incident.org, incident.id), incident.state);
+        let group = (incident.org, incident.service_id.clone(), incident.group_key.clone());
+        if incident.state.is_open() {
+            self.open_incidents.insert(group, Some(incident.clone()));
+        } else if self.open_incidents.get(&group).is_some_and(|open| open.as_ref().is_some_and(|open| open.id == incident.id)) {
+            self.open_incidents.insert(group, None);
+        }
+    }
+}
+
+fn stored_from(new_alert: NewAlert, id: i64) -> Alert {
+    Alert {
+        id,
+        org: new_alert.org,
+        service_id: new_alert.service_id,
+        dedup_key: new_alert.dedup_key,
+        firing: new_alert.firing,
+        summary: new_alert.summary,
+        severity: new_alert.severity,
+        labels: new_alert.labels,
+        annotations: new_alert.annotations,
+        details: new_alert.details,
+        links: new_alert.links,
+        images: new_alert.images,
+        format: new_alert.format,
+        incident_id: new_alert.incident_id,
+        silenced_by: new_alert.silenced_by,
+        first_seen: new_alert.received_at,
+        last_seen: new_alert.received_at,
+        starts_at: new_alert.starts_at,
+        resolved_at: None,
+        event_count: 1,
+    }
+}
+
+/// One event bound for one service.
+struct WorkItem<'a> {
+    request: usize,
+    service: &'a Service,
+    event: &'a AlertEvent,
+    group: GroupKey,
+}
+
+pub(crate) async fn ingest_run(
     tx: &mut dyn StoreTx,
     context: &mut ApplyContext<'_>,
-    org: OrgId,
-    source_service_id: &str,
-    format: SourceFormat,
-    events: &[AlertEvent],
-    truncated_alerts: u64,
-) -> StoreResult<IngestReceipt> {
-    let mut receipt = IngestReceipt::default();
-    let actor = Actor::integration(source_service_id, format);
-    for event in events {
-        for service_id in target_services(context, source_service_id, event) {
-            let Some(service) = context.config.directory.services.get(&service_id) else {
-                continue;
-            };
-            apply_event(tx, context, org, service, event, &actor, &mut receipt).await?;
+    requests: &[IngestRequest<'_>],
+) -> StoreResult<Vec<IngestReceipt>> {
+    // Copy the reference out so `directory` does not borrow `context`, which `append` mutates.
+    let config = context.config;
+    let directory = &config.directory;
+    let mut work = Vec::new();
+    for (index, request) in requests.iter().enumerate() {
+        for event in request.events {
+            for service_id in target_services(context, request.service_id, event) {
+                let Some(service) = directory.services.get(&service_id) else { continue };
+                let group = (request.org, service.id.clone(), group_key(&event.labels, &service.group_by));
+                work.push(WorkItem { request: index, service, event, group });
+            }
         }
     }
-    if truncated_alerts > 0 {
-        // The sender dropped alerts it could not fit; say so on every incident this payload touched.
-        tracing::warn!(truncated_alerts, service = source_service_id, "alertmanager truncated alerts in its payload");
-        for incident_id in receipt.incidents_opened.clone() {
-            append(
-                tx,
-                org,
-                incident_id,
-                context.now,
-                &actor,
-                "alerts.truncated",
-                serde_json::json!({ "truncated_alerts": truncated_alerts }),
-            )
-            .await?;
+
+    let mut snapshot = prefetch(tx, requests, &work).await?;
+    let mut receipts = vec![IngestReceipt::default(); requests.len()];
+    for item in &work {
+        let request = &requests[item.request];
+        let actor = Actor::integration(request.service_id, request.format);
+        apply_event(tx, context, &mut snapshot, request.org, item, &actor, &mut receipts[item.request]).await?;
+    }
+    snapshot.flush_inserts(tx).await?;
+
+    for (request, receipt) in requests.iter().zip(&receipts) {
+        metrics::counter!("staunch_alert_events_total", "format" => request.format.as_str()).increment(request.events.len() as u64);
+        if request.truncated_alerts == 0 {
+            continue;
+        }
+        // The sender dropped alerts it could not fit; say so on every incident the payload opened.
+        tracing::warn!(truncated_alerts = request.truncated_alerts, service = request.service_id, "sender truncated alerts in its payload");
+        let actor = Actor::integration(request.service_id, request.format);
+        for incident_id in &receipt.incidents_opened {
+            let data = serde_json::json!({ "truncated_alerts": request.truncated_alerts });
+            append(context, request.org, *incident_id, &actor, "alerts.truncated", data);
         }
     }
-    metrics::counter!("staunch_alert_events_total", "format" => format.as_str()).increment(events.len() as u64);
-    Ok(receipt)
+    Ok(receipts)
+}
+
+/// Reads, in bulk, every alert and open incident the run's events name.
+async fn prefetch(tx: &mut dyn StoreTx, requests: &[IngestRequest<'_>], work: &[WorkItem<'_>]) -> StoreResult<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    let orgs: BTreeSet<OrgId> = requests.iter().map(|request| request.org).collect();
+    for org in orgs {
+        let items = || work.iter().filter(|item| requests[item.request].org == org);
+        let alert_keys: Vec<(String, String)> = items()
+            .map(|item| (item.service.id.clone(), item.event.dedup_key.to_string()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let groups: Vec<(String, String)> = items()
+            .filter(|item| item.event.action == AlertAction::Trigger)
+            .map(|item| (item.group.1.clone(), item.group.2.clone()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let alerts = tx.alerts_by_dedup_keys(org, &alert_keys).await?;
+        let incident_ids: Vec<i64> =
+            alerts.iter().filter_map(|alert| alert.incident_id).collect::<BTreeSet<_>>().into_iter().collect();
+        for incident in tx.incidents_by_ids(org, &incident_ids).await? {
+            snapshot.incident_states.insert((org, incident.id), incident.state);
+        }
+        for alert in alerts {
+            snapshot.alerts.insert((org, alert.service_id.clone(), alert.dedup_key.clone()), AlertSlot::Stored(alert));
+        }
+        for (service_id, group) in &groups {
+            snapshot.open_incidents.insert((org, service_id.clone(), group.clone()), None);
+        }
+        for incident in tx.open_incidents_for_groups(org, &groups).await? {
+            let key = (org, incident.service_id.clone(), incident.group_key.clone());
+            snapshot.open_incidents.insert(key, Some(incident));
+        }
+    }
+    Ok(snapshot)
 }
 
 /// The services an event belongs to. Triggers are routed by their labels; a resolve or
 /// acknowledge that carries no labels (PagerDuty's) goes to every service the source routes to,
 /// where the dedup key finds the alert it names.
 fn target_services(context: &ApplyContext<'_>, source_service_id: &str, event: &AlertEvent) -> Vec<String> {
-    let directory = &context.config.directory;
+    // Copy the reference out so `directory` does not borrow `context`, which `append` mutates.
+    let config = context.config;
+    let directory = &config.directory;
     if event.action != AlertAction::Trigger && event.labels.is_empty() {
         return directory.services.get(source_service_id).map(|service| service.route_receivers.clone()).unwrap_or_default();
     }
@@ -64,37 +235,36 @@ fn target_services(context: &ApplyContext<'_>, source_service_id: &str, event: &
 async fn apply_event(
     tx: &mut dyn StoreTx,
     context: &mut ApplyContext<'_>,
+    snapshot: &mut Snapshot,
     org: OrgId,
-    service: &Service,
-    event: &AlertEvent,
+    item: &WorkItem<'_>,
     actor: &Actor,
     receipt: &mut IngestReceipt,
 ) -> StoreResult<()> {
-    let now = context.now;
-    let existing = tx.alert_by_dedup_key(org, &service.id, event.dedup_key.as_str()).await?;
+    let (service, event) = (item.service, item.event);
+    let alert_key: AlertKey = (org, service.id.clone(), event.dedup_key.to_string());
+    let existing = snapshot.alert(tx, &alert_key).await?;
     let known = match &existing {
         Some(alert) => {
             let incident_state = match alert.incident_id {
-                Some(incident_id) => tx.incident(org, incident_id).await?.map(|incident| incident.state),
+                Some(incident_id) => snapshot.incident_state(tx, org, incident_id).await?,
                 None => None,
             };
             Some(KnownAlert { alert_id: alert.id, firing: alert.firing, incident_id: alert.incident_id, incident_state })
         }
         None => None,
     };
-    let group = group_key(&event.labels, &service.group_by);
     let open_incident = match event.action {
-        AlertAction::Trigger => tx.open_incident_for_group(org, &service.id, &group).await?,
+        AlertAction::Trigger => snapshot.open_incident(tx, &item.group).await?,
         _ => None,
     };
 
     // A silenced alert is recorded but pages nobody and opens nothing. A silence never hides
     // an alert that already belongs to an open incident (that would be a silent dedup).
-    if event.action == AlertAction::Trigger
-        && !known.is_some_and(|alert| alert.firing && alert.incident_state.is_some_and(|state| state.is_open()))
-    {
+    let in_open_incident = known.is_some_and(|alert| alert.firing && alert.incident_state.is_some_and(IncidentState::is_open));
+    if event.action == AlertAction::Trigger && !in_open_incident {
         if let Some(silence_id) = matching_silence(tx, context, org, event).await? {
-            store_alert(tx, org, service, event, existing, None, Some(silence_id), now).await?;
+            store_alert(tx, snapshot, alert_key, service, event, existing, None, Some(silence_id), context.now).await?;
             receipt.silenced += 1;
             return Ok(());
         }
@@ -102,120 +272,88 @@ async fn apply_event(
 
     match intake::decide(event.action, known, open_incident.as_ref().map(|incident| incident.id)) {
         IntakeDecision::OpenIncident { .. } => {
-            let incident = tx
+            let mut incident = tx
                 .insert_incident(&NewIncident {
                     org,
                     title: event.summary.clone(),
                     service_id: service.id.clone(),
                     severity: event.severity,
-                    group_key: group,
+                    group_key: item.group.2.clone(),
                     escalation_policy_id: service.escalation_policy_id.clone(),
                     auto_resolve: service.auto_resolve,
-                    created_at: now,
+                    created_at: context.now,
                 })
                 .await?;
-            let alert_id = store_alert(tx, org, service, event, existing, Some(incident.id), None, now).await?;
-            append(
-                tx,
-                org,
-                incident.id,
-                now,
-                actor,
-                "incident.opened",
-                serde_json::json!({
-                    "title": incident.title, "service": service.id, "severity": incident.severity,
-                    "alert_id": alert_id, "dedup_key": event.dedup_key, "labels": event.labels,
-                }),
-            )
-            .await?;
+            store_alert(tx, snapshot, alert_key, service, event, existing, Some(incident.id), None, context.now).await?;
+            let data = serde_json::json!({
+                "title": incident.title, "service": service.id, "severity": incident.severity,
+                "dedup_key": event.dedup_key, "labels": event.labels,
+            });
+            append(context, org, incident.id, actor, "incident.opened", data);
             metrics::counter!("staunch_incidents_opened_total").increment(1);
             receipt.incidents_opened.push(incident.id);
             receipt.alerts_stored += 1;
-            let mut incident = incident;
-            escalate::page_position(tx, context, &mut incident, staunch_domain::escalation::EscalationPosition::START).await?;
+            escalate::page_position(tx, context, &mut incident, EscalationPosition::START).await?;
             tx.update_incident(&incident).await?;
+            snapshot.incident_changed(&incident);
         }
         IntakeDecision::JoinIncident { incident_id, .. } => {
-            let alert_id = store_alert(tx, org, service, event, existing, Some(incident_id), None, now).await?;
-            append(
-                tx,
-                org,
-                incident_id,
-                now,
-                actor,
-                "alert.added",
-                serde_json::json!({ "alert_id": alert_id, "summary": event.summary, "dedup_key": event.dedup_key, "severity": event.severity }),
-            )
-            .await?;
+            store_alert(tx, snapshot, alert_key, service, event, existing, Some(incident_id), None, context.now).await?;
+            let data = serde_json::json!({ "summary": event.summary, "dedup_key": event.dedup_key, "severity": event.severity });
+            append(context, org, incident_id, actor, "alert.added", data);
+            receipt.alerts_stored += 1;
             if let Some(mut incident) = open_incident {
                 // A worse alert makes the incident worse; a milder one never lowers it.
                 if event.severity < incident.severity {
                     let previous = incident.severity;
                     incident.severity = event.severity;
-                    incident.updated_at = now;
+                    incident.updated_at = context.now;
                     tx.update_incident(&incident).await?;
-                    append(
-                        tx,
-                        org,
-                        incident_id,
-                        now,
-                        actor,
-                        "incident.severity_changed",
-                        serde_json::json!({ "from": previous, "to": event.severity }),
-                    )
-                    .await?;
+                    let data = serde_json::json!({ "from": previous, "to": event.severity });
+                    append(context, org, incident_id, actor, "incident.severity_changed", data);
+                    snapshot.incident_changed(&incident);
                 }
             }
-            receipt.alerts_stored += 1;
         }
         IntakeDecision::Deduplicated { .. } => {
             let incident_id = existing.as_ref().and_then(|alert| alert.incident_id);
-            store_alert(tx, org, service, event, existing, incident_id, None, now).await?;
+            store_alert(tx, snapshot, alert_key, service, event, existing, incident_id, None, context.now).await?;
             receipt.deduplicated += 1;
         }
-        IntakeDecision::ResolveAlert { alert_id, incident_id } => {
+        IntakeDecision::ResolveAlert { incident_id, .. } => {
             if let Some(mut alert) = existing {
                 alert.firing = false;
-                alert.resolved_at = Some(event.ends_at.unwrap_or(now));
-                alert.last_seen = now;
+                alert.resolved_at = Some(event.ends_at.unwrap_or(context.now));
+                alert.last_seen = context.now;
                 alert.event_count += 1;
                 tx.update_alert(&alert).await?;
+                snapshot.alerts.insert(alert_key, AlertSlot::Stored(alert));
             }
             receipt.resolved += 1;
-            let Some(incident_id) = incident_id else {
-                return Ok(());
-            };
-            append(
-                tx,
-                org,
-                incident_id,
-                now,
-                actor,
-                "alert.resolved",
-                serde_json::json!({ "alert_id": alert_id, "dedup_key": event.dedup_key }),
-            )
-            .await?;
-            let Some(incident) = tx.incident(org, incident_id).await? else {
-                return Ok(());
-            };
+            let Some(incident_id) = incident_id else { return Ok(()) };
+            append(context, org, incident_id, actor, "alert.resolved", serde_json::json!({ "dedup_key": event.dedup_key }));
+            let Some(incident) = tx.incident(org, incident_id).await? else { return Ok(()) };
+            // The count must see alerts of this batch that are still waiting to be inserted.
+            snapshot.flush_inserts(tx).await?;
             let firing_left = tx.count_firing_alerts(org, incident_id).await?;
             if intake::auto_resolves(incident.auto_resolve, incident.state, firing_left) {
-                let change = state_change::apply_change(tx, context, incident, actor, StateChange::Resolve).await?;
-                if let Err(message) = change {
-                    tracing::warn!(incident_id, %message, "auto-resolve refused");
+                match state_change::apply_change(tx, context, incident, actor, StateChange::Resolve).await? {
+                    Ok(incident) => snapshot.incident_changed(&incident),
+                    Err(message) => tracing::warn!(incident_id, %message, "auto-resolve refused"),
                 }
             }
         }
         IntakeDecision::AcknowledgeIncident { incident_id } => {
             if let Some(mut alert) = existing {
-                alert.last_seen = now;
+                alert.last_seen = context.now;
                 alert.event_count += 1;
                 tx.update_alert(&alert).await?;
+                snapshot.alerts.insert(alert_key, AlertSlot::Stored(alert));
             }
             if let Some(incident) = tx.incident(org, incident_id).await? {
-                let change = state_change::apply_change(tx, context, incident, actor, StateChange::Acknowledge).await?;
-                if let Err(message) = change {
-                    tracing::debug!(incident_id, %message, "sender acknowledgement refused");
+                match state_change::apply_change(tx, context, incident, actor, StateChange::Acknowledge).await? {
+                    Ok(incident) => snapshot.incident_changed(&incident),
+                    Err(message) => tracing::debug!(incident_id, %message, "sender acknowledgement refused"),
                 }
             }
         }
@@ -227,72 +365,66 @@ async fn apply_event(
     Ok(())
 }
 
-/// Inserts the alert, or refreshes the stored one with the event's content.
+/// Refreshes the stored alert with the event's content, or queues a new one for the bulk insert.
 #[allow(clippy::too_many_arguments)]
 async fn store_alert(
     tx: &mut dyn StoreTx,
-    org: OrgId,
+    snapshot: &mut Snapshot,
+    key: AlertKey,
     service: &Service,
     event: &AlertEvent,
     existing: Option<Alert>,
     incident_id: Option<i64>,
     silenced_by: Option<i64>,
-    now: jiff::Timestamp,
-) -> StoreResult<i64> {
+    now: Timestamp,
+) -> StoreResult<()> {
     let firing = event.action != AlertAction::Resolve;
-    match existing {
-        Some(mut alert) => {
-            let refiring = firing && !alert.firing;
-            alert.firing = firing;
-            alert.summary = event.summary.clone();
-            alert.severity = event.severity;
-            alert.labels = event.labels.clone();
-            alert.annotations = event.annotations.clone();
-            alert.details = event.details.clone();
-            alert.links = event.links.clone();
-            alert.images = event.images.clone();
-            alert.format = event.format;
-            alert.incident_id = incident_id;
-            alert.silenced_by = silenced_by;
-            alert.last_seen = now;
-            alert.event_count += 1;
-            if refiring {
-                alert.resolved_at = None;
-                alert.starts_at = event.starts_at;
-            }
-            tx.update_alert(&alert).await?;
-            Ok(alert.id)
-        }
-        None => {
-            tx.insert_alert(&NewAlert {
-                org,
-                service_id: service.id.clone(),
-                dedup_key: event.dedup_key.to_string(),
-                firing,
-                summary: event.summary.clone(),
-                severity: event.severity,
-                labels: event.labels.clone(),
-                annotations: event.annotations.clone(),
-                details: event.details.clone(),
-                links: event.links.clone(),
-                images: event.images.clone(),
-                format: event.format,
-                incident_id,
-                silenced_by,
-                received_at: now,
-                starts_at: event.starts_at,
-            })
-            .await
-        }
+    let Some(mut alert) = existing else {
+        snapshot.pending_inserts.push(NewAlert {
+            org: key.0,
+            service_id: service.id.clone(),
+            dedup_key: event.dedup_key.to_string(),
+            firing,
+            summary: event.summary.clone(),
+            severity: event.severity,
+            labels: event.labels.clone(),
+            annotations: event.annotations.clone(),
+            details: event.details.clone(),
+            links: event.links.clone(),
+            images: event.images.clone(),
+            format: event.format,
+            incident_id,
+            silenced_by,
+            received_at: now,
+            starts_at: event.starts_at,
+        });
+        snapshot.alerts.insert(key, AlertSlot::Pending);
+        return Ok(());
+    };
+    let refiring = firing && !alert.firing;
+    alert.firing = firing;
+    alert.summary = event.summary.clone();
+    alert.severity = event.severity;
+    alert.labels = event.labels.clone();
+    alert.annotations = event.annotations.clone();
+    alert.details = event.details.clone();
+    alert.links = event.links.clone();
+    alert.images = event.images.clone();
+    alert.format = event.format;
+    alert.incident_id = incident_id;
+    alert.silenced_by = silenced_by;
+    alert.last_seen = now;
+    alert.event_count += 1;
+    if refiring {
+        alert.resolved_at = None;
+        alert.starts_at = event.starts_at;
     }
+    tx.update_alert(&alert).await?;
+    snapshot.alerts.insert(key, AlertSlot::Stored(alert));
+    Ok(())
 }
 
-async fn matching_silence(
-    tx: &mut dyn StoreTx,
-    context: &mut ApplyContext<'_>,
-    org: OrgId,
-    event: &AlertEvent,
-) -> StoreResult<Option<i64>> {
+async fn matching_silence(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, org: OrgId, event: &AlertEvent) -> StoreResult<Option<i64>> {
     if !context.silences.contains_key(&org) {
         let silences = tx.active_silences(org, context.now).await?;
         let parsed = silences
@@ -304,23 +436,10 @@ async fn matching_silence(
             .collect();
         context.silences.insert(org, parsed);
     }
+    let now = context.now;
     let silences = context.silences.get(&org).map(Vec::as_slice).unwrap_or_default();
     let matched = silences.iter().find(|(silence, matchers)| {
-        silence.starts_at <= context.now
-            && context.now < silence.ends_at
-            && matchers.iter().all(|matcher| matcher.matches(&event.labels))
+        silence.starts_at <= now && now < silence.ends_at && matchers.iter().all(|matcher| matcher.matches(&event.labels))
     });
     Ok(matched.map(|(silence, _)| silence.id))
-}
-
-pub(crate) async fn append(
-    tx: &mut dyn StoreTx,
-    org: OrgId,
-    incident_id: i64,
-    at: jiff::Timestamp,
-    actor: &Actor,
-    kind: &str,
-    data: serde_json::Value,
-) -> StoreResult<i64> {
-    tx.append_timeline(&NewTimelineEntry { org, incident_id, at, actor: actor.clone(), kind: kind.to_string(), data }).await
 }

@@ -9,6 +9,7 @@ mod commands;
 mod escalate;
 mod intake;
 mod state_change;
+mod timeline;
 
 pub use commands::*;
 
@@ -106,9 +107,21 @@ impl Engine {
             let mut tx = self.store.begin().await?;
             let mut context = commands::ApplyContext::new(&self.config, now);
             let mut replies = Vec::with_capacity(batch.len());
-            for envelope in &batch {
-                replies.push(commands::apply(&mut *tx, &mut context, &envelope.command).await?);
+            let mut index = 0;
+            while index < batch.len() {
+                // Consecutive ingest commands go through intake together, sharing its bulk reads.
+                let run: Vec<intake::IngestRequest<'_>> =
+                    batch[index..].iter().map_while(|envelope| envelope.command.as_ingest()).collect();
+                if run.is_empty() {
+                    replies.push(commands::apply(&mut *tx, &mut context, &batch[index].command).await?);
+                    index += 1;
+                    continue;
+                }
+                index += run.len();
+                let receipts = intake::ingest_run(&mut *tx, &mut context, &run).await?;
+                replies.extend(receipts.into_iter().map(Reply::Ingested));
             }
+            timeline::flush(&mut *tx, &mut context).await?;
             tx.commit().await?;
             Ok::<_, StoreError>((replies, context.wake_outbox))
         }
@@ -152,6 +165,7 @@ impl Engine {
                 escalate::run_job(&mut *tx, &mut context, job).await?;
                 tx.delete_job(job.id).await?;
             }
+            timeline::flush(&mut *tx, &mut context).await?;
             tx.commit().await?;
             Ok::<_, StoreError>((jobs.len(), context.wake_outbox))
         }

@@ -3,7 +3,7 @@
 
 use super::commands::{ApplyContext, IncidentAction};
 use super::escalate::{notify_user, page_position};
-use super::intake::append;
+use super::timeline::append;
 use staunch_domain::incident::{StateChange, transition};
 use staunch_store::{Actor, Incident, JobKind, StoreResult, StoreTx};
 
@@ -26,18 +26,10 @@ pub(crate) async fn act(
             }
             let previous = incident.assignee.replace(user_id.clone());
             incident.updated_at = now;
-            let entry_id = append(
-                tx,
-                incident.org,
-                incident.id,
-                now,
-                actor,
-                "incident.reassigned",
-                serde_json::json!({ "from": previous, "to": user_id }),
-            )
-            .await?;
+            append(context, incident.org, incident.id, actor, "incident.reassigned", serde_json::json!({ "from": previous, "to": user_id }));
             if incident.state.is_open() {
-                let key_prefix = format!("reassign:{}:{entry_id}", incident.id);
+                // One page per reassignment: the instant tells two reassignments apart.
+                let key_prefix = format!("reassign:{}:{}", incident.id, now.as_microsecond());
                 notify_user(tx, context, &incident, user_id, "page", "incident.reassigned", &key_prefix).await?;
             }
             tx.update_incident(&incident).await?;
@@ -50,21 +42,12 @@ pub(crate) async fn act(
             let previous = incident.severity;
             incident.severity = *severity;
             incident.updated_at = now;
-            append(
-                tx,
-                incident.org,
-                incident.id,
-                now,
-                actor,
-                "incident.severity_changed",
-                serde_json::json!({ "from": previous, "to": severity }),
-            )
-            .await?;
+            append(context, incident.org, incident.id, actor, "incident.severity_changed", serde_json::json!({ "from": previous, "to": severity }));
             tx.update_incident(&incident).await?;
             Ok(Ok(incident))
         }
         IncidentAction::AddNote { text } => {
-            append(tx, incident.org, incident.id, now, actor, "note.added", serde_json::json!({ "text": text })).await?;
+            append(context, incident.org, incident.id, actor, "note.added", serde_json::json!({ "text": text }));
             Ok(Ok(incident))
         }
     }
@@ -125,7 +108,7 @@ pub(crate) async fn apply_change(
         data["to_level"] = serde_json::json!(position.level + 1);
         data["reason"] = serde_json::json!("escalated by hand");
     }
-    append(tx, incident.org, incident.id, now, actor, kind, data).await?;
+    append(context, incident.org, incident.id, actor, kind, data);
     if let Some(position) = escalate_to {
         page_position(tx, context, &mut incident, position).await?;
     }

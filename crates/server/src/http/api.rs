@@ -278,6 +278,16 @@ pub async fn list_alerts(State(state): State<AppState>, caller: Caller, RawQuery
     Ok(Json(serde_json::json!({ "alerts": alerts })).into_response())
 }
 
+pub async fn get_alert(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let alert_id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not an alert id")))?;
+    let alert = state.store.alert(caller.org, alert_id).await?.ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such alert"))?;
+    Ok(Json(serde_json::json!({ "alert": alert })).into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChangeQuery {

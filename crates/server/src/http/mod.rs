@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/severity", post(api::set_severity))
         .route("/incidents/{id}/notes", post(api::add_note))
         .route("/alerts", get(api::list_alerts))
+        .route("/alerts/{id}", get(api::get_alert))
         .route("/changes", get(api::list_changes))
         .route("/oncall", get(api::oncall))
         .route("/services", get(api::list_services))
