@@ -200,3 +200,14 @@ async fn one_payload_naming_an_alert_twice_stores_it_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.pages().len(), 1, "one incident, one page");
 }
+
+#[tokio::test]
+async fn slack_incoming_webhook_gets_the_headline() {
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let slack = format!("      - type: slack\n        webhook_url: {}/slack-alice\n", receiver.url);
+    let app = App::spawn(&config(&receiver.url, "1h", &slack, "")).await;
+    app.trigger("slack", "Search is slow").await;
+    let posts = receiver.wait_for_pages("/slack-alice", 1, WAIT).await;
+    assert_eq!(posts[0].body["text"], ":rotating_light: [SEV1] #1 triggered: Search is slow (checkout)");
+    receiver.wait_for_pages("/alice", 1, WAIT).await;
+}
