@@ -85,7 +85,9 @@ services:
   - id: checkout
     name: Checkout API
     escalation_policy: default
-    group_by: [alertname]            # one open incident per alertname; [] = one per service
+    # One open incident per alertname. An alert without any of these labels (a PagerDuty
+    # event) is an incident of its own, keyed by its dedup_key. [] = one per service.
+    group_by: [alertname]
     auto_resolve: true               # resolve the incident when all its alerts resolve
     integrations:
       # Alertmanager: webhook_configs url http://HOST:8080/integrations/alertmanager/<key>

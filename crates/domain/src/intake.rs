@@ -4,8 +4,9 @@
 //! the same dedup key and the open incident of the alert's group, asks [`decide`], and
 //! carries out the answer inside one transaction.
 
-use crate::alert::AlertAction;
+use crate::alert::{AlertAction, DedupKey};
 use crate::incident::IncidentState;
+use crate::labels::{Labels, group_key};
 
 /// What the store already knows about the alert with the event's dedup key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,20 @@ pub fn decide(action: AlertAction, known: Option<KnownAlert>, open_incident_of_g
     }
 }
 
+/// The key that decides which open incident of a service an alert joins.
+///
+/// An alert carrying at least one of the `group_by` labels is grouped by their values, as
+/// Alertmanager groups. An alert carrying none of them (a PagerDuty event has no `alertname`)
+/// is its own group, keyed by its dedup key: one incident per alert, as in PagerDuty. An empty
+/// `group_by` puts every alert of the service in one incident.
+pub fn incident_group_key(labels: &Labels, group_by: &[String], dedup_key: &DedupKey) -> String {
+    let carries_a_group_label = group_by.iter().any(|name| labels.contains_key(name));
+    if group_by.is_empty() || carries_a_group_label {
+        return group_key(labels, group_by);
+    }
+    format!("dedup_key={:?}", dedup_key.as_str())
+}
+
 /// Whether an incident resolves itself after one of its alerts resolved.
 pub fn auto_resolves(auto_resolve_enabled: bool, state: IncidentState, firing_alerts_left: u64) -> bool {
     auto_resolve_enabled && state.is_open() && firing_alerts_left == 0
@@ -128,6 +143,23 @@ mod tests {
         ];
         for (action, known, open, expected) in cases {
             assert_eq!(decide(action, known, open), expected, "{action:?} {known:?} {open:?}");
+        }
+    }
+
+    #[test]
+    fn group_keys() {
+        let labels = |pairs: &[(&str, &str)]| -> Labels { pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect() };
+        let key = DedupKey::parse("pd-123").unwrap();
+        let by = |names: &[&str]| -> Vec<String> { names.iter().map(|name| name.to_string()).collect() };
+        let cases = [
+            (labels(&[("alertname", "HighErrorRate"), ("instance", "a")]), by(&["alertname"]), r#"{alertname="HighErrorRate"}"#),
+            (labels(&[("alertname", "X")]), by(&["alertname", "cluster"]), r#"{alertname="X",cluster=""}"#),
+            (labels(&[("source", "web-1")]), by(&["alertname"]), r#"dedup_key="pd-123""#),
+            (labels(&[("source", "web-1")]), by(&[]), "{}"),
+            (labels(&[]), by(&["alertname"]), r#"dedup_key="pd-123""#),
+        ];
+        for (labels, group_by, expected) in cases {
+            assert_eq!(incident_group_key(&labels, &group_by, &key), expected, "{labels:?} by {group_by:?}");
         }
     }
 

@@ -93,7 +93,10 @@ fn read_webhook(document: Value, problems: &mut Problems) -> Option<Alertmanager
     if let Some(version) = &version
         && version != SUPPORTED_VERSION
     {
-        problems.invalid("version", format!("unsupported version {}, only \"{SUPPORTED_VERSION}\" is supported", quoted_excerpt(version)));
+        problems.invalid(
+            "version",
+            format!("unsupported version {}, only \"{SUPPORTED_VERSION}\" is supported", quoted_excerpt(version)),
+        );
     }
     let receiver = root.string("receiver", problems).required("receiver", problems);
     let status = read_status(&mut root, problems);

@@ -15,7 +15,6 @@ use staunch_domain::directory::Service;
 use staunch_domain::escalation::EscalationPosition;
 use staunch_domain::incident::{IncidentState, StateChange};
 use staunch_domain::intake::{self, IntakeDecision, KnownAlert};
-use staunch_domain::labels::group_key;
 use staunch_domain::matcher::{Matcher, parse_matchers};
 use staunch_store::{Actor, Alert, Incident, NewAlert, NewIncident, OrgId, StoreResult, StoreTx};
 use std::collections::{BTreeSet, HashMap};
@@ -151,7 +150,7 @@ pub(crate) async fn ingest_run(
         for event in request.events {
             for service_id in target_services(context, request.service_id, event) {
                 let Some(service) = directory.services.get(&service_id) else { continue };
-                let group = (request.org, service.id.clone(), group_key(&event.labels, &service.group_by));
+                let group = (request.org, service.id.clone(), intake::incident_group_key(&event.labels, &service.group_by, &event.dedup_key));
                 work.push(WorkItem { request: index, service, event, group });
             }
         }

@@ -65,8 +65,8 @@ pub async fn alertmanager(
 }
 
 /// PagerDuty's 400 body.
-fn invalid_event(message: &str, errors: Vec<String>) -> Response {
-    let body = serde_json::json!({ "status": "invalid event", "message": message, "errors": errors });
+fn invalid_event(status: &str, message: &str, errors: Vec<String>) -> Response {
+    let body = serde_json::json!({ "status": status, "message": message, "errors": errors });
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
@@ -77,10 +77,10 @@ pub async fn events_v2(State(state): State<AppState>, body: Result<Bytes, BytesR
     };
     let event = match pagerduty::parse_event(&body) {
         Ok(event) => event,
-        Err(invalid) => return invalid_event(&invalid.message, invalid.errors),
+        Err(invalid) => return invalid_event(invalid.status(), &invalid.message, invalid.errors),
     };
     let Some(integration) = find_integration(&state, &event.routing_key, SourceFormat::EventsV2) else {
-        return invalid_event("Event object is invalid", vec!["Invalid routing key".to_string()]);
+        return invalid_event(pagerduty::InvalidEvent::INVALID_STATUS, "Event object is invalid", vec!["Invalid routing key".to_string()]);
     };
     let dedup_key = match event.dedup_key.clone() {
         Some(key) => key,
@@ -117,10 +117,10 @@ pub async fn change_event(State(state): State<AppState>, body: Result<Bytes, Byt
     };
     let change = match pagerduty::parse_change_event(&body) {
         Ok(change) => change,
-        Err(invalid) => return invalid_event(&invalid.message, invalid.errors),
+        Err(invalid) => return invalid_event(invalid.status(), &invalid.message, invalid.errors),
     };
     let Some(integration) = find_integration(&state, &change.routing_key, SourceFormat::EventsV2) else {
-        return invalid_event("Event object is invalid", vec!["Invalid routing key".to_string()]);
+        return invalid_event(pagerduty::InvalidEvent::INVALID_STATUS, "Event object is invalid", vec!["Invalid routing key".to_string()]);
     };
     let now = state.clock.now();
     let event = NewChangeEvent {
