@@ -36,8 +36,8 @@ async fn bad_requests_get_4xx_json_naming_the_problem() {
 
     // (method, path, token, body, status, field in `field`, or text the answer must contain)
     let cases: Vec<(&str, String, Option<&str>, String, u16, &str)> = vec![
-        ("POST", "/v2/enqueue".into(), None, "{not json".into(), 400, "invalid"),
-        ("POST", "/v2/enqueue".into(), None, "[]".into(), 400, "invalid"),
+        ("POST", "/v2/enqueue".into(), None, "{not json".into(), 400, "Unrecognized object"),
+        ("POST", "/v2/enqueue".into(), None, "[]".into(), 400, "Unrecognized object"),
         ("POST", "/v2/enqueue".into(), None, json!({"routing_key": EVENTS_KEY, "event_action": "explode"}).to_string(), 400, "event_action"),
         ("POST", "/v2/enqueue".into(), None, json!({"routing_key": EVENTS_KEY, "event_action": "trigger", "payload": {"summary": "x", "source": "y", "severity": "critical"}, "bogus": 1}).to_string(), 400, "bogus"),
         ("POST", "/v2/enqueue".into(), None, json!({"routing_key": "f".repeat(32), "event_action": "trigger", "payload": {"summary": "x", "source": "y", "severity": "critical"}}).to_string(), 400, "routing key"),
