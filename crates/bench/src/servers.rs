@@ -217,10 +217,6 @@ impl Server {
             let _ = child.wait();
         }
     }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
 }
 
 impl Drop for Server {

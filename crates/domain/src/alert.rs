@@ -33,21 +33,39 @@ impl AlertAction {
 pub enum SourceFormat {
     Alertmanager,
     EventsV2,
+    /// Opsgenie's Alert API v2, as Alertmanager's `opsgenie_configs` and others send it.
+    Opsgenie,
+    /// Grafana Alerting's webhook (the Grafana OnCall contact point sends the same).
+    Grafana,
     Api,
 }
 
 impl SourceFormat {
+    pub fn parse(text: &str) -> Option<SourceFormat> {
+        match text {
+            "alertmanager" => Some(SourceFormat::Alertmanager),
+            "events_v2" => Some(SourceFormat::EventsV2),
+            "opsgenie" => Some(SourceFormat::Opsgenie),
+            "grafana" => Some(SourceFormat::Grafana),
+            "api" => Some(SourceFormat::Api),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SourceFormat::Alertmanager => "alertmanager",
             SourceFormat::EventsV2 => "events_v2",
+            SourceFormat::Opsgenie => "opsgenie",
+            SourceFormat::Grafana => "grafana",
             SourceFormat::Api => "api",
         }
     }
 }
 
 /// The identity of an alert within a service: Alertmanager's fingerprint or PagerDuty's
-/// `dedup_key`. Non-empty and at most 255 bytes (PagerDuty's limit).
+/// `dedup_key`. Non-empty and at most 255 characters (PagerDuty's limit, which counts
+/// characters, not bytes).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DedupKey(String);
@@ -56,7 +74,7 @@ pub struct DedupKey(String);
 pub enum DedupKeyError {
     #[error("dedup key is empty")]
     Empty,
-    #[error("dedup key is longer than 255 bytes")]
+    #[error("dedup key is longer than 255 characters")]
     TooLong,
 }
 
@@ -68,7 +86,7 @@ impl DedupKey {
         if text.trim().is_empty() {
             return Err(DedupKeyError::Empty);
         }
-        if text.len() > Self::MAX_LEN {
+        if text.chars().count() > Self::MAX_LEN {
             return Err(DedupKeyError::TooLong);
         }
         Ok(DedupKey(text))

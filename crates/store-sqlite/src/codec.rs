@@ -52,12 +52,7 @@ fn severity(text: &str) -> StoreResult<Severity> {
 }
 
 fn source_format(text: &str) -> StoreResult<SourceFormat> {
-    match text {
-        "alertmanager" => Ok(SourceFormat::Alertmanager),
-        "events_v2" => Ok(SourceFormat::EventsV2),
-        "api" => Ok(SourceFormat::Api),
-        _ => Err(corrupt("source format", text)),
-    }
+    SourceFormat::parse(text).ok_or_else(|| corrupt("source format", text))
 }
 
 fn counter(row: &SqliteRow, column: &str) -> StoreResult<u32> {
