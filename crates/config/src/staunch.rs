@@ -182,7 +182,7 @@ fn yes() -> bool {
 struct RawIntegration {
     #[serde(default)]
     name: Option<String>,
-    /// `alertmanager` or `events_v2`.
+    /// `alertmanager`, `events_v2` (or `pagerduty`), `opsgenie` or `grafana`.
     #[serde(rename = "type")]
     format: String,
     key: String,
@@ -294,13 +294,20 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         for (index, raw_integration) in raw_service.integrations.iter().enumerate() {
             let integration_field = format!("{field}.integrations[{index}]");
             let format = match raw_integration.format.as_str() {
-                "alertmanager" => SourceFormat::Alertmanager,
-                "events_v2" | "pagerduty" => SourceFormat::EventsV2,
-                other => {
-                    problems
-                        .push(format!("{integration_field}.type: unknown type {other:?}, expected alertmanager or events_v2"));
+                "pagerduty" => SourceFormat::EventsV2,
+                "api" => {
+                    problems.push(format!("{integration_field}.type: \"api\" is not an integration type"));
                     continue;
                 }
+                other => match SourceFormat::parse(other) {
+                    Some(format) => format,
+                    None => {
+                        problems.push(format!(
+                            "{integration_field}.type: unknown type {other:?}, expected alertmanager, events_v2, opsgenie or grafana"
+                        ));
+                        continue;
+                    }
+                },
             };
             if raw_integration.key.len() < 16 {
                 problems.push(format!("{integration_field}.key: must be at least 16 characters"));
