@@ -2,14 +2,13 @@
 
 Each test gets its own server: a fresh `staunch init` config in a temporary directory (its
 webhook contact methods pointed at a receiver run here), a fresh SQLite database, a random
-loopback port. python-pagerduty only accepts `https://` base URLs, so a TLS-terminating proxy
-(a self-signed certificate made with the `openssl` command) sits in front of Staunch, the way
-a reverse proxy would in a real deployment. Everything is stopped when the test ends.
+loopback port. python-pagerduty only accepts `https://` base URLs, so Staunch serves HTTPS
+itself (`--tls-cert/--tls-key`, a self-signed certificate made with the `openssl` command):
+the client is given nothing but Staunch's base URL. Everything is stopped when the test ends.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -164,81 +163,10 @@ def make_certificate(directory: Path) -> Certificate:
     return Certificate(cert_file, key_file)
 
 
-class TlsProxy:
-    """Terminates TLS on a random loopback port and forwards the bytes to Staunch (asyncio in a
-    thread). Stands in for the reverse proxy (Caddy, nginx, ...) a deployment would use."""
-
-    def __init__(self, certificate: Certificate, upstream_port: int):
-        self._upstream_port = upstream_port
-        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._context.load_cert_chain(str(certificate.cert_file), str(certificate.key_file))
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="tls-proxy", daemon=True)
-        self._thread.start()
-        self._connections: set[asyncio.Task] = set()
-        self._server = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def _start(self):
-        return await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._context)
-
-    async def _handle(self, client_reader, client_writer):
-        task = asyncio.current_task()
-        self._connections.add(task)
-        upstream_writer = None
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self._upstream_port)
-            await asyncio.gather(
-                self._pipe(client_reader, upstream_writer),
-                self._pipe(upstream_reader, client_writer),
-            )
-        except (OSError, ssl.SSLError, asyncio.CancelledError):
-            pass
-        finally:
-            for writer in (client_writer, upstream_writer):
-                if writer is not None:
-                    with contextlib.suppress(Exception):
-                        writer.close()
-            self._connections.discard(task)
-
-    @staticmethod
-    async def _pipe(reader, writer):
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                writer.write(data)
-                await writer.drain()
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            with contextlib.suppress(Exception):
-                writer.close()
-
-    def close(self):
-        async def shutdown():
-            self._server.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.sleep(0)
-
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        with contextlib.suppress(Exception):
-            self._loop.close()
-
-
-# --- Staunch ------------------------------------------------------------------------------
-
-
 @dataclass
 class Staunch:
     directory: Path
-    http_url: str  # Staunch itself, plain HTTP (for the test's own API checks)
-    base_url: str  # https:// through the TLS proxy: what python-pagerduty is given
+    base_url: str  # https://127.0.0.1:PORT, Staunch itself: what python-pagerduty is given
     events_key: str
     alertmanager_key: str
     webhook_secret: str
@@ -251,12 +179,12 @@ class Staunch:
 
     def api(self, path: str, **query) -> dict:
         """GET `/api/v1<path>` with the admin token; returns the decoded JSON body."""
-        url = f"{self.http_url}/api/v1{path}"
+        url = f"{self.base_url}/api/v1{path}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token}"})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=10, context=self.certificate.client_context()) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             raise AssertionError(f"GET {url} answered {error.code}: {error.read()!r}") from error
@@ -313,7 +241,7 @@ def certificate(tmp_path_factory) -> Certificate:
     return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
-def _start_serve(staunch_bin: Path, config_file: Path, directory: Path, log_file: Path):
+def _start_serve(staunch_bin: Path, config_file: Path, directory: Path, log_file: Path, certificate: Certificate):
     """Starts `staunch serve` on a free port; returns (process, port) once it listens and
     `/healthz` answers. A port taken between choosing and binding is retried."""
     env = dict(os.environ, STAUNCH_LOG="info")
@@ -329,11 +257,13 @@ def _start_serve(staunch_bin: Path, config_file: Path, directory: Path, log_file
                     "--db", str(directory / "staunch.db"),
                     "--listen", f"127.0.0.1:{port}",
                     "--durability", "normal",
+                    "--tls-cert", str(certificate.cert_file),
+                    "--tls-key", str(certificate.key_file),
                 ],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=directory, env=env,
             )
-        listening_line = f"staunch listening on http://127.0.0.1:{port} "
+        listening_line = f"staunch listening on https://127.0.0.1:{port} "
 
         def ready():
             if process.poll() is not None:
@@ -342,7 +272,8 @@ def _start_serve(staunch_bin: Path, config_file: Path, directory: Path, log_file
             if listening_line not in log_file.read_text(errors="replace"):
                 return False
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                health = f"https://127.0.0.1:{port}/healthz"
+                with urllib.request.urlopen(health, timeout=1, context=certificate.client_context()) as response:
                     return "ready" if response.status == 200 else False
             except (urllib.error.URLError, OSError):
                 return False
@@ -367,7 +298,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def staunch(request, staunch_bin, certificate, tmp_path) -> Staunch:
-    """A running `staunch serve` with the `staunch init` example config, behind TLS."""
+    """A running `staunch serve` with the `staunch init` example config, serving HTTPS."""
     config_file = tmp_path / "staunch.yaml"
     subprocess.run(
         [str(staunch_bin), "init", "--config", str(config_file)],
@@ -378,25 +309,21 @@ def staunch(request, staunch_bin, certificate, tmp_path) -> Staunch:
 
     receiver = WebhookReceiver()
     process = None
-    proxy = None
     log_file = tmp_path / "staunch.log"
     try:
         # The example's users alice and bob page webhooks at http://127.0.0.1:9000/<user>.
         assert "http://127.0.0.1:9000/" in text
         config_file.write_text(text.replace("http://127.0.0.1:9000/", receiver.url + "/"))
 
-        process, port = _start_serve(staunch_bin, config_file, tmp_path, log_file)
-        http_url = f"http://127.0.0.1:{port}"
+        process, port = _start_serve(staunch_bin, config_file, tmp_path, log_file, certificate)
         token_file = tmp_path / "staunch.token"
         if not wait_until(token_file.exists, 5):
             pytest.fail(f"staunch serve wrote no {token_file}")
         token = token_file.read_text().strip()
 
-        proxy = TlsProxy(certificate, port)
         yield Staunch(
             directory=tmp_path,
-            http_url=http_url,
-            base_url=f"https://127.0.0.1:{proxy.port}",
+            base_url=f"https://127.0.0.1:{port}",
             events_key=events_key,
             alertmanager_key=alertmanager_key,
             webhook_secret=webhook_secret,
@@ -409,14 +336,10 @@ def staunch(request, staunch_bin, certificate, tmp_path) -> Staunch:
         )
     finally:
         try:
-            if proxy is not None:
-                proxy.close()
+            if process is not None:
+                _stop(process)
+                call = getattr(request.node, "report_call", None)
+                if call is not None and call.failed:
+                    print(f"--- staunch serve log ({log_file}) ---\n{log_file.read_text(errors='replace')}")
         finally:
-            try:
-                if process is not None:
-                    _stop(process)
-                    call = getattr(request.node, "report_call", None)
-                    if call is not None and call.failed:
-                        print(f"--- staunch serve log ({log_file}) ---\n{log_file.read_text(errors='replace')}")
-            finally:
-                receiver.close()
+            receiver.close()

@@ -1,9 +1,9 @@
 """PagerDuty's official Python client (PyPI `pagerduty`, python-pagerduty) against Staunch.
 
 The library is used exactly as its users use it against events.pagerduty.com; the only change
-is `base_url`. Its https-only rule is met by the TLS proxy from conftest.py, and `verify=` trusts
-that proxy's self-signed certificate (a deployment with a publicly trusted certificate needs
-neither). What the library sent and what Staunch answered is recorded for each client, so a
+is `base_url`. Its https-only rule is met by Staunch's own HTTPS (`--tls-cert/--tls-key`), and
+`verify=` trusts the test's self-signed certificate (a deployment with a publicly trusted
+certificate needs no `verify=`). What the library sent and what Staunch answered is recorded for each client, so a
 failure shows the exchange.
 """
 
@@ -109,10 +109,10 @@ def wait_for_state(staunch: Staunch, incident_id: int, state: str) -> bool:
 
 def test_library_accepts_only_https_base_urls(staunch):
     """python-pagerduty's `ApiClient.url` setter rejects every base URL that is not https://,
-    and `staunch serve` only listens on plain HTTP: the base URL given to this library has to be
-    a TLS endpoint in front of Staunch (reverse proxy). This test pins that library rule."""
+    which is why `staunch serve` can serve HTTPS itself. This test pins that library rule."""
+    plain = staunch.base_url.replace("https://", "http://")
     with pytest.raises(pagerduty.UrlError, match="must use scheme https://"):
-        pagerduty.EventsApiV2Client(staunch.events_key, base_url=staunch.http_url)
+        pagerduty.EventsApiV2Client(staunch.events_key, base_url=plain)
 
 
 def test_requests_go_to_the_configured_base_url(staunch, events):

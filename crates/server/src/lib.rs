@@ -14,6 +14,7 @@ mod payload;
 pub mod receiver;
 pub mod server;
 pub mod telemetry;
+pub mod tls;
 
 pub use clock::{Clock, SystemClock};
 pub use server::{ServerOptions, serve};

@@ -15,16 +15,18 @@ use tokio::sync::broadcast;
 
 pub struct ServerOptions {
     pub listen: SocketAddr,
+    /// Serve HTTPS with this configuration instead of plain HTTP.
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
-/// Runs until `shutdown` completes. `on_listening` is told the bound address (useful with
-/// port 0).
+/// Runs until `shutdown` completes. `on_listening` is told the base URL it serves (useful
+/// with port 0).
 pub async fn serve(
     options: ServerOptions,
     store: Arc<dyn Store>,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
-    on_listening: impl FnOnce(SocketAddr),
+    on_listening: impl FnOnce(String),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(options.listen)
@@ -40,8 +42,18 @@ pub async fn serve(
     let outbox_task = tokio::spawn(outbox.run(stop_workers.subscribe()));
 
     let state = AppState { store, config, engine: engine_handle, clock, metrics: crate::telemetry::metrics_handle() };
-    on_listening(address);
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    let app = router(state);
+    match options.tls {
+        Some(tls) => {
+            on_listening(format!("https://{address}"));
+            let listener = crate::tls::TlsListener::new(listener, tls)?;
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+        }
+        None => {
+            on_listening(format!("http://{address}"));
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+        }
+    }
     tracing::info!("http server stopped; stopping workers");
     let _ = stop_workers.send(());
     let _ = engine_task.await;

@@ -124,6 +124,12 @@ pub struct ServeArgs {
     /// process but not of the machine
     #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
     pub durability: String,
+    /// Serve HTTPS: a PEM certificate chain (with --tls-key)
+    #[arg(long, requires = "tls_key", env = "STAUNCH_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, requires = "tls_cert", env = "STAUNCH_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(ClapArgs)]

@@ -73,10 +73,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("created an admin API token in {} (the CLI reads it from there)", token_path.display());
     }
 
-    let options = ServerOptions { listen: args.listen };
-    let on_listening = |address: std::net::SocketAddr| {
-        println!("staunch listening on http://{address} (database {url})");
-        tracing::info!(%address, "listening");
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(staunch_server::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let options = ServerOptions { listen: args.listen, tls };
+    let on_listening = |base_url: String| {
+        println!("staunch listening on {base_url} (database {url})");
+        tracing::info!(%base_url, "listening");
     };
     staunch_server::serve(options, store, config, Arc::new(SystemClock), on_listening, crate::shutdown_signal()).await?;
     drop(lock_file);
