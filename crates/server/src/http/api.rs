@@ -153,44 +153,16 @@ fn empty_body(body: &Result<Bytes, BytesRejection>) -> Result<(), ApiError> {
     Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "body", "this action takes no body"))
 }
 
-pub async fn acknowledge(
-    State(state): State<AppState>,
+/// Acknowledge, mitigate, resolve and escalate: one handler, told which change by its route.
+pub async fn change_state(
+    state: AppState,
     caller: Caller,
-    Path(id): Path<String>,
+    id: String,
     body: Result<Bytes, BytesRejection>,
+    change: StateChange,
 ) -> Result<Response, ApiError> {
     empty_body(&body)?;
-    act(&state, &caller, &id, IncidentAction::Change(StateChange::Acknowledge)).await
-}
-
-pub async fn mitigate(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    empty_body(&body)?;
-    act(&state, &caller, &id, IncidentAction::Change(StateChange::Mitigate)).await
-}
-
-pub async fn resolve(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    empty_body(&body)?;
-    act(&state, &caller, &id, IncidentAction::Change(StateChange::Resolve)).await
-}
-
-pub async fn escalate(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    empty_body(&body)?;
-    act(&state, &caller, &id, IncidentAction::Change(StateChange::Escalate)).await
+    act(&state, &caller, &id, IncidentAction::Change(change)).await
 }
 
 #[derive(Deserialize)]

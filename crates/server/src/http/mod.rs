@@ -10,10 +10,13 @@ mod ingest;
 use crate::clock::Clock;
 use crate::engine::EngineHandle;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{delete, get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use staunch_config::Config;
+use staunch_domain::incident::StateChange;
 use staunch_store::Store;
 use std::sync::Arc;
 
@@ -32,6 +35,12 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
 }
 
+fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {
+    post(move |State(state): State<AppState>, caller: auth::Caller, Path(id): Path<String>, body: Result<Bytes, BytesRejection>| {
+        api::change_state(state, caller, id, body, change)
+    })
+}
+
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/incidents", get(api::list_incidents))
@@ -39,10 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/alerts", get(api::incident_alerts))
         .route("/incidents/{id}/timeline", get(api::incident_timeline))
         .route("/incidents/{id}/notifications", get(api::incident_notifications))
-        .route("/incidents/{id}/acknowledge", post(api::acknowledge))
-        .route("/incidents/{id}/mitigate", post(api::mitigate))
-        .route("/incidents/{id}/resolve", post(api::resolve))
-        .route("/incidents/{id}/escalate", post(api::escalate))
+        .route("/incidents/{id}/acknowledge", state_change_route(StateChange::Acknowledge))
+        .route("/incidents/{id}/mitigate", state_change_route(StateChange::Mitigate))
+        .route("/incidents/{id}/resolve", state_change_route(StateChange::Resolve))
+        .route("/incidents/{id}/escalate", state_change_route(StateChange::Escalate))
         .route("/incidents/{id}/reassign", post(api::reassign))
         .route("/incidents/{id}/severity", post(api::set_severity))
         .route("/incidents/{id}/notes", post(api::add_note))
