@@ -51,6 +51,12 @@ users:
         url: http://127.0.0.1:9000/bob
         secret: "{{WEBHOOK_SECRET}}"
 
+# Teams own services; the API and CLI show who owns what.
+teams:
+  - id: payments
+    name: Payments
+    members: [alice, bob]
+
 # Who is on call when. Layers are rotations; a later layer wins where it has someone.
 schedules:
   - id: primary
@@ -84,6 +90,7 @@ escalation_policies:
 services:
   - id: checkout
     name: Checkout API
+    team: payments
     escalation_policy: default
     # One open incident per alertname. An alert without any of these labels (a PagerDuty
     # event) is an incident of its own, keyed by its dedup_key. [] = one per service.
@@ -111,6 +118,8 @@ mod tests {
         let text = example_config("a".repeat(32).as_str(), "b".repeat(32).as_str(), "secret");
         let config = crate::parse_config(&text, "example").expect("example config is valid");
         assert_eq!(config.directory.services.len(), 1);
+        assert_eq!(config.directory.teams["payments"].members, vec!["alice".to_string(), "bob".to_string()]);
+        assert_eq!(config.directory.services["checkout"].team_id.as_deref(), Some("payments"));
         assert_eq!(config.directory.integrations_by_key_sha256.len(), 2);
         assert_eq!(config.directory.schedules["primary"].layers.len(), 1);
     }

@@ -4,7 +4,7 @@
 use crate::secret_digest;
 use serde::Deserialize;
 use staunch_domain::alert::SourceFormat;
-use staunch_domain::directory::{Channel, ContactMethod, Directory, Integration, Service, User};
+use staunch_domain::directory::{Channel, ContactMethod, Directory, Integration, Service, Team, User};
 use staunch_domain::duration::HumanDuration;
 use staunch_domain::escalation::EscalationPolicy;
 use staunch_domain::matcher::parse_matchers;
@@ -116,6 +116,8 @@ struct RawConfig {
     #[serde(default)]
     users: Vec<RawUser>,
     #[serde(default)]
+    teams: Vec<RawTeam>,
+    #[serde(default)]
     schedules: Vec<Schedule>,
     #[serde(default)]
     escalation_policies: Vec<EscalationPolicy>,
@@ -157,10 +159,22 @@ enum RawContactMethod {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawTeam {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    members: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawService {
     id: String,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
     #[serde(default)]
     escalation_policy: Option<String>,
     #[serde(default)]
@@ -258,6 +272,18 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         directory.users.insert(raw_user.id, user);
     }
 
+    for raw_team in raw.teams {
+        for member in &raw_team.members {
+            if !directory.users.contains_key(member) {
+                problems.push(format!("teams.{}.members: unknown user {member:?}", raw_team.id));
+            }
+        }
+        let team = Team { name: raw_team.name.unwrap_or_else(|| raw_team.id.clone()), id: raw_team.id.clone(), members: raw_team.members };
+        if directory.teams.insert(raw_team.id.clone(), team).is_some() {
+            problems.push(format!("teams: duplicate team id {:?}", raw_team.id));
+        }
+    }
+
     let user_exists = |id: &str| directory.users.contains_key(id);
     for schedule in raw.schedules {
         if let Err(errors) = schedule.validate(&user_exists) {
@@ -285,6 +311,11 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         if directory.services.contains_key(&raw_service.id) {
             problems.push(format!("services: duplicate service id {:?}", raw_service.id));
             continue;
+        }
+        if let Some(team) = &raw_service.team {
+            if !directory.teams.contains_key(team) {
+                problems.push(format!("{field}.team: unknown team {team:?}"));
+            }
         }
         if let Some(policy) = &raw_service.escalation_policy {
             if !directory.escalation_policies.contains_key(policy) {
@@ -348,6 +379,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
             Service {
                 name: raw_service.name.unwrap_or_else(|| raw_service.id.clone()),
                 id: raw_service.id,
+                team_id: raw_service.team,
                 escalation_policy_id: raw_service.escalation_policy,
                 group_by: raw_service.group_by,
                 auto_resolve: raw_service.auto_resolve,

@@ -65,10 +65,20 @@ impl std::fmt::Debug for Channel {
     }
 }
 
+/// A group of people who own services together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub members: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Service {
     pub id: String,
     pub name: String,
+    /// The team that owns the service, when one is named.
+    pub team_id: Option<String>,
     pub escalation_policy_id: Option<String>,
     /// Labels whose values split alerts into separate incidents; empty means one open incident
     /// per service.
@@ -94,6 +104,7 @@ pub struct Integration {
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
     pub users: BTreeMap<String, User>,
+    pub teams: BTreeMap<String, Team>,
     pub schedules: BTreeMap<String, Schedule>,
     pub escalation_policies: BTreeMap<String, EscalationPolicy>,
     pub services: BTreeMap<String, Service>,

@@ -329,7 +329,7 @@ pub async fn list_services(State(state): State<AppState>, _caller: Caller) -> Re
         .values()
         .map(|service| {
             serde_json::json!({
-                "id": service.id, "name": service.name, "escalation_policy": service.escalation_policy_id,
+                "id": service.id, "name": service.name, "team": service.team_id, "escalation_policy": service.escalation_policy_id,
                 "group_by": service.group_by, "auto_resolve": service.auto_resolve,
             })
         })
