@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::engine;
 use crate::http::{AppState, router};
-use crate::outbox::{Outbox, OutboxWaker};
+use crate::outbox::{self, Outbox};
 use staunch_config::Config;
 use staunch_store::Store;
 use std::future::Future;
@@ -35,11 +35,11 @@ pub async fn serve(
     let address = listener.local_addr()?;
 
     let (stop_workers, _) = broadcast::channel::<()>(1);
-    let waker = OutboxWaker::default();
-    let outbox = Outbox::new(store.clone(), config.clone(), clock.clone(), waker.clone())?;
-    let (engine, engine_handle) = engine::engine(store.clone(), config.clone(), clock.clone(), waker);
+    let (outbox_handle, outbox_inbox) = outbox::channel();
+    let outbox = Outbox::new(store.clone(), config.clone(), clock.clone())?;
+    let (engine, engine_handle) = engine::engine(store.clone(), config.clone(), clock.clone(), outbox_handle);
     let engine_task = tokio::spawn(engine.run(stop_workers.subscribe()));
-    let outbox_task = tokio::spawn(outbox.run(stop_workers.subscribe()));
+    let outbox_task = tokio::spawn(outbox.run(outbox_inbox, stop_workers.subscribe()));
 
     let state = AppState { store, config, engine: engine_handle, clock, metrics: crate::telemetry::metrics_handle() };
     let app = router(state);

@@ -294,11 +294,12 @@ impl StoreTx for SqliteTx {
         Ok(result.rows_affected())
     }
 
-    async fn enqueue_delivery(&mut self, delivery: &NewDelivery) -> StoreResult<bool> {
-        let result = sqlx::query(
+    async fn enqueue_delivery(&mut self, delivery: &NewDelivery) -> StoreResult<Option<i64>> {
+        let state = if delivery.leased_until.is_some() { "sending" } else { "pending" };
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO deliveries (org_id, incident_id, idempotency_key, user_id, contact_method_id, channel, event, \
-             payload, state, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) \
-             ON CONFLICT (org_id, idempotency_key) DO NOTHING",
+             payload, state, attempts, next_attempt_at, lease_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) \
+             ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id",
         )
         .bind(delivery.org.0)
         .bind(delivery.incident_id)
@@ -308,12 +309,14 @@ impl StoreTx for SqliteTx {
         .bind(&delivery.channel)
         .bind(&delivery.event)
         .bind(json_text(&delivery.payload))
+        .bind(state)
         .bind(micros(delivery.created_at))
+        .bind(optional_micros(delivery.leased_until))
         .bind(micros(delivery.created_at))
-        .execute(&mut *self.tx)
+        .fetch_optional(&mut *self.tx)
         .await
         .map_err(backend)?;
-        Ok(result.rows_affected() == 1)
+        Ok(id)
     }
 
     async fn finish_delivery(&mut self, org: OrgId, delivery_id: i64, outcome: &DeliveryOutcome) -> StoreResult<()> {

@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             paged_contacts_are_distinct,
             released_leases_make_deliveries_due_again,
             bulk_reads_and_inserts_agree_with_single_ones,
+            deliveries_enqueued_leased_are_not_handed_out_until_the_lease_ends,
         );
     };
     (@cases $make_store:path; $($case:ident),* $(,)?) => {
@@ -95,6 +96,7 @@ fn new_delivery(org: OrgId, incident_id: i64, key: &str, user: &str, method: &st
         event: "page".into(),
         payload: serde_json::json!({"incident": incident_id}),
         created_at: at(0),
+        leased_until: None,
     }
 }
 
@@ -295,12 +297,13 @@ pub async fn delivery_idempotency_key_never_pages_twice(store: Arc<dyn Store>) {
     let org = OrgId::DEFAULT;
     let incident = create_incident(&store, org, "checkout", "g", at(0)).await;
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.enqueue_delivery(&new_delivery(org, incident.id, "k1", "alice", "alice/webhook")).await.unwrap());
-    assert!(!tx.enqueue_delivery(&new_delivery(org, incident.id, "k1", "alice", "alice/webhook")).await.unwrap());
-    assert!(tx.enqueue_delivery(&new_delivery(org, incident.id, "k2", "alice", "alice/email")).await.unwrap());
+    let first = tx.enqueue_delivery(&new_delivery(org, incident.id, "k1", "alice", "alice/webhook")).await.unwrap();
+    assert!(first.is_some());
+    assert_eq!(tx.enqueue_delivery(&new_delivery(org, incident.id, "k1", "alice", "alice/webhook")).await.unwrap(), None);
+    assert!(tx.enqueue_delivery(&new_delivery(org, incident.id, "k2", "alice", "alice/email")).await.unwrap().is_some());
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    assert!(!tx.enqueue_delivery(&new_delivery(org, incident.id, "k1", "alice", "alice/webhook")).await.unwrap());
+    assert_eq!(tx.enqueue_delivery(&new_delivery(org, incident.id, "k1", "alice", "alice/webhook")).await.unwrap(), None);
     tx.commit().await.unwrap();
     assert_eq!(store.deliveries(org, incident.id).await.unwrap().len(), 2);
 }
@@ -591,4 +594,20 @@ pub async fn bulk_reads_and_inserts_agree_with_single_ones(store: Arc<dyn Store>
     assert_eq!(by_id.len(), 2);
     assert!(tx.incidents_by_ids(OrgId(2), &[open.id]).await.unwrap().is_empty());
     tx.commit().await.unwrap();
+}
+
+pub async fn deliveries_enqueued_leased_are_not_handed_out_until_the_lease_ends(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let incident = create_incident(&store, org, "checkout", "g", at(0)).await;
+    let mut leased = new_delivery(org, incident.id, "leased", "alice", "m");
+    leased.leased_until = Some(at(30));
+    let mut tx = store.begin().await.unwrap();
+    let id = tx.enqueue_delivery(&leased).await.unwrap().expect("inserted");
+    tx.commit().await.unwrap();
+    let log = store.deliveries(org, incident.id).await.unwrap();
+    assert_eq!(log[0], leased.clone().into_delivery(id), "stored as into_delivery describes it");
+    assert_eq!(log[0].state, DeliveryState::Sending);
+    assert!(store.claim_deliveries(at(29), at(100), 10).await.unwrap().is_empty(), "its enqueuer is sending it");
+    let taken_over = store.claim_deliveries(at(30), at(100), 10).await.unwrap();
+    assert_eq!(taken_over.len(), 1, "the enqueuer died: another sender takes it");
 }

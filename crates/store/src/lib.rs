@@ -100,9 +100,9 @@ pub trait StoreTx: Send {
     async fn delete_job(&mut self, job_id: i64) -> StoreResult<()>;
     async fn delete_incident_jobs(&mut self, org: OrgId, incident_id: i64, kind: JobKind) -> StoreResult<u64>;
 
-    /// Adds a delivery to the outbox. Returns `false` (and changes nothing) when a delivery
-    /// with the same idempotency key exists: a retry never pages twice.
-    async fn enqueue_delivery(&mut self, delivery: &NewDelivery) -> StoreResult<bool>;
+    /// Adds a delivery to the outbox and returns its id, or `None` (changing nothing) when a
+    /// delivery with the same idempotency key exists: a retry never pages twice.
+    async fn enqueue_delivery(&mut self, delivery: &NewDelivery) -> StoreResult<Option<i64>>;
     async fn finish_delivery(&mut self, org: OrgId, delivery_id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
     /// Distinct (user, contact method) pairs that were paged for an incident.
     async fn paged_contacts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Vec<(String, String)>>;

@@ -242,6 +242,34 @@ pub struct NewDelivery {
     pub event: String,
     pub payload: serde_json::Value,
     pub created_at: Timestamp,
+    /// Enqueue it already leased (state `sending`) until then: the enqueuing process sends it
+    /// itself right after commit, saving a second commit before the page goes out. If that
+    /// process dies, the lease runs out and any sender takes it, as for any other lease.
+    pub leased_until: Option<Timestamp>,
+}
+
+impl NewDelivery {
+    /// The stored delivery this becomes once inserted with `id`.
+    pub fn into_delivery(self, id: i64) -> Delivery {
+        Delivery {
+            id,
+            org: self.org,
+            incident_id: self.incident_id,
+            idempotency_key: self.idempotency_key,
+            user_id: self.user_id,
+            contact_method_id: self.contact_method_id,
+            channel: self.channel,
+            event: self.event,
+            payload: self.payload,
+            state: if self.leased_until.is_some() { DeliveryState::Sending } else { DeliveryState::Pending },
+            attempts: 0,
+            next_attempt_at: self.created_at,
+            lease_until: self.leased_until,
+            last_error: None,
+            created_at: self.created_at,
+            sent_at: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

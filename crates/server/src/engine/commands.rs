@@ -84,8 +84,8 @@ pub struct IngestReceipt {
 pub(crate) struct ApplyContext<'a> {
     pub config: &'a Config,
     pub now: Timestamp,
-    /// Set when a delivery was enqueued, so the outbox is woken after commit.
-    pub wake_outbox: bool,
+    /// Deliveries enqueued leased to this process's outbox, handed to it after commit.
+    pub handed_over: Vec<staunch_store::Delivery>,
     /// Active silences per org, read at most once per transaction.
     pub silences: std::collections::HashMap<OrgId, Vec<(Silence, Vec<staunch_domain::matcher::Matcher>)>>,
     /// Timeline entries waiting to be appended before commit (see `timeline`).
@@ -94,7 +94,7 @@ pub(crate) struct ApplyContext<'a> {
 
 impl<'a> ApplyContext<'a> {
     pub fn new(config: &'a Config, now: Timestamp) -> ApplyContext<'a> {
-        ApplyContext { config, now, wake_outbox: false, silences: Default::default(), timeline: Vec::new() }
+        ApplyContext { config, now, handed_over: Vec::new(), silences: Default::default(), timeline: Vec::new() }
     }
 }
 

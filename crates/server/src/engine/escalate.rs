@@ -89,21 +89,24 @@ pub(crate) async fn notify_user(
         append(context, incident.org, incident.id, &Actor::system(), "notification.skipped", data);
         return Ok(());
     }
+    let lease = crate::outbox::lease_span(&context.config.notifications);
     for method in &user.contact_methods {
-        let enqueued = tx
-            .enqueue_delivery(&NewDelivery {
-                org: incident.org,
-                incident_id: incident.id,
-                idempotency_key: format!("{key_prefix}:{user_id}:{}", method.id),
-                user_id: user_id.to_string(),
-                contact_method_id: method.id.clone(),
-                channel: method.channel.kind().to_string(),
-                event: delivery_kind.to_string(),
-                payload: payload::incident_event(event, incident, user, context.now),
-                created_at: context.now,
-            })
-            .await?;
-        context.wake_outbox |= enqueued;
+        let delivery = NewDelivery {
+            org: incident.org,
+            incident_id: incident.id,
+            idempotency_key: format!("{key_prefix}:{user_id}:{}", method.id),
+            user_id: user_id.to_string(),
+            contact_method_id: method.id.clone(),
+            channel: method.channel.kind().to_string(),
+            event: delivery_kind.to_string(),
+            payload: payload::incident_event(event, incident, user, context.now),
+            created_at: context.now,
+            // This process sends it right after commit, without leasing it in a second commit.
+            leased_until: Some(context.now + lease),
+        };
+        if let Some(id) = tx.enqueue_delivery(&delivery).await? {
+            context.handed_over.push(delivery.into_delivery(id));
+        }
     }
     Ok(())
 }

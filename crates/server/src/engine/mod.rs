@@ -14,7 +14,7 @@ mod timeline;
 pub use commands::*;
 
 use crate::clock::Clock;
-use crate::outbox::OutboxWaker;
+use crate::outbox::OutboxHandle;
 use staunch_config::Config;
 use staunch_store::{Store, StoreError};
 use std::sync::Arc;
@@ -58,11 +58,11 @@ pub struct Engine {
     store: Arc<dyn Store>,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
-    outbox: OutboxWaker,
+    outbox: OutboxHandle,
     receiver: mpsc::Receiver<Envelope>,
 }
 
-pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxWaker) -> (Engine, EngineHandle) {
+pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxHandle) -> (Engine, EngineHandle) {
     let (sender, receiver) = mpsc::channel(8192);
     (Engine { store, config, clock, outbox, receiver }, EngineHandle { sender })
 }
@@ -123,14 +123,12 @@ impl Engine {
             }
             timeline::flush(&mut *tx, &mut context).await?;
             tx.commit().await?;
-            Ok::<_, StoreError>((replies, context.wake_outbox))
+            Ok::<_, StoreError>((replies, context.handed_over))
         }
         .await;
         match outcome {
-            Ok((replies, wake_outbox)) => {
-                if wake_outbox {
-                    self.outbox.wake();
-                }
+            Ok((replies, handed_over)) => {
+                self.outbox.hand_over(handed_over);
                 for (envelope, reply) in batch.into_iter().zip(replies) {
                     let _ = envelope.reply.send(Ok(reply));
                 }
@@ -167,17 +165,15 @@ impl Engine {
             }
             timeline::flush(&mut *tx, &mut context).await?;
             tx.commit().await?;
-            Ok::<_, StoreError>((jobs.len(), context.wake_outbox))
+            Ok::<_, StoreError>((jobs.len(), context.handed_over))
         }
         .await;
         match outcome {
-            Ok((count, wake_outbox)) => {
+            Ok((count, handed_over)) => {
                 if count > 0 {
                     tracing::debug!(count, "ran due jobs");
                 }
-                if wake_outbox {
-                    self.outbox.wake();
-                }
+                self.outbox.hand_over(handed_over);
             }
             Err(error) => tracing::error!(%error, "job batch rolled back; it will be retried"),
         }

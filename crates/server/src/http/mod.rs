@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod errors;
 mod ingest;
+mod ingest_compat;
 
 use crate::clock::Clock;
 use crate::engine::EngineHandle;
@@ -67,6 +68,18 @@ pub fn router(state: AppState) -> Router {
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))
         .route("/v2/enqueue", post(ingest::events_v2))
         .route("/v2/change/enqueue", post(ingest::change_event))
+        .route("/v2/alerts", post(ingest_compat::opsgenie_create))
+        .route("/v2/alerts/{identifier}/close", post(ingest_compat::opsgenie_close))
+        .route("/v2/alerts/{identifier}/acknowledge", post(ingest_compat::opsgenie_acknowledge))
+        .route("/v2/alerts/{identifier}/message", axum::routing::put(ingest_compat::opsgenie_update_message))
+        .route("/v2/alerts/{identifier}/description", axum::routing::put(ingest_compat::opsgenie_update_description))
+        .route("/integrations/grafana/{key}", post(ingest_compat::grafana).put(ingest_compat::grafana))
+        .route("/integrations/v1/grafana_alerting/{key}", post(ingest_compat::grafana).put(ingest_compat::grafana))
+        .route("/integrations/v1/grafana_alerting/{key}/", post(ingest_compat::grafana).put(ingest_compat::grafana))
+        .route("/integrations/v1/grafana/{key}", post(ingest_compat::grafana).put(ingest_compat::grafana))
+        .route("/integrations/v1/grafana/{key}/", post(ingest_compat::grafana).put(ingest_compat::grafana))
+        .route("/integrations/v1/alertmanager/{key}", post(ingest::alertmanager))
+        .route("/integrations/v1/alertmanager/{key}/", post(ingest::alertmanager))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .nest("/api/v1", api)

@@ -19,20 +19,42 @@ use staunch_domain::directory::Channel;
 use staunch_store::{Actor, Delivery, DeliveryOutcome, NewTimelineEntry, Store, StoreResult};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::sync::{Semaphore, broadcast, mpsc};
 
 /// How many sends may be in flight at once.
 const MAX_IN_FLIGHT: usize = 64;
 /// How often the outbox looks for retries that came due when nothing woke it.
 const POLL: Duration = Duration::from_millis(500);
 
-#[derive(Clone, Default)]
-pub struct OutboxWaker(Arc<Notify>);
+/// How the engine hands freshly committed deliveries, already leased to this process, to
+/// the outbox: in memory, so a page goes out right after the commit that created it.
+#[derive(Clone)]
+pub struct OutboxHandle {
+    sender: mpsc::UnboundedSender<Delivery>,
+}
 
-impl OutboxWaker {
-    pub fn wake(&self) {
-        self.0.notify_one();
+impl OutboxHandle {
+    pub fn hand_over(&self, deliveries: Vec<Delivery>) {
+        for delivery in deliveries {
+            // A closed outbox (shutting down) leaves the delivery leased; it is sent after restart.
+            let _ = self.sender.send(delivery);
+        }
     }
+}
+
+pub struct OutboxInbox {
+    receiver: mpsc::UnboundedReceiver<Delivery>,
+}
+
+pub fn channel() -> (OutboxHandle, OutboxInbox) {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    (OutboxHandle { sender }, OutboxInbox { receiver })
+}
+
+/// How long a sender holds a delivery: longer than a send can take, so only a dead sender's
+/// deliveries are leased again.
+pub fn lease_span(settings: &NotificationSettings) -> SignedDuration {
+    settings.timeout.as_span() + SignedDuration::from_secs(30)
 }
 
 /// Why one attempt failed.
@@ -56,13 +78,12 @@ pub struct Outbox {
     store: Arc<dyn Store>,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
-    waker: OutboxWaker,
     http: reqwest::Client,
     mailer: Option<email::Mailer>,
 }
 
 impl Outbox {
-    pub fn new(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, waker: OutboxWaker) -> anyhow::Result<Outbox> {
+    pub fn new(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<Outbox> {
         let http = reqwest::Client::builder()
             .timeout(config.notifications.timeout.as_std())
             .user_agent(concat!("Staunch/", env!("CARGO_PKG_VERSION")))
@@ -71,33 +92,41 @@ impl Outbox {
             Some(settings) => Some(email::Mailer::new(settings, config.notifications.timeout.as_std())?),
             None => None,
         };
-        Ok(Outbox { store, config, clock, waker, http, mailer })
+        Ok(Outbox { store, config, clock, http, mailer })
     }
 
-    pub async fn run(self, mut shutdown: broadcast::Receiver<()>) {
+    /// Sends what the engine hands over at once, and every `POLL` (or when idle) leases what
+    /// else is due from the store: retries, and deliveries whose sender died.
+    pub async fn run(self, mut inbox: OutboxInbox, mut shutdown: broadcast::Receiver<()>) {
         let this = Arc::new(self);
         let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         let mut in_flight = tokio::task::JoinSet::new();
+        let mut last_claim = std::time::Instant::now() - POLL;
         loop {
             while in_flight.try_join_next().is_some() {}
-            let available = permits.available_permits() as u32;
-            let claimed = if available == 0 { Ok(Vec::new()) } else { this.claim(available).await };
-            let claimed = match claimed {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::error!(%error, "cannot lease deliveries");
-                    Vec::new()
+            let mut batch: Vec<Delivery> = Vec::new();
+            while let Ok(delivery) = inbox.receiver.try_recv() {
+                batch.push(delivery);
+            }
+            let available = permits.available_permits().saturating_sub(batch.len()) as u32;
+            if (batch.is_empty() || last_claim.elapsed() >= POLL) && available > 0 {
+                last_claim = std::time::Instant::now();
+                match this.claim(available).await {
+                    Ok(claimed) => batch.extend(claimed),
+                    Err(error) => tracing::error!(%error, "cannot lease deliveries"),
                 }
-            };
-            if claimed.is_empty() {
+            }
+            if batch.is_empty() {
                 tokio::select! {
                     _ = shutdown.recv() => break,
-                    _ = this.waker.0.notified() => {}
+                    handed_over = inbox.receiver.recv() => match handed_over {
+                        Some(delivery) => batch.push(delivery),
+                        None => break,
+                    },
                     _ = tokio::time::sleep(POLL) => {}
                 }
-                continue;
             }
-            for delivery in claimed {
+            for delivery in batch {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     break;
                 };
@@ -118,9 +147,7 @@ impl Outbox {
 
     async fn claim(&self, limit: u32) -> StoreResult<Vec<Delivery>> {
         let now = self.clock.now();
-        // The lease outlives the send timeout, so only a dead sender's deliveries are re-leased.
-        let lease = self.config.notifications.timeout.as_span() + SignedDuration::from_secs(30);
-        self.store.claim_deliveries(now, now + lease, limit.min(256)).await
+        self.store.claim_deliveries(now, now + lease_span(&self.config.notifications), limit.min(256)).await
     }
 
     async fn deliver(&self, delivery: Delivery) {
