@@ -39,6 +39,11 @@ impl Client {
         self.send(request, path).await
     }
 
+    pub async fn delete(&self, path: &str) -> Result<Value, ClientError> {
+        let request = self.http.delete(self.url(path));
+        self.send(request, path).await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }

@@ -129,6 +129,28 @@ pub fn render_oncall(response: &Value) -> String {
     table(&["SCHEDULE", "ON CALL", "UNTIL (UTC)"], rows)
 }
 
+pub fn render_silences(response: &Value) -> String {
+    let silences = response["silences"].as_array().cloned().unwrap_or_default();
+    if silences.is_empty() {
+        return "no silences\n".to_string();
+    }
+    let rows = silences
+        .iter()
+        .map(|silence| {
+            let creator = format!("{}:{}", text(&silence["created_by"]["kind"]), text(&silence["created_by"]["id"]));
+            vec![
+                text(&silence["id"]),
+                short_time(&silence["starts_at"]),
+                short_time(&silence["ends_at"]),
+                creator,
+                text(&silence["matchers"]),
+                text(&silence["comment"]),
+            ]
+        })
+        .collect();
+    table(&["ID", "STARTS (UTC)", "ENDS (UTC)", "BY", "MATCHERS", "COMMENT"], rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

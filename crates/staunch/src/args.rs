@@ -86,6 +86,26 @@ enum Command {
         id: i64,
         text: String,
     },
+    /// Hand an incident to someone else (they are paged)
+    Reassign {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        user: String,
+    },
+    /// Change an incident's severity (sev1, sev2, sev3)
+    Severity {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        #[arg(value_parser = ["sev1", "sev2", "sev3"])]
+        severity: String,
+    },
+    /// Silences: matching alerts are recorded but page nobody
+    Silence {
+        #[command(subcommand)]
+        command: SilenceCommand,
+    },
     /// Who is on call
     Oncall {
         #[command(flatten)]
@@ -157,6 +177,32 @@ enum RoutesCommand {
 }
 
 #[derive(Subcommand)]
+enum SilenceCommand {
+    /// Silence alerts matching Alertmanager-style matchers, e.g. '{env="staging"}'
+    Add {
+        #[command(flatten)]
+        client: ClientArgs,
+        matchers: String,
+        /// How long, e.g. 2h
+        #[arg(long, default_value = "1h")]
+        duration: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// List silences
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// End a silence now
+    Expire {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Create an API token and print it once
     Create {
@@ -190,6 +236,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Escalate { client: options, id } => client::act(&options, id, "escalate").await,
         Command::Note { client: options, id, text } => client::note(&options, id, &text).await,
         Command::Oncall { client: options, schedule, at } => client::oncall(&options, schedule, at).await,
+        Command::Reassign { client: options, id, user } => {
+            client::edit(&options, id, "reassign", serde_json::json!({ "user": user })).await
+        }
+        Command::Severity { client: options, id, severity } => {
+            client::edit(&options, id, "severity", serde_json::json!({ "severity": severity })).await
+        }
+        Command::Silence { command: SilenceCommand::Add { client: options, matchers, duration, comment } } => {
+            client::silence_add(&options, &matchers, &duration, &comment).await
+        }
+        Command::Silence { command: SilenceCommand::List { client: options } } => client::silence_list(&options).await,
+        Command::Silence { command: SilenceCommand::Expire { client: options, id } } => client::silence_expire(&options, id).await,
         Command::Token { command: TokenCommand::Create { name, role, user, config, db } } => {
             crate::token::create(&config, db.as_deref(), &name, &role, user).await
         }

@@ -43,13 +43,51 @@ pub async fn show(options: &ClientArgs, id: i64) -> anyhow::Result<()> {
 }
 
 pub async fn act(options: &ClientArgs, id: i64, action: &str) -> anyhow::Result<()> {
-    let response = client(options).post(&format!("/api/v1/incidents/{id}/{action}"), serde_json::json!({})).await?;
+    edit(options, id, action, serde_json::json!({})).await
+}
+
+/// Posts an incident action and prints the incident as it now is.
+pub async fn edit(options: &ClientArgs, id: i64, action: &str, body: serde_json::Value) -> anyhow::Result<()> {
+    let response = client(options).post(&format!("/api/v1/incidents/{id}/{action}"), body).await?;
     if options.json {
         print_json(&response);
     } else {
         let incident = &response["incident"];
-        println!("incident #{} is {}", incident["id"], incident["state"].as_str().unwrap_or("?"));
+        let assignee = incident["assignee"].as_str().map(|user| format!(", assigned to {user}")).unwrap_or_default();
+        println!(
+            "incident #{} is {} ({}{assignee})",
+            incident["id"],
+            incident["state"].as_str().unwrap_or("?"),
+            incident["severity"].as_str().unwrap_or("?")
+        );
     }
+    Ok(())
+}
+
+pub async fn silence_add(options: &ClientArgs, matchers: &str, duration: &str, comment: &str) -> anyhow::Result<()> {
+    let body = serde_json::json!({ "matchers": matchers, "duration": duration, "comment": comment });
+    let response = client(options).post("/api/v1/silences", body).await?;
+    if options.json {
+        print_json(&response);
+    } else {
+        println!("silence {} until {}", response["id"], response["ends_at"].as_str().unwrap_or("?"));
+    }
+    Ok(())
+}
+
+pub async fn silence_list(options: &ClientArgs) -> anyhow::Result<()> {
+    let response = client(options).get("/api/v1/silences", &[]).await?;
+    if options.json {
+        print_json(&response);
+    } else {
+        print!("{}", staunch_cli::render_silences(&response));
+    }
+    Ok(())
+}
+
+pub async fn silence_expire(options: &ClientArgs, id: i64) -> anyhow::Result<()> {
+    client(options).delete(&format!("/api/v1/silences/{id}")).await?;
+    println!("silence {id} expired");
     Ok(())
 }
 

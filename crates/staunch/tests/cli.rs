@@ -34,7 +34,7 @@ async fn incidents_ack_show_and_oncall_from_the_cli() {
 
     let (ok, stdout, stderr) = staunch(&app, &["ack", "1"]);
     assert!(ok, "{stderr}");
-    assert_eq!(stdout.trim(), "incident #1 is acknowledged");
+    assert_eq!(stdout.trim(), "incident #1 is acknowledged (sev1)");
     let (ok, _, stderr) = staunch(&app, &["ack", "1"]);
     assert!(!ok);
     assert!(stderr.contains("server answered 409: incident is already acknowledged"), "{stderr}");
@@ -58,9 +58,28 @@ async fn incidents_ack_show_and_oncall_from_the_cli() {
     assert!(ok);
     assert!(stdout.starts_with("SCHEDULE  ON CALL"), "{stdout}");
 
+    let (ok, stdout, stderr) = staunch(&app, &["severity", "1", "sev2"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), "incident #1 is acknowledged (sev2)");
+    let (ok, stdout, stderr) = staunch(&app, &["reassign", "1", "bob"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), "incident #1 is acknowledged (sev2, assigned to bob)");
+    let bob = receiver.wait_for_pages("/bob", 1, Duration::from_secs(15)).await;
+    assert_eq!(bob[0].event, "incident.reassigned");
+
+    let (ok, stdout, stderr) = staunch(&app, &["silence", "add", "{env=\"staging\"}", "--duration", "2h", "--comment", "load test"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("silence 1 until "), "{stdout}");
+    let (ok, stdout, _) = staunch(&app, &["silence", "list"]);
+    assert!(ok);
+    assert!(stdout.lines().nth(1).is_some_and(|line| line.contains("{env=\"staging\"}") && line.ends_with("load test")), "{stdout}");
+    let (ok, stdout, _) = staunch(&app, &["silence", "expire", "1"]);
+    assert!(ok);
+    assert_eq!(stdout.trim(), "silence 1 expired");
+
     let (ok, stdout, stderr) = staunch(&app, &["resolve", "1"]);
     assert!(ok, "{stderr}");
-    assert_eq!(stdout.trim(), "incident #1 is resolved");
+    assert_eq!(stdout.trim(), "incident #1 is resolved (sev2, assigned to bob)");
     let (ok, stdout, _) = staunch(&app, &["incidents"]);
     assert!(ok);
     assert_eq!(stdout, "no incidents\n");
