@@ -68,6 +68,13 @@ struct Args {
     /// Timed listing queries per server
     #[arg(long, default_value_t = 50)]
     queries: usize,
+    /// Before each point, wait up to this many seconds for other processes to go idle
+    #[arg(long, default_value_t = 120)]
+    quiet_wait: u64,
+    /// Measure a point again (this many times at most) when other processes used over
+    /// 0.25 cores during it
+    #[arg(long, default_value_t = 2)]
+    retries: usize,
     /// Write all results as JSON to this file
     #[arg(long)]
     out: Option<PathBuf>,
@@ -138,6 +145,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         kinds.push(Kind::Staunch { durability });
     }
     let settings = phases::Settings {
+        quiet_wait: std::time::Duration::from_secs(args.quiet_wait),
+        retries: args.retries,
         seconds: args.seconds,
         warmup_seconds: args.warmup,
         concurrency: args.concurrency,

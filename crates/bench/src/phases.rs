@@ -13,6 +13,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 pub struct Settings {
+    /// Before each point, wait up to this long for other processes to leave the CPU idle.
+    pub quiet_wait: Duration,
+    /// Points disturbed by other processes (over [`NOISY_CORES`]) are run again this often.
+    pub retries: usize,
     pub seconds: u64,
     pub warmup_seconds: u64,
     pub concurrency: usize,
@@ -21,6 +25,27 @@ pub struct Settings {
     pub samples: usize,
     pub list_alerts: u64,
     pub queries: usize,
+}
+
+/// Other processes using more than this many cores during a point make it noisy.
+pub const NOISY_CORES: f64 = 0.25;
+
+/// Waits (bounded) until other processes leave the machine nearly idle, so a point is not
+/// measured while someone else compiles. Returns the load seen last.
+async fn wait_for_quiet(settings: &Settings) -> f64 {
+    let deadline = Instant::now() + settings.quiet_wait;
+    let mut announced = false;
+    loop {
+        let others = procfs::others_busy_cores(Duration::from_millis(500)).await;
+        if others < 0.1 || Instant::now() >= deadline {
+            return others;
+        }
+        if !announced {
+            eprintln!("  (other processes use {others:.2} cores; waiting up to {} s for quiet)", settings.quiet_wait.as_secs());
+            announced = true;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }
 
 fn timestamps() -> (String, String) {
@@ -100,6 +125,11 @@ pub struct IngestPoint {
     pub server_cores_used: f64,
     /// The harness's own CPU over the measured part divided by its wall time.
     pub harness_cores_used: f64,
+    /// Every other process on the machine over the measured part, in cores: noise, should
+    /// be near 0.
+    pub other_cores_used: f64,
+    /// How many times the point was measured (a noisy one is measured again).
+    pub attempts: usize,
     pub warmup_alerts_ok: u64,
     pub memory_after: Memory,
     /// Webhook requests the server sent to the receiver during the point.
@@ -107,6 +137,72 @@ pub struct IngestPoint {
     /// Staunch: alert rows in the database after `kill -9`, to compare with alerts accepted
     /// (warm-up plus measured).
     pub stored_after_kill9: Option<u64>,
+    /// Staunch: what its engine did over the measured part, from its own `/metrics`.
+    pub engine: Option<EngineStats>,
+}
+
+/// The engine's group commits over an interval, from the `staunch_engine_batch_seconds` and
+/// `staunch_engine_batch_size` summaries Staunch exports.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineStats {
+    pub transactions: f64,
+    pub commands_per_transaction: f64,
+    pub mean_transaction_ms: f64,
+    /// Time inside transactions divided by wall time: near 1.0, the single writer is the limit.
+    pub busy_fraction: f64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct EngineCounters {
+    seconds_sum: f64,
+    count: f64,
+    size_sum: f64,
+}
+
+async fn engine_counters(client: &reqwest::Client, server: &Server) -> Option<EngineCounters> {
+    if !matches!(server.kind, Kind::Staunch { .. }) {
+        return None;
+    }
+    let text = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| {
+                let (key, value) = line.split_once(' ')?;
+                (key == name).then(|| value.trim().parse::<f64>().ok())?
+            })
+            .unwrap_or(0.0)
+    };
+    Some(EngineCounters {
+        seconds_sum: value("staunch_engine_batch_seconds_sum"),
+        count: value("staunch_engine_batch_seconds_count"),
+        size_sum: value("staunch_engine_batch_size_sum"),
+    })
+}
+
+fn engine_stats(
+    before: Option<EngineCounters>,
+    after: Option<EngineCounters>,
+    wall: f64,
+) -> Option<EngineStats> {
+    let (before, after) = (before?, after?);
+    let transactions = after.count - before.count;
+    if transactions <= 0.0 {
+        return None;
+    }
+    let busy = after.seconds_sum - before.seconds_sum;
+    Some(EngineStats {
+        transactions,
+        commands_per_transaction: (after.size_sum - before.size_sum) / transactions,
+        mean_transaction_ms: busy * 1000.0 / transactions,
+        busy_fraction: busy / wall.max(1e-9),
+    })
 }
 
 pub async fn ingest(
@@ -118,10 +214,20 @@ pub async fn ingest(
     let mut points = Vec::new();
     for &batch in &settings.batches {
         for &kind in &settings.kinds {
-            let point = ingest_point(settings, binaries, receiver, &client, kind, batch)
-                .await
-                .with_context(|| format!("ingest, {} at batch {batch}", kind.label()))?;
-            print_ingest_progress(&point);
+            let mut attempt = 0;
+            let point = loop {
+                attempt += 1;
+                wait_for_quiet(settings).await;
+                let mut point = ingest_point(settings, binaries, receiver, &client, kind, batch)
+                    .await
+                    .with_context(|| format!("ingest, {} at batch {batch}", kind.label()))?;
+                point.attempts = attempt;
+                print_ingest_progress(&point);
+                if point.other_cores_used <= NOISY_CORES || attempt > settings.retries {
+                    break point;
+                }
+                eprintln!("  (other processes used {:.2} cores: measuring again)", point.other_cores_used);
+            };
             points.push(point);
         }
     }
@@ -130,12 +236,13 @@ pub async fn ingest(
 
 fn print_ingest_progress(point: &IngestPoint) {
     eprintln!(
-        "  ingest {:<20} batch {:>3}: {:>9.0} alerts/s, request p50 {:.2} ms p99 {:.2} ms, {} failed{}",
+        "  ingest {:<20} batch {:>3}: {:>9.0} alerts/s, request p50 {:.2} ms p99 {:.2} ms, other cores {:.2}, {} failed{}",
         point.server,
         point.batch,
         point.alerts_per_second,
         point.request_p50_ms,
         point.request_p99_ms,
+        point.other_cores_used,
         point.requests_failed,
         point
             .first_error
@@ -173,8 +280,10 @@ async fn ingest_point(
     )
     .await;
 
+    let engine_before = engine_counters(client, &server).await;
     let server_cpu_before = server.cpu_seconds();
     let harness_cpu_before = procfs::own_cpu_seconds();
+    let machine_before = procfs::machine_busy_seconds();
     let measured = load::run(
         client,
         &Plan {
@@ -190,6 +299,8 @@ async fn ingest_point(
     let wall = measured.elapsed.as_secs_f64();
     let server_cpu = server.cpu_seconds() - server_cpu_before;
     let harness_cpu = procfs::own_cpu_seconds() - harness_cpu_before;
+    let machine = procfs::machine_busy_seconds() - machine_before;
+    let engine = engine_stats(engine_before, engine_counters(client, &server).await, wall);
     let memory_after = server.memory()?;
     // Let notifications that are due go out before counting them.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -223,10 +334,13 @@ async fn ingest_point(
             * 1000.0,
         server_cores_used: server_cpu / wall.max(1e-9),
         harness_cores_used: harness_cpu / wall.max(1e-9),
+        other_cores_used: ((machine - server_cpu - harness_cpu) / wall.max(1e-9)).max(0.0),
+        attempts: 1,
         warmup_alerts_ok: warmup.alerts_ok,
         memory_after,
         notifications_received,
         stored_after_kill9,
+        engine,
     })
 }
 
@@ -256,6 +370,8 @@ pub struct LatencyResult {
     /// The POST's own answer time (Staunch answers after the durable commit).
     pub post_p50_ms: f64,
     pub post_p99_ms: f64,
+    /// Other processes' CPU during the run, in cores.
+    pub other_cores_used: f64,
 }
 
 /// Samples sent before measuring, to open connections on both hops.
@@ -272,6 +388,7 @@ pub async fn latency(
     let client = http_client()?;
     let mut results = Vec::new();
     for &kind in &settings.kinds {
+        wait_for_quiet(settings).await;
         let result = latency_run(settings, binaries, receiver, &client, kind)
             .await
             .with_context(|| format!("latency, {}", kind.label()))?;
@@ -292,6 +409,7 @@ async fn latency_run(
     kind: Kind,
 ) -> anyhow::Result<LatencyResult> {
     let server = Server::start(kind, Phase::Latency, binaries, receiver.port).await?;
+    let others = procfs::OthersMeter::start(server.pid);
     let run = format!("{:x}", payload::mix(jiff::Timestamp::now().as_nanosecond() as u64) >> 40);
     let url = match kind {
         Kind::Staunch { .. } => format!(
@@ -360,6 +478,7 @@ async fn latency_run(
     if latencies.is_empty() {
         eprintln!("{} log:\n{}", kind.label(), server.log_tail());
     }
+    let other_cores_used = others.cores();
     drop(server);
     Ok(LatencyResult {
         server: kind.label(),
@@ -372,6 +491,7 @@ async fn latency_run(
         max_ms: percentile(&latencies, 1.0),
         post_p50_ms: percentile(&posts, 0.5),
         post_p99_ms: percentile(&posts, 0.99),
+        other_cores_used,
     })
 }
 
@@ -398,6 +518,8 @@ pub struct ListResult {
     pub memory: Memory,
     /// Staunch: database plus WAL on disk.
     pub disk_bytes: Option<u64>,
+    /// Other processes' CPU during the timed queries, in cores.
+    pub other_cores_used: f64,
 }
 
 const LIST_BATCH: u64 = 100;
@@ -419,6 +541,7 @@ pub async fn list(
         }
     }
     for kind in kinds {
+        wait_for_quiet(settings).await;
         let result = list_run(settings, binaries, receiver, &client, kind)
             .await
             .with_context(|| format!("list, {}", kind.label()))?;
@@ -471,6 +594,7 @@ async fn list_run(
         );
     }
     let per_service = (requests / services * LIST_BATCH) as usize;
+    let others = procfs::OthersMeter::start(server.pid);
 
     let mut timings = Vec::new();
     let mut wrong_answers = 0;
@@ -519,6 +643,7 @@ async fn list_run(
             }
         }
     }
+    let other_cores_used = others.cores();
     let memory = server.memory()?;
     let disk_bytes = server.db.as_ref().map(|db| {
         ["", "-wal"]
@@ -543,5 +668,6 @@ async fn list_run(
         max_ms: percentile(&timings, 1.0),
         memory,
         disk_bytes,
+        other_cores_used,
     })
 }

@@ -56,3 +56,62 @@ pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
 pub fn own_cpu_seconds() -> f64 {
     cpu_seconds(std::process::id()).unwrap_or(0.0)
 }
+
+/// CPU time the whole machine has spent busy (all processes, all cores), in seconds.
+pub fn machine_busy_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return 0.0;
+    };
+    let Some(line) = stat.lines().find(|line| line.starts_with("cpu ")) else {
+        return 0.0;
+    };
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait.
+    let busy: u64 = [0usize, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&index| fields.get(index))
+        .sum();
+    busy as f64 / 100.0
+}
+
+/// Measures, over `window`, how many cores everything except this process keeps busy.
+pub async fn others_busy_cores(window: std::time::Duration) -> f64 {
+    let machine = machine_busy_seconds();
+    let own = own_cpu_seconds();
+    tokio::time::sleep(window).await;
+    let others = (machine_busy_seconds() - machine) - (own_cpu_seconds() - own);
+    (others / window.as_secs_f64()).max(0.0)
+}
+
+/// A meter of the CPU used by processes other than the harness and the server under test.
+pub struct OthersMeter {
+    machine: f64,
+    own: f64,
+    server: f64,
+    pid: u32,
+    started: std::time::Instant,
+}
+
+impl OthersMeter {
+    pub fn start(server_pid: u32) -> OthersMeter {
+        OthersMeter {
+            machine: machine_busy_seconds(),
+            own: own_cpu_seconds(),
+            server: cpu_seconds(server_pid).unwrap_or(0.0),
+            pid: server_pid,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Cores used by other processes since `start`.
+    pub fn cores(&self) -> f64 {
+        let machine = machine_busy_seconds() - self.machine;
+        let own = own_cpu_seconds() - self.own;
+        let server = cpu_seconds(self.pid).unwrap_or(self.server) - self.server;
+        ((machine - own - server) / self.started.elapsed().as_secs_f64().max(1e-9)).max(0.0)
+    }
+}

@@ -169,11 +169,11 @@ pub fn render(results: &Results) -> String {
         );
         let _ = writeln!(
             out,
-            "| batch | server | alerts/s | × AM | request p50 ms | request p99 ms | server CPU ms / 1k alerts | server cores | harness cores | VmHWM MiB | VmRSS MiB | accepted (warm-up + measured) | rows after kill -9 | failed requests |"
+            "| batch | server | alerts/s | × AM | request p50 ms | request p99 ms | server CPU ms / 1k alerts | server cores | harness cores | other cores | VmHWM MiB | VmRSS MiB | accepted (warm-up + measured) | rows after kill -9 | failed requests |"
         );
         let _ = writeln!(
             out,
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for point in &results.ingest {
             let peer = results
@@ -187,7 +187,7 @@ pub fn render(results: &Results) -> String {
                 .unwrap_or_else(|| "–".to_string());
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {:.0} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
                 point.batch,
                 point.server,
                 point.alerts_per_second,
@@ -197,6 +197,7 @@ pub fn render(results: &Results) -> String {
                 point.server_cpu_ms_per_1k_alerts,
                 point.server_cores_used,
                 point.harness_cores_used,
+                point.other_cores_used,
                 mib(point.memory_after.peak_kib),
                 mib(point.memory_after.current_kib),
                 point.warmup_alerts_ok + point.alerts_ok,
@@ -208,6 +209,35 @@ pub fn render(results: &Results) -> String {
             );
         }
         let _ = writeln!(out);
+        let engine_rows: Vec<_> = results
+            .ingest
+            .iter()
+            .filter_map(|point| point.engine.as_ref().map(|engine| (point, engine)))
+            .collect();
+        if !engine_rows.is_empty() {
+            let _ = writeln!(
+                out,
+                "Staunch's engine over the measured part (from its `/metrics`):\n"
+            );
+            let _ = writeln!(
+                out,
+                "| batch | server | transactions | requests per transaction | mean transaction ms | engine busy |"
+            );
+            let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|");
+            for (point, engine) in engine_rows {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.0} | {:.1} | {:.2} | {:.0}% |",
+                    point.batch,
+                    point.server,
+                    engine.transactions,
+                    engine.commands_per_transaction,
+                    engine.mean_transaction_ms,
+                    engine.busy_fraction * 100.0
+                );
+            }
+            let _ = writeln!(out);
+        }
     }
 
     if !results.latency.is_empty() {
@@ -217,13 +247,13 @@ pub fn render(results: &Results) -> String {
         );
         let _ = writeln!(
             out,
-            "| server | samples | p50 ms | p90 ms | p99 ms | max ms | POST answered p50 ms | POST answered p99 ms | timeouts |"
+            "| server | samples | p50 ms | p90 ms | p99 ms | max ms | POST answered p50 ms | POST answered p99 ms | timeouts | other cores |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for result in &results.latency {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
                 result.server,
                 result.samples,
                 ms(result.p50_ms),
@@ -233,6 +263,7 @@ pub fn render(results: &Results) -> String {
                 ms(result.post_p50_ms),
                 ms(result.post_p99_ms),
                 result.timeouts,
+                result.other_cores_used,
             );
         }
         let _ = writeln!(out);
@@ -242,16 +273,16 @@ pub fn render(results: &Results) -> String {
         let _ = writeln!(out, "### Listing one service's firing alerts\n");
         let _ = writeln!(
             out,
-            "| server | open alerts | services | alerts per answer | answer KiB | p50 ms | p99 ms | max ms | wrong answers | VmHWM MiB | VmRSS MiB | on disk MiB | load alerts/s |"
+            "| server | open alerts | services | alerts per answer | answer KiB | p50 ms | p99 ms | max ms | wrong answers | VmHWM MiB | VmRSS MiB | on disk MiB | load alerts/s | other cores |"
         );
         let _ = writeln!(
             out,
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for result in &results.list {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+                "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.2} |",
                 result.server,
                 result.open_alerts,
                 result.services,
@@ -268,6 +299,7 @@ pub fn render(results: &Results) -> String {
                     .map(|bytes| format!("{:.1}", bytes as f64 / 1048576.0))
                     .unwrap_or_else(|| "n/a".to_string()),
                 result.load_alerts_per_second,
+                result.other_cores_used,
             );
         }
         let _ = writeln!(out);

@@ -4,6 +4,8 @@
 
 pub mod alertmanager;
 pub mod error;
+pub mod grafana;
+pub mod opsgenie;
 pub mod pagerduty;
 mod walk;
 

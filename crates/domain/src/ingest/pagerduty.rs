@@ -26,7 +26,7 @@ pub const ROUTING_KEY_LENGTH: usize = 32;
 pub const SUMMARY_MAX_CHARACTERS: usize = 1024;
 
 /// "The maximum permitted length of this property is 255 characters" (developer docs, `dedup_key`).
-pub const DEDUP_KEY_MAX_CHARACTERS: usize = 255;
+pub const DEDUP_KEY_MAX_CHARACTERS: usize = DedupKey::MAX_LEN;
 
 /// A rejected event, shaped like PagerDuty's 400 response body. `status` is derived from
 /// `message` (see [`InvalidEvent::status`]).
@@ -322,17 +322,11 @@ fn read_dedup_key(root: &mut JsonObject, action: Option<AlertAction>, problems: 
             None => None,
         };
     };
-    if text.chars().count() > DEDUP_KEY_MAX_CHARACTERS {
-        // Invented, after PagerDuty's routing key length message.
-        problems.invalid("dedup_key", "Length of 'dedup_key' is incorrect (should be at most 255 characters)");
-        return None;
-    }
     match DedupKey::parse(text) {
         Ok(key) => Some(Some(key)),
         Err(DedupKeyError::TooLong) => {
-            // Staunch stores at most 255 bytes; PagerDuty counts characters, so a key of
-            // multi-byte characters can pass PagerDuty and still fail here.
-            problems.invalid("dedup_key", "Length of 'dedup_key' is incorrect (should be at most 255 bytes)");
+            // Invented, after PagerDuty's routing key length message.
+            problems.invalid("dedup_key", "Length of 'dedup_key' is incorrect (should be at most 255 characters)");
             None
         }
         Err(DedupKeyError::Empty) => {

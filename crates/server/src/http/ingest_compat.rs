@@ -116,26 +116,32 @@ impl OpsgenieExchange {
     }
 
     /// The opsgenie integration the request's `Authorization: GenieKey <key>` names.
-    fn authenticate<'a>(&self, state: &'a AppState, headers: &HeaderMap) -> Result<&'a Integration, Response> {
-        let Some(key) = genie_key(headers) else {
-            return Err(self.error(StatusCode::UNAUTHORIZED, OPSGENIE_UNAUTHENTICATED));
-        };
-        let Some(integration) = state.config.directory.integration(&staunch_config::secret_digest(key)) else {
-            return Err(self.error(StatusCode::UNAUTHORIZED, OPSGENIE_UNAUTHENTICATED));
-        };
+    fn authenticate<'a>(&self, state: &'a AppState, headers: &HeaderMap) -> Result<&'a Integration, AuthFailure> {
+        let key = genie_key(headers).ok_or(AuthFailure::Unauthenticated)?;
+        let integration =
+            state.config.directory.integration(&staunch_config::secret_digest(key)).ok_or(AuthFailure::Unauthenticated)?;
         if integration.format != SourceFormat::Opsgenie {
-            // Opsgenie's 403 for a valid key that may not do this; the sender holds the key, so
-            // saying which kind it is leaks nothing and saves a confused operator some time.
-            let mut body = Map::new();
-            body.insert("code".to_string(), json!(OPSGENIE_FORBIDDEN_CODE));
-            let message = format!(
-                "this key belongs to an integration of type {}, use the key of an integration of type opsgenie",
-                integration.format.as_str()
-            );
-            body.insert("message".to_string(), json!(message));
-            return Err(self.reply(StatusCode::FORBIDDEN, body));
+            return Err(AuthFailure::OtherIntegrationType(integration.format));
         }
         Ok(integration)
+    }
+
+    fn refuse(&self, failure: AuthFailure) -> Response {
+        match failure {
+            AuthFailure::Unauthenticated => self.error(StatusCode::UNAUTHORIZED, OPSGENIE_UNAUTHENTICATED),
+            AuthFailure::OtherIntegrationType(format) => {
+                // Opsgenie's 403 for a valid key that may not do this; the sender holds the key,
+                // so saying which kind it is leaks nothing and saves a confused operator time.
+                let mut body = Map::new();
+                body.insert("code".to_string(), json!(OPSGENIE_FORBIDDEN_CODE));
+                let message = format!(
+                    "this key belongs to an integration of type {}, use the key of an integration of type opsgenie",
+                    format.as_str()
+                );
+                body.insert("message".to_string(), json!(message));
+                self.reply(StatusCode::FORBIDDEN, body)
+            }
+        }
     }
 
     /// Submits `event` through `integration` and answers as Opsgenie does.
@@ -157,6 +163,14 @@ impl OpsgenieExchange {
             Err(error) => self.error(StatusCode::SERVICE_UNAVAILABLE, engine_failure_message(&error)),
         }
     }
+}
+
+/// Why an Opsgenie request was not let in.
+enum AuthFailure {
+    /// No `GenieKey`, or one that is no Staunch integration key: 401.
+    Unauthenticated,
+    /// The key of a Staunch integration of another type: 403.
+    OtherIntegrationType(SourceFormat),
 }
 
 /// The key of `Authorization: GenieKey <key>` (scheme matched without regard to case).
@@ -181,7 +195,7 @@ pub async fn opsgenie_create(State(state): State<AppState>, headers: HeaderMap, 
     let exchange = OpsgenieExchange::begin();
     let integration = match exchange.authenticate(&state, &headers) {
         Ok(integration) => integration,
-        Err(response) => return response,
+        Err(failure) => return exchange.refuse(failure),
     };
     let body = match body {
         Ok(body) => body,
@@ -234,7 +248,7 @@ async fn opsgenie_alert_action(
     let exchange = OpsgenieExchange::begin();
     let integration = match exchange.authenticate(&state, &headers) {
         Ok(integration) => integration,
-        Err(response) => return response,
+        Err(failure) => return exchange.refuse(failure),
     };
     let Ok(Path(identifier)) = identifier else {
         return unreadable_identifier(&exchange);
@@ -291,7 +305,7 @@ fn opsgenie_update(
     let exchange = OpsgenieExchange::begin();
     let integration = match exchange.authenticate(&state, &headers) {
         Ok(integration) => integration,
-        Err(response) => return response,
+        Err(failure) => return exchange.refuse(failure),
     };
     let Ok(Path(identifier)) = identifier else {
         return unreadable_identifier(&exchange);
