@@ -278,7 +278,11 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                 problems.push(format!("teams.{}.members: unknown user {member:?}", raw_team.id));
             }
         }
-        let team = Team { name: raw_team.name.unwrap_or_else(|| raw_team.id.clone()), id: raw_team.id.clone(), members: raw_team.members };
+        let team = Team {
+            name: raw_team.name.unwrap_or_else(|| raw_team.id.clone()),
+            id: raw_team.id.clone(),
+            members: raw_team.members,
+        };
         if directory.teams.insert(raw_team.id.clone(), team).is_some() {
             problems.push(format!("teams: duplicate team id {:?}", raw_team.id));
         }

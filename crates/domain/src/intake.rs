@@ -148,7 +148,9 @@ mod tests {
 
     #[test]
     fn group_keys() {
-        let labels = |pairs: &[(&str, &str)]| -> Labels { pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect() };
+        let labels = |pairs: &[(&str, &str)]| -> Labels {
+            pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+        };
         let key = DedupKey::parse("pd-123").unwrap();
         let by = |names: &[&str]| -> Vec<String> { names.iter().map(|name| name.to_string()).collect() };
         let cases = [

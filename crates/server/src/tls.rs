@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::{self, ServerConfig};
+use tokio_rustls::server::TlsStream;
 
 /// A client that has not finished its handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,7 +26,8 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> anyhow::Result<Arc<Se
     if certificates.is_empty() {
         anyhow::bail!("--tls-cert {}: no certificate in the file", cert_path.display());
     }
-    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|error| anyhow::anyhow!("--tls-key {}: {error}", key_path.display()))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key_path).map_err(|error| anyhow::anyhow!("--tls-key {}: {error}", key_path.display()))?;
     // The one crypto provider of the whole binary (reqwest and lettre use it too).
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)

@@ -246,7 +246,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             client::silence_add(&options, &matchers, &duration, &comment).await
         }
         Command::Silence { command: SilenceCommand::List { client: options } } => client::silence_list(&options).await,
-        Command::Silence { command: SilenceCommand::Expire { client: options, id } } => client::silence_expire(&options, id).await,
+        Command::Silence { command: SilenceCommand::Expire { client: options, id } } => {
+            client::silence_expire(&options, id).await
+        }
         Command::Token { command: TokenCommand::Create { name, role, user, config, db } } => {
             crate::token::create(&config, db.as_deref(), &name, &role, user).await
         }

@@ -6,7 +6,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 use support::receiver::Receiver;
-use support::{config, shared_data, staunch_binary, App, WEBHOOK_SECRET};
+use support::{App, WEBHOOK_SECRET, config, shared_data, staunch_binary};
 
 fn staunch(app: &App, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(staunch_binary())
@@ -15,7 +15,11 @@ fn staunch(app: &App, args: &[&str]) -> (bool, String, String) {
         .current_dir(&app.dir)
         .output()
         .expect("run staunch");
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).to_string(), String::from_utf8_lossy(&output.stderr).to_string())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
 }
 
 #[tokio::test]
@@ -67,12 +71,16 @@ async fn incidents_ack_show_and_oncall_from_the_cli() {
     let bob = receiver.wait_for_pages("/bob", 1, Duration::from_secs(15)).await;
     assert_eq!(bob[0].event, "incident.reassigned");
 
-    let (ok, stdout, stderr) = staunch(&app, &["silence", "add", "{env=\"staging\"}", "--duration", "2h", "--comment", "load test"]);
+    let (ok, stdout, stderr) =
+        staunch(&app, &["silence", "add", "{env=\"staging\"}", "--duration", "2h", "--comment", "load test"]);
     assert!(ok, "{stderr}");
     assert!(stdout.starts_with("silence 1 until "), "{stdout}");
     let (ok, stdout, _) = staunch(&app, &["silence", "list"]);
     assert!(ok);
-    assert!(stdout.lines().nth(1).is_some_and(|line| line.contains("{env=\"staging\"}") && line.ends_with("load test")), "{stdout}");
+    assert!(
+        stdout.lines().nth(1).is_some_and(|line| line.contains("{env=\"staging\"}") && line.ends_with("load test")),
+        "{stdout}"
+    );
     let (ok, stdout, _) = staunch(&app, &["silence", "expire", "1"]);
     assert!(ok);
     assert_eq!(stdout.trim(), "silence 1 expired");
@@ -88,11 +96,16 @@ async fn incidents_ack_show_and_oncall_from_the_cli() {
 #[test]
 fn routes_test_prints_what_amtool_prints() {
     let Some(directory) = shared_data("alertmanager/routing") else { return };
-    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(directory.join("expected_receivers.json")).unwrap()).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(directory.join("expected_receivers.json")).unwrap()).unwrap();
     for case in expected["cases"].as_array().unwrap() {
         let config_path = directory.join(case["config"].as_str().unwrap());
-        let labels: Vec<String> =
-            case["labels"].as_object().unwrap().iter().map(|(name, value)| format!("{name}={}", value.as_str().unwrap())).collect();
+        let labels: Vec<String> = case["labels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, value)| format!("{name}={}", value.as_str().unwrap()))
+            .collect();
         let output = Command::new(staunch_binary())
             .args(["routes", "test", "--alertmanager-config"])
             .arg(&config_path)
@@ -100,7 +113,8 @@ fn routes_test_prints_what_amtool_prints() {
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let receivers: Vec<&str> = case["expected_receivers"].as_array().unwrap().iter().map(|value| value.as_str().unwrap()).collect();
+        let receivers: Vec<&str> =
+            case["expected_receivers"].as_array().unwrap().iter().map(|value| value.as_str().unwrap()).collect();
         assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), receivers.join(","), "{case}");
     }
 }

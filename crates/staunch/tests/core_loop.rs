@@ -181,12 +181,20 @@ async fn sigterm_shuts_down_cleanly_and_state_survives() {
 async fn one_payload_naming_an_alert_twice_stores_it_once() {
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
     let app = App::spawn(&config(&receiver.url, "1h", "", "")).await;
-    let alert = |instance: &str| json!({"status": "firing", "labels": {"alertname": "Twice", "instance": instance}, "annotations": {"summary": "twice"},
-        "startsAt": "2026-11-22T04:18:18Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": format!("fp-{instance}")});
+    let alert = |instance: &str| {
+        json!({"status": "firing", "labels": {"alertname": "Twice", "instance": instance}, "annotations": {"summary": "twice"},
+        "startsAt": "2026-11-22T04:18:18Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": format!("fp-{instance}")})
+    };
     let payload = json!({"version": "4", "groupKey": "{}:{alertname=\"Twice\"}", "truncatedAlerts": 0, "status": "firing", "receiver": "staunch",
         "groupLabels": {"alertname": "Twice"}, "commonLabels": {"alertname": "Twice"}, "commonAnnotations": {}, "externalURL": "http://am",
         "alerts": [alert("a"), alert("b"), alert("a")]});
-    let response = app.http.post(app.url(&format!("/integrations/alertmanager/{}", support::ALERTMANAGER_KEY))).json(&payload).send().await.unwrap();
+    let response = app
+        .http
+        .post(app.url(&format!("/integrations/alertmanager/{}", support::ALERTMANAGER_KEY)))
+        .json(&payload)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let receipt: serde_json::Value = response.json().await.unwrap();
     assert_eq!(receipt["receipt"]["alerts_stored"], 2, "{receipt}");

@@ -158,7 +158,10 @@ impl StoreTx for SqliteTx {
         let mut incidents = Vec::new();
         for chunk in groups.chunks(BIND_CHUNK) {
             let mut query = QueryBuilder::<Sqlite>::new(incident_select());
-            query.push(" WHERE org_id = ").push_bind(org.0).push(" AND state <> 'resolved' AND (service_id, group_key) IN (VALUES ");
+            query
+                .push(" WHERE org_id = ")
+                .push_bind(org.0)
+                .push(" AND state <> 'resolved' AND (service_id, group_key) IN (VALUES ");
             let mut separated = query.separated(", ");
             for (service_id, group_key) in chunk {
                 separated.push("(").push_bind_unseparated(service_id.clone()).push_unseparated(", ");
@@ -237,7 +240,8 @@ impl StoreTx for SqliteTx {
 
     async fn append_timeline_entries(&mut self, entries: &[NewTimelineEntry]) -> StoreResult<()> {
         for chunk in entries.chunks(BIND_CHUNK) {
-            let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO timeline (org_id, incident_id, at, actor_kind, actor_id, kind, data) ");
+            let mut query =
+                QueryBuilder::<Sqlite>::new("INSERT INTO timeline (org_id, incident_id, at, actor_kind, actor_id, kind, data) ");
             query.push_values(chunk, |mut row, entry| {
                 row.push_bind(entry.org.0)
                     .push_bind(entry.incident_id)

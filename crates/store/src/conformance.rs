@@ -564,7 +564,9 @@ pub async fn bulk_reads_and_inserts_agree_with_single_ones(store: Arc<dyn Store>
     let mut tx = store.begin().await.unwrap();
     tx.update_incident(&closed).await.unwrap();
     // 1200 alerts: more than one statement's worth, so chunking is exercised too.
-    let alerts: Vec<NewAlert> = (0..1200).map(|index| new_alert(org, if index % 2 == 0 { "checkout" } else { "search" }, &format!("k{index}"), Some(open.id))).collect();
+    let alerts: Vec<NewAlert> = (0..1200)
+        .map(|index| new_alert(org, if index % 2 == 0 { "checkout" } else { "search" }, &format!("k{index}"), Some(open.id)))
+        .collect();
     let ids = tx.insert_alerts(&alerts).await.unwrap();
     assert_eq!(ids.len(), 1200);
     let keys: Vec<(String, String)> = vec![
@@ -583,12 +585,21 @@ pub async fn bulk_reads_and_inserts_agree_with_single_ones(store: Arc<dyn Store>
     assert!(tx.alerts_by_dedup_keys(OrgId(2), &keys).await.unwrap().is_empty());
     assert!(tx.alerts_by_dedup_keys(org, &[]).await.unwrap().is_empty());
 
-    let many: Vec<(String, String)> = (0..1200).map(|index| (if index % 2 == 0 { "checkout" } else { "search" }.to_string(), format!("k{index}"))).collect();
+    let many: Vec<(String, String)> =
+        (0..1200).map(|index| (if index % 2 == 0 { "checkout" } else { "search" }.to_string(), format!("k{index}"))).collect();
     assert_eq!(tx.alerts_by_dedup_keys(org, &many).await.unwrap().len(), 1200);
 
-    let groups = vec![("checkout".to_string(), "g1".to_string()), ("checkout".to_string(), "g2".to_string()), ("search".to_string(), "g1".to_string())];
+    let groups = vec![
+        ("checkout".to_string(), "g1".to_string()),
+        ("checkout".to_string(), "g2".to_string()),
+        ("search".to_string(), "g1".to_string()),
+    ];
     let open_found = tx.open_incidents_for_groups(org, &groups).await.unwrap();
-    assert_eq!(open_found.iter().map(|incident| incident.id).collect::<Vec<_>>(), vec![open.id], "resolved and absent groups are left out");
+    assert_eq!(
+        open_found.iter().map(|incident| incident.id).collect::<Vec<_>>(),
+        vec![open.id],
+        "resolved and absent groups are left out"
+    );
     assert!(tx.open_incidents_for_groups(OrgId(2), &groups).await.unwrap().is_empty());
     let by_id = tx.incidents_by_ids(org, &[open.id, closed.id, 999_999]).await.unwrap();
     assert_eq!(by_id.len(), 2);

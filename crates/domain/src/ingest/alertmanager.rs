@@ -10,7 +10,7 @@
 
 use crate::alert::{AlertAction, AlertEvent, AlertLink, DedupKey, DedupKeyError, SourceFormat};
 use crate::ingest::error::{FieldError, IngestError};
-use crate::ingest::walk::{JsonObject, Problem, ProblemKind, Problems, index_path, quoted_excerpt};
+use crate::ingest::walk::{Field, JsonObject, ProblemKind, Problems, index_path, quoted_excerpt};
 use crate::labels::{Labels, alertmanager_fingerprint};
 use crate::severity::Severity;
 use jiff::Timestamp;
@@ -133,23 +133,13 @@ fn read_webhook(document: Value, problems: &mut Problems) -> Option<Alertmanager
     })
 }
 
-fn read_status(object: &mut JsonObject, problems: &mut Problems) -> Option<AlertmanagerStatus> {
-    let path = object.field_path("status");
-    let text = object.string("status", problems).required(&path, problems)?;
-    let status = AlertmanagerStatus::parse(&text);
-    if status.is_none() {
-        problems.invalid(path, format!("must be \"firing\" or \"resolved\", not {}", quoted_excerpt(&text)));
-    }
-    status
-}
-
 fn read_alert(value: Value, path: String, problems: &mut Problems) -> Option<AlertEvent> {
     let mut alert = JsonObject::from_value(value, path, problems)?;
     let status = read_status(&mut alert, problems);
     let labels = alert.string_map("labels", problems).required(&alert.field_path("labels"), problems);
     let annotations = alert.string_map("annotations", problems).required(&alert.field_path("annotations"), problems);
-    let starts_at = read_time(&mut alert, "startsAt", problems);
-    let ends_at = read_time(&mut alert, "endsAt", problems);
+    let starts_at = read_time(&mut alert, "startsAt", TimeField::Required, problems);
+    let ends_at = read_time(&mut alert, "endsAt", TimeField::Required, problems);
     let generator_url = alert.string("generatorURL", problems).required(&alert.field_path("generatorURL"), problems);
     let fingerprint = alert.non_blank_string("fingerprint", problems).optional();
     let fingerprint_path = alert.field_path("fingerprint");
@@ -157,21 +147,8 @@ fn read_alert(value: Value, path: String, problems: &mut Problems) -> Option<Ale
 
     let labels = labels?;
     let annotations = annotations?;
-    // Older Alertmanagers do not send fingerprints; computing the same value keeps
-    // deduplication in agreement with the sender either way.
-    let fingerprint = fingerprint.unwrap_or_else(|| alertmanager_fingerprint(&labels));
-    let dedup_key = match DedupKey::parse(fingerprint.clone()) {
-        Ok(key) => key,
-        Err(DedupKeyError::TooLong) => {
-            problems.invalid(fingerprint_path, format!("must be at most {} bytes", DedupKey::MAX_LEN));
-            return None;
-        }
-        Err(DedupKeyError::Empty) => {
-            problems.missing(fingerprint_path);
-            return None;
-        }
-    };
-    let summary = summary_of(&labels, &annotations, &fingerprint);
+    let dedup_key = dedup_key_of(fingerprint, &labels, &fingerprint_path, problems)?;
+    let summary = summary_of(&labels, &annotations, dedup_key.as_str());
     let severity = Severity::from_label(labels.get("severity").map(String::as_str));
     let links = match generator_url? {
         href if href.is_empty() => Vec::new(),
@@ -193,22 +170,41 @@ fn read_alert(value: Value, path: String, problems: &mut Problems) -> Option<Ale
     })
 }
 
-/// The first non-blank of: annotation `summary`, annotation `description`, label `alertname`;
-/// failing all, `alert <fingerprint>` so a trigger never has an empty summary.
-fn summary_of(labels: &Labels, annotations: &Labels, fingerprint: &str) -> String {
-    let candidates = [annotations.get("summary"), annotations.get("description"), labels.get("alertname")];
-    for candidate in candidates.into_iter().flatten() {
-        if !candidate.trim().is_empty() {
-            return candidate.clone();
-        }
-    }
-    format!("alert {fingerprint}")
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeField {
+    Required,
+    Optional,
 }
 
-/// `Some(None)` for Go's zero time, which Alertmanager sends for "no end yet".
-fn read_time(object: &mut JsonObject, key: &str, problems: &mut Problems) -> Option<Option<Timestamp>> {
+/// `firing` or `resolved`, under `object`'s `status`.
+pub(crate) fn read_status(object: &mut JsonObject, problems: &mut Problems) -> Option<AlertmanagerStatus> {
+    let path = object.field_path("status");
+    let text = object.string("status", problems).required(&path, problems)?;
+    let status = AlertmanagerStatus::parse(&text);
+    if status.is_none() {
+        problems.invalid(path, format!("must be \"firing\" or \"resolved\", not {}", quoted_excerpt(&text)));
+    }
+    status
+}
+
+/// An RFC 3339 time. `Some(None)` for Go's zero time, which Alertmanager and Grafana send for
+/// "no end yet", and for an optional time that is absent.
+pub(crate) fn read_time(
+    object: &mut JsonObject,
+    key: &str,
+    presence: TimeField,
+    problems: &mut Problems,
+) -> Option<Option<Timestamp>> {
     let path = object.field_path(key);
-    let text = object.string(key, problems).required(&path, problems)?;
+    let text = match (object.string(key, problems), presence) {
+        (Field::Present(text), _) => text,
+        (Field::Bad, _) => return None,
+        (Field::Absent, TimeField::Optional) => return Some(None),
+        (Field::Absent, TimeField::Required) => {
+            problems.missing(path);
+            return None;
+        }
+    };
     let Ok(timestamp) = text.parse::<Timestamp>() else {
         problems.invalid(path, format!("must be an rfc 3339 timestamp, not {}", quoted_excerpt(&text)));
         return None;
@@ -222,20 +218,66 @@ fn read_time(object: &mut JsonObject, key: &str, problems: &mut Problems) -> Opt
 /// `0001-01-01T00:00:00Z`, Go's `time.Time{}`.
 const GO_ZERO_TIME: Timestamp = Timestamp::constant(-62_135_596_800, 0);
 
-fn to_ingest_error(problems: Problems) -> IngestError {
-    let errors = problems.list.into_iter().map(to_field_error).collect();
-    IngestError { errors }
+/// The sender's fingerprint, or the one Alertmanager computes from the labels when it sent none,
+/// so deduplication agrees with the sender either way.
+pub(crate) fn dedup_key_of(
+    fingerprint: Option<String>,
+    labels: &Labels,
+    fingerprint_path: &str,
+    problems: &mut Problems,
+) -> Option<DedupKey> {
+    let fingerprint = fingerprint.unwrap_or_else(|| alertmanager_fingerprint(labels));
+    match DedupKey::parse(fingerprint) {
+        Ok(key) => Some(key),
+        Err(DedupKeyError::TooLong) => {
+            problems.invalid(fingerprint_path, format!("must be at most {} characters", DedupKey::MAX_LEN));
+            None
+        }
+        Err(DedupKeyError::Empty) => {
+            problems.missing(fingerprint_path);
+            None
+        }
+    }
 }
 
-fn to_field_error(problem: Problem) -> FieldError {
-    let field = if problem.path.is_empty() { "body".to_string() } else { problem.path };
-    let message = match problem.kind {
-        ProblemKind::Missing => "is required".to_string(),
-        ProblemKind::WrongType { expected } => format!("must be {expected}"),
-        ProblemKind::UnknownField => "is not a field of alertmanager webhook version 4".to_string(),
-        ProblemKind::Invalid { message } => message,
-    };
-    FieldError { field, message }
+/// The first non-blank of: annotation `summary`, annotation `description`, label `alertname`;
+/// failing all, `alert <fingerprint>` so a trigger never has an empty summary.
+pub(crate) fn summary_of(labels: &Labels, annotations: &Labels, fingerprint: &str) -> String {
+    let candidates = [annotations.get("summary"), annotations.get("description"), labels.get("alertname")];
+    for candidate in candidates.into_iter().flatten() {
+        if !candidate.trim().is_empty() {
+            return candidate.clone();
+        }
+    }
+    format!("alert {fingerprint}")
+}
+
+fn to_ingest_error(problems: Problems) -> IngestError {
+    ingest_error(problems, "is not a field of alertmanager webhook version 4")
+}
+
+/// Words collected problems as field errors; `unknown_field` is the format's wording for a key
+/// it does not know.
+pub(crate) fn ingest_error(problems: Problems, unknown_field: &str) -> IngestError {
+    let mut errors: Vec<FieldError> = problems
+        .list
+        .into_iter()
+        .map(|problem| {
+            let field = if problem.path.is_empty() { "body".to_string() } else { problem.path };
+            let message = match problem.kind {
+                ProblemKind::Missing => "is required".to_string(),
+                ProblemKind::WrongType { expected } => format!("must be {expected}"),
+                ProblemKind::UnknownField => unknown_field.to_string(),
+                ProblemKind::Invalid { message } => message,
+            };
+            FieldError { field, message }
+        })
+        .collect();
+    if errors.is_empty() {
+        // Only reachable through a parser bug; an empty list would tell the sender nothing.
+        errors.push(FieldError { field: "body".to_string(), message: "could not be read".to_string() });
+    }
+    IngestError { errors }
 }
 
 #[cfg(test)]

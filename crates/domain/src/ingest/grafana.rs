@@ -29,13 +29,14 @@
 //! as such. A webhook contact point with a custom payload template sends whatever its template
 //! says and is rejected like any other unknown body.
 
-use crate::alert::{AlertEvent, AlertImage, AlertLink, DedupKey, DedupKeyError, SourceFormat};
-use crate::ingest::alertmanager::AlertmanagerStatus;
-use crate::ingest::error::{FieldError, IngestError};
-use crate::ingest::walk::{Field, JsonObject, Problem, ProblemKind, Problems, index_path, quoted_excerpt};
-use crate::labels::{Labels, alertmanager_fingerprint};
+use crate::alert::{AlertEvent, AlertImage, AlertLink, SourceFormat};
+use crate::ingest::alertmanager::{
+    AlertmanagerStatus, TimeField, dedup_key_of, ingest_error, read_status, read_time, summary_of,
+};
+use crate::ingest::error::IngestError;
+use crate::ingest::walk::{Field, JsonObject, Problems, index_path, quoted_excerpt};
+use crate::labels::Labels;
 use crate::severity::Severity;
-use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 /// The payload version of Grafana Alerting's webhook (`webhookMessage.Version`).
@@ -252,107 +253,9 @@ fn read_grafana_details(alert: &mut JsonObject, problems: &mut Problems) -> Opti
 // private twins of these; it can switch to them without a change in behaviour.
 
 /// Whether a time field must be present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimeField {
-    Required,
-    Optional,
-}
-
-/// `firing` or `resolved`, under `object`'s `status`.
-pub(crate) fn read_status(object: &mut JsonObject, problems: &mut Problems) -> Option<AlertmanagerStatus> {
-    let path = object.field_path("status");
-    let text = object.string("status", problems).required(&path, problems)?;
-    let status = AlertmanagerStatus::parse(&text);
-    if status.is_none() {
-        problems.invalid(path, format!("must be \"firing\" or \"resolved\", not {}", quoted_excerpt(&text)));
-    }
-    status
-}
-
-/// An RFC 3339 time. `Some(None)` for Go's zero time, which Alertmanager and Grafana send for
-/// "no end yet", and for an optional time that is absent.
-pub(crate) fn read_time(
-    object: &mut JsonObject,
-    key: &str,
-    presence: TimeField,
-    problems: &mut Problems,
-) -> Option<Option<Timestamp>> {
-    let path = object.field_path(key);
-    let text = match (object.string(key, problems), presence) {
-        (Field::Present(text), _) => text,
-        (Field::Bad, _) => return None,
-        (Field::Absent, TimeField::Optional) => return Some(None),
-        (Field::Absent, TimeField::Required) => {
-            problems.missing(path);
-            return None;
-        }
-    };
-    let Ok(timestamp) = text.parse::<Timestamp>() else {
-        problems.invalid(path, format!("must be an rfc 3339 timestamp, not {}", quoted_excerpt(&text)));
-        return None;
-    };
-    if timestamp == GO_ZERO_TIME {
-        return Some(None);
-    }
-    Some(Some(timestamp))
-}
-
-/// `0001-01-01T00:00:00Z`, Go's `time.Time{}`.
-const GO_ZERO_TIME: Timestamp = Timestamp::constant(-62_135_596_800, 0);
-
-/// The sender's fingerprint, or the one Alertmanager computes from the labels when it sent none,
-/// so deduplication agrees with the sender either way.
-pub(crate) fn dedup_key_of(
-    fingerprint: Option<String>,
-    labels: &Labels,
-    fingerprint_path: &str,
-    problems: &mut Problems,
-) -> Option<DedupKey> {
-    let fingerprint = fingerprint.unwrap_or_else(|| alertmanager_fingerprint(labels));
-    match DedupKey::parse(fingerprint) {
-        Ok(key) => Some(key),
-        Err(DedupKeyError::TooLong) => {
-            problems.invalid(fingerprint_path, format!("must be at most {} characters", DedupKey::MAX_LEN));
-            None
-        }
-        Err(DedupKeyError::Empty) => {
-            problems.missing(fingerprint_path);
-            None
-        }
-    }
-}
-
-/// The first non-blank of: annotation `summary`, annotation `description`, label `alertname`;
-/// failing all, `alert <fingerprint>` so a trigger never has an empty summary.
-pub(crate) fn summary_of(labels: &Labels, annotations: &Labels, fingerprint: &str) -> String {
-    let candidates = [annotations.get("summary"), annotations.get("description"), labels.get("alertname")];
-    for candidate in candidates.into_iter().flatten() {
-        if !candidate.trim().is_empty() {
-            return candidate.clone();
-        }
-    }
-    format!("alert {fingerprint}")
-}
-
 fn to_ingest_error(problems: Problems) -> IngestError {
-    let mut errors: Vec<FieldError> = problems.list.into_iter().map(to_field_error).collect();
-    if errors.is_empty() {
-        // Only reachable through a parser bug; an empty list would tell the sender nothing.
-        errors.push(FieldError { field: "body".to_string(), message: "could not be read".to_string() });
-    }
-    IngestError { errors }
-}
-
-fn to_field_error(problem: Problem) -> FieldError {
-    let field = if problem.path.is_empty() { "body".to_string() } else { problem.path };
-    let message = match problem.kind {
-        ProblemKind::Missing => "is required".to_string(),
-        ProblemKind::WrongType { expected } => format!("must be {expected}"),
-        // Not produced: unknown keys are ignored (see the module documentation).
-        ProblemKind::UnknownField => "is not a field of the grafana alerting webhook".to_string(),
-        ProblemKind::Invalid { message } => message,
-    };
-    FieldError { field, message }
+    // Unknown keys are ignored (see the module documentation), so that wording is never used.
+    ingest_error(problems, "is not a field of the grafana alerting webhook")
 }
 
 #[cfg(test)]

@@ -25,7 +25,14 @@ pub(crate) async fn page_position(
     let directory = &config.directory;
     let system = Actor::system();
     let Some(policy_id) = incident.escalation_policy_id.clone() else {
-        append(context, org, incident.id, &system, "escalation.skipped", serde_json::json!({ "reason": "the service has no escalation policy" }));
+        append(
+            context,
+            org,
+            incident.id,
+            &system,
+            "escalation.skipped",
+            serde_json::json!({ "reason": "the service has no escalation policy" }),
+        );
         return Ok(());
     };
     let Some(policy) = directory.escalation_policies.get(&policy_id) else {
@@ -41,9 +48,23 @@ pub(crate) async fn page_position(
     incident.escalation_level = position.level;
     incident.escalation_cycle = position.cycle;
     incident.updated_at = now;
-    append(context, org, incident.id, &system, "escalation.paged", serde_json::json!({ "policy": policy_id, "level": position.level + 1, "cycle": position.cycle + 1, "users": step.users }));
+    append(
+        context,
+        org,
+        incident.id,
+        &system,
+        "escalation.paged",
+        serde_json::json!({ "policy": policy_id, "level": position.level + 1, "cycle": position.cycle + 1, "users": step.users }),
+    );
     if step.users.is_empty() {
-        append(context, org, incident.id, &system, "escalation.nobody_on_call", serde_json::json!({ "level": position.level + 1 }));
+        append(
+            context,
+            org,
+            incident.id,
+            &system,
+            "escalation.nobody_on_call",
+            serde_json::json!({ "level": position.level + 1 }),
+        );
     }
     let event = if position == EscalationPosition::START { "incident.triggered" } else { "incident.escalated" };
     for user_id in &step.users {
@@ -62,7 +83,14 @@ pub(crate) async fn page_position(
             .await?;
         }
         None => {
-            append(context, org, incident.id, &system, "escalation.last_level", serde_json::json!({ "level": position.level + 1 }));
+            append(
+                context,
+                org,
+                incident.id,
+                &system,
+                "escalation.last_level",
+                serde_json::json!({ "level": position.level + 1 }),
+            );
         }
     }
     Ok(())

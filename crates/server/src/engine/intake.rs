@@ -150,7 +150,11 @@ pub(crate) async fn ingest_run(
         for event in request.events {
             for service_id in target_services(context, request.service_id, event) {
                 let Some(service) = directory.services.get(&service_id) else { continue };
-                let group = (request.org, service.id.clone(), intake::incident_group_key(&event.labels, &service.group_by, &event.dedup_key));
+                let group = (
+                    request.org,
+                    service.id.clone(),
+                    intake::incident_group_key(&event.labels, &service.group_by, &event.dedup_key),
+                );
                 work.push(WorkItem { request: index, service, event, group });
             }
         }
@@ -166,12 +170,17 @@ pub(crate) async fn ingest_run(
     snapshot.flush_inserts(tx).await?;
 
     for (request, receipt) in requests.iter().zip(&receipts) {
-        metrics::counter!("staunch_alert_events_total", "format" => request.format.as_str()).increment(request.events.len() as u64);
+        metrics::counter!("staunch_alert_events_total", "format" => request.format.as_str())
+            .increment(request.events.len() as u64);
         if request.truncated_alerts == 0 {
             continue;
         }
         // The sender dropped alerts it could not fit; say so on every incident the payload opened.
-        tracing::warn!(truncated_alerts = request.truncated_alerts, service = request.service_id, "sender truncated alerts in its payload");
+        tracing::warn!(
+            truncated_alerts = request.truncated_alerts,
+            service = request.service_id,
+            "sender truncated alerts in its payload"
+        );
         let actor = Actor::integration(request.service_id, request.format);
         for incident_id in &receipt.incidents_opened {
             let data = serde_json::json!({ "truncated_alerts": request.truncated_alerts });
@@ -423,7 +432,12 @@ async fn store_alert(
     Ok(())
 }
 
-async fn matching_silence(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, org: OrgId, event: &AlertEvent) -> StoreResult<Option<i64>> {
+async fn matching_silence(
+    tx: &mut dyn StoreTx,
+    context: &mut ApplyContext<'_>,
+    org: OrgId,
+    event: &AlertEvent,
+) -> StoreResult<Option<i64>> {
     if !context.silences.contains_key(&org) {
         let silences = tx.active_silences(org, context.now).await?;
         let parsed = silences

@@ -26,7 +26,14 @@ pub(crate) async fn act(
             }
             let previous = incident.assignee.replace(user_id.clone());
             incident.updated_at = now;
-            append(context, incident.org, incident.id, actor, "incident.reassigned", serde_json::json!({ "from": previous, "to": user_id }));
+            append(
+                context,
+                incident.org,
+                incident.id,
+                actor,
+                "incident.reassigned",
+                serde_json::json!({ "from": previous, "to": user_id }),
+            );
             if incident.state.is_open() {
                 // One page per reassignment: the instant tells two reassignments apart.
                 let key_prefix = format!("reassign:{}:{}", incident.id, now.as_microsecond());
@@ -42,7 +49,14 @@ pub(crate) async fn act(
             let previous = incident.severity;
             incident.severity = *severity;
             incident.updated_at = now;
-            append(context, incident.org, incident.id, actor, "incident.severity_changed", serde_json::json!({ "from": previous, "to": severity }));
+            append(
+                context,
+                incident.org,
+                incident.id,
+                actor,
+                "incident.severity_changed",
+                serde_json::json!({ "from": previous, "to": severity }),
+            );
             tx.update_incident(&incident).await?;
             Ok(Ok(incident))
         }

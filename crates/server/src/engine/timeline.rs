@@ -4,8 +4,22 @@
 use super::commands::ApplyContext;
 use staunch_store::{Actor, NewTimelineEntry, OrgId, StoreResult, StoreTx};
 
-pub(crate) fn append(context: &mut ApplyContext<'_>, org: OrgId, incident_id: i64, actor: &Actor, kind: &str, data: serde_json::Value) {
-    context.timeline.push(NewTimelineEntry { org, incident_id, at: context.now, actor: actor.clone(), kind: kind.to_string(), data });
+pub(crate) fn append(
+    context: &mut ApplyContext<'_>,
+    org: OrgId,
+    incident_id: i64,
+    actor: &Actor,
+    kind: &str,
+    data: serde_json::Value,
+) {
+    context.timeline.push(NewTimelineEntry {
+        org,
+        incident_id,
+        at: context.now,
+        actor: actor.clone(),
+        kind: kind.to_string(),
+        data,
+    });
 }
 
 /// Writes the buffered entries; called before every commit.

@@ -256,7 +256,11 @@ pub async fn get_alert(State(state): State<AppState>, caller: Caller, Path(id): 
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not an alert id")))?;
-    let alert = state.store.alert(caller.org, alert_id).await?.ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such alert"))?;
+    let alert = state
+        .store
+        .alert(caller.org, alert_id)
+        .await?
+        .ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such alert"))?;
     Ok(Json(serde_json::json!({ "alert": alert })).into_response())
 }
 

@@ -62,7 +62,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = error.into_inner();
         let field = if path.is_empty() || path == "." { "body".to_string() } else { path };
         if inner.is_syntax() || inner.is_eof() {
-            return ApiError::field(StatusCode::BAD_REQUEST, field, format!("invalid JSON: {}", strip_position(&inner.to_string())));
+            return ApiError::field(
+                StatusCode::BAD_REQUEST,
+                field,
+                format!("invalid JSON: {}", strip_position(&inner.to_string())),
+            );
         }
         ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, strip_position(&inner.to_string()))
     })

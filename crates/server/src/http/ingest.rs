@@ -12,16 +12,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use staunch_domain::alert::{DedupKey, SourceFormat};
 use staunch_domain::directory::Integration;
-use staunch_domain::ingest::{alertmanager, pagerduty};
+use staunch_domain::ingest::{IngestError, alertmanager, pagerduty};
 use staunch_store::{NewChangeEvent, OrgId};
 
-fn find_integration<'a>(state: &'a AppState, key: &str, format: SourceFormat) -> Option<&'a Integration> {
+pub(super) fn find_integration<'a>(state: &'a AppState, key: &str, format: SourceFormat) -> Option<&'a Integration> {
     let integration = state.config.directory.integration(&staunch_config::secret_digest(key))?;
     (integration.format == format).then_some(integration)
 }
 
+pub(super) fn engine_failure_message(error: &EngineError) -> String {
+    format!("alert not accepted: {error}")
+}
+
 fn engine_failure(error: EngineError) -> ApiError {
-    ApiError::unavailable(format!("alert not accepted: {error}"))
+    ApiError::unavailable(engine_failure_message(&error))
 }
 
 pub async fn alertmanager(
@@ -36,25 +40,33 @@ pub async fn alertmanager(
         Ok(body) => body,
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
-    let webhook = match alertmanager::parse_webhook(&body) {
-        Ok(webhook) => webhook,
-        Err(error) => {
-            let errors: Vec<serde_json::Value> = error
-                .errors
-                .iter()
-                .map(|problem| serde_json::json!({ "field": problem.field, "message": problem.message }))
-                .collect();
-            let body = serde_json::json!({ "status": "invalid payload", "error": error.to_string(), "errors": errors });
-            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    match alertmanager::parse_webhook(&body) {
+        Ok(webhook) => {
+            let service_id = integration.service_id.clone();
+            ingest_alert_group(&state, service_id, SourceFormat::Alertmanager, webhook.truncated_alerts, webhook.alerts).await
         }
-    };
-    let command = Command::Ingest {
-        org: OrgId::DEFAULT,
-        service_id: integration.service_id.clone(),
-        format: SourceFormat::Alertmanager,
-        truncated_alerts: webhook.truncated_alerts,
-        events: webhook.alerts,
-    };
+        Err(error) => invalid_payload(error),
+    }
+}
+
+/// Alertmanager-shaped senders (Alertmanager, Grafana) get their alerts' field errors listed.
+pub(super) fn invalid_payload(error: IngestError) -> Response {
+    let errors: Vec<serde_json::Value> =
+        error.errors.iter().map(|problem| serde_json::json!({ "field": problem.field, "message": problem.message })).collect();
+    let body = serde_json::json!({ "status": "invalid payload", "error": error.to_string(), "errors": errors });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// Ingests a group of alerts (one Alertmanager or Grafana notification) and answers 200 with
+/// the receipt once it is committed.
+pub(super) async fn ingest_alert_group(
+    state: &AppState,
+    service_id: String,
+    format: SourceFormat,
+    truncated_alerts: u64,
+    events: Vec<staunch_domain::alert::AlertEvent>,
+) -> Response {
+    let command = Command::Ingest { org: OrgId::DEFAULT, service_id, format, truncated_alerts, events };
     match state.engine.submit(command).await {
         Ok(Reply::Ingested(receipt)) => {
             (StatusCode::OK, Json(serde_json::json!({ "status": "success", "receipt": receipt }))).into_response()
@@ -80,7 +92,11 @@ pub async fn events_v2(State(state): State<AppState>, body: Result<Bytes, BytesR
         Err(invalid) => return invalid_event(invalid.status(), &invalid.message, invalid.errors),
     };
     let Some(integration) = find_integration(&state, &event.routing_key, SourceFormat::EventsV2) else {
-        return invalid_event(pagerduty::InvalidEvent::INVALID_STATUS, "Event object is invalid", vec!["Invalid routing key".to_string()]);
+        return invalid_event(
+            pagerduty::InvalidEvent::INVALID_STATUS,
+            "Event object is invalid",
+            vec!["Invalid routing key".to_string()],
+        );
     };
     let dedup_key = match event.dedup_key.clone() {
         Some(key) => key,
@@ -120,7 +136,11 @@ pub async fn change_event(State(state): State<AppState>, body: Result<Bytes, Byt
         Err(invalid) => return invalid_event(invalid.status(), &invalid.message, invalid.errors),
     };
     let Some(integration) = find_integration(&state, &change.routing_key, SourceFormat::EventsV2) else {
-        return invalid_event(pagerduty::InvalidEvent::INVALID_STATUS, "Event object is invalid", vec!["Invalid routing key".to_string()]);
+        return invalid_event(
+            pagerduty::InvalidEvent::INVALID_STATUS,
+            "Event object is invalid",
+            vec!["Invalid routing key".to_string()],
+        );
     };
     let now = state.clock.now();
     let event = NewChangeEvent {

@@ -18,7 +18,8 @@
 
 use super::AppState;
 use super::errors::ApiError;
-use crate::engine::{Command, EngineError, Reply};
+use super::ingest::{engine_failure_message, find_integration, ingest_alert_group, invalid_payload};
+use crate::engine::{Command, Reply};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -348,44 +349,13 @@ pub async fn grafana(State(state): State<AppState>, Path(key): Path<String>, bod
         Ok(body) => body,
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
-    let webhook = match grafana::parse_webhook(&body) {
-        Ok(webhook) => webhook,
-        Err(error) => {
-            let errors: Vec<Value> =
-                error.errors.iter().map(|problem| json!({ "field": problem.field, "message": problem.message })).collect();
-            let body = json!({ "status": "invalid payload", "error": error.to_string(), "errors": errors });
-            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    match grafana::parse_webhook(&body) {
+        Ok(webhook) => {
+            let service_id = integration.service_id.clone();
+            ingest_alert_group(&state, service_id, SourceFormat::Grafana, webhook.truncated_alerts, webhook.alerts).await
         }
-    };
-    let command = Command::Ingest {
-        org: OrgId::DEFAULT,
-        service_id: integration.service_id.clone(),
-        format: SourceFormat::Grafana,
-        truncated_alerts: webhook.truncated_alerts,
-        events: webhook.alerts,
-    };
-    match state.engine.submit(command).await {
-        Ok(Reply::Ingested(receipt)) => {
-            (StatusCode::OK, Json(json!({ "status": "success", "receipt": receipt }))).into_response()
-        }
-        Ok(other) => {
-            tracing::error!(reply = ?other, "engine answered a grafana webhook with an unexpected reply");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-        Err(error) => ApiError::unavailable(engine_failure_message(&error)).into_response(),
+        Err(error) => invalid_payload(error),
     }
-}
-
-// Shared. `ingest.rs` has the same two helpers privately; they are repeated here rather than
-// widened there.
-
-fn find_integration<'a>(state: &'a AppState, key: &str, format: SourceFormat) -> Option<&'a Integration> {
-    let integration = state.config.directory.integration(&staunch_config::secret_digest(key))?;
-    (integration.format == format).then_some(integration)
-}
-
-fn engine_failure_message(error: &EngineError) -> String {
-    format!("alert not accepted: {error}")
 }
 
 /// A random (version 4) UUID in its usual text form, the shape of Opsgenie's ids.

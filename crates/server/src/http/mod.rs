@@ -37,9 +37,12 @@ pub struct AppState {
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {
-    post(move |State(state): State<AppState>, caller: auth::Caller, Path(id): Path<String>, body: Result<Bytes, BytesRejection>| {
-        api::change_state(state, caller, id, body, change)
-    })
+    post(
+        move |State(state): State<AppState>,
+              caller: auth::Caller,
+              Path(id): Path<String>,
+              body: Result<Bytes, BytesRejection>| { api::change_state(state, caller, id, body, change) },
+    )
 }
 
 pub fn router(state: AppState) -> Router {

@@ -349,7 +349,7 @@ fn invalid_documents_name_every_bad_field() {
         Case {
             name: "fingerprint too long for a dedup key",
             edits: vec![Edit::Set("/alerts/0/fingerprint", json!("f".repeat(256)))],
-            expected: vec![("alerts[0].fingerprint", "must be at most 255 bytes")],
+            expected: vec![("alerts[0].fingerprint", "must be at most 255 characters")],
         },
         Case {
             name: "unknown keys at both levels",

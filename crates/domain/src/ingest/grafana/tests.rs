@@ -1,5 +1,7 @@
 use super::*;
-use crate::alert::AlertAction;
+use crate::alert::{AlertAction, DedupKey};
+use crate::labels::alertmanager_fingerprint;
+use jiff::Timestamp;
 use proptest::prelude::*;
 use serde_json::json;
 
