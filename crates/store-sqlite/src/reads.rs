@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use sqlx::{QueryBuilder, Sqlite};
 use staunch_store::*;
 
-const INCIDENT_COLUMNS: &str = "id, org_id, title, service_id, severity, state, group_key, assignee, \
+pub(crate) const INCIDENT_COLUMNS: &str = "id, org_id, title, service_id, severity, state, group_key, assignee, \
     escalation_policy_id, escalation_level, escalation_cycle, auto_resolve, created_at, updated_at, \
     acknowledged_at, mitigated_at, resolved_at";
 pub(crate) const ALERT_COLUMNS: &str = "id, org_id, service_id, dedup_key, firing, summary, severity, labels, \

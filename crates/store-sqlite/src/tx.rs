@@ -1,7 +1,7 @@
 //! Write transactions of the SQLite backend.
 
 use crate::codec::{self, json_text, micros, optional_micros};
-use crate::reads::{ALERT_COLUMNS, incident_select};
+use crate::reads::{ALERT_COLUMNS, INCIDENT_COLUMNS, incident_select};
 use crate::{backend, map_insert_error};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -11,6 +11,15 @@ use staunch_store::*;
 /// Rows per multi-row statement: far below SQLite's 32,766 bound variables even for the
 /// widest table (alerts, 19 columns).
 const BIND_CHUNK: usize = 500;
+
+/// `(?, ?), (?, ?), ...` for a list of pairs.
+fn push_pairs(query: &mut QueryBuilder<Sqlite>, pairs: &[(String, String)]) {
+    let mut separated = query.separated(", ");
+    for (first, second) in pairs {
+        separated.push("(").push_bind_unseparated(first.clone()).push_unseparated(", ");
+        separated.push_bind_unseparated(second.clone()).push_unseparated(")");
+    }
+}
 
 pub(crate) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
@@ -31,14 +40,12 @@ impl StoreTx for SqliteTx {
     async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {
         let mut alerts = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BIND_CHUNK) {
-            let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
-            query.push_bind(org.0).push(" AND (service_id, dedup_key) IN (VALUES ");
-            let mut separated = query.separated(", ");
-            for (service_id, dedup_key) in chunk {
-                separated.push("(").push_bind_unseparated(service_id.clone()).push_unseparated(", ");
-                separated.push_bind_unseparated(dedup_key.clone()).push_unseparated(")");
-            }
-            query.push(")");
+            // A join against the key list, not `(a, b) IN (VALUES ...)`: SQLite plans the latter
+            // as a scan of every alert of the org, the join as one index lookup per key.
+            let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM (VALUES "));
+            push_pairs(&mut query, chunk);
+            query.push(") AS wanted JOIN alerts ON alerts.org_id = ").push_bind(org.0);
+            query.push(" AND alerts.service_id = wanted.column1 AND alerts.dedup_key = wanted.column2");
             let rows = query.build().fetch_all(&mut *self.tx).await.map_err(backend)?;
             alerts.extend(codec::collect(rows, codec::alert)?);
         }
@@ -157,17 +164,11 @@ impl StoreTx for SqliteTx {
     async fn open_incidents_for_groups(&mut self, org: OrgId, groups: &[(String, String)]) -> StoreResult<Vec<Incident>> {
         let mut incidents = Vec::new();
         for chunk in groups.chunks(BIND_CHUNK) {
-            let mut query = QueryBuilder::<Sqlite>::new(incident_select());
-            query
-                .push(" WHERE org_id = ")
-                .push_bind(org.0)
-                .push(" AND state <> 'resolved' AND (service_id, group_key) IN (VALUES ");
-            let mut separated = query.separated(", ");
-            for (service_id, group_key) in chunk {
-                separated.push("(").push_bind_unseparated(service_id.clone()).push_unseparated(", ");
-                separated.push_bind_unseparated(group_key.clone()).push_unseparated(")");
-            }
-            query.push(")");
+            let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {INCIDENT_COLUMNS} FROM (VALUES "));
+            push_pairs(&mut query, chunk);
+            query.push(") AS wanted JOIN incidents ON incidents.org_id = ").push_bind(org.0);
+            query.push(" AND incidents.service_id = wanted.column1 AND incidents.group_key = wanted.column2");
+            query.push(" AND incidents.state <> 'resolved'");
             let rows = query.build().fetch_all(&mut *self.tx).await.map_err(backend)?;
             incidents.extend(codec::collect(rows, codec::incident)?);
         }
