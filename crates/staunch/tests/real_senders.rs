@@ -133,8 +133,15 @@ async fn email_page_reaches_an_smtp_server() {
     assert!(message.contains("To: alice@example.test"), "{message}");
     assert!(message.contains("Subject: [Staunch] [SEV1] #1 triggered: Checkout latency high (checkout)"), "{message}");
     assert!(message.contains("staunch ack 1"), "{message}");
-    let log = app.api_get("/api/v1/incidents/1/notifications").await;
-    let email = log["notifications"].as_array().unwrap().iter().find(|delivery| delivery["channel"] == "email").cloned().unwrap();
+    // The message can land before the outbox has recorded the send.
+    let email = app
+        .wait_for("the email delivery to be recorded as sent", WAIT, async || {
+            let log = app.api_get("/api/v1/incidents/1/notifications").await;
+            let email = log["notifications"].as_array()?.iter().find(|delivery| delivery["channel"] == "email").cloned()?;
+            (email["state"] != "sending").then_some(email)
+        })
+        .await;
     assert_eq!(email["state"], "sent");
+    assert_eq!(email["attempts"], 1);
     assert_eq!(maildir_messages(&maildir).len(), 1);
 }

@@ -90,11 +90,13 @@ pub(crate) struct ApplyContext<'a> {
     pub silences: std::collections::HashMap<OrgId, Vec<(Silence, Vec<staunch_domain::matcher::Matcher>)>>,
     /// Timeline entries waiting to be appended before commit (see `timeline`).
     pub timeline: Vec<NewTimelineEntry>,
+    /// The earliest `run_at` of the jobs this transaction scheduled.
+    pub earliest_job: Option<Timestamp>,
 }
 
 impl<'a> ApplyContext<'a> {
     pub fn new(config: &'a Config, now: Timestamp) -> ApplyContext<'a> {
-        ApplyContext { config, now, handed_over: Vec::new(), silences: Default::default(), timeline: Vec::new() }
+        ApplyContext { config, now, handed_over: Vec::new(), silences: Default::default(), timeline: Vec::new(), earliest_job: None }
     }
 }
 

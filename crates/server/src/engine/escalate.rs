@@ -73,6 +73,7 @@ pub(crate) async fn page_position(
     }
     match step.next {
         Some((next, due)) => {
+            context.earliest_job = Some(context.earliest_job.map_or(due, |earliest| earliest.min(due)));
             tx.schedule_job(&NewJob {
                 org,
                 kind: JobKind::Escalate,

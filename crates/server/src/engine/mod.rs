@@ -15,6 +15,7 @@ pub use commands::*;
 
 use crate::clock::Clock;
 use crate::outbox::OutboxHandle;
+use jiff::Timestamp;
 use staunch_config::Config;
 use staunch_store::{Store, StoreError};
 use std::sync::Arc;
@@ -23,8 +24,8 @@ use tokio::sync::{broadcast, mpsc};
 
 /// The largest number of commands grouped into one transaction.
 const MAX_BATCH: usize = 512;
-/// How often the engine looks for due jobs when nothing wakes it sooner. Jobs written by
-/// this process also wake it directly; the poll covers jobs that came due while idle.
+/// How often the engine re-reads when the next job is due. Jobs it schedules itself it knows
+/// of at once; the re-read finds jobs other processes scheduled (replicas sharing a database).
 const JOB_POLL: Duration = Duration::from_millis(250);
 
 #[derive(Clone)]
@@ -60,11 +61,23 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     outbox: OutboxHandle,
     receiver: mpsc::Receiver<Envelope>,
+    /// When the earliest job is due, as far as this engine knows (see `JOB_POLL`).
+    next_job_due: Option<Timestamp>,
+    next_job_due_read_at: std::time::Instant,
 }
 
 pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxHandle) -> (Engine, EngineHandle) {
     let (sender, receiver) = mpsc::channel(8192);
-    (Engine { store, config, clock, outbox, receiver }, EngineHandle { sender })
+    let engine = Engine {
+        store,
+        config,
+        clock,
+        outbox,
+        receiver,
+        next_job_due: None,
+        next_job_due_read_at: std::time::Instant::now() - JOB_POLL,
+    };
+    (engine, EngineHandle { sender })
 }
 
 impl Engine {
@@ -89,7 +102,13 @@ impl Engine {
                 }
                 self.apply_batch(batch).await;
             }
-            self.run_due_jobs().await;
+            if self.next_job_due_read_at.elapsed() >= JOB_POLL {
+                self.read_next_job_due().await;
+            }
+            if self.next_job_due.is_some_and(|due| due <= self.clock.now()) {
+                self.run_due_jobs().await;
+                self.read_next_job_due().await;
+            }
         }
         // Commands still queued were never committed: their senders get an error, not a 2xx.
         self.receiver.close();
@@ -123,12 +142,13 @@ impl Engine {
             }
             timeline::flush(&mut *tx, &mut context).await?;
             tx.commit().await?;
-            Ok::<_, StoreError>((replies, context.handed_over))
+            Ok::<_, StoreError>((replies, context.handed_over, context.earliest_job))
         }
         .await;
         match outcome {
-            Ok((replies, handed_over)) => {
+            Ok((replies, handed_over, earliest_job)) => {
                 self.outbox.hand_over(handed_over);
+                self.jobs_scheduled(earliest_job);
                 for (envelope, reply) in batch.into_iter().zip(replies) {
                     let _ = envelope.reply.send(Ok(reply));
                 }
@@ -145,16 +165,23 @@ impl Engine {
         metrics::histogram!("staunch_engine_batch_size").record(size as f64);
     }
 
+    async fn read_next_job_due(&mut self) {
+        self.next_job_due_read_at = std::time::Instant::now();
+        match self.store.next_job_due().await {
+            Ok(due) => self.next_job_due = due,
+            Err(error) => tracing::error!(%error, "cannot read job queue"),
+        }
+    }
+
+    /// Jobs scheduled by a transaction that committed make the next one due sooner.
+    fn jobs_scheduled(&mut self, earliest: Option<Timestamp>) {
+        if let Some(earliest) = earliest {
+            self.next_job_due = Some(self.next_job_due.map_or(earliest, |due| due.min(earliest)));
+        }
+    }
+
     async fn run_due_jobs(&mut self) {
         let now = self.clock.now();
-        match self.store.next_job_due().await {
-            Ok(Some(due)) if due <= now => {}
-            Ok(_) => return,
-            Err(error) => {
-                tracing::error!(%error, "cannot read job queue");
-                return;
-            }
-        }
         let outcome = async {
             let mut tx = self.store.begin().await?;
             let jobs = tx.due_jobs(now, 256).await?;
