@@ -49,6 +49,8 @@ impl SqliteStore {
                 Durability::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(Duration::from_secs(10))
+            // Room for every bulk statement shape at every chunk size (see tx.rs).
+            .statement_cache_capacity(512)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options).await.map_err(backend)?;
         migrate::run(&pool).await?;

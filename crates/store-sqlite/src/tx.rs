@@ -8,9 +8,25 @@ use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, Transaction};
 use staunch_store::*;
 
-/// Rows per multi-row statement: far below SQLite's 32,766 bound variables even for the
-/// widest table (alerts, 19 columns).
-const BIND_CHUNK: usize = 500;
+/// The most rows one multi-row statement carries: far below SQLite's 32,766 bound variables
+/// even for the widest table (alerts, 19 columns).
+const LARGEST_CHUNK: usize = 256;
+
+/// Splits `items` into chunks whose sizes are powers of two (largest first). Every distinct
+/// row count is a distinct statement to parse; with these sizes a handful of statements per
+/// query shape serve every batch and stay prepared in the connection's statement cache.
+fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = LARGEST_CHUNK.min(1 << rest.len().ilog2());
+        let (chunk, remaining) = rest.split_at(size);
+        rest = remaining;
+        Some(chunk)
+    })
+}
 
 /// `(?, ?), (?, ?), ...` for a list of pairs.
 fn push_pairs(query: &mut QueryBuilder<Sqlite>, pairs: &[(String, String)]) {
@@ -39,7 +55,7 @@ impl StoreTx for SqliteTx {
 
     async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {
         let mut alerts = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(BIND_CHUNK) {
+        for chunk in statement_chunks(keys) {
             // A join against the key list, not `(a, b) IN (VALUES ...)`: SQLite plans the latter
             // as a scan of every alert of the org, the join as one index lookup per key.
             let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM (VALUES "));
@@ -54,7 +70,7 @@ impl StoreTx for SqliteTx {
 
     async fn insert_alerts(&mut self, alerts: &[NewAlert]) -> StoreResult<Vec<i64>> {
         let mut ids = Vec::with_capacity(alerts.len());
-        for chunk in alerts.chunks(BIND_CHUNK) {
+        for chunk in statement_chunks(alerts) {
             let mut query = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO alerts (org_id, service_id, dedup_key, firing, summary, severity, labels, annotations, details, \
                  links, images, format, incident_id, silenced_by, first_seen, last_seen, starts_at, resolved_at, event_count) ",
@@ -147,7 +163,7 @@ impl StoreTx for SqliteTx {
 
     async fn incidents_by_ids(&mut self, org: OrgId, incident_ids: &[i64]) -> StoreResult<Vec<Incident>> {
         let mut incidents = Vec::with_capacity(incident_ids.len());
-        for chunk in incident_ids.chunks(BIND_CHUNK) {
+        for chunk in statement_chunks(incident_ids) {
             let mut query = QueryBuilder::<Sqlite>::new(incident_select());
             query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id IN (");
             let mut separated = query.separated(", ");
@@ -163,7 +179,7 @@ impl StoreTx for SqliteTx {
 
     async fn open_incidents_for_groups(&mut self, org: OrgId, groups: &[(String, String)]) -> StoreResult<Vec<Incident>> {
         let mut incidents = Vec::new();
-        for chunk in groups.chunks(BIND_CHUNK) {
+        for chunk in statement_chunks(groups) {
             let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {INCIDENT_COLUMNS} FROM (VALUES "));
             push_pairs(&mut query, chunk);
             query.push(") AS wanted JOIN incidents ON incidents.org_id = ").push_bind(org.0);
@@ -240,7 +256,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn append_timeline_entries(&mut self, entries: &[NewTimelineEntry]) -> StoreResult<()> {
-        for chunk in entries.chunks(BIND_CHUNK) {
+        for chunk in statement_chunks(entries) {
             let mut query =
                 QueryBuilder::<Sqlite>::new("INSERT INTO timeline (org_id, incident_id, at, actor_kind, actor_id, kind, data) ");
             query.push_values(chunk, |mut row, entry| {
@@ -435,5 +451,19 @@ impl StoreTx for SqliteTx {
         .await
         .map_err(|error| map_insert_error(error, "api token"))?;
         Ok(result.last_insert_rowid())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_chunks_are_powers_of_two_and_cover_everything() {
+        let sizes = |count: usize| statement_chunks(&vec![0u8; count]).map(<[u8]>::len).collect::<Vec<_>>();
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), vec![1]);
+        assert_eq!(sizes(7), vec![4, 2, 1]);
+        assert_eq!(sizes(940), vec![256, 256, 256, 128, 32, 8, 4]);
     }
 }
