@@ -51,15 +51,44 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             // Room for every bulk statement shape at every chunk size (see tx.rs).
             .statement_cache_capacity(512)
+            // Checkpoints run in the background (see `checkpoint_in_background`), not inside the
+            // commit that happens to cross the WAL size limit, which would stall the engine.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", "67108864")
+            .pragma("cache_size", "-32768")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options).await.map_err(backend)?;
         migrate::run(&pool).await?;
+        checkpoint_in_background(pool.clone());
         Ok(SqliteStore { pool })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Copies committed WAL pages into the database on a connection of its own, so a writer never
+/// waits for it. PASSIVE never blocks readers or the writer; once a checkpoint has caught up,
+/// the next commit starts the WAL over. Ends when the pool is closed.
+fn checkpoint_in_background(pool: SqlitePool) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+            if pool.is_closed() {
+                return;
+            }
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(%error, "wal checkpoint failed; will retry");
+            }
+        }
+    });
 }
 
 pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
