@@ -56,6 +56,9 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "0")
             .pragma("journal_size_limit", "67108864")
             .pragma("cache_size", "-32768")
+            // Multi-row inserts into tables with unique keys keep a statement journal; in memory
+            // it costs no file writes.
+            .pragma("temp_store", "MEMORY")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options).await.map_err(backend)?;
         migrate::run(&pool).await?;
