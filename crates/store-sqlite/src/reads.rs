@@ -29,8 +29,9 @@ fn page_size(limit: u32) -> i64 {
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        let write_guard = self.write_lock.clone().lock_owned().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        Ok(Box::new(SqliteTx::new(tx)))
+        Ok(Box::new(SqliteTx::new(tx, write_guard)))
     }
 
     async fn incident(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
@@ -161,6 +162,7 @@ impl Store for SqliteStore {
                ORDER BY id LIMIT ?3) \
              RETURNING {DELIVERY_COLUMNS}"
         );
+        let _write_guard = self.write_lock.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(micros(lease_until))
@@ -176,6 +178,7 @@ impl Store for SqliteStore {
     }
 
     async fn release_delivery_leases(&self) -> StoreResult<u64> {
+        let _write_guard = self.write_lock.lock().await;
         let result = sqlx::query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
             .execute(&self.pool)
             .await

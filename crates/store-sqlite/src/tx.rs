@@ -39,11 +39,13 @@ fn push_pairs(query: &mut QueryBuilder<Sqlite>, pairs: &[(String, String)]) {
 
 pub(crate) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    /// Held until commit or drop: this is the one writer.
+    _write_guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl SqliteTx {
-    pub(crate) fn new(tx: Transaction<'static, Sqlite>) -> SqliteTx {
-        SqliteTx { tx }
+    pub(crate) fn new(tx: Transaction<'static, Sqlite>, write_guard: tokio::sync::OwnedMutexGuard<()>) -> SqliteTx {
+        SqliteTx { tx, _write_guard: write_guard }
     }
 }
 
