@@ -64,21 +64,13 @@ pub async fn run(client: &reqwest::Client, plan: &Plan, build: RequestBuilder) -
                 }
                 let (url, body, alerts) = build(index);
                 let sent = Instant::now();
-                let outcome = client
-                    .post(&url)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body)
-                    .send()
-                    .await;
+                let outcome = client.post(&url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body).send().await;
                 let error = match outcome {
                     Ok(response) => {
                         let status = response.status();
                         match response.bytes().await {
                             Ok(_) if status.is_success() => None,
-                            Ok(bytes) => Some(format!(
-                                "{status}: {}",
-                                String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-                            )),
+                            Ok(bytes) => Some(format!("{status}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(300)]))),
                             Err(error) => Some(format!("reading the answer: {error}")),
                         }
                     }
@@ -88,9 +80,7 @@ pub async fn run(client: &reqwest::Client, plan: &Plan, build: RequestBuilder) -
                     None => {
                         result.requests_ok += 1;
                         result.alerts_ok += alerts;
-                        result
-                            .latencies_ms
-                            .push(sent.elapsed().as_secs_f64() * 1000.0);
+                        result.latencies_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
                     }
                     Some(error) => {
                         result.requests_failed += 1;

@@ -31,10 +31,7 @@ enum What {
 }
 
 #[derive(Parser)]
-#[command(
-    name = "staunch-bench",
-    about = "Benchmark Staunch against Prometheus Alertmanager on loopback"
-)]
+#[command(name = "staunch-bench", about = "Benchmark Staunch against Prometheus Alertmanager on loopback")]
 struct Args {
     /// Which measurement to run
     what: What,
@@ -84,9 +81,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // One thread: the harness then uses at most one of the machine's cores, the same for
     // whichever server it drives.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         tokio::select! {
             result = run(args) => result,
@@ -99,14 +94,13 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn interrupted() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
@@ -116,25 +110,15 @@ async fn interrupted() {
 async fn run(args: Args) -> anyhow::Result<()> {
     let staunch = match args.staunch_bin.clone() {
         Some(path) => path,
-        None => std::env::current_exe()?
-            .parent()
-            .context("this binary has no directory")?
-            .join("staunch"),
+        None => std::env::current_exe()?.parent().context("this binary has no directory")?.join("staunch"),
     };
-    anyhow::ensure!(
-        staunch.exists(),
-        "no staunch binary at {} (build it, or pass --staunch-bin)",
-        staunch.display()
-    );
+    anyhow::ensure!(staunch.exists(), "no staunch binary at {} (build it, or pass --staunch-bin)", staunch.display());
     anyhow::ensure!(
         args.alertmanager_bin.exists(),
         "no Alertmanager at {} (pass --alertmanager-bin)",
         args.alertmanager_bin.display()
     );
-    let binaries = Binaries {
-        staunch,
-        alertmanager: args.alertmanager_bin.clone(),
-    };
+    let binaries = Binaries { staunch, alertmanager: args.alertmanager_bin.clone() };
     let mut kinds = vec![Kind::Alertmanager];
     for mode in &args.durability {
         let durability = match mode.as_str() {

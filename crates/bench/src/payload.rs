@@ -48,10 +48,7 @@ impl Alert {
         self.labels.iter().map(|(k, v)| (*k, v.as_str())).collect()
     }
     fn annotations(&self) -> Vec<(&str, &str)> {
-        self.annotations
-            .iter()
-            .map(|(k, v)| (*k, v.as_str()))
-            .collect()
+        self.annotations.iter().map(|(k, v)| (*k, v.as_str())).collect()
     }
 }
 
@@ -76,10 +73,7 @@ pub fn node_alert(seq: u64, alertname: &str, service: &str) -> Alert {
         ],
         annotations: vec![
             ("summary", format!("{alertname} on node-{seq}")),
-            (
-                "description",
-                format!("node-{seq}:9100 has been failing {alertname} for more than 5 minutes."),
-            ),
+            ("description", format!("node-{seq}:9100 has been failing {alertname} for more than 5 minutes.")),
         ],
         fingerprint: mix(seq),
     }
@@ -117,9 +111,7 @@ pub fn webhook_body(alerts: &[Alert], group_labels: &[(&str, &str)], now: &str) 
     push_map(&mut out, group_labels);
     out.push_str(r#","commonLabels":"#);
     push_map(&mut out, group_labels);
-    out.push_str(
-        r#","commonAnnotations":{},"externalURL":"http://alertmanager.bench:9093","alerts":["#,
-    );
+    out.push_str(r#","commonAnnotations":{},"externalURL":"http://alertmanager.bench:9093","alerts":["#);
     for (index, alert) in alerts.iter().enumerate() {
         if index > 0 {
             out.push(',');
@@ -130,7 +122,9 @@ pub fn webhook_body(alerts: &[Alert], group_labels: &[(&str, &str)], now: &str) 
         push_map(&mut out, &alert.annotations());
         out.push_str(r#","startsAt":""#);
         out.push_str(now);
-        out.push_str(r#"","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.bench:9090/graph?g0.expr=up","fingerprint":""#);
+        out.push_str(
+            r#"","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.bench:9090/graph?g0.expr=up","fingerprint":""#,
+        );
         let _ = write!(out, "{:016x}", alert.fingerprint);
         out.push_str(r#""}"#);
     }
@@ -172,12 +166,8 @@ mod tests {
             serde_json::from_str(&webhook_body(&alerts, &[("alertname", "NodeDown")], "2026-01-01T00:00:00Z")).unwrap();
         assert_eq!(webhook["alerts"].as_array().unwrap().len(), 2);
         assert_eq!(webhook["groupKey"], "{}:{alertname=\"NodeDown\"}");
-        let postable: serde_json::Value = serde_json::from_str(&postable_alerts_body(
-            &alerts,
-            "2026-01-01T00:00:00Z",
-            "2026-01-01T01:00:00Z",
-        ))
-        .unwrap();
+        let postable: serde_json::Value =
+            serde_json::from_str(&postable_alerts_body(&alerts, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")).unwrap();
         assert_eq!(postable.as_array().unwrap().len(), 2);
         assert_eq!(postable[0]["labels"]["instance"], "node-1:9100");
     }

@@ -50,9 +50,7 @@ async fn wait_for_quiet(settings: &Settings) -> f64 {
 
 fn timestamps() -> (String, String) {
     let now = jiff::Timestamp::now();
-    let ends = now
-        .checked_add(jiff::SignedDuration::from_hours(1))
-        .unwrap_or(now);
+    let ends = now.checked_add(jiff::SignedDuration::from_hours(1)).unwrap_or(now);
     (now.to_string(), ends.to_string())
 }
 
@@ -60,9 +58,7 @@ fn timestamps() -> (String, String) {
 /// one alertname (as one Alertmanager group notification would be), `service` label `service`.
 fn node_alerts(index: u64, batch: u64, service: &str) -> (String, Vec<Alert>) {
     let alertname = format!("NodeAlert{}", index % servers::ALERT_NAMES);
-    let alerts = (0..batch)
-        .map(|offset| payload::node_alert(index * batch + offset, &alertname, service))
-        .collect();
+    let alerts = (0..batch).map(|offset| payload::node_alert(index * batch + offset, &alertname, service)).collect();
     (alertname, alerts)
 }
 
@@ -80,11 +76,7 @@ fn ingest_requests(
             let (alertname, alerts) = node_alerts(index, batch, &service_id);
             let (now, _) = timestamps();
             let body = payload::webhook_body(&alerts, &[("alertname", &alertname)], &now);
-            (
-                format!("{base}/integrations/alertmanager/{key}"),
-                body,
-                batch,
-            )
+            (format!("{base}/integrations/alertmanager/{key}"), body, batch)
         }),
         Kind::Alertmanager => Arc::new(move |index| {
             let (service_id, _) = service(index);
@@ -97,10 +89,7 @@ fn ingest_requests(
 }
 
 fn http_client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(256)
-        .build()?)
+    Ok(reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(256).build()?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,14 +152,7 @@ async fn engine_counters(client: &reqwest::Client, server: &Server) -> Option<En
     if !matches!(server.kind, Kind::Staunch { .. }) {
         return None;
     }
-    let text = client
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
+    let text = client.get(format!("{}/metrics", server.base)).send().await.ok()?.text().await.ok()?;
     let value = |name: &str| -> f64 {
         text.lines()
             .find_map(|line| {
@@ -186,11 +168,7 @@ async fn engine_counters(client: &reqwest::Client, server: &Server) -> Option<En
     })
 }
 
-fn engine_stats(
-    before: Option<EngineCounters>,
-    after: Option<EngineCounters>,
-    wall: f64,
-) -> Option<EngineStats> {
+fn engine_stats(before: Option<EngineCounters>, after: Option<EngineCounters>, wall: f64) -> Option<EngineStats> {
     let (before, after) = (before?, after?);
     let transactions = after.count - before.count;
     if transactions <= 0.0 {
@@ -205,11 +183,7 @@ fn engine_stats(
     })
 }
 
-pub async fn ingest(
-    settings: &Settings,
-    binaries: &Binaries,
-    receiver: &Receiver,
-) -> anyhow::Result<Vec<IngestPoint>> {
+pub async fn ingest(settings: &Settings, binaries: &Binaries, receiver: &Receiver) -> anyhow::Result<Vec<IngestPoint>> {
     let client = http_client()?;
     let mut points = Vec::new();
     for &batch in &settings.batches {
@@ -244,11 +218,7 @@ fn print_ingest_progress(point: &IngestPoint) {
         point.request_p99_ms,
         point.other_cores_used,
         point.requests_failed,
-        point
-            .first_error
-            .as_deref()
-            .map(|error| format!(" (first: {error})"))
-            .unwrap_or_default()
+        point.first_error.as_deref().map(|error| format!(" (first: {error})")).unwrap_or_default()
     );
 }
 
@@ -262,9 +232,7 @@ async fn ingest_point(
 ) -> anyhow::Result<IngestPoint> {
     let mut server = Server::start(kind, Phase::Ingest, binaries, receiver.port).await?;
     let key = servers::integration_key(Phase::Ingest, 0);
-    let build = ingest_requests(&server, batch as u64, move |_| {
-        ("checkout".to_string(), key.clone())
-    });
+    let build = ingest_requests(&server, batch as u64, move |_| ("checkout".to_string(), key.clone()));
     let notifications_before = notification_count(receiver, kind);
 
     let warmup = load::run(
@@ -330,8 +298,7 @@ async fn ingest_point(
         alerts_per_second: measured.alerts_per_second(),
         request_p50_ms: percentile(&measured.latencies_ms, 0.5),
         request_p99_ms: percentile(&measured.latencies_ms, 0.99),
-        server_cpu_ms_per_1k_alerts: server_cpu * 1000.0 / (measured.alerts_ok.max(1) as f64)
-            * 1000.0,
+        server_cpu_ms_per_1k_alerts: server_cpu * 1000.0 / (measured.alerts_ok.max(1) as f64) * 1000.0,
         server_cores_used: server_cpu / wall.max(1e-9),
         harness_cores_used: harness_cpu / wall.max(1e-9),
         other_cores_used: ((machine - server_cpu - harness_cpu) / wall.max(1e-9)).max(0.0),
@@ -347,10 +314,7 @@ async fn ingest_point(
 fn notification_count(receiver: &Receiver, kind: Kind) -> u64 {
     match kind {
         Kind::Staunch { .. } => receiver.received.staunch_requests.load(Ordering::Relaxed),
-        Kind::Alertmanager => receiver
-            .received
-            .alertmanager_requests
-            .load(Ordering::Relaxed),
+        Kind::Alertmanager => receiver.received.alertmanager_requests.load(Ordering::Relaxed),
     }
 }
 
@@ -380,11 +344,7 @@ const LATENCY_WARMUP: usize = 5;
 const LATENCY_GAP: Duration = Duration::from_millis(20);
 const LATENCY_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn latency(
-    settings: &Settings,
-    binaries: &Binaries,
-    receiver: &Receiver,
-) -> anyhow::Result<Vec<LatencyResult>> {
+pub async fn latency(settings: &Settings, binaries: &Binaries, receiver: &Receiver) -> anyhow::Result<Vec<LatencyResult>> {
     let client = http_client()?;
     let mut results = Vec::new();
     for &kind in &settings.kinds {
@@ -412,11 +372,9 @@ async fn latency_run(
     let others = procfs::OthersMeter::start(server.pid);
     let run = format!("{:x}", payload::mix(jiff::Timestamp::now().as_nanosecond() as u64) >> 40);
     let url = match kind {
-        Kind::Staunch { .. } => format!(
-            "{}/integrations/alertmanager/{}",
-            server.base,
-            servers::integration_key(Phase::Latency, 0)
-        ),
+        Kind::Staunch { .. } => {
+            format!("{}/integrations/alertmanager/{}", server.base, servers::integration_key(Phase::Latency, 0))
+        }
         Kind::Alertmanager => format!("{}/api/v2/alerts", server.base),
     };
     let mut latencies = Vec::new();
@@ -428,23 +386,12 @@ async fn latency_run(
         let alert = payload::probe_alert(&sample, number as u64);
         let (now, ends) = timestamps();
         let body = match kind {
-            Kind::Staunch { .. } => payload::webhook_body(
-                std::slice::from_ref(&alert),
-                &[("sample", &sample)],
-                &now,
-            ),
-            Kind::Alertmanager => {
-                payload::postable_alerts_body(std::slice::from_ref(&alert), &now, &ends)
-            }
+            Kind::Staunch { .. } => payload::webhook_body(std::slice::from_ref(&alert), &[("sample", &sample)], &now),
+            Kind::Alertmanager => payload::postable_alerts_body(std::slice::from_ref(&alert), &now, &ends),
         };
         let arrived = receiver.received.expect(&sample);
         let sent = Instant::now();
-        let answer = client
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await;
+        let answer = client.post(&url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body).send().await;
         let posted = sent.elapsed();
         let ok = match answer {
             Ok(response) => {
@@ -514,6 +461,8 @@ pub struct ListResult {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// Resident memory right after start, before any alert.
+    pub memory_at_start: Memory,
     /// Resident memory with every alert open, after the queries.
     pub memory: Memory,
     /// Staunch: database plus WAL on disk.
@@ -525,11 +474,7 @@ pub struct ListResult {
 const LIST_BATCH: u64 = 100;
 const LIST_WARMUP_QUERIES: usize = 3;
 
-pub async fn list(
-    settings: &Settings,
-    binaries: &Binaries,
-    receiver: &Receiver,
-) -> anyhow::Result<Vec<ListResult>> {
+pub async fn list(settings: &Settings, binaries: &Binaries, receiver: &Receiver) -> anyhow::Result<Vec<ListResult>> {
     let client = http_client()?;
     let mut results = Vec::new();
     // Durability does not change a read; one Staunch (the first asked for) is enough.
@@ -542,9 +487,8 @@ pub async fn list(
     }
     for kind in kinds {
         wait_for_quiet(settings).await;
-        let result = list_run(settings, binaries, receiver, &client, kind)
-            .await
-            .with_context(|| format!("list, {}", kind.label()))?;
+        let result =
+            list_run(settings, binaries, receiver, &client, kind).await.with_context(|| format!("list, {}", kind.label()))?;
         eprintln!(
             "  list {:<20}: {} open, p50 {:.2} ms, p99 {:.2} ms, {} wrong answers",
             result.server, result.open_alerts, result.p50_ms, result.p99_ms, result.wrong_answers
@@ -562,15 +506,13 @@ async fn list_run(
     kind: Kind,
 ) -> anyhow::Result<ListResult> {
     let server = Server::start(kind, Phase::List, binaries, receiver.port).await?;
+    let memory_at_start = server.memory()?;
     let services = servers::LIST_SERVICES as u64;
     // Whole rounds over the services, so every service holds the same number of alerts.
     let requests = (settings.list_alerts / LIST_BATCH / services).max(1) * services;
     let build = ingest_requests(&server, LIST_BATCH, move |index| {
         let service = (index % services) as usize;
-        (
-            servers::list_service(service),
-            servers::integration_key(Phase::List, service),
-        )
+        (servers::list_service(service), servers::integration_key(Phase::List, service))
     });
     let loaded = load::run(
         client,
@@ -604,20 +546,14 @@ async fn list_run(
         let request = match kind {
             Kind::Staunch { .. } => client
                 .get(format!("{}/api/v1/alerts", server.base))
-                .query(&[
-                    ("service", service.as_str()),
-                    ("firing", "true"),
-                    ("limit", "1000"),
-                ])
+                .query(&[("service", service.as_str()), ("firing", "true"), ("limit", "1000")])
                 .bearer_auth(server.token.as_deref().unwrap_or_default()),
-            Kind::Alertmanager => client
-                .get(format!("{}/api/v2/alerts", server.base))
-                .query(&[
-                    ("filter", format!("service=\"{service}\"").as_str()),
-                    ("active", "true"),
-                    ("silenced", "false"),
-                    ("inhibited", "false"),
-                ]),
+            Kind::Alertmanager => client.get(format!("{}/api/v2/alerts", server.base)).query(&[
+                ("filter", format!("service=\"{service}\"").as_str()),
+                ("active", "true"),
+                ("silenced", "false"),
+                ("inhibited", "false"),
+            ]),
         };
         let sent = Instant::now();
         let response = request.send().await?;
@@ -630,11 +566,8 @@ async fn list_run(
             Kind::Alertmanager => document.as_array(),
         };
         let count = alerts.map(Vec::len).unwrap_or(0);
-        let all_of_service = alerts.is_some_and(|alerts| {
-            alerts
-                .iter()
-                .all(|alert| alert["labels"]["service"].as_str() == Some(service.as_str()))
-        });
+        let all_of_service =
+            alerts.is_some_and(|alerts| alerts.iter().all(|alert| alert["labels"]["service"].as_str() == Some(service.as_str())));
         if query >= LIST_WARMUP_QUERIES {
             timings.push(took.as_secs_f64() * 1000.0);
             answer_bytes = body.len();
@@ -666,6 +599,7 @@ async fn list_run(
         p50_ms: percentile(&timings, 0.5),
         p99_ms: percentile(&timings, 0.99),
         max_ms: percentile(&timings, 1.0),
+        memory_at_start,
         memory,
         disk_bytes,
         other_cores_used,

@@ -9,6 +9,10 @@ pub struct Memory {
     pub peak_kib: u64,
     /// Current resident set size (`VmRSS`).
     pub current_kib: u64,
+    /// Of the current: anonymous memory (heap, stacks: what the process allocated).
+    pub anon_kib: u64,
+    /// Of the current: file-backed pages (mostly the executable's own code).
+    pub file_kib: u64,
 }
 
 pub fn memory(pid: u32) -> anyhow::Result<Memory> {
@@ -18,16 +22,14 @@ pub fn memory(pid: u32) -> anyhow::Result<Memory> {
             .lines()
             .find(|line| line.starts_with(name))
             .ok_or_else(|| anyhow::anyhow!("no {name} in /proc/{pid}/status"))?;
-        let value = line[name.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse::<u64>()?;
+        let value = line[name.len()..].trim().trim_end_matches("kB").trim().parse::<u64>()?;
         Ok(value)
     };
     Ok(Memory {
         peak_kib: field("VmHWM:")?,
         current_kib: field("VmRSS:")?,
+        anon_kib: field("RssAnon:")?,
+        file_kib: field("RssFile:")?,
     })
 }
 
@@ -35,20 +37,11 @@ pub fn memory(pid: u32) -> anyhow::Result<Memory> {
 pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name is in parentheses and may hold spaces; fields are counted after it.
-    let after = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or_else(|| anyhow::anyhow!("malformed /proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).ok_or_else(|| anyhow::anyhow!("malformed /proc/{pid}/stat"))?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     // After ")": state is field 3 of the full line, so utime (14) and stime (15) are at 11, 12.
-    let utime: u64 = fields
-        .get(11)
-        .ok_or_else(|| anyhow::anyhow!("no utime"))?
-        .parse()?;
-    let stime: u64 = fields
-        .get(12)
-        .ok_or_else(|| anyhow::anyhow!("no stime"))?
-        .parse()?;
+    let utime: u64 = fields.get(11).ok_or_else(|| anyhow::anyhow!("no utime"))?.parse()?;
+    let stime: u64 = fields.get(12).ok_or_else(|| anyhow::anyhow!("no stime"))?.parse()?;
     // USER_HZ is 100 on every Linux architecture this runs on.
     Ok((utime + stime) as f64 / 100.0)
 }
@@ -65,16 +58,9 @@ pub fn machine_busy_seconds() -> f64 {
     let Some(line) = stat.lines().find(|line| line.starts_with("cpu ")) else {
         return 0.0;
     };
-    let fields: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|field| field.parse().ok())
-        .collect();
+    let fields: Vec<u64> = line.split_whitespace().skip(1).filter_map(|field| field.parse().ok()).collect();
     // user nice system idle iowait irq softirq steal: everything but idle and iowait.
-    let busy: u64 = [0usize, 1, 2, 5, 6, 7]
-        .iter()
-        .filter_map(|&index| fields.get(index))
-        .sum();
+    let busy: u64 = [0usize, 1, 2, 5, 6, 7].iter().filter_map(|&index| fields.get(index)).sum();
     busy as f64 / 100.0
 }
 

@@ -66,11 +66,7 @@ pub async fn start() -> anyhow::Result<Receiver> {
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Ok(Receiver {
-        port,
-        received,
-        task,
-    })
+    Ok(Receiver { port, received, task })
 }
 
 async fn staunch_page(State(received): State<Arc<Received>>, body: Bytes) -> StatusCode {
@@ -85,14 +81,9 @@ async fn staunch_page(State(received): State<Arc<Received>>, body: Bytes) -> Sta
     StatusCode::OK
 }
 
-async fn alertmanager_notification(
-    State(received): State<Arc<Received>>,
-    body: Bytes,
-) -> StatusCode {
+async fn alertmanager_notification(State(received): State<Arc<Received>>, body: Bytes) -> StatusCode {
     let at = Instant::now();
-    received
-        .alertmanager_requests
-        .fetch_add(1, Ordering::Relaxed);
+    received.alertmanager_requests.fetch_add(1, Ordering::Relaxed);
     if let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&body)
         && let Some(alerts) = payload["alerts"].as_array()
     {

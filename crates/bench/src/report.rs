@@ -21,17 +21,8 @@ pub struct Environment {
 fn first_line(output: std::io::Result<std::process::Output>) -> String {
     match output {
         Ok(output) => {
-            let text = if output.stdout.is_empty() {
-                output.stderr
-            } else {
-                output.stdout
-            };
-            String::from_utf8_lossy(&text)
-                .lines()
-                .next()
-                .unwrap_or("?")
-                .trim()
-                .to_string()
+            let text = if output.stdout.is_empty() { output.stderr } else { output.stdout };
+            String::from_utf8_lossy(&text).lines().next().unwrap_or("?").trim().to_string()
         }
         Err(error) => format!("unknown ({error})"),
     }
@@ -53,37 +44,20 @@ impl Environment {
     pub async fn capture(binaries: &Binaries) -> Environment {
         let sqlite_version = async {
             use sqlx::ConnectOptions;
-            let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
-                .in_memory(true)
-                .connect()
-                .await
-                .ok()?;
-            sqlx::query_scalar::<_, String>("SELECT sqlite_version()")
-                .fetch_one(&mut connection)
-                .await
-                .ok()
+            let mut connection = sqlx::sqlite::SqliteConnectOptions::new().in_memory(true).connect().await.ok()?;
+            sqlx::query_scalar::<_, String>("SELECT sqlite_version()").fetch_one(&mut connection).await.ok()
         }
         .await
         .unwrap_or_else(|| "?".to_string());
         Environment {
-            cpus: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(0),
+            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             cpu_model: proc_field("/proc/cpuinfo", "model name"),
             memory_total: proc_field("/proc/meminfo", "MemTotal"),
             kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map(|text| text.trim().to_string())
                 .unwrap_or_else(|_| "?".to_string()),
-            staunch_version: first_line(
-                std::process::Command::new(&binaries.staunch)
-                    .arg("--version")
-                    .output(),
-            ),
-            alertmanager_version: first_line(
-                std::process::Command::new(&binaries.alertmanager)
-                    .arg("--version")
-                    .output(),
-            ),
+            staunch_version: first_line(std::process::Command::new(&binaries.staunch).arg("--version").output()),
+            alertmanager_version: first_line(std::process::Command::new(&binaries.alertmanager).arg("--version").output()),
             sqlite_version,
             started_at: jiff::Timestamp::now().to_string(),
         }
@@ -171,10 +145,7 @@ pub fn render(results: &Results) -> String {
             out,
             "| batch | server | alerts/s | × AM | request p50 ms | request p99 ms | server CPU ms / 1k alerts | server cores | harness cores | other cores | VmHWM MiB | VmRSS MiB | accepted (warm-up + measured) | rows after kill -9 | failed requests |"
         );
-        let _ = writeln!(
-            out,
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        );
+        let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for point in &results.ingest {
             let peer = results
                 .ingest
@@ -201,28 +172,17 @@ pub fn render(results: &Results) -> String {
                 mib(point.memory_after.peak_kib),
                 mib(point.memory_after.current_kib),
                 point.warmup_alerts_ok + point.alerts_ok,
-                point
-                    .stored_after_kill9
-                    .map(|count| count.to_string())
-                    .unwrap_or_else(|| "n/a (memory only)".to_string()),
+                point.stored_after_kill9.map(|count| count.to_string()).unwrap_or_else(|| "n/a (memory only)".to_string()),
                 point.requests_failed,
             );
         }
         let _ = writeln!(out);
-        let engine_rows: Vec<_> = results
-            .ingest
-            .iter()
-            .filter_map(|point| point.engine.as_ref().map(|engine| (point, engine)))
-            .collect();
+        let engine_rows: Vec<_> =
+            results.ingest.iter().filter_map(|point| point.engine.as_ref().map(|engine| (point, engine))).collect();
         if !engine_rows.is_empty() {
-            let _ = writeln!(
-                out,
-                "Staunch's engine over the measured part (from its `/metrics`):\n"
-            );
-            let _ = writeln!(
-                out,
-                "| batch | server | transactions | requests per transaction | mean transaction ms | engine busy |"
-            );
+            let _ = writeln!(out, "Staunch's engine over the measured part (from its `/metrics`):\n");
+            let _ =
+                writeln!(out, "| batch | server | transactions | requests per transaction | mean transaction ms | engine busy |");
             let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|");
             for (point, engine) in engine_rows {
                 let _ = writeln!(
@@ -241,10 +201,7 @@ pub fn render(results: &Results) -> String {
     }
 
     if !results.latency.is_empty() {
-        let _ = writeln!(
-            out,
-            "### Alert → first webhook notification, one alert at a time\n"
-        );
+        let _ = writeln!(out, "### Alert → first webhook notification, one alert at a time\n");
         let _ = writeln!(
             out,
             "| server | samples | p50 ms | p90 ms | p99 ms | max ms | POST answered p50 ms | POST answered p99 ms | timeouts | other cores |"
@@ -273,16 +230,13 @@ pub fn render(results: &Results) -> String {
         let _ = writeln!(out, "### Listing one service's firing alerts\n");
         let _ = writeln!(
             out,
-            "| server | open alerts | services | alerts per answer | answer KiB | p50 ms | p99 ms | max ms | wrong answers | VmHWM MiB | VmRSS MiB | on disk MiB | load alerts/s | other cores |"
+            "| server | open alerts | services | alerts per answer | answer KiB | p50 ms | p99 ms | max ms | wrong answers | VmRSS at start MiB | VmHWM MiB | VmRSS MiB | of which anon / file MiB | on disk MiB | load alerts/s | other cores |"
         );
-        let _ = writeln!(
-            out,
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for result in &results.list {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.2} |",
+                "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {:.0} | {:.2} |",
                 result.server,
                 result.open_alerts,
                 result.services,
@@ -292,12 +246,12 @@ pub fn render(results: &Results) -> String {
                 ms(result.p99_ms),
                 ms(result.max_ms),
                 result.wrong_answers,
+                mib(result.memory_at_start.current_kib),
                 mib(result.memory.peak_kib),
                 mib(result.memory.current_kib),
-                result
-                    .disk_bytes
-                    .map(|bytes| format!("{:.1}", bytes as f64 / 1048576.0))
-                    .unwrap_or_else(|| "n/a".to_string()),
+                mib(result.memory.anon_kib),
+                mib(result.memory.file_kib),
+                result.disk_bytes.map(|bytes| format!("{:.1}", bytes as f64 / 1048576.0)).unwrap_or_else(|| "n/a".to_string()),
                 result.load_alerts_per_second,
                 result.other_cores_used,
             );
@@ -325,11 +279,7 @@ fn targets(results: &Results) -> Vec<String> {
     let mut verdicts = Vec::new();
     let is_staunch = |server: &str| server != ALERTMANAGER;
     for point in results.ingest.iter().filter(|p| is_staunch(&p.server)) {
-        if let Some(peer) = results
-            .ingest
-            .iter()
-            .find(|p| p.batch == point.batch && p.server == ALERTMANAGER)
-        {
+        if let Some(peer) = results.ingest.iter().find(|p| p.batch == point.batch && p.server == ALERTMANAGER) {
             let ratio = point.alerts_per_second / peer.alerts_per_second.max(1e-9);
             verdicts.push(format!(
                 "≥ 2× Alertmanager's alerts/s, {} at batch {}: {:.2}× — {}",

@@ -98,16 +98,8 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Server {
-    pub async fn start(
-        kind: Kind,
-        phase: Phase,
-        binaries: &Binaries,
-        receiver_port: u16,
-    ) -> anyhow::Result<Server> {
-        let dir = tempfile::Builder::new()
-            .prefix("staunch-bench-")
-            .tempdir()
-            .context("cannot create a temporary directory")?;
+    pub async fn start(kind: Kind, phase: Phase, binaries: &Binaries, receiver_port: u16) -> anyhow::Result<Server> {
+        let dir = tempfile::Builder::new().prefix("staunch-bench-").tempdir().context("cannot create a temporary directory")?;
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
         let log = std::fs::File::create(dir.path().join("server.log"))?;
@@ -149,15 +141,8 @@ impl Server {
             .stderr(log)
             .spawn()
             .with_context(|| format!("cannot start {}", kind.label()))?;
-        let mut server = Server {
-            kind,
-            base: format!("http://{listen}"),
-            pid: child.id(),
-            token: None,
-            db,
-            child: Some(child),
-            dir,
-        };
+        let mut server =
+            Server { kind, base: format!("http://{listen}"), pid: child.id(), token: None, db, child: Some(child), dir };
         server.wait_ready(ready_path).await?;
         if let Kind::Staunch { .. } = kind {
             // The first start writes an admin token beside the config.
@@ -176,11 +161,7 @@ impl Server {
             if let Some(child) = self.child.as_mut()
                 && let Some(status) = child.try_wait()?
             {
-                anyhow::bail!(
-                    "{} exited during start ({status}); its log:\n{}",
-                    self.kind.label(),
-                    self.log_tail()
-                );
+                anyhow::bail!("{} exited during start ({status}); its log:\n{}", self.kind.label(), self.log_tail());
             }
             if let Ok(response) = client.get(&url).send().await
                 && response.status().is_success()
@@ -189,11 +170,7 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        anyhow::bail!(
-            "{} not ready after 30 s; its log:\n{}",
-            self.kind.label(),
-            self.log_tail()
-        )
+        anyhow::bail!("{} not ready after 30 s; its log:\n{}", self.kind.label(), self.log_tail())
     }
 
     pub fn log_tail(&self) -> String {
@@ -229,13 +206,8 @@ impl Drop for Server {
 /// of a killed server as any next start would.
 pub async fn count_stored_alerts(db: &Path) -> anyhow::Result<u64> {
     use sqlx::ConnectOptions;
-    let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .connect()
-        .await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts")
-        .fetch_one(&mut connection)
-        .await?;
+    let mut connection = sqlx::sqlite::SqliteConnectOptions::new().filename(db).connect().await?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts").fetch_one(&mut connection).await?;
     Ok(count.max(0) as u64)
 }
 
