@@ -207,6 +207,16 @@ async fn one_payload_naming_an_alert_twice_stores_it_once() {
     receiver.wait_for_pages("/alice", 1, WAIT).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.pages().len(), 1, "one incident, one page");
+    // The alert that joined is on the timeline once, after the opening, as one entry per batch.
+    let timeline = app.api_get("/api/v1/incidents/1/timeline").await;
+    let entries = timeline["timeline"].as_array().unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|entry| entry["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|kind| **kind == "alerts.added").count(), 1, "{kinds:?}");
+    let added = entries.iter().find(|entry| entry["kind"] == "alerts.added").unwrap();
+    assert_eq!(added["data"]["count"], 1);
+    assert_eq!(added["data"]["alerts"][0]["dedup_key"], "fp-b");
+    let opened = kinds.iter().position(|kind| *kind == "incident.opened").unwrap();
+    assert!(opened < kinds.iter().position(|kind| *kind == "alerts.added").unwrap());
 }
 
 #[tokio::test]

@@ -45,6 +45,31 @@ struct Snapshot {
     /// `None`: known to have no open incident.
     open_incidents: HashMap<GroupKey, Option<Incident>>,
     pending_inserts: Vec<NewAlert>,
+    /// Alerts that joined an incident in this run, not yet on its timeline: one
+    /// `alerts.added` entry per incident and run instead of a row per alert.
+    joined: Vec<JoinedAlerts>,
+}
+
+struct JoinedAlerts {
+    org: OrgId,
+    incident_id: i64,
+    actor: Actor,
+    alerts: Vec<serde_json::Value>,
+}
+
+/// Puts the alerts that joined `incident_id` so far on its timeline, so that whatever is
+/// appended for it next comes after them.
+fn flush_joined(context: &mut ApplyContext<'_>, snapshot: &mut Snapshot, org: OrgId, incident_id: i64) {
+    let Some(index) = snapshot.joined.iter().position(|joined| joined.org == org && joined.incident_id == incident_id) else {
+        return;
+    };
+    let joined = snapshot.joined.remove(index);
+    append_joined(context, joined);
+}
+
+fn append_joined(context: &mut ApplyContext<'_>, joined: JoinedAlerts) {
+    let data = serde_json::json!({ "count": joined.alerts.len(), "alerts": joined.alerts });
+    append(context, joined.org, joined.incident_id, &joined.actor, "alerts.added", data);
 }
 
 impl Snapshot {
@@ -168,6 +193,9 @@ pub(crate) async fn ingest_run(
         apply_event(tx, context, &mut snapshot, request.org, item, &actor, &mut receipts[item.request]).await?;
     }
     snapshot.flush_inserts(tx).await?;
+    for joined in std::mem::take(&mut snapshot.joined) {
+        append_joined(context, joined);
+    }
 
     for (request, receipt) in requests.iter().zip(&receipts) {
         metrics::counter!("staunch_alert_events_total", "format" => request.format.as_str())
@@ -307,12 +335,16 @@ async fn apply_event(
         }
         IntakeDecision::JoinIncident { incident_id, .. } => {
             store_alert(tx, snapshot, alert_key, service, event, existing, Some(incident_id), None, context.now).await?;
-            let data = serde_json::json!({ "summary": event.summary, "dedup_key": event.dedup_key, "severity": event.severity });
-            append(context, org, incident_id, actor, "alert.added", data);
+            let alert = serde_json::json!({ "summary": event.summary, "dedup_key": event.dedup_key, "severity": event.severity });
+            match snapshot.joined.iter_mut().find(|joined| joined.org == org && joined.incident_id == incident_id) {
+                Some(joined) => joined.alerts.push(alert),
+                None => snapshot.joined.push(JoinedAlerts { org, incident_id, actor: actor.clone(), alerts: vec![alert] }),
+            }
             receipt.alerts_stored += 1;
             if let Some(mut incident) = open_incident {
                 // A worse alert makes the incident worse; a milder one never lowers it.
                 if event.severity < incident.severity {
+                    flush_joined(context, snapshot, org, incident_id);
                     let previous = incident.severity;
                     incident.severity = event.severity;
                     incident.updated_at = context.now;
@@ -339,6 +371,7 @@ async fn apply_event(
             }
             receipt.resolved += 1;
             let Some(incident_id) = incident_id else { return Ok(()) };
+            flush_joined(context, snapshot, org, incident_id);
             append(context, org, incident_id, actor, "alert.resolved", serde_json::json!({ "dedup_key": event.dedup_key }));
             let Some(incident) = tx.incident(org, incident_id).await? else { return Ok(()) };
             // The count must see alerts of this batch that are still waiting to be inserted.
@@ -359,6 +392,7 @@ async fn apply_event(
                 snapshot.alerts.insert(alert_key, AlertSlot::Stored(alert));
             }
             if let Some(incident) = tx.incident(org, incident_id).await? {
+                flush_joined(context, snapshot, org, incident_id);
                 match state_change::apply_change(tx, context, incident, actor, StateChange::Acknowledge).await? {
                     Ok(incident) => snapshot.incident_changed(&incident),
                     Err(message) => tracing::debug!(incident_id, %message, "sender acknowledgement refused"),
