@@ -316,15 +316,15 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
             problems.push(format!("services: duplicate service id {:?}", raw_service.id));
             continue;
         }
-        if let Some(team) = &raw_service.team {
-            if !directory.teams.contains_key(team) {
-                problems.push(format!("{field}.team: unknown team {team:?}"));
-            }
+        if let Some(team) = &raw_service.team
+            && !directory.teams.contains_key(team)
+        {
+            problems.push(format!("{field}.team: unknown team {team:?}"));
         }
-        if let Some(policy) = &raw_service.escalation_policy {
-            if !directory.escalation_policies.contains_key(policy) {
-                problems.push(format!("{field}.escalation_policy: unknown escalation policy {policy:?}"));
-            }
+        if let Some(policy) = &raw_service.escalation_policy
+            && !directory.escalation_policies.contains_key(policy)
+        {
+            problems.push(format!("{field}.escalation_policy: unknown escalation policy {policy:?}"));
         }
         for (index, raw_integration) in raw_service.integrations.iter().enumerate() {
             let integration_field = format!("{field}.integrations[{index}]");
@@ -403,10 +403,10 @@ fn build_routes(raw_routes: &[RawRoute], field: &str, service_ids: &BTreeSet<Str
     let mut routes = Vec::new();
     for (index, raw_route) in raw_routes.iter().enumerate() {
         let route_field = format!("{field}[{index}]");
-        if let Some(service) = &raw_route.service {
-            if !service_ids.contains(service) {
-                problems.push(format!("{route_field}.service: unknown service {service:?}"));
-            }
+        if let Some(service) = &raw_route.service
+            && !service_ids.contains(service)
+        {
+            problems.push(format!("{route_field}.service: unknown service {service:?}"));
         }
         let mut matchers = Vec::new();
         for (matcher_index, text) in raw_route.matchers.iter().enumerate() {
@@ -428,10 +428,10 @@ fn build_routes(raw_routes: &[RawRoute], field: &str, service_ids: &BTreeSet<Str
 
 fn collect_route_services(raw_routes: &[RawRoute], services: &mut Vec<String>) {
     for raw_route in raw_routes {
-        if let Some(service) = &raw_route.service {
-            if !services.contains(service) {
-                services.push(service.clone());
-            }
+        if let Some(service) = &raw_route.service
+            && !services.contains(service)
+        {
+            services.push(service.clone());
         }
         collect_route_services(&raw_route.routes, services);
     }

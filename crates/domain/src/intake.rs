@@ -40,10 +40,11 @@ pub fn decide(action: AlertAction, known: Option<KnownAlert>, open_incident_of_g
     let incident_is_open = |alert: &KnownAlert| alert.incident_state.is_some_and(IncidentState::is_open);
     match action {
         AlertAction::Trigger => {
-            if let Some(alert) = known {
-                if alert.firing && incident_is_open(&alert) {
-                    return IntakeDecision::Deduplicated { alert_id: alert.alert_id };
-                }
+            if let Some(alert) = known
+                && alert.firing
+                && incident_is_open(&alert)
+            {
+                return IntakeDecision::Deduplicated { alert_id: alert.alert_id };
             }
             let reuse_alert_id = known.map(|alert| alert.alert_id);
             match open_incident_of_group {

@@ -25,6 +25,9 @@ async fn send(app: &App, method: &str, path: &str, token: Option<&str>, body: &s
     (status, value)
 }
 
+/// (method, path, token, body, expected status, text the answer must contain)
+type Case<'a> = (&'a str, String, Option<&'a str>, String, u16, &'a str);
+
 #[tokio::test]
 async fn bad_requests_get_4xx_json_naming_the_problem() {
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
@@ -35,7 +38,7 @@ async fn bad_requests_get_4xx_json_naming_the_problem() {
     let huge = format!("{{\"routing_key\":\"{EVENTS_KEY}\",\"pad\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
 
     // (method, path, token, body, status, field in `field`, or text the answer must contain)
-    let cases: Vec<(&str, String, Option<&str>, String, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("POST", "/v2/enqueue".into(), None, "{not json".into(), 400, "Unrecognized object"),
         ("POST", "/v2/enqueue".into(), None, "[]".into(), 400, "Unrecognized object"),
         ("POST", "/v2/enqueue".into(), None, json!({"routing_key": EVENTS_KEY, "event_action": "explode"}).to_string(), 400, "event_action"),

@@ -105,10 +105,10 @@ pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
 }
 
 pub(crate) fn map_insert_error(error: sqlx::Error, what: &str) -> StoreError {
-    if let sqlx::Error::Database(database_error) = &error {
-        if database_error.is_unique_violation() {
-            return StoreError::Conflict { what: what.to_string() };
-        }
+    if let sqlx::Error::Database(database_error) = &error
+        && database_error.is_unique_violation()
+    {
+        return StoreError::Conflict { what: what.to_string() };
     }
     backend(error)
 }

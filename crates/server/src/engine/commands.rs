@@ -62,7 +62,7 @@ pub enum IncidentAction {
 pub enum Reply {
     Ingested(IngestReceipt),
     ChangeRecorded { id: i64 },
-    Incident(Incident),
+    Incident(Box<Incident>),
     IncidentNotFound,
     Rejected { message: String },
     SilenceCreated { id: i64 },
@@ -96,7 +96,14 @@ pub(crate) struct ApplyContext<'a> {
 
 impl<'a> ApplyContext<'a> {
     pub fn new(config: &'a Config, now: Timestamp) -> ApplyContext<'a> {
-        ApplyContext { config, now, handed_over: Vec::new(), silences: Default::default(), timeline: Vec::new(), earliest_job: None }
+        ApplyContext {
+            config,
+            now,
+            handed_over: Vec::new(),
+            silences: Default::default(),
+            timeline: Vec::new(),
+            earliest_job: None,
+        }
     }
 }
 
@@ -113,7 +120,7 @@ pub(crate) async fn apply(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, 
                 return Ok(Reply::IncidentNotFound);
             };
             match state_change::act(tx, context, incident, actor, action).await? {
-                Ok(incident) => Ok(Reply::Incident(incident)),
+                Ok(incident) => Ok(Reply::Incident(Box::new(incident))),
                 Err(message) => Ok(Reply::Rejected { message }),
             }
         }

@@ -32,7 +32,7 @@ type AlertKey = (OrgId, String, String);
 type GroupKey = (OrgId, String, String);
 
 enum AlertSlot {
-    Stored(Alert),
+    Stored(Box<Alert>),
     /// Waiting in `pending_inserts`; it has no id yet.
     Pending,
 }
@@ -81,7 +81,7 @@ impl Snapshot {
         let ids = tx.insert_alerts(&inserts).await?;
         for (new_alert, id) in inserts.into_iter().zip(ids) {
             let key = (new_alert.org, new_alert.service_id.clone(), new_alert.dedup_key.clone());
-            self.alerts.insert(key, AlertSlot::Stored(stored_from(new_alert, id)));
+            self.alerts.insert(key, AlertSlot::Stored(Box::new(stored_from(new_alert, id))));
         }
         Ok(())
     }
@@ -92,7 +92,7 @@ impl Snapshot {
             self.flush_inserts(tx).await?;
         }
         match self.alerts.get(key) {
-            Some(AlertSlot::Stored(alert)) => Ok(Some(alert.clone())),
+            Some(AlertSlot::Stored(alert)) => Ok(Some(alert.as_ref().clone())),
             _ => Ok(None),
         }
     }
@@ -242,7 +242,7 @@ async fn prefetch(tx: &mut dyn StoreTx, requests: &[IngestRequest<'_>], work: &[
             snapshot.incident_states.insert((org, incident.id), incident.state);
         }
         for alert in alerts {
-            snapshot.alerts.insert((org, alert.service_id.clone(), alert.dedup_key.clone()), AlertSlot::Stored(alert));
+            snapshot.alerts.insert((org, alert.service_id.clone(), alert.dedup_key.clone()), AlertSlot::Stored(Box::new(alert)));
         }
         for (service_id, group) in &groups {
             snapshot.open_incidents.insert((org, service_id.clone(), group.clone()), None);
@@ -298,12 +298,13 @@ async fn apply_event(
     // A silenced alert is recorded but pages nobody and opens nothing. A silence never hides
     // an alert that already belongs to an open incident (that would be a silent dedup).
     let in_open_incident = known.is_some_and(|alert| alert.firing && alert.incident_state.is_some_and(IncidentState::is_open));
-    if event.action == AlertAction::Trigger && !in_open_incident {
-        if let Some(silence_id) = matching_silence(tx, context, org, event).await? {
-            store_alert(tx, snapshot, alert_key, service, event, existing, None, Some(silence_id), context.now).await?;
-            receipt.silenced += 1;
-            return Ok(());
-        }
+    if event.action == AlertAction::Trigger
+        && !in_open_incident
+        && let Some(silence_id) = matching_silence(tx, context, org, event).await?
+    {
+        store_alert(tx, snapshot, alert_key, service, event, existing, None, Some(silence_id), context.now).await?;
+        receipt.silenced += 1;
+        return Ok(());
     }
 
     match intake::decide(event.action, known, open_incident.as_ref().map(|incident| incident.id)) {
@@ -367,7 +368,7 @@ async fn apply_event(
                 alert.last_seen = context.now;
                 alert.event_count += 1;
                 tx.update_alert(&alert).await?;
-                snapshot.alerts.insert(alert_key, AlertSlot::Stored(alert));
+                snapshot.alerts.insert(alert_key, AlertSlot::Stored(Box::new(alert)));
             }
             receipt.resolved += 1;
             let Some(incident_id) = incident_id else { return Ok(()) };
@@ -389,7 +390,7 @@ async fn apply_event(
                 alert.last_seen = context.now;
                 alert.event_count += 1;
                 tx.update_alert(&alert).await?;
-                snapshot.alerts.insert(alert_key, AlertSlot::Stored(alert));
+                snapshot.alerts.insert(alert_key, AlertSlot::Stored(Box::new(alert)));
             }
             if let Some(incident) = tx.incident(org, incident_id).await? {
                 flush_joined(context, snapshot, org, incident_id);
@@ -462,7 +463,7 @@ async fn store_alert(
         alert.starts_at = event.starts_at;
     }
     tx.update_alert(&alert).await?;
-    snapshot.alerts.insert(key, AlertSlot::Stored(alert));
+    snapshot.alerts.insert(key, AlertSlot::Stored(Box::new(alert)));
     Ok(())
 }
 

@@ -106,11 +106,11 @@ async fn receive(
     if let Some(status) = shared.always.get(&path) {
         return StatusCode::from_u16(*status).unwrap();
     }
-    if let Some(remaining) = shared.failures.get_mut(&path) {
-        if *remaining > 0 {
-            *remaining -= 1;
-            return StatusCode::INTERNAL_SERVER_ERROR;
-        }
+    if let Some(remaining) = shared.failures.get_mut(&path)
+        && *remaining > 0
+    {
+        *remaining -= 1;
+        return StatusCode::INTERNAL_SERVER_ERROR;
     }
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let idempotency_key = headers.get("Idempotency-Key").and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
