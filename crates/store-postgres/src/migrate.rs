@@ -1,0 +1,42 @@
+//! Schema migrations, applied in order on connect and tracked in `schema_migrations`.
+//!
+//! The whole run is one transaction holding a transaction-scoped advisory lock, so replicas
+//! starting together queue on the lock: the first applies what is missing, the others then
+//! find it applied. A failed migration rolls back entirely, its version unrecorded.
+
+use crate::backend;
+use sqlx::{AssertSqlSafe, PgPool};
+use staunch_store::StoreResult;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_core.sql")];
+
+/// The advisory lock key that serializes migrations (any constant; this one spells "staunchm").
+const MIGRATION_LOCK: i64 = 0x7374_6175_6e63_686d;
+
+pub(crate) async fn run(pool: &PgPool) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await.map_err(backend)?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ( \
+           version    BIGINT PRIMARY KEY, \
+           applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let applied: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+        sqlx::raw_sql(AssertSqlSafe(*migration)).execute(&mut *tx).await.map_err(backend)?;
+        let version = index as i64 + 1;
+        sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Reads, and the short standalone writes (delivery leases), of the PostgreSQL backend.
+
+use crate::codec::{self, micros};
+use crate::tx::PostgresTx;
+use crate::{PostgresStore, backend};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::{AssertSqlSafe, Postgres, QueryBuilder};
+use staunch_store::*;
+
+pub(crate) const INCIDENT_COLUMNS: &str = "id, org_id, title, service_id, severity, state, group_key, assignee, \
+    escalation_policy_id, escalation_level, escalation_cycle, auto_resolve, created_at, updated_at, \
+    acknowledged_at, mitigated_at, resolved_at";
+pub(crate) const ALERT_COLUMNS: &str = "id, org_id, service_id, dedup_key, firing, summary, severity, labels, \
+    annotations, details, links, images, format, incident_id, silenced_by, first_seen, last_seen, starts_at, \
+    resolved_at, event_count";
+pub(crate) const DELIVERY_COLUMNS: &str = "id, org_id, incident_id, idempotency_key, user_id, contact_method_id, \
+    channel, event, payload, state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at";
+
+pub(crate) fn incident_select() -> String {
+    format!("SELECT {INCIDENT_COLUMNS} FROM incidents")
+}
+
+/// Caps list sizes so a request cannot ask for the whole table.
+fn page_size(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, 10_000))
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        // A transaction this process dropped a moment ago may still hold row locks.
+        self.rollbacks.settled().await;
+        let tx = self.pool.begin().await.map_err(backend)?;
+        Ok(Box::new(PostgresTx::new(tx, self.rollbacks.clone())))
+    }
+
+    async fn incident(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
+        let mut query = QueryBuilder::<Postgres>::new(incident_select());
+        query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id = ").push_bind(incident_id);
+        let row = query.build().fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(codec::incident).transpose()
+    }
+
+    async fn incidents(&self, org: OrgId, filter: &IncidentFilter) -> StoreResult<Vec<Incident>> {
+        let mut query = QueryBuilder::<Postgres>::new(incident_select());
+        query.push(" WHERE org_id = ").push_bind(org.0);
+        if let Some(service_id) = &filter.service_id {
+            query.push(" AND service_id = ").push_bind(service_id.clone());
+        }
+        if let Some(before_id) = filter.before_id {
+            query.push(" AND id < ").push_bind(before_id);
+        }
+        if !filter.states.is_empty() {
+            let states: Vec<String> = filter.states.iter().map(|state| state.as_str().to_string()).collect();
+            query.push(" AND state = ANY(").push_bind(states).push("::text[])");
+        }
+        query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
+        codec::collect(rows, codec::incident)
+    }
+
+    async fn alert(&self, org: OrgId, alert_id: i64) -> StoreResult<Option<Alert>> {
+        let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
+        query.push_bind(org.0).push(" AND id = ").push_bind(alert_id);
+        let row = query.build().fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(codec::alert).transpose()
+    }
+
+    async fn alerts(&self, org: OrgId, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
+        let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
+        query.push_bind(org.0);
+        if let Some(service_id) = &filter.service_id {
+            query.push(" AND service_id = ").push_bind(service_id.clone());
+        }
+        if let Some(firing) = filter.firing {
+            query.push(" AND firing = ").push_bind(firing);
+        }
+        if let Some(incident_id) = filter.incident_id {
+            query.push(" AND incident_id = ").push_bind(incident_id);
+        }
+        if let Some(before_id) = filter.before_id {
+            query.push(" AND id < ").push_bind(before_id);
+        }
+        query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
+        codec::collect(rows, codec::alert)
+    }
+
+    async fn timeline(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<TimelineEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, incident_id, at, actor_kind, actor_id, kind, data FROM timeline \
+             WHERE org_id = $1 AND incident_id = $2 ORDER BY id",
+        )
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        codec::collect(rows, codec::timeline_entry)
+    }
+
+    async fn deliveries(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<Delivery>> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE org_id = $1 AND incident_id = $2 ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(org.0).bind(incident_id).fetch_all(&self.pool).await.map_err(backend)?;
+        codec::collect(rows, codec::delivery)
+    }
+
+    async fn change_events(&self, org: OrgId, service_id: Option<&str>, limit: u32) -> StoreResult<Vec<ChangeEvent>> {
+        let mut query = QueryBuilder::<Postgres>::new(
+            "SELECT id, org_id, service_id, summary, source, at, received_at, details, links FROM change_events WHERE org_id = ",
+        );
+        query.push_bind(org.0);
+        if let Some(service_id) = service_id {
+            query.push(" AND service_id = ").push_bind(service_id.to_string());
+        }
+        query.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(page_size(limit));
+        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
+        codec::collect(rows, codec::change_event)
+    }
+
+    async fn silences(&self, org: OrgId) -> StoreResult<Vec<Silence>> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, matchers, starts_at, ends_at, created_by, comment FROM silences WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        codec::collect(rows, codec::silence)
+    }
+
+    async fn api_token_by_hash(&self, token_sha256: &str) -> StoreResult<Option<ApiToken>> {
+        let row = sqlx::query("SELECT id, org_id, name, user_id, role, created_at FROM api_tokens WHERE token_sha256 = $1")
+            .bind(token_sha256)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(codec::api_token).transpose()
+    }
+
+    async fn api_token_count(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens").fetch_one(&self.pool).await.map_err(backend)?;
+        Ok(count.max(0) as u64)
+    }
+
+    async fn next_job_due(&self) -> StoreResult<Option<Timestamp>> {
+        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(run_at) FROM jobs").fetch_one(&self.pool).await.map_err(backend)?;
+        due.map(|micros| Timestamp::from_microsecond(micros).map_err(|error| StoreError::Corrupt(error.to_string()))).transpose()
+    }
+
+    async fn claim_deliveries(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
+        // One statement, its own transaction: the inner SELECT locks the rows it picks and skips
+        // rows another replica is leasing right now, so concurrent claims never overlap. Under
+        // READ COMMITTED a row changed since the snapshot is re-checked against the WHERE
+        // clause once locked, so a delivery another sender just finished is not taken again.
+        let sql = format!(
+            "UPDATE deliveries SET state = 'sending', lease_until = $1 WHERE id IN ( \
+               SELECT id FROM deliveries \
+               WHERE (state = 'pending' AND next_attempt_at <= $2) OR (state = 'sending' AND lease_until <= $2) \
+               ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING {DELIVERY_COLUMNS}"
+        );
+        self.rollbacks.settled().await;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut deliveries = codec::collect(rows, codec::delivery)?;
+        deliveries.sort_by_key(|delivery| delivery.id);
+        Ok(deliveries)
+    }
+
+    /// Only for a process that knows it is the only sender on this database (a single-replica
+    /// deployment restarting after a crash). Replicas sharing the database must never call
+    /// it: it would hand a delivery another replica is sending right now to a second sender.
+    async fn release_delivery_leases(&self) -> StoreResult<u64> {
+        self.rollbacks.settled().await;
+        let result = sqlx::query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(result.rows_affected())
+    }
+}
