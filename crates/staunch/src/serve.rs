@@ -47,24 +47,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = Arc::new(staunch_config::load_config(&args.config)?);
     let url = database_url(&args.config, args.db.as_deref());
 
-    let lock_file_path = lock_path(&url);
-    let lock_file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_file_path)
-        .with_context(|| format!("cannot open lock file {}", lock_file_path.display()))?;
-    if lock_file.try_lock().is_err() {
-        anyhow::bail!("another staunch serve is running on {url} (its lock {} is held)", lock_file_path.display());
-    }
-
     let durability = if args.durability == "normal" { Durability::Normal } else { Durability::Full };
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&url, durability).await.with_context(|| format!("cannot open database {url}"))?);
-    // The lock above makes this the only sender for the database.
-    let released = store.release_delivery_leases().await?;
-    if released > 0 {
-        tracing::warn!(released, "pages that were being sent when the last run stopped go out again (same idempotency keys)");
+    let opened = open_store(&url, durability).await?;
+    let store = opened.store.clone();
+    if opened.only_engine {
+        // The SQLite engine lock makes this the only sender for the database.
+        let released = store.release_delivery_leases().await?;
+        if released > 0 {
+            tracing::warn!(released, "pages that were being sent when the last run stopped go out again (same idempotency keys)");
+        }
     }
     if store.api_token_count().await? == 0 {
         let token = crate::token::insert_token(store.as_ref(), "admin", Role::Admin, None).await?;
@@ -79,16 +70,73 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let options = ServerOptions { listen: args.listen, tls };
     let on_listening = |base_url: String| {
-        println!("staunch listening on {base_url} (database {url})");
+        println!("staunch listening on {base_url} (database {})", without_credentials(&url));
         tracing::info!(%base_url, "listening");
     };
     staunch_server::serve(options, store, config, Arc::new(SystemClock), on_listening, crate::shutdown_signal()).await?;
-    drop(lock_file);
+    drop(opened);
     Ok(())
+}
+
+/// An open store, and whether this process is the only engine on it.
+pub struct OpenedStore {
+    pub store: Arc<dyn Store>,
+    /// SQLite: the lock file guarantees one engine per database. PostgreSQL: replicas share it.
+    pub only_engine: bool,
+    /// Held for as long as the store is used (SQLite only).
+    _lock_file: Option<std::fs::File>,
+}
+
+/// The URL with any `user:password@` removed: secrets never reach the output or the logs.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    match rest.split_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens the database `url` names: PostgreSQL for `postgres://` URLs, else an SQLite file
+/// (taking its engine lock).
+pub async fn open_store(url: &str, durability: Durability) -> anyhow::Result<OpenedStore> {
+    if is_postgres(url) {
+        let store = staunch_store_postgres::PostgresStore::connect(url)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot open the PostgreSQL database: {error}"))?;
+        return Ok(OpenedStore { store: Arc::new(store), only_engine: false, _lock_file: None });
+    }
+    let lock_file_path = lock_path(url);
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_file_path)
+        .with_context(|| format!("cannot open lock file {}", lock_file_path.display()))?;
+    if lock_file.try_lock().is_err() {
+        anyhow::bail!("another staunch serve is running on {url} (its lock {} is held)", lock_file_path.display());
+    }
+    let store = SqliteStore::open(url, durability).await.with_context(|| format!("cannot open database {url}"))?;
+    Ok(OpenedStore { store: Arc::new(store), only_engine: true, _lock_file: Some(lock_file) })
 }
 
 fn init_tracing() {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("STAUNCH_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_not_printed() {
+        assert_eq!(without_credentials("postgres://staunch:s3cret@db:5432/staunch"), "postgres://***@db:5432/staunch");
+        assert_eq!(without_credentials("postgres://db/staunch"), "postgres://db/staunch");
+        assert_eq!(without_credentials("staunch.db"), "staunch.db");
+    }
 }

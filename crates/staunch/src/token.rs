@@ -4,7 +4,7 @@
 use crate::serve::database_url;
 use jiff::Timestamp;
 use staunch_store::{NewApiToken, OrgId, Role, Store};
-use staunch_store_sqlite::{Durability, SqliteStore};
+use staunch_store_sqlite::Durability;
 use std::path::Path;
 
 /// API tokens start with a recognisable prefix so secret scanners can find leaked ones.
@@ -37,8 +37,8 @@ pub async fn create(config_path: &Path, db: Option<&str>, name: &str, role: &str
         }
     }
     let url = database_url(config_path, db);
-    let store = SqliteStore::open(&url, Durability::Full).await?;
-    let token = insert_token(&store, name, role, user).await?;
+    let opened = crate::serve::open_store(&url, Durability::Full).await?;
+    let token = insert_token(opened.store.as_ref(), name, role, user).await?;
     println!("{token}");
     Ok(())
 }

@@ -43,8 +43,27 @@ impl App {
         app
     }
 
+    /// Starts a server with `config_text` on the database `db_url` (e.g. PostgreSQL).
+    pub async fn spawn_on(config_text: &str, db_url: &str) -> App {
+        let tempdir = tempfile::tempdir().expect("temporary directory");
+        std::fs::write(tempdir.path().join("staunch.yaml"), config_text).expect("write config");
+        let dir = tempdir.path().to_path_buf();
+        let mut app = App::start_with(&dir, "127.0.0.1:0", &["--db", db_url]).await;
+        app._tempdir = Some(tempdir);
+        app
+    }
+
+    /// Restarts a server on the config in `dir` and the database `db_url`.
+    pub async fn spawn_on_existing(dir: &Path, db_url: &str) -> App {
+        App::start_with(dir, "127.0.0.1:0", &["--db", db_url]).await
+    }
+
     /// Starts (or restarts) a server on the config and database in `dir`.
     pub async fn start_in(dir: &Path, listen: &str) -> App {
+        App::start_with(dir, listen, &[]).await
+    }
+
+    async fn start_with(dir: &Path, listen: &str, extra_args: &[&str]) -> App {
         let log_path = dir.join(format!(
             "serve-{}.log",
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
@@ -52,6 +71,7 @@ impl App {
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = Command::new(staunch_binary())
             .args(["serve", "--config", "staunch.yaml", "--listen", listen])
+            .args(extra_args)
             .current_dir(dir)
             .env("STAUNCH_LOG", "info")
             .stdout(Stdio::piped())

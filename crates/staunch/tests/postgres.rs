@@ -1,0 +1,81 @@
+//! `staunch serve --db postgres://…`: the core loop on PostgreSQL through the real binary.
+//! Needs `STAUNCH_TEST_POSTGRES_URL` (scripts/postgres-for-tests starts a server); skipped
+//! without it unless `STAUNCH_REQUIRE_TOOLS=1`.
+
+mod support;
+
+use serde_json::json;
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use std::time::Duration;
+use support::receiver::Receiver;
+use support::{App, WEBHOOK_SECRET, config};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A new, empty database on the test server, or `None` (with the reason printed) when there is
+/// no server.
+async fn fresh_database() -> Option<String> {
+    let Some(server_url) = std::env::var("STAUNCH_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty()) else {
+        if std::env::var("STAUNCH_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("STAUNCH_TEST_POSTGRES_URL is not set (scripts/postgres-for-tests starts a server)");
+        }
+        println!("skipped: STAUNCH_TEST_POSTGRES_URL not set (scripts/postgres-for-tests starts one)");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let name = format!("staunch_serve_{}_{nanos}", std::process::id());
+    let mut maintenance = PgConnection::connect(&server_url).await.expect("connect to the test server");
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut maintenance).await.expect("create database");
+    let (base, query) = match server_url.split_once('?') {
+        Some((base, query)) => (base.to_string(), format!("?{query}")),
+        None => (server_url.clone(), String::new()),
+    };
+    let without_database = base.rsplit_once('/').map(|(prefix, _)| prefix.to_string()).unwrap_or(base);
+    Some(format!("{without_database}/{name}{query}"))
+}
+
+#[tokio::test]
+async fn core_loop_runs_on_postgresql() {
+    let Some(database_url) = fresh_database().await else { return };
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let mut app = App::spawn_on(&config(&receiver.url, "1s", "", ""), &database_url).await;
+
+    // Paged, escalated when nobody acknowledges, then acknowledged.
+    app.trigger("pg-1", "Checkout failing on PostgreSQL").await;
+    let alice = receiver.wait_for_pages("/alice", 1, WAIT).await;
+    assert_eq!(alice[0].event, "incident.triggered");
+    receiver.wait_for_pages("/bob", 1, WAIT).await;
+    let incident_id = alice[0].body["incident"]["id"].as_i64().unwrap();
+    let (status, body) = app.api_post(&format!("/api/v1/incidents/{incident_id}/acknowledge"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Duplicates dedupe; the sender resolves; the incident auto-resolves.
+    app.trigger("pg-1", "Checkout failing on PostgreSQL").await;
+    let (status, _) =
+        app.enqueue(json!({"routing_key": support::EVENTS_KEY, "event_action": "resolve", "dedup_key": "pg-1"})).await;
+    assert_eq!(status, 202);
+    let incident = app.api_get(&format!("/api/v1/incidents/{incident_id}")).await;
+    assert_eq!(incident["incident"]["state"], "resolved");
+    let alerts = app.api_get(&format!("/api/v1/incidents/{incident_id}/alerts")).await;
+    assert_eq!(alerts["alerts"][0]["event_count"], 3);
+    let kinds = app.timeline_kinds(incident_id).await;
+    for expected in [
+        "incident.opened",
+        "escalation.paged",
+        "incident.escalated",
+        "incident.acknowledged",
+        "alert.resolved",
+        "incident.resolved",
+    ] {
+        assert!(kinds.iter().any(|kind| kind == expected), "{expected} missing from {kinds:?}");
+    }
+
+    // State lives in PostgreSQL, not beside the config: a restart finds it.
+    let status = app.terminate();
+    assert!(status.success());
+    let tempdir = app.take_tempdir();
+    let mut restarted = App::spawn_on_existing(&app.dir, &database_url).await;
+    restarted.adopt_tempdir(tempdir);
+    assert_eq!(restarted.incidents("state=resolved").await.len(), 1);
+    assert!(!app.dir.join("staunch.db").exists(), "no SQLite file was created");
+}
