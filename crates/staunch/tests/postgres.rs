@@ -79,3 +79,32 @@ async fn core_loop_runs_on_postgresql() {
     assert_eq!(restarted.incidents("state=resolved").await.len(), 1);
     assert!(!app.dir.join("staunch.db").exists(), "no SQLite file was created");
 }
+
+#[tokio::test]
+async fn two_replicas_on_one_database_page_exactly_once() {
+    let Some(database_url) = fresh_database().await else { return };
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let config_text = config(&receiver.url, "1s", "", "");
+    let first = App::spawn_on(&config_text, &database_url).await;
+    // The second replica shares the first's config (and its admin token file, written once).
+    let second = App::spawn_on_existing(&first.dir, &database_url).await;
+
+    // Alerts arrive at either replica; escalation timers are claimed by whichever is free.
+    let incidents = 10;
+    for index in 0..incidents {
+        let app = if index % 2 == 0 { &first } else { &second };
+        app.trigger(&format!("replicated-{index}"), &format!("Replicated {index}")).await;
+    }
+    let alice = receiver.wait_for_pages("/alice", incidents, WAIT).await;
+    let bob = receiver.wait_for_pages("/bob", incidents, WAIT).await;
+    assert!(alice.iter().all(|page| page.event == "incident.triggered"));
+    assert!(bob.iter().all(|page| page.event == "incident.escalated"));
+    // Both policies' levels have run out; nothing else may go out, from either replica.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let keys: std::collections::BTreeSet<String> = receiver.pages().iter().map(|page| page.idempotency_key.clone()).collect();
+    assert_eq!(receiver.pages().len(), 2 * incidents, "each page exactly once: {:#?}", receiver.pages());
+    assert_eq!(keys.len(), 2 * incidents);
+    // Either replica sees everything.
+    assert_eq!(first.incidents("state=triggered").await.len(), incidents);
+    assert_eq!(second.incidents("state=triggered").await.len(), incidents);
+}
