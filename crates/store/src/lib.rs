@@ -6,6 +6,7 @@
 //! backends put it in every `WHERE` clause, so tenants are isolated in the storage layer.
 //! [`conformance`] holds the test suite every backend must pass.
 
+pub mod codec;
 pub mod conformance;
 mod error;
 mod records;

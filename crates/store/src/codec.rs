@@ -1,0 +1,188 @@
+//! Rows to records, once for every backend. A backend reads typed columns (`ColumnReader`,
+//! implemented for its driver's row type); everything else — timestamps as microseconds, JSON
+//! columns into records, names of states and kinds — is decided here, so both backends read
+//! their rows the same way.
+
+use crate::*;
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use staunch_domain::alert::SourceFormat;
+use staunch_domain::incident::IncidentState;
+use staunch_domain::severity::Severity;
+
+/// Typed reads of one row's columns, by name.
+pub trait ColumnReader {
+    fn int(&self, column: &str) -> StoreResult<i64>;
+    fn optional_int(&self, column: &str) -> StoreResult<Option<i64>>;
+    fn text(&self, column: &str) -> StoreResult<String>;
+    fn optional_text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn boolean(&self, column: &str) -> StoreResult<bool>;
+    /// A JSON column, whatever the backend stores it as (TEXT, JSONB).
+    fn json(&self, column: &str) -> StoreResult<serde_json::Value>;
+}
+
+fn to_timestamp(value: i64) -> StoreResult<Timestamp> {
+    Timestamp::from_microsecond(value).map_err(|error| StoreError::Corrupt(format!("timestamp {value}: {error}")))
+}
+
+fn timestamp<R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreResult<Timestamp> {
+    to_timestamp(row.int(column)?)
+}
+
+fn optional_timestamp<R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreResult<Option<Timestamp>> {
+    row.optional_int(column)?.map(to_timestamp).transpose()
+}
+
+/// A JSON column that does not fit its record is corrupt data, named by column.
+fn json<T: DeserializeOwned, R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreResult<T> {
+    serde_json::from_value(row.json(column)?).map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {what} {value:?}"))
+}
+
+fn severity(text: &str) -> StoreResult<Severity> {
+    Severity::parse(text).ok_or_else(|| corrupt("severity", text))
+}
+
+fn source_format(text: &str) -> StoreResult<SourceFormat> {
+    SourceFormat::parse(text).ok_or_else(|| corrupt("source format", text))
+}
+
+fn counter<R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreResult<u32> {
+    let value = row.int(column)?;
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("column {column}: {value} out of range")))
+}
+
+pub fn alert<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Alert> {
+    Ok(Alert {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        service_id: row.text("service_id")?,
+        dedup_key: row.text("dedup_key")?,
+        firing: row.boolean("firing")?,
+        summary: row.text("summary")?,
+        severity: severity(&row.text("severity")?)?,
+        labels: json(row, "labels")?,
+        annotations: json(row, "annotations")?,
+        details: json(row, "details")?,
+        links: json(row, "links")?,
+        images: json(row, "images")?,
+        format: source_format(&row.text("format")?)?,
+        incident_id: row.optional_int("incident_id")?,
+        silenced_by: row.optional_int("silenced_by")?,
+        first_seen: timestamp(row, "first_seen")?,
+        last_seen: timestamp(row, "last_seen")?,
+        starts_at: optional_timestamp(row, "starts_at")?,
+        resolved_at: optional_timestamp(row, "resolved_at")?,
+        event_count: row.int("event_count")?,
+    })
+}
+
+pub fn incident<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Incident> {
+    let state = row.text("state")?;
+    Ok(Incident {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        title: row.text("title")?,
+        service_id: row.text("service_id")?,
+        severity: severity(&row.text("severity")?)?,
+        state: IncidentState::parse(&state).ok_or_else(|| corrupt("incident state", &state))?,
+        group_key: row.text("group_key")?,
+        assignee: row.optional_text("assignee")?,
+        escalation_policy_id: row.optional_text("escalation_policy_id")?,
+        escalation_level: counter(row, "escalation_level")?,
+        escalation_cycle: counter(row, "escalation_cycle")?,
+        auto_resolve: row.boolean("auto_resolve")?,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+        acknowledged_at: optional_timestamp(row, "acknowledged_at")?,
+        mitigated_at: optional_timestamp(row, "mitigated_at")?,
+        resolved_at: optional_timestamp(row, "resolved_at")?,
+    })
+}
+
+pub fn timeline_entry<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<TimelineEntry> {
+    Ok(TimelineEntry {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        incident_id: row.int("incident_id")?,
+        at: timestamp(row, "at")?,
+        actor: Actor { kind: row.text("actor_kind")?, id: row.text("actor_id")? },
+        kind: row.text("kind")?,
+        data: json(row, "data")?,
+    })
+}
+
+pub fn job<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Job> {
+    let kind = row.text("kind")?;
+    Ok(Job {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        kind: JobKind::parse(&kind).ok_or_else(|| corrupt("job kind", &kind))?,
+        incident_id: row.optional_int("incident_id")?,
+        run_at: timestamp(row, "run_at")?,
+        payload: json(row, "payload")?,
+    })
+}
+
+pub fn delivery<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Delivery> {
+    let state = row.text("state")?;
+    Ok(Delivery {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        incident_id: row.int("incident_id")?,
+        idempotency_key: row.text("idempotency_key")?,
+        user_id: row.text("user_id")?,
+        contact_method_id: row.text("contact_method_id")?,
+        channel: row.text("channel")?,
+        event: row.text("event")?,
+        payload: json(row, "payload")?,
+        state: DeliveryState::parse(&state).ok_or_else(|| corrupt("delivery state", &state))?,
+        attempts: counter(row, "attempts")?,
+        next_attempt_at: timestamp(row, "next_attempt_at")?,
+        lease_until: optional_timestamp(row, "lease_until")?,
+        last_error: row.optional_text("last_error")?,
+        created_at: timestamp(row, "created_at")?,
+        sent_at: optional_timestamp(row, "sent_at")?,
+    })
+}
+
+pub fn change_event<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<ChangeEvent> {
+    Ok(ChangeEvent {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        service_id: row.text("service_id")?,
+        summary: row.text("summary")?,
+        source: row.optional_text("source")?,
+        at: timestamp(row, "at")?,
+        received_at: timestamp(row, "received_at")?,
+        details: json(row, "details")?,
+        links: json(row, "links")?,
+    })
+}
+
+pub fn silence<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Silence> {
+    Ok(Silence {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        matchers: row.text("matchers")?,
+        starts_at: timestamp(row, "starts_at")?,
+        ends_at: timestamp(row, "ends_at")?,
+        created_by: json(row, "created_by")?,
+        comment: row.text("comment")?,
+    })
+}
+
+pub fn api_token<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<ApiToken> {
+    let role = row.text("role")?;
+    Ok(ApiToken {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        name: row.text("name")?,
+        user_id: row.optional_text("user_id")?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        created_at: timestamp(row, "created_at")?,
+    })
+}
