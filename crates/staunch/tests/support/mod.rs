@@ -88,11 +88,23 @@ impl App {
                 }
             }
         });
-        let base_url = receiver.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
-            panic!("staunch serve did not start: {}", std::fs::read_to_string(&log_path).unwrap_or_default())
-        });
-        let token =
-            std::fs::read_to_string(dir.join("staunch.token")).expect("admin token written on first start").trim().to_string();
+        // A server that started but is not usable is killed before the test fails, never leaked.
+        let fail = |child: &mut Child, message: String| -> ! {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{message}");
+        };
+        let base_url = match receiver.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => url,
+            Err(_) => fail(
+                &mut child,
+                format!("staunch serve did not start: {}", std::fs::read_to_string(&log_path).unwrap_or_default()),
+            ),
+        };
+        let token = match std::fs::read_to_string(dir.join("staunch.token")) {
+            Ok(text) => text.trim().to_string(),
+            Err(error) => fail(&mut child, format!("no admin token beside the config: {error}")),
+        };
         App {
             dir: dir.to_path_buf(),
             base_url,
