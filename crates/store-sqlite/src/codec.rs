@@ -2,23 +2,12 @@
 //! the encodings this backend writes (microsecond timestamps, JSON as text).
 
 use crate::backend;
-use jiff::Timestamp;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use staunch_store::codec::{self, ColumnReader};
+/// How this backend writes what the shared codec reads back.
+pub(crate) use staunch_store::codec::{json_text, micros, optional_micros};
 use staunch_store::*;
-
-pub(crate) fn micros(at: Timestamp) -> i64 {
-    at.as_microsecond()
-}
-
-pub(crate) fn optional_micros(at: Option<Timestamp>) -> Option<i64> {
-    at.map(micros)
-}
-
-pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
-}
 
 /// The driver's row, read through the shared codec (`staunch_store::codec`).
 struct Columns<'a>(&'a SqliteRow);

@@ -21,6 +21,20 @@ pub trait ColumnReader {
     fn json(&self, column: &str) -> StoreResult<serde_json::Value>;
 }
 
+/// Instants are stored as microseconds since the Unix epoch, in every backend.
+pub fn micros(at: Timestamp) -> i64 {
+    at.as_microsecond()
+}
+
+pub fn optional_micros(at: Option<Timestamp>) -> Option<i64> {
+    at.map(micros)
+}
+
+/// Records' JSON columns as text (SQLite stores it so; PostgreSQL casts it to JSONB).
+pub fn json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
+}
+
 fn to_timestamp(value: i64) -> StoreResult<Timestamp> {
     Timestamp::from_microsecond(value).map_err(|error| StoreError::Corrupt(format!("timestamp {value}: {error}")))
 }
