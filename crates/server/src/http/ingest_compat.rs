@@ -127,6 +127,24 @@ impl OpsgenieExchange {
         Ok(integration)
     }
 
+    /// What every `/v2/alerts/{identifier}/…` request starts with: the key checked, then the
+    /// identifier, its type and the body read. `Err` is the answer to send instead.
+    fn read_identified<'a>(
+        &self,
+        state: &'a AppState,
+        headers: &HeaderMap,
+        identifier: Result<Path<String>, PathRejection>,
+        query: &Option<String>,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<(&'a Integration, String, Option<String>, Bytes), Box<Response>> {
+        let integration = self.authenticate(state, headers).map_err(|failure| Box::new(self.refuse(failure)))?;
+        let Ok(Path(identifier)) = identifier else {
+            return Err(Box::new(unreadable_identifier(self)));
+        };
+        let body = body.map_err(|rejection| Box::new(self.body_rejection(rejection)))?;
+        Ok((integration, identifier, identifier_type(query), body))
+    }
+
     fn refuse(&self, failure: AuthFailure) -> Response {
         match failure {
             AuthFailure::Unauthenticated => self.error(StatusCode::UNAUTHORIZED, OPSGENIE_UNAUTHENTICATED),
@@ -247,18 +265,11 @@ async fn opsgenie_alert_action(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let exchange = OpsgenieExchange::begin();
-    let integration = match exchange.authenticate(&state, &headers) {
-        Ok(integration) => integration,
-        Err(failure) => return exchange.refuse(failure),
-    };
-    let Ok(Path(identifier)) = identifier else {
-        return unreadable_identifier(&exchange);
-    };
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return exchange.body_rejection(rejection),
-    };
-    let identifier_type = identifier_type(&query);
+    let (integration, identifier, identifier_type, body) =
+        match exchange.read_identified(&state, &headers, identifier, &query, body) {
+            Ok(parts) => parts,
+            Err(response) => return *response,
+        };
     let request = match opsgenie::parse_alert_action(action, &identifier, identifier_type.as_deref(), &body) {
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
@@ -304,18 +315,11 @@ fn opsgenie_update(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let exchange = OpsgenieExchange::begin();
-    let integration = match exchange.authenticate(&state, &headers) {
-        Ok(integration) => integration,
-        Err(failure) => return exchange.refuse(failure),
-    };
-    let Ok(Path(identifier)) = identifier else {
-        return unreadable_identifier(&exchange);
-    };
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return exchange.body_rejection(rejection),
-    };
-    let identifier_type = identifier_type(&query);
+    let (integration, identifier, identifier_type, body) =
+        match exchange.read_identified(&state, &headers, identifier, &query, body) {
+            Ok(parts) => parts,
+            Err(response) => return *response,
+        };
     let request = match opsgenie::parse_update(field, &identifier, identifier_type.as_deref(), &body) {
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
