@@ -90,8 +90,11 @@ fn incident_not_found() -> ApiError {
     ApiError::field(StatusCode::NOT_FOUND, "id", "no such incident")
 }
 
-async fn ensure_incident(state: &AppState, caller: &Caller, id: i64) -> Result<(), ApiError> {
-    state.store.incident(caller.org, id).await?.map(|_| ()).ok_or_else(incident_not_found)
+/// The incident id in the path, once it is known to name an incident of the caller's org.
+async fn existing_incident_id(state: &AppState, caller: &Caller, raw: &str) -> Result<i64, ApiError> {
+    let id = incident_id(raw)?;
+    state.store.incident(caller.org, id).await?.ok_or_else(incident_not_found)?;
+    Ok(id)
 }
 
 pub async fn incident_alerts(
@@ -99,8 +102,7 @@ pub async fn incident_alerts(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = incident_id(&id)?;
-    ensure_incident(&state, &caller, id).await?;
+    let id = existing_incident_id(&state, &caller, &id).await?;
     let alerts =
         state.store.alerts(caller.org, &AlertFilter { incident_id: Some(id), limit: MAX_PAGE, ..Default::default() }).await?;
     Ok(Json(serde_json::json!({ "alerts": alerts })).into_response())
@@ -111,8 +113,7 @@ pub async fn incident_timeline(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = incident_id(&id)?;
-    ensure_incident(&state, &caller, id).await?;
+    let id = existing_incident_id(&state, &caller, &id).await?;
     let timeline = state.store.timeline(caller.org, id).await?;
     Ok(Json(serde_json::json!({ "timeline": timeline })).into_response())
 }
@@ -122,8 +123,7 @@ pub async fn incident_notifications(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = incident_id(&id)?;
-    ensure_incident(&state, &caller, id).await?;
+    let id = existing_incident_id(&state, &caller, &id).await?;
     let deliveries = state.store.deliveries(caller.org, id).await?;
     Ok(Json(serde_json::json!({ "notifications": deliveries })).into_response())
 }
