@@ -5,4 +5,4 @@ mod client;
 mod render;
 
 pub use client::{Client, ClientError};
-pub use render::{render_incident, render_incidents, render_oncall, render_silences};
+pub use render::{render_audit, render_incident, render_incidents, render_oncall, render_silences};

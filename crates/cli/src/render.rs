@@ -151,6 +151,27 @@ pub fn render_silences(response: &Value) -> String {
     table(&["ID", "STARTS (UTC)", "ENDS (UTC)", "BY", "MATCHERS", "COMMENT"], rows)
 }
 
+pub fn render_audit(response: &Value) -> String {
+    let entries = response["audit"].as_array().cloned().unwrap_or_default();
+    if entries.is_empty() {
+        return "no audit entries\n".to_string();
+    }
+    let rows = entries
+        .iter()
+        .map(|entry| {
+            vec![
+                text(&entry["id"]),
+                short_time(&entry["at"]),
+                format!("{}:{}", text(&entry["actor"]["kind"]), text(&entry["actor"]["id"])),
+                text(&entry["origin"]),
+                text(&entry["action"]),
+                text(&entry["target"]),
+            ]
+        })
+        .collect();
+    table(&["ID", "AT (UTC)", "BY", "FROM", "ACTION", "TARGET"], rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,10 +117,10 @@ mod tests {
     fn example_is_a_valid_config() {
         let text = example_config("a".repeat(32).as_str(), "b".repeat(32).as_str(), "secret");
         let config = crate::parse_config(&text, "example").expect("example config is valid");
-        assert_eq!(config.directory.services.len(), 1);
-        assert_eq!(config.directory.teams["payments"].members, vec!["alice".to_string(), "bob".to_string()]);
-        assert_eq!(config.directory.services["checkout"].team_id.as_deref(), Some("payments"));
-        assert_eq!(config.directory.integrations_by_key_sha256.len(), 2);
-        assert_eq!(config.directory.schedules["primary"].layers.len(), 1);
+        assert_eq!(config.default_directory().services.len(), 1);
+        assert_eq!(config.default_directory().teams["payments"].members, vec!["alice".to_string(), "bob".to_string()]);
+        assert_eq!(config.default_directory().services["checkout"].team_id.as_deref(), Some("payments"));
+        assert_eq!(config.default_directory().integrations_by_key_sha256.len(), 2);
+        assert_eq!(config.default_directory().schedules["primary"].layers.len(), 1);
     }
 }

@@ -10,15 +10,68 @@ use staunch_domain::escalation::EscalationPolicy;
 use staunch_domain::matcher::parse_matchers;
 use staunch_domain::routing::{Route, RoutingTree};
 use staunch_domain::schedule::Schedule;
-use std::collections::BTreeSet;
+use staunch_domain::tenant::{DEFAULT_ORG_SLUG, OrgId, OrgSlug};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 /// A loaded, checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub directory: Directory,
+    /// The default organisation (the file's top-level keys) first, then `organisations:`.
+    pub organisations: Vec<Organisation>,
     pub smtp: Option<SmtpSettings>,
     pub notifications: NotificationSettings,
+    /// Organisations by the id the database gave them (see [`Config::bind_org_ids`]). The
+    /// default organisation is bound from the start: its id is fixed by the schema.
+    bound: HashMap<OrgId, usize>,
+    /// What an organisation unknown to this file sees: nobody to page, no services.
+    empty: Directory,
+}
+
+/// One tenant: its own users, teams, schedules, escalation policies and services.
+#[derive(Debug, Clone)]
+pub struct Organisation {
+    pub slug: OrgSlug,
+    pub name: String,
+    pub directory: Directory,
+}
+
+impl Config {
+    /// The directory of the default organisation (the file's top-level keys).
+    pub fn default_directory(&self) -> &Directory {
+        &self.organisations[0].directory
+    }
+
+    pub fn organisation(&self, slug: &str) -> Option<&Organisation> {
+        self.organisations.iter().find(|organisation| organisation.slug.as_str() == slug)
+    }
+
+    /// Records the id the database gave each organisation, by slug. Until an organisation is
+    /// bound nothing can reach it: no integration key resolves to it.
+    pub fn bind_org_ids(&mut self, ids: &[(OrgSlug, OrgId)]) {
+        for (slug, org) in ids {
+            if let Some(index) = self.organisations.iter().position(|organisation| &organisation.slug == slug) {
+                self.bound.insert(*org, index);
+            }
+        }
+    }
+
+    /// The directory of `org`; empty for an organisation this file does not describe.
+    pub fn directory(&self, org: OrgId) -> &Directory {
+        self.bound.get(&org).map_or(&self.empty, |index| &self.organisations[*index].directory)
+    }
+
+    /// The bound organisations with their ids.
+    pub fn bound_organisations(&self) -> impl Iterator<Item = (OrgId, &Organisation)> {
+        self.bound.iter().map(|(org, index)| (*org, &self.organisations[*index]))
+    }
+
+    /// The integration whose key has this SHA-256, and the organisation it belongs to. Keys are
+    /// unique across organisations, so a key alone names its tenant.
+    pub fn integration(&self, key_sha256: &str) -> Option<(OrgId, &Integration)> {
+        self.bound_organisations()
+            .find_map(|(org, organisation)| organisation.directory.integration(key_sha256).map(|integration| (org, integration)))
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -113,6 +166,29 @@ struct RawConfig {
     smtp: Option<SmtpSettings>,
     #[serde(default)]
     notifications: NotificationSettings,
+    #[serde(default)]
+    users: Vec<RawUser>,
+    #[serde(default)]
+    teams: Vec<RawTeam>,
+    #[serde(default)]
+    schedules: Vec<Schedule>,
+    #[serde(default)]
+    escalation_policies: Vec<EscalationPolicy>,
+    #[serde(default)]
+    services: Vec<RawService>,
+    /// Further tenants, each with its own directory.
+    #[serde(default)]
+    organisations: Vec<RawOrganisation>,
+}
+
+/// What one organisation defines; the file's top level is the default organisation's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrganisation {
+    /// The slug, e.g. `acme`.
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     users: Vec<RawUser>,
     #[serde(default)]
@@ -233,6 +309,54 @@ pub fn parse_config(text: &str, source_name: &str) -> Result<Config, ConfigError
 
 fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
     let mut problems = Vec::new();
+    let has_smtp = raw.smtp.is_some();
+    let default_org = RawOrganisation {
+        id: DEFAULT_ORG_SLUG.to_string(),
+        name: None,
+        users: raw.users,
+        teams: raw.teams,
+        schedules: raw.schedules,
+        escalation_policies: raw.escalation_policies,
+        services: raw.services,
+    };
+    let mut organisations: Vec<Organisation> = Vec::new();
+    for (index, raw_organisation) in std::iter::once(default_org).chain(raw.organisations).enumerate() {
+        // The default organisation's fields keep their plain names in messages.
+        let prefix = if index == 0 { String::new() } else { format!("organisations.{}.", raw_organisation.id) };
+        let slug = match OrgSlug::parse(&raw_organisation.id) {
+            Ok(slug) => slug,
+            Err(error) => {
+                problems.push(format!("organisations[{}].id: {error}", index - 1));
+                continue;
+            }
+        };
+        if organisations.iter().any(|organisation| organisation.slug == slug) {
+            let what = if slug.as_str() == DEFAULT_ORG_SLUG { "is the top-level organisation's" } else { "is used twice" };
+            problems.push(format!("organisations[{}].id: {:?} {what}", index - 1, slug.as_str()));
+            continue;
+        }
+        let name = raw_organisation.name.clone().unwrap_or_else(|| slug.as_str().to_string());
+        let mut organisation_problems = Vec::new();
+        let directory = build_directory(raw_organisation, has_smtp, &mut organisation_problems);
+        problems.extend(organisation_problems.into_iter().map(|problem| format!("{prefix}{problem}")));
+        for digest in directory.integrations_by_key_sha256.keys() {
+            if let Some(other) =
+                organisations.iter().find(|other| other.directory.integrations_by_key_sha256.contains_key(digest))
+            {
+                problems
+                    .push(format!("{prefix}services: an integration key is also used by organisation {:?}", other.slug.as_str()));
+            }
+        }
+        organisations.push(Organisation { slug, name, directory });
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let bound = HashMap::from([(OrgId::DEFAULT, 0)]);
+    Ok(Config { organisations, smtp: raw.smtp, notifications: raw.notifications, bound, empty: Directory::default() })
+}
+
+fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<String>) -> Directory {
     let mut directory = Directory::default();
 
     for raw_user in raw.users {
@@ -248,17 +372,17 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                     if !address.contains('@') {
                         problems.push(format!("{field}.address: {address:?} is not an email address"));
                     }
-                    if raw.smtp.is_none() {
+                    if !has_smtp {
                         problems.push(format!("{field}: email contact methods need an `smtp:` section"));
                     }
                     (id, Channel::Email { address })
                 }
                 RawContactMethod::Webhook { id, url, secret } => {
-                    check_http_url(&url, &format!("{field}.url"), &mut problems);
+                    check_http_url(&url, &format!("{field}.url"), problems);
                     (id, Channel::Webhook { url, secret })
                 }
                 RawContactMethod::Slack { id, webhook_url } => {
-                    check_http_url(&webhook_url, &format!("{field}.webhook_url"), &mut problems);
+                    check_http_url(&webhook_url, &format!("{field}.webhook_url"), problems);
                     (id, Channel::Slack { webhook_url })
                 }
             };
@@ -368,7 +492,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                 matchers: Vec::new(),
                 continue_matching: false,
                 group_by: None,
-                routes: build_routes(&raw_service.routes, &format!("{field}.routes"), &service_ids, &mut problems),
+                routes: build_routes(&raw_service.routes, &format!("{field}.routes"), &service_ids, problems),
             };
             match RoutingTree::new(root) {
                 Ok(tree) => Some(tree),
@@ -393,10 +517,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         );
     }
 
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Config { directory, smtp: raw.smtp, notifications: raw.notifications })
+    directory
 }
 
 fn build_routes(raw_routes: &[RawRoute], field: &str, service_ids: &BTreeSet<String>, problems: &mut Vec<String>) -> Vec<Route> {

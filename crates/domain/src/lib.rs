@@ -17,5 +17,6 @@ pub mod matcher;
 pub mod routing;
 pub mod schedule;
 pub mod severity;
+pub mod tenant;
 
 pub use jiff::Timestamp;

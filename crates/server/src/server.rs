@@ -19,6 +19,22 @@ pub struct ServerOptions {
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
+/// The client's address, as handlers see it (`ConnectInfo<PeerAddress>`), for either listener.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddress(pub SocketAddr);
+
+impl<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, tokio::net::TcpListener>> for PeerAddress {
+    fn connect_info(stream: axum::serve::IncomingStream<'a, tokio::net::TcpListener>) -> PeerAddress {
+        PeerAddress(*stream.remote_addr())
+    }
+}
+
+impl<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, crate::tls::TlsListener>> for PeerAddress {
+    fn connect_info(stream: axum::serve::IncomingStream<'a, crate::tls::TlsListener>) -> PeerAddress {
+        PeerAddress(*stream.remote_addr())
+    }
+}
+
 /// Runs until `shutdown` completes. `on_listening` is told the base URL it serves (useful
 /// with port 0).
 pub async fn serve(
@@ -47,11 +63,15 @@ pub async fn serve(
         Some(tls) => {
             on_listening(format!("https://{address}"));
             let listener = crate::tls::TlsListener::new(listener, tls)?;
-            axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+            axum::serve(listener, app.into_make_service_with_connect_info::<PeerAddress>())
+                .with_graceful_shutdown(shutdown)
+                .await?;
         }
         None => {
             on_listening(format!("http://{address}"));
-            axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+            axum::serve(listener, app.into_make_service_with_connect_info::<PeerAddress>())
+                .with_graceful_shutdown(shutdown)
+                .await?;
         }
     }
     tracing::info!("http server stopped; stopping workers");

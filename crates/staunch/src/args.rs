@@ -116,6 +116,13 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// The audit log: every change made through the API or the CLI (admin tokens only)
+    Audit {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// API tokens (written straight to the database)
     Token {
         #[command(subcommand)]
@@ -212,6 +219,9 @@ enum TokenCommand {
         /// The user the token acts as (its actions are recorded under this user)
         #[arg(long)]
         user: Option<String>,
+        /// The organisation (slug) the token belongs to; it sees nothing of any other
+        #[arg(long, default_value = "default")]
+        org: String,
         #[arg(long, default_value = "staunch.yaml")]
         config: PathBuf,
         #[arg(long, env = "STAUNCH_DB")]
@@ -242,6 +252,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Severity { client: options, id, severity } => {
             client::edit(&options, id, "severity", serde_json::json!({ "severity": severity })).await
         }
+        Command::Audit { client: options, limit } => client::audit(&options, limit).await,
         Command::Silence { command: SilenceCommand::Add { client: options, matchers, duration, comment } } => {
             client::silence_add(&options, &matchers, &duration, &comment).await
         }
@@ -249,8 +260,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Silence { command: SilenceCommand::Expire { client: options, id } } => {
             client::silence_expire(&options, id).await
         }
-        Command::Token { command: TokenCommand::Create { name, role, user, config, db } } => {
-            crate::token::create(&config, db.as_deref(), &name, &role, user).await
+        Command::Token { command: TokenCommand::Create { name, role, user, org, config, db } } => {
+            let request =
+                crate::token::CreateToken { config_path: &config, db: db.as_deref(), org: &org, name: &name, role: &role, user };
+            crate::token::create(request).await
         }
         Command::WebhookReceiver { listen, secret } => {
             staunch_server::receiver::run_receiver(listen, secret, crate::shutdown_signal()).await

@@ -85,6 +85,16 @@ pub async fn silence_list(options: &ClientArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn audit(options: &ClientArgs, limit: u32) -> anyhow::Result<()> {
+    let response = client(options).get("/api/v1/audit", &[("limit", limit.to_string())]).await?;
+    if options.json {
+        print_json(&response);
+    } else {
+        print!("{}", staunch_cli::render_audit(&response));
+    }
+    Ok(())
+}
+
 pub async fn silence_expire(options: &ClientArgs, id: i64) -> anyhow::Result<()> {
     client(options).delete(&format!("/api/v1/silences/{id}")).await?;
     println!("silence {id} expired");

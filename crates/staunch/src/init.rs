@@ -56,15 +56,18 @@ pub fn print_integration_keys(written: &WrittenConfig) {
 
 pub fn check(path: &Path) -> anyhow::Result<()> {
     let config = staunch_config::load_config(path)?;
-    let directory = &config.directory;
-    println!(
-        "{} is valid: {} users, {} schedules, {} escalation policies, {} services, {} integrations",
-        path.display(),
-        directory.users.len(),
-        directory.schedules.len(),
-        directory.escalation_policies.len(),
-        directory.services.len(),
-        directory.integrations_by_key_sha256.len()
-    );
+    println!("{} is valid", path.display());
+    for organisation in &config.organisations {
+        let directory = &organisation.directory;
+        println!(
+            "  organisation {}: {} users, {} schedules, {} escalation policies, {} services, {} integrations",
+            organisation.slug.as_str(),
+            directory.users.len(),
+            directory.schedules.len(),
+            directory.escalation_policies.len(),
+            directory.services.len(),
+            directory.integrations_by_key_sha256.len()
+        );
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::client_commands::TOKEN_FILE;
 use crate::init::{print_integration_keys, write_example, write_private};
 use anyhow::Context;
 use staunch_server::{ServerOptions, SystemClock};
-use staunch_store::{Role, Store};
+use staunch_store::{OrgId, OrgSlug, Role, Store};
 use staunch_store_sqlite::{Durability, SqliteStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,7 +44,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.listen, written.events_key
         );
     }
-    let config = Arc::new(staunch_config::load_config(&args.config)?);
+    let mut config = staunch_config::load_config(&args.config)?;
     let url = database_url(&args.config, args.db.as_deref());
 
     let durability = if args.durability == "normal" { Durability::Normal } else { Durability::Full };
@@ -57,8 +57,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(released, "pages that were being sent when the last run stopped go out again (same idempotency keys)");
         }
     }
+    bind_organisations(&mut config, store.as_ref()).await?;
+    let config = Arc::new(config);
     if store.api_token_count().await? == 0 {
-        let token = crate::token::insert_token(store.as_ref(), "admin", Role::Admin, None).await?;
+        let minter = crate::token::Minter { actor: staunch_store::Actor::system(), origin: "first start" };
+        let token = crate::token::insert_token(store.as_ref(), OrgId::DEFAULT, "admin", Role::Admin, None, minter).await?;
         let token_path = beside(&args.config, TOKEN_FILE);
         write_private(&token_path, &format!("{token}\n"))?;
         println!("created an admin API token in {} (the CLI reads it from there)", token_path.display());
@@ -75,6 +78,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     staunch_server::serve(options, store, config, Arc::new(SystemClock), on_listening, crate::shutdown_signal()).await?;
     drop(opened);
+    Ok(())
+}
+
+/// Numbers the config's organisations in the database (creating new ones) so their integration
+/// keys and tokens resolve.
+async fn bind_organisations(config: &mut staunch_config::Config, store: &dyn Store) -> anyhow::Result<()> {
+    let wanted: Vec<(OrgSlug, String)> =
+        config.organisations.iter().map(|organisation| (organisation.slug.clone(), organisation.name.clone())).collect();
+    let ids = store.ensure_organisations(&wanted).await?;
+    let bound: Vec<(OrgSlug, OrgId)> = wanted.into_iter().map(|(slug, _)| slug).zip(ids).collect();
+    config.bind_org_ids(&bound);
     Ok(())
 }
 

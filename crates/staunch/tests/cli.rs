@@ -50,6 +50,15 @@ async fn incidents_ack_show_and_oncall_from_the_cli() {
     let kinds: Vec<&str> = shown["timeline"].as_array().unwrap().iter().map(|entry| entry["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"incident.acknowledged"), "{kinds:?}");
 
+    // The acknowledgement is in the audit log, under the admin token that made it.
+    let (ok, stdout, stderr) = staunch(&app, &["audit"]);
+    assert!(ok, "{stderr}");
+    let newest = stdout.lines().nth(1).unwrap_or_default();
+    assert!(
+        newest.contains("token:admin") && newest.contains("incident.acknowledge") && newest.contains("incident/1"),
+        "{stdout}"
+    );
+
     // 2026-03-29 is the spring-forward day in Berlin: the 09:00 handoff is at 07:00 UTC.
     let (ok, stdout, _) = staunch(&app, &["oncall", "--schedule", "primary", "--at", "2026-03-29T06:59:00Z", "--json"]);
     assert!(ok);

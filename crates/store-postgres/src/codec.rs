@@ -73,6 +73,10 @@ pub(crate) fn api_token(row: &PgRow) -> StoreResult<ApiToken> {
     codec::api_token(&Columns(row))
 }
 
+pub(crate) fn audit_entry(row: &PgRow) -> StoreResult<AuditEntry> {
+    codec::audit_entry(&Columns(row))
+}
+
 pub(crate) fn collect<T>(rows: Vec<PgRow>, map: fn(&PgRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
     rows.iter().map(map).collect()
 }

@@ -16,6 +16,7 @@
 
 mod codec;
 mod migrate;
+pub use migrate::SCHEMA_VERSION;
 mod reads;
 mod tx;
 

@@ -8,7 +8,10 @@ use crate::backend;
 use sqlx::{AssertSqlSafe, PgPool};
 use staunch_store::StoreResult;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_core.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_core.sql"), include_str!("../migrations/0002_tenants.sql")];
+
+/// The schema version a migrated database is at: the number of migrations.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The advisory lock key that serializes migrations (any constant; this one spells "staunchm").
 const MIGRATION_LOCK: i64 = 0x7374_6175_6e63_686d;

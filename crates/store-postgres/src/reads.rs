@@ -130,6 +130,40 @@ impl Store for PostgresStore {
         codec::collect(rows, codec::silence)
     }
 
+    async fn audit_log(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, at, actor_kind, actor_id, origin, action, target, details FROM audit_log \
+             WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(org.0)
+        .bind(filter.before_id.unwrap_or(i64::MAX))
+        .bind(page_size(filter.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        codec::collect(rows, codec::audit_entry)
+    }
+
+    async fn ensure_organisations(&self, organisations: &[(OrgSlug, String)]) -> StoreResult<Vec<OrgId>> {
+        let mut ids = Vec::with_capacity(organisations.len());
+        for (slug, name) in organisations {
+            // The no-op update makes RETURNING answer for an existing row too, in one statement
+            // that concurrent replicas can run at once.
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO organisations (slug, name, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug RETURNING id",
+            )
+            .bind(slug.as_str())
+            .bind(name)
+            .bind(micros(Timestamp::now()))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+            ids.push(OrgId(id));
+        }
+        Ok(ids)
+    }
+
     async fn api_token_by_hash(&self, token_sha256: &str) -> StoreResult<Option<ApiToken>> {
         let row = sqlx::query("SELECT id, org_id, name, user_id, role, created_at FROM api_tokens WHERE token_sha256 = $1")
             .bind(token_sha256)

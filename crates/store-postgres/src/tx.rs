@@ -532,4 +532,23 @@ impl StoreTx for PostgresTx {
         .map_err(|error| map_insert_error(error, "api token"))?;
         Ok(id)
     }
+
+    async fn append_audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (org_id, at, actor_kind, actor_id, origin, action, target, details) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+        )
+        .bind(entry.org.0)
+        .bind(micros(entry.at))
+        .bind(&entry.actor.kind)
+        .bind(&entry.actor.id)
+        .bind(&entry.origin)
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(json_text(&entry.details))
+        .execute(&mut **self.tx()?)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
 }

@@ -73,6 +73,10 @@ pub(crate) fn api_token(row: &SqliteRow) -> StoreResult<ApiToken> {
     codec::api_token(&Columns(row))
 }
 
+pub(crate) fn audit_entry(row: &SqliteRow) -> StoreResult<AuditEntry> {
+    codec::audit_entry(&Columns(row))
+}
+
 pub(crate) fn collect<T>(rows: Vec<SqliteRow>, map: fn(&SqliteRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
     rows.iter().map(map).collect()
 }

@@ -134,6 +134,43 @@ impl Store for SqliteStore {
         codec::collect(rows, codec::silence)
     }
 
+    async fn audit_log(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, at, actor_kind, actor_id, origin, action, target, details FROM audit_log \
+             WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(org.0)
+        .bind(filter.before_id.unwrap_or(i64::MAX))
+        .bind(page_size(filter.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        codec::collect(rows, codec::audit_entry)
+    }
+
+    async fn ensure_organisations(&self, organisations: &[(OrgSlug, String)]) -> StoreResult<Vec<OrgId>> {
+        let _write_guard = self.write_lock.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let mut ids = Vec::with_capacity(organisations.len());
+        for (slug, name) in organisations {
+            sqlx::query("INSERT INTO organisations (slug, name, created_at) VALUES (?, ?, ?) ON CONFLICT (slug) DO NOTHING")
+                .bind(slug.as_str())
+                .bind(name)
+                .bind(micros(Timestamp::now()))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let id: i64 = sqlx::query_scalar("SELECT id FROM organisations WHERE slug = ?")
+                .bind(slug.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+            ids.push(OrgId(id));
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(ids)
+    }
+
     async fn api_token_by_hash(&self, token_sha256: &str) -> StoreResult<Option<ApiToken>> {
         let row = sqlx::query("SELECT id, org_id, name, user_id, role, created_at FROM api_tokens WHERE token_sha256 = ?")
             .bind(token_sha256)

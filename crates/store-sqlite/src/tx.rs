@@ -454,6 +454,25 @@ impl StoreTx for SqliteTx {
         .map_err(|error| map_insert_error(error, "api token"))?;
         Ok(result.last_insert_rowid())
     }
+
+    async fn append_audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (org_id, at, actor_kind, actor_id, origin, action, target, details) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(entry.org.0)
+        .bind(micros(entry.at))
+        .bind(&entry.actor.kind)
+        .bind(&entry.actor.id)
+        .bind(&entry.origin)
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(json_text(&entry.details))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

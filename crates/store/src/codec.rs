@@ -200,3 +200,16 @@ pub fn api_token<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<ApiToken> {
         created_at: timestamp(row, "created_at")?,
     })
 }
+
+pub fn audit_entry<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        at: timestamp(row, "at")?,
+        actor: Actor { kind: row.text("actor_kind")?, id: row.text("actor_id")? },
+        origin: row.text("origin")?,
+        action: row.text("action")?,
+        target: row.text("target")?,
+        details: row.json("details")?,
+    })
+}

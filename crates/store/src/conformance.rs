@@ -35,6 +35,8 @@ macro_rules! conformance_tests {
             released_leases_make_deliveries_due_again,
             bulk_reads_and_inserts_agree_with_single_ones,
             deliveries_enqueued_leased_are_not_handed_out_until_the_lease_ends,
+            organisations_are_numbered_once_by_slug,
+            audit_log_is_per_organisation_and_newest_first,
         );
     };
     (@cases $make_store:path; $($case:ident),* $(,)?) => {
@@ -416,8 +418,10 @@ pub async fn tenants_never_see_each_other(store: Arc<dyn Store>) {
     })
     .await
     .unwrap();
+    tx.append_audit(&new_audit_entry(org_a, at(0), "incident.note")).await.unwrap();
     tx.commit().await.unwrap();
 
+    assert!(store.audit_log(org_b, &AuditFilter { before_id: None, limit: 10 }).await.unwrap().is_empty());
     assert!(store.incident(org_b, incident.id).await.unwrap().is_none());
     assert!(store.incidents(org_b, &IncidentFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
     assert!(store.alerts(org_b, &AlertFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
@@ -621,4 +625,58 @@ pub async fn deliveries_enqueued_leased_are_not_handed_out_until_the_lease_ends(
     assert!(store.claim_deliveries(at(29), at(100), 10).await.unwrap().is_empty(), "its enqueuer is sending it");
     let taken_over = store.claim_deliveries(at(30), at(100), 10).await.unwrap();
     assert_eq!(taken_over.len(), 1, "the enqueuer died: another sender takes it");
+}
+
+fn new_audit_entry(org: OrgId, when: Timestamp, action: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        org,
+        at: when,
+        actor: Actor { kind: "user".into(), id: "alice".into() },
+        origin: "127.0.0.1".into(),
+        action: action.into(),
+        target: "incident/1".into(),
+        details: serde_json::json!({ "text": "rolled back" }),
+    }
+}
+
+pub async fn organisations_are_numbered_once_by_slug(store: Arc<dyn Store>) {
+    let slug = |text: &str| OrgSlug::parse(text).unwrap();
+    let first = store
+        .ensure_organisations(&[
+            (slug("default"), "Default".into()),
+            (slug("acme"), "Acme".into()),
+            (slug("globex"), "Globex".into()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(first[0], OrgId::DEFAULT);
+    assert!(first[1] != first[2] && !first.contains(&OrgId(0)));
+    assert!(first[1] != OrgId::DEFAULT && first[2] != OrgId::DEFAULT);
+    // Asking again (another replica starting, a restart) gives the same ids.
+    let again = store.ensure_organisations(&[(slug("globex"), "Renamed".into()), (slug("acme"), "Acme".into())]).await.unwrap();
+    assert_eq!(again, vec![first[2], first[1]]);
+}
+
+pub async fn audit_log_is_per_organisation_and_newest_first(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let mut tx = store.begin().await.unwrap();
+    for (second, action) in [(1, "incident.acknowledge"), (2, "incident.note"), (3, "incident.resolve")] {
+        tx.append_audit(&new_audit_entry(org, at(second), action)).await.unwrap();
+    }
+    tx.append_audit(&new_audit_entry(OrgId(2), at(4), "silence.create")).await.unwrap();
+    tx.commit().await.unwrap();
+    // Rolled back with the change it records.
+    let mut tx = store.begin().await.unwrap();
+    tx.append_audit(&new_audit_entry(org, at(5), "incident.escalate")).await.unwrap();
+    drop(tx);
+
+    let entries = store.audit_log(org, &AuditFilter { before_id: None, limit: 10 }).await.unwrap();
+    let actions: Vec<&str> = entries.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(actions, ["incident.resolve", "incident.note", "incident.acknowledge"]);
+    assert_eq!(entries[0].actor, Actor { kind: "user".into(), id: "alice".into() });
+    assert_eq!((entries[0].origin.as_str(), entries[0].target.as_str(), entries[0].at), ("127.0.0.1", "incident/1", at(3)));
+    assert_eq!(entries[0].details, serde_json::json!({ "text": "rolled back" }));
+    let older = store.audit_log(org, &AuditFilter { before_id: Some(entries[0].id), limit: 1 }).await.unwrap();
+    assert_eq!(older.len(), 1);
+    assert_eq!(older[0].action, "incident.note");
 }

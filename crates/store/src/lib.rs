@@ -10,12 +10,15 @@ pub mod codec;
 pub mod conformance;
 mod error;
 mod records;
+mod scoped;
 
 pub use error::{StoreError, StoreResult};
 pub use records::*;
+pub use scoped::Scoped;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+pub use staunch_domain::tenant::OrgSlug;
 
 /// Reads, and the operations that run in their own short transaction.
 #[async_trait]
@@ -31,6 +34,14 @@ pub trait Store: Send + Sync + 'static {
     async fn deliveries(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<Delivery>>;
     async fn change_events(&self, org: OrgId, service_id: Option<&str>, limit: u32) -> StoreResult<Vec<ChangeEvent>>;
     async fn silences(&self, org: OrgId) -> StoreResult<Vec<Silence>>;
+
+    /// The audit log of `org`, newest first.
+    async fn audit_log(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Makes sure an organisation exists for each slug (creating the missing ones, keeping the
+    /// name of existing ones) and returns their ids in the order given. `default` is always
+    /// [`OrgId::DEFAULT`]. Safe to run from several replicas at once.
+    async fn ensure_organisations(&self, organisations: &[(OrgSlug, String)]) -> StoreResult<Vec<OrgId>>;
 
     /// Finds an API token by the SHA-256 of its secret. Not scoped: the token decides the org.
     async fn api_token_by_hash(&self, token_sha256: &str) -> StoreResult<Option<ApiToken>>;
@@ -114,4 +125,6 @@ pub trait StoreTx: Send {
     async fn active_silences(&mut self, org: OrgId, at: Timestamp) -> StoreResult<Vec<Silence>>;
     async fn expire_silence(&mut self, org: OrgId, silence_id: i64, at: Timestamp) -> StoreResult<bool>;
     async fn insert_api_token(&mut self, token: &NewApiToken) -> StoreResult<i64>;
+    /// Appends to the audit log; it commits or rolls back with the change it records.
+    async fn append_audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;
 }

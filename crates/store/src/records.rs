@@ -8,14 +8,7 @@ use staunch_domain::incident::IncidentState;
 use staunch_domain::labels::Labels;
 use staunch_domain::severity::Severity;
 
-/// A tenant. Every tenant-owned row carries one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct OrgId(pub i64);
-
-impl OrgId {
-    /// The organisation a single-team installation runs in.
-    pub const DEFAULT: OrgId = OrgId(1);
-}
+pub use staunch_domain::tenant::OrgId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewAlert {
@@ -393,4 +386,39 @@ pub struct ApiToken {
     pub user_id: Option<String>,
     pub role: Role,
     pub created_at: Timestamp,
+}
+
+/// One change made through the API or the CLI, as the audit log keeps it. The log is
+/// append-only: no method of the storage trait changes or removes an entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAuditEntry {
+    pub org: OrgId,
+    pub at: Timestamp,
+    pub actor: Actor,
+    /// Where the change came from: the client's address for the API, `cli` for local commands.
+    pub origin: String,
+    /// What was done, e.g. `incident.acknowledge`.
+    pub action: String,
+    /// What it was done to, e.g. `incident/42`.
+    pub target: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub org: OrgId,
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub origin: String,
+    pub action: String,
+    pub target: String,
+    pub details: serde_json::Value,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub before_id: Option<i64>,
+    pub limit: u32,
 }

@@ -8,7 +8,9 @@ use staunch_config::Config;
 use staunch_domain::alert::{AlertEvent, SourceFormat};
 use staunch_domain::incident::StateChange;
 use staunch_domain::severity::Severity;
-use staunch_store::{Actor, Incident, NewChangeEvent, NewSilence, NewTimelineEntry, OrgId, Silence, StoreResult, StoreTx};
+use staunch_store::{
+    Actor, Incident, NewAuditEntry, NewChangeEvent, NewSilence, NewTimelineEntry, OrgId, Silence, StoreResult, StoreTx,
+};
 
 #[derive(Debug)]
 pub enum Command {
@@ -47,6 +49,40 @@ impl Command {
             }
             _ => None,
         }
+    }
+}
+
+/// A change asked for through the API or the CLI. It goes into the audit log in the same
+/// transaction as the change, and only when the change is made.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub org: OrgId,
+    pub actor: Actor,
+    pub origin: String,
+    pub action: String,
+    pub target: String,
+    pub details: serde_json::Value,
+}
+
+impl Audit {
+    /// The entry for a command that answered `reply`, or `None` when it changed nothing.
+    pub(crate) fn entry(&self, at: Timestamp, reply: &Reply) -> Option<NewAuditEntry> {
+        let target = match reply {
+            Reply::Incident(_) | Reply::ChangeRecorded { .. } | Reply::SilenceExpired { found: true } => self.target.clone(),
+            Reply::SilenceCreated { id } => format!("silence/{id}"),
+            Reply::Ingested(_) | Reply::IncidentNotFound | Reply::Rejected { .. } | Reply::SilenceExpired { found: false } => {
+                return None;
+            }
+        };
+        Some(NewAuditEntry {
+            org: self.org,
+            at,
+            actor: self.actor.clone(),
+            origin: self.origin.clone(),
+            action: self.action.clone(),
+            target,
+            details: self.details.clone(),
+        })
     }
 }
 

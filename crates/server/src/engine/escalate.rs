@@ -22,7 +22,7 @@ pub(crate) async fn page_position(
     let org = incident.org;
     // Copy the reference out so `directory` does not borrow `context`, which `append` mutates.
     let config = context.config;
-    let directory = &config.directory;
+    let directory = config.directory(org);
     let system = Actor::system();
     let Some(policy_id) = incident.escalation_policy_id.clone() else {
         append(
@@ -108,7 +108,7 @@ pub(crate) async fn notify_user(
     event: &str,
     key_prefix: &str,
 ) -> StoreResult<()> {
-    let Some(user) = context.config.directory.users.get(user_id) else {
+    let Some(user) = context.config.directory(incident.org).users.get(user_id) else {
         let data = serde_json::json!({ "user": user_id, "reason": "user is not in the configuration" });
         append(context, incident.org, incident.id, &Actor::system(), "notification.skipped", data);
         return Ok(());

@@ -169,11 +169,11 @@ pub(crate) async fn ingest_run(
 ) -> StoreResult<Vec<IngestReceipt>> {
     // Copy the reference out so `directory` does not borrow `context`, which `append` mutates.
     let config = context.config;
-    let directory = &config.directory;
     let mut work = Vec::new();
     for (index, request) in requests.iter().enumerate() {
+        let directory = config.directory(request.org);
         for event in request.events {
-            for service_id in target_services(context, request.service_id, event) {
+            for service_id in target_services(context, request.org, request.service_id, event) {
                 let Some(service) = directory.services.get(&service_id) else { continue };
                 let group = (
                     request.org,
@@ -258,10 +258,8 @@ async fn prefetch(tx: &mut dyn StoreTx, requests: &[IngestRequest<'_>], work: &[
 /// The services an event belongs to. Triggers are routed by their labels; a resolve or
 /// acknowledge that carries no labels (PagerDuty's) goes to every service the source routes to,
 /// where the dedup key finds the alert it names.
-fn target_services(context: &ApplyContext<'_>, source_service_id: &str, event: &AlertEvent) -> Vec<String> {
-    // Copy the reference out so `directory` does not borrow `context`, which `append` mutates.
-    let config = context.config;
-    let directory = &config.directory;
+fn target_services(context: &ApplyContext<'_>, org: OrgId, source_service_id: &str, event: &AlertEvent) -> Vec<String> {
+    let directory = context.config.directory(org);
     if event.action != AlertAction::Trigger && event.labels.is_empty() {
         return directory.services.get(source_service_id).map(|service| service.route_receivers.clone()).unwrap_or_default();
     }

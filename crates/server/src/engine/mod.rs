@@ -36,8 +36,17 @@ pub struct EngineHandle {
 impl EngineHandle {
     /// Sends a command and waits until it is committed (or failed).
     pub async fn submit(&self, command: Command) -> Result<Reply, EngineError> {
+        self.send(command, None).await
+    }
+
+    /// Like `submit`, and records the change in the audit log in the same transaction.
+    pub async fn submit_audited(&self, command: Command, audit: Audit) -> Result<Reply, EngineError> {
+        self.send(command, Some(audit)).await
+    }
+
+    async fn send(&self, command: Command, audit: Option<Audit>) -> Result<Reply, EngineError> {
         let (reply_sender, reply_receiver) = tokio::sync::oneshot::channel();
-        self.sender.send(Envelope { command, reply: reply_sender }).await.map_err(|_| EngineError::ShuttingDown)?;
+        self.sender.send(Envelope { command, audit, reply: reply_sender }).await.map_err(|_| EngineError::ShuttingDown)?;
         reply_receiver.await.map_err(|_| EngineError::ShuttingDown)?
     }
 }
@@ -52,6 +61,7 @@ pub enum EngineError {
 
 struct Envelope {
     command: Command,
+    audit: Option<Audit>,
     reply: tokio::sync::oneshot::Sender<Result<Reply, EngineError>>,
 }
 
@@ -132,7 +142,11 @@ impl Engine {
                 let run: Vec<intake::IngestRequest<'_>> =
                     batch[index..].iter().map_while(|envelope| envelope.command.as_ingest()).collect();
                 if run.is_empty() {
-                    replies.push(commands::apply(&mut *tx, &mut context, &batch[index].command).await?);
+                    let reply = commands::apply(&mut *tx, &mut context, &batch[index].command).await?;
+                    if let Some(entry) = batch[index].audit.as_ref().and_then(|audit| audit.entry(now, &reply)) {
+                        tx.append_audit(&entry).await?;
+                    }
+                    replies.push(reply);
                     index += 1;
                     continue;
                 }

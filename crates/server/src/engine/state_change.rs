@@ -21,7 +21,7 @@ pub(crate) async fn act(
     match action {
         IncidentAction::Change(change) => apply_change(tx, context, incident, actor, *change).await,
         IncidentAction::Reassign { user_id } => {
-            if !context.config.directory.users.contains_key(user_id) {
+            if !context.config.directory(incident.org).users.contains_key(user_id) {
                 return Ok(Err(format!("unknown user {user_id:?}")));
             }
             let previous = incident.assignee.replace(user_id.clone());
@@ -82,7 +82,10 @@ pub(crate) async fn apply_change(
     let escalate_to = if change == StateChange::Escalate {
         let current =
             staunch_domain::escalation::EscalationPosition { level: incident.escalation_level, cycle: incident.escalation_cycle };
-        let policy = incident.escalation_policy_id.as_ref().and_then(|id| context.config.directory.escalation_policies.get(id));
+        let policy = incident
+            .escalation_policy_id
+            .as_ref()
+            .and_then(|id| context.config.directory(incident.org).escalation_policies.get(id));
         let Some(policy) = policy else {
             return Ok(Err("incident has no escalation policy".to_string()));
         };

@@ -17,7 +17,7 @@ use staunch_domain::duration::HumanDuration;
 use staunch_domain::incident::{IncidentState, StateChange};
 use staunch_domain::matcher::parse_matchers;
 use staunch_domain::severity::Severity;
-use staunch_store::{AlertFilter, IncidentFilter, NewSilence, Role};
+use staunch_store::{AlertFilter, AuditFilter, IncidentFilter, NewSilence, Role};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 1000;
@@ -58,11 +58,7 @@ struct IncidentQuery {
     before: Option<i64>,
 }
 
-pub async fn list_incidents(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+pub async fn list_incidents(caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query: IncidentQuery = parse_query(query.as_deref())?;
     let mut states = Vec::new();
     for name in query.state.as_deref().unwrap_or("").split(',').filter(|name| !name.is_empty()) {
@@ -76,13 +72,13 @@ pub async fn list_incidents(
         states.push(parsed);
     }
     let filter = IncidentFilter { states, service_id: query.service, before_id: query.before, limit: page_limit(query.limit)? };
-    let incidents = state.store.incidents(caller.org, &filter).await?;
+    let incidents = caller.store.incidents(&filter).await?;
     Ok(Json(serde_json::json!({ "incidents": incidents })).into_response())
 }
 
-pub async fn get_incident(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_incident(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = incident_id(&id)?;
-    let incident = state.store.incident(caller.org, id).await?.ok_or_else(incident_not_found)?;
+    let incident = caller.store.incident(id).await?.ok_or_else(incident_not_found)?;
     Ok(Json(serde_json::json!({ "incident": incident })).into_response())
 }
 
@@ -91,48 +87,44 @@ fn incident_not_found() -> ApiError {
 }
 
 /// The incident id in the path, once it is known to name an incident of the caller's org.
-async fn existing_incident_id(state: &AppState, caller: &Caller, raw: &str) -> Result<i64, ApiError> {
+async fn existing_incident_id(caller: &Caller, raw: &str) -> Result<i64, ApiError> {
     let id = incident_id(raw)?;
-    state.store.incident(caller.org, id).await?.ok_or_else(incident_not_found)?;
+    caller.store.incident(id).await?.ok_or_else(incident_not_found)?;
     Ok(id)
 }
 
-pub async fn incident_alerts(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = existing_incident_id(&state, &caller, &id).await?;
-    let alerts =
-        state.store.alerts(caller.org, &AlertFilter { incident_id: Some(id), limit: MAX_PAGE, ..Default::default() }).await?;
+pub async fn incident_alerts(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = existing_incident_id(&caller, &id).await?;
+    let alerts = caller.store.alerts(&AlertFilter { incident_id: Some(id), limit: MAX_PAGE, ..Default::default() }).await?;
     Ok(Json(serde_json::json!({ "alerts": alerts })).into_response())
 }
 
-pub async fn incident_timeline(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = existing_incident_id(&state, &caller, &id).await?;
-    let timeline = state.store.timeline(caller.org, id).await?;
+pub async fn incident_timeline(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = existing_incident_id(&caller, &id).await?;
+    let timeline = caller.store.timeline(id).await?;
     Ok(Json(serde_json::json!({ "timeline": timeline })).into_response())
 }
 
-pub async fn incident_notifications(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = existing_incident_id(&state, &caller, &id).await?;
-    let deliveries = state.store.deliveries(caller.org, id).await?;
+pub async fn incident_notifications(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = existing_incident_id(&caller, &id).await?;
+    let deliveries = caller.store.deliveries(id).await?;
     Ok(Json(serde_json::json!({ "notifications": deliveries })).into_response())
 }
 
 async fn act(state: &AppState, caller: &Caller, id: &str, action: IncidentAction) -> Result<Response, ApiError> {
     caller.require(Role::Responder)?;
     let incident_id = incident_id(id)?;
-    let command = Command::Incident { org: caller.org, incident_id, actor: caller.actor.clone(), action };
-    match state.engine.submit(command).await {
+    let (name, details) = match &action {
+        IncidentAction::Change(change) => (format!("incident.{}", change.as_str()), serde_json::Value::Null),
+        IncidentAction::Reassign { user_id } => ("incident.reassign".to_string(), serde_json::json!({ "user": user_id })),
+        IncidentAction::SetSeverity { severity } => {
+            ("incident.severity".to_string(), serde_json::json!({ "severity": severity }))
+        }
+        IncidentAction::AddNote { text } => ("incident.note".to_string(), serde_json::json!({ "text": text })),
+    };
+    let audit = caller.audit(&name, format!("incident/{incident_id}"), details);
+    let command = Command::Incident { org: caller.org(), incident_id, actor: caller.actor.clone(), action };
+    match state.engine.submit_audited(command, audit).await {
         Ok(Reply::Incident(incident)) => Ok(Json(serde_json::json!({ "incident": incident })).into_response()),
         Ok(Reply::IncidentNotFound) => Err(incident_not_found()),
         Ok(Reply::Rejected { message }) => Err(ApiError::new(StatusCode::CONFLICT, message)),
@@ -177,8 +169,9 @@ pub async fn reassign(
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    caller.require(Role::Responder)?;
     let body: ReassignBody = parse_json(&body?)?;
-    if !state.config.directory.users.contains_key(&body.user) {
+    if !state.config.directory(caller.org()).users.contains_key(&body.user) {
         return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "user", format!("unknown user {:?}", body.user)));
     }
     act(&state, &caller, &id, IncidentAction::Reassign { user_id: body.user }).await
@@ -237,7 +230,7 @@ struct AlertQuery {
     before: Option<i64>,
 }
 
-pub async fn list_alerts(State(state): State<AppState>, caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub async fn list_alerts(caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query: AlertQuery = parse_query(query.as_deref())?;
     let filter = AlertFilter {
         service_id: query.service,
@@ -246,21 +239,18 @@ pub async fn list_alerts(State(state): State<AppState>, caller: Caller, RawQuery
         before_id: query.before,
         limit: page_limit(query.limit)?,
     };
-    let alerts = state.store.alerts(caller.org, &filter).await?;
+    let alerts = caller.store.alerts(&filter).await?;
     Ok(Json(serde_json::json!({ "alerts": alerts })).into_response())
 }
 
-pub async fn get_alert(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_alert(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let alert_id = id
         .parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not an alert id")))?;
-    let alert = state
-        .store
-        .alert(caller.org, alert_id)
-        .await?
-        .ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such alert"))?;
+    let alert =
+        caller.store.alert(alert_id).await?.ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such alert"))?;
     Ok(Json(serde_json::json!({ "alert": alert })).into_response())
 }
 
@@ -271,13 +261,9 @@ struct ChangeQuery {
     limit: Option<u32>,
 }
 
-pub async fn list_changes(
-    State(state): State<AppState>,
-    caller: Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+pub async fn list_changes(caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query: ChangeQuery = parse_query(query.as_deref())?;
-    let changes = state.store.change_events(caller.org, query.service.as_deref(), page_limit(query.limit)?).await?;
+    let changes = caller.store.change_events(query.service.as_deref(), page_limit(query.limit)?).await?;
     Ok(Json(serde_json::json!({ "changes": changes })).into_response())
 }
 
@@ -289,7 +275,7 @@ struct OncallQuery {
     at: Option<String>,
 }
 
-pub async fn oncall(State(state): State<AppState>, _caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub async fn oncall(State(state): State<AppState>, caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query: OncallQuery = parse_query(query.as_deref())?;
     let at = match &query.at {
         Some(text) => text
@@ -297,7 +283,7 @@ pub async fn oncall(State(state): State<AppState>, _caller: Caller, RawQuery(que
             .map_err(|error| ApiError::field(StatusCode::BAD_REQUEST, "at", format!("not an RFC 3339 instant: {error}")))?,
         None => state.clock.now(),
     };
-    let directory = &state.config.directory;
+    let directory = state.config.directory(caller.org());
     let schedules: Vec<&staunch_domain::schedule::Schedule> = match &query.schedule {
         Some(id) => vec![
             directory
@@ -325,10 +311,10 @@ pub async fn oncall(State(state): State<AppState>, _caller: Caller, RawQuery(que
     Ok(Json(serde_json::json!({ "oncall": entries })).into_response())
 }
 
-pub async fn list_services(State(state): State<AppState>, _caller: Caller) -> Result<Response, ApiError> {
+pub async fn list_services(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let services: Vec<serde_json::Value> = state
         .config
-        .directory
+        .directory(caller.org())
         .services
         .values()
         .map(|service| {
@@ -341,8 +327,8 @@ pub async fn list_services(State(state): State<AppState>, _caller: Caller) -> Re
     Ok(Json(serde_json::json!({ "services": services })).into_response())
 }
 
-pub async fn list_silences(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    let silences = state.store.silences(caller.org).await?;
+pub async fn list_silences(caller: Caller) -> Result<Response, ApiError> {
+    let silences = caller.store.silences().await?;
     Ok(Json(serde_json::json!({ "silences": silences })).into_response())
 }
 
@@ -383,14 +369,18 @@ pub async fn create_silence(
         return Err(unprocessable("ends_at", "must be after starts_at".into()));
     }
     let silence = NewSilence {
-        org: caller.org,
+        org: caller.org(),
         matchers: body.matchers,
         starts_at,
         ends_at,
         created_by: caller.actor.clone(),
         comment: body.comment.unwrap_or_default(),
     };
-    match state.engine.submit(Command::CreateSilence { silence }).await {
+    let details = serde_json::json!({
+        "matchers": silence.matchers, "starts_at": starts_at, "ends_at": ends_at, "comment": silence.comment,
+    });
+    let audit = caller.audit("silence.create", "silence".to_string(), details);
+    match state.engine.submit_audited(Command::CreateSilence { silence }, audit).await {
         Ok(Reply::SilenceCreated { id }) => {
             Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id, "starts_at": starts_at, "ends_at": ends_at })))
                 .into_response())
@@ -404,10 +394,26 @@ pub async fn expire_silence(State(state): State<AppState>, caller: Caller, Path(
     caller.require(Role::Responder)?;
     let silence_id =
         id.parse::<i64>().map_err(|_| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not a silence id")))?;
-    match state.engine.submit(Command::ExpireSilence { org: caller.org, silence_id }).await {
+    let audit = caller.audit("silence.expire", format!("silence/{silence_id}"), serde_json::Value::Null);
+    match state.engine.submit_audited(Command::ExpireSilence { org: caller.org(), silence_id }, audit).await {
         Ok(Reply::SilenceExpired { found: true }) => Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(Reply::SilenceExpired { found: false }) => Err(ApiError::field(StatusCode::NOT_FOUND, "id", "no such active silence")),
         Ok(_) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")),
         Err(error) => Err(ApiError::unavailable(error.to_string())),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<u32>,
+    before: Option<i64>,
+}
+
+/// The organisation's audit log, newest first. Admins only: it names who did what from where.
+pub async fn audit_log(caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    caller.require(Role::Admin)?;
+    let query: AuditQuery = parse_query(query.as_deref())?;
+    let entries = caller.store.audit_log(&AuditFilter { before_id: query.before, limit: page_limit(query.limit)? }).await?;
+    Ok(Json(serde_json::json!({ "audit": entries })).into_response())
 }

@@ -15,9 +15,21 @@ use staunch_domain::directory::Integration;
 use staunch_domain::ingest::{IngestError, alertmanager, pagerduty};
 use staunch_store::{NewChangeEvent, OrgId};
 
-pub(super) fn find_integration<'a>(state: &'a AppState, key: &str, format: SourceFormat) -> Option<&'a Integration> {
-    let integration = state.config.directory.integration(&staunch_config::secret_digest(key))?;
-    (integration.format == format).then_some(integration)
+/// An integration key, resolved to the tenant and the integration it ingests for. The key
+/// alone decides the organisation: nothing a sender puts in the body can change it.
+pub(super) struct IngestTarget<'a> {
+    pub org: OrgId,
+    pub integration: &'a Integration,
+}
+
+/// The integration with this key, whatever its type.
+pub(super) fn resolve_integration_key<'a>(state: &'a AppState, key: &str) -> Option<IngestTarget<'a>> {
+    let (org, integration) = state.config.integration(&staunch_config::secret_digest(key))?;
+    Some(IngestTarget { org, integration })
+}
+
+pub(super) fn find_integration<'a>(state: &'a AppState, key: &str, format: SourceFormat) -> Option<IngestTarget<'a>> {
+    resolve_integration_key(state, key).filter(|target| target.integration.format == format)
 }
 
 pub(super) fn engine_failure_message(error: &EngineError) -> String {
@@ -33,7 +45,7 @@ pub async fn alertmanager(
     Path(key): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(integration) = find_integration(&state, &key, SourceFormat::Alertmanager) else {
+    let Some(target) = find_integration(&state, &key, SourceFormat::Alertmanager) else {
         return ApiError::field(StatusCode::NOT_FOUND, "integration_key", "unknown alertmanager integration key").into_response();
     };
     let body = match body {
@@ -41,10 +53,7 @@ pub async fn alertmanager(
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
     match alertmanager::parse_webhook(&body) {
-        Ok(webhook) => {
-            let service_id = integration.service_id.clone();
-            ingest_alert_group(&state, service_id, SourceFormat::Alertmanager, webhook.truncated_alerts, webhook.alerts).await
-        }
+        Ok(webhook) => ingest_alert_group(&state, &target, webhook.truncated_alerts, webhook.alerts).await,
         Err(error) => invalid_payload(error),
     }
 }
@@ -61,12 +70,17 @@ pub(super) fn invalid_payload(error: IngestError) -> Response {
 /// the receipt once it is committed.
 pub(super) async fn ingest_alert_group(
     state: &AppState,
-    service_id: String,
-    format: SourceFormat,
+    target: &IngestTarget<'_>,
     truncated_alerts: u64,
     events: Vec<staunch_domain::alert::AlertEvent>,
 ) -> Response {
-    let command = Command::Ingest { org: OrgId::DEFAULT, service_id, format, truncated_alerts, events };
+    let command = Command::Ingest {
+        org: target.org,
+        service_id: target.integration.service_id.clone(),
+        format: target.integration.format,
+        truncated_alerts,
+        events,
+    };
     match state.engine.submit(command).await {
         Ok(Reply::Ingested(receipt)) => {
             (StatusCode::OK, Json(serde_json::json!({ "status": "success", "receipt": receipt }))).into_response()
@@ -91,7 +105,7 @@ pub async fn events_v2(State(state): State<AppState>, body: Result<Bytes, BytesR
         Ok(event) => event,
         Err(invalid) => return invalid_event(invalid.status(), &invalid.message, invalid.errors),
     };
-    let Some(integration) = find_integration(&state, &event.routing_key, SourceFormat::EventsV2) else {
+    let Some(target) = find_integration(&state, &event.routing_key, SourceFormat::EventsV2) else {
         return invalid_event(
             pagerduty::InvalidEvent::INVALID_STATUS,
             "Event object is invalid",
@@ -107,11 +121,10 @@ pub async fn events_v2(State(state): State<AppState>, body: Result<Bytes, BytesR
             }
         },
     };
-    let service_id = integration.service_id.clone();
     let alert = event.into_alert_event(dedup_key.clone());
     let command = Command::Ingest {
-        org: OrgId::DEFAULT,
-        service_id,
+        org: target.org,
+        service_id: target.integration.service_id.clone(),
         format: SourceFormat::EventsV2,
         events: vec![alert],
         truncated_alerts: 0,
@@ -135,7 +148,7 @@ pub async fn change_event(State(state): State<AppState>, body: Result<Bytes, Byt
         Ok(change) => change,
         Err(invalid) => return invalid_event(invalid.status(), &invalid.message, invalid.errors),
     };
-    let Some(integration) = find_integration(&state, &change.routing_key, SourceFormat::EventsV2) else {
+    let Some(target) = find_integration(&state, &change.routing_key, SourceFormat::EventsV2) else {
         return invalid_event(
             pagerduty::InvalidEvent::INVALID_STATUS,
             "Event object is invalid",
@@ -144,8 +157,8 @@ pub async fn change_event(State(state): State<AppState>, body: Result<Bytes, Byt
     };
     let now = state.clock.now();
     let event = NewChangeEvent {
-        org: OrgId::DEFAULT,
-        service_id: integration.service_id.clone(),
+        org: target.org,
+        service_id: target.integration.service_id.clone(),
         summary: change.payload.summary,
         source: change.payload.source,
         at: change.payload.timestamp.unwrap_or(now),

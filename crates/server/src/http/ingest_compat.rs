@@ -18,7 +18,9 @@
 
 use super::AppState;
 use super::errors::ApiError;
-use super::ingest::{engine_failure_message, find_integration, ingest_alert_group, invalid_payload};
+use super::ingest::{
+    IngestTarget, engine_failure_message, find_integration, ingest_alert_group, invalid_payload, resolve_integration_key,
+};
 use crate::engine::{Command, Reply};
 use axum::Json;
 use axum::body::Bytes;
@@ -28,10 +30,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use staunch_domain::alert::{AlertEvent, DedupKey, SourceFormat};
-use staunch_domain::directory::Integration;
 use staunch_domain::ingest::grafana;
 use staunch_domain::ingest::opsgenie::{self, OpsgenieAction, OpsgenieError, UpdatedField};
-use staunch_store::OrgId;
 use std::time::Instant;
 
 /// Opsgenie's `result` for every accepted request.
@@ -117,14 +117,13 @@ impl OpsgenieExchange {
     }
 
     /// The opsgenie integration the request's `Authorization: GenieKey <key>` names.
-    fn authenticate<'a>(&self, state: &'a AppState, headers: &HeaderMap) -> Result<&'a Integration, AuthFailure> {
+    fn authenticate<'a>(&self, state: &'a AppState, headers: &HeaderMap) -> Result<IngestTarget<'a>, AuthFailure> {
         let key = genie_key(headers).ok_or(AuthFailure::Unauthenticated)?;
-        let integration =
-            state.config.directory.integration(&staunch_config::secret_digest(key)).ok_or(AuthFailure::Unauthenticated)?;
-        if integration.format != SourceFormat::Opsgenie {
-            return Err(AuthFailure::OtherIntegrationType(integration.format));
+        let target = resolve_integration_key(state, key).ok_or(AuthFailure::Unauthenticated)?;
+        if target.integration.format != SourceFormat::Opsgenie {
+            return Err(AuthFailure::OtherIntegrationType(target.integration.format));
         }
-        Ok(integration)
+        Ok(target)
     }
 
     /// What every `/v2/alerts/{identifier}/…` request starts with: the key checked, then the
@@ -136,13 +135,13 @@ impl OpsgenieExchange {
         identifier: Result<Path<String>, PathRejection>,
         query: &Option<String>,
         body: Result<Bytes, BytesRejection>,
-    ) -> Result<(&'a Integration, String, Option<String>, Bytes), Box<Response>> {
-        let integration = self.authenticate(state, headers).map_err(|failure| Box::new(self.refuse(failure)))?;
+    ) -> Result<(IngestTarget<'a>, String, Option<String>, Bytes), Box<Response>> {
+        let target = self.authenticate(state, headers).map_err(|failure| Box::new(self.refuse(failure)))?;
         let Ok(Path(identifier)) = identifier else {
             return Err(Box::new(unreadable_identifier(self)));
         };
         let body = body.map_err(|rejection| Box::new(self.body_rejection(rejection)))?;
-        Ok((integration, identifier, identifier_type(query), body))
+        Ok((target, identifier, identifier_type(query), body))
     }
 
     fn refuse(&self, failure: AuthFailure) -> Response {
@@ -164,10 +163,10 @@ impl OpsgenieExchange {
     }
 
     /// Submits `event` through `integration` and answers as Opsgenie does.
-    async fn ingest(&self, state: &AppState, integration: &Integration, event: AlertEvent, data: Option<Value>) -> Response {
+    async fn ingest(&self, state: &AppState, target: &IngestTarget<'_>, event: AlertEvent, data: Option<Value>) -> Response {
         let command = Command::Ingest {
-            org: OrgId::DEFAULT,
-            service_id: integration.service_id.clone(),
+            org: target.org,
+            service_id: target.integration.service_id.clone(),
             format: SourceFormat::Opsgenie,
             events: vec![event],
             truncated_alerts: 0,
@@ -212,8 +211,8 @@ fn identifier_type(query: &Option<String>) -> Option<String> {
 /// `POST /v2/alerts`.
 pub async fn opsgenie_create(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let exchange = OpsgenieExchange::begin();
-    let integration = match exchange.authenticate(&state, &headers) {
-        Ok(integration) => integration,
+    let target = match exchange.authenticate(&state, &headers) {
+        Ok(target) => target,
         Err(failure) => return exchange.refuse(failure),
     };
     let body = match body {
@@ -231,7 +230,7 @@ pub async fn opsgenie_create(State(state): State<AppState>, headers: HeaderMap, 
     };
     let event = request.into_alert_event(generated);
     let data = json!({ "alertId": event.dedup_key, "alias": event.dedup_key });
-    exchange.ingest(&state, integration, event, Some(data)).await
+    exchange.ingest(&state, &target, event, Some(data)).await
 }
 
 /// `POST /v2/alerts/{identifier}/close`.
@@ -265,18 +264,17 @@ async fn opsgenie_alert_action(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let exchange = OpsgenieExchange::begin();
-    let (integration, identifier, identifier_type, body) =
-        match exchange.read_identified(&state, &headers, identifier, &query, body) {
-            Ok(parts) => parts,
-            Err(response) => return *response,
-        };
+    let (target, identifier, identifier_type, body) = match exchange.read_identified(&state, &headers, identifier, &query, body) {
+        Ok(parts) => parts,
+        Err(response) => return *response,
+    };
     let request = match opsgenie::parse_alert_action(action, &identifier, identifier_type.as_deref(), &body) {
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
     };
     // As in Opsgenie, an identifier naming no alert is still accepted (202): the request is
     // processed, and intake records that it found nothing to close or acknowledge.
-    exchange.ingest(&state, integration, request.into_alert_event(), None).await
+    exchange.ingest(&state, &target, request.into_alert_event(), None).await
 }
 
 /// `PUT /v2/alerts/{identifier}/message`.
@@ -315,17 +313,16 @@ fn opsgenie_update(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let exchange = OpsgenieExchange::begin();
-    let (integration, identifier, identifier_type, body) =
-        match exchange.read_identified(&state, &headers, identifier, &query, body) {
-            Ok(parts) => parts,
-            Err(response) => return *response,
-        };
+    let (target, identifier, identifier_type, body) = match exchange.read_identified(&state, &headers, identifier, &query, body) {
+        Ok(parts) => parts,
+        Err(response) => return *response,
+    };
     let request = match opsgenie::parse_update(field, &identifier, identifier_type.as_deref(), &body) {
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
     };
     tracing::info!(
-        service = integration.service_id,
+        service = target.integration.service_id,
         dedup_key = %request.dedup_key,
         field = field.as_str(),
         "opsgenie alert update accepted but not applied: the alert keeps what its last create said"
@@ -346,7 +343,7 @@ fn unreadable_identifier(exchange: &OpsgenieExchange) -> Response {
 /// `/integrations/v1/grafana_alerting/{key}/` and `/integrations/v1/grafana/{key}/`. Answers
 /// as the Alertmanager endpoint does; Grafana only looks at the status.
 pub async fn grafana(State(state): State<AppState>, Path(key): Path<String>, body: Result<Bytes, BytesRejection>) -> Response {
-    let Some(integration) = find_integration(&state, &key, SourceFormat::Grafana) else {
+    let Some(target) = find_integration(&state, &key, SourceFormat::Grafana) else {
         return ApiError::field(StatusCode::NOT_FOUND, "integration_key", "unknown grafana integration key").into_response();
     };
     let body = match body {
@@ -354,10 +351,7 @@ pub async fn grafana(State(state): State<AppState>, Path(key): Path<String>, bod
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
     match grafana::parse_webhook(&body) {
-        Ok(webhook) => {
-            let service_id = integration.service_id.clone();
-            ingest_alert_group(&state, service_id, SourceFormat::Grafana, webhook.truncated_alerts, webhook.alerts).await
-        }
+        Ok(webhook) => ingest_alert_group(&state, &target, webhook.truncated_alerts, webhook.alerts).await,
         Err(error) => invalid_payload(error),
     }
 }

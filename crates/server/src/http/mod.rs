@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/services", get(api::list_services))
         .route("/silences", get(api::list_silences).post(api::create_silence))
         .route("/silences/{id}", delete(api::expire_silence))
+        .route("/audit", get(api::audit_log))
         .fallback(errors::not_found);
     Router::new()
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))

@@ -216,7 +216,8 @@ impl Outbox {
     }
 
     async fn send(&self, delivery: &Delivery) -> Result<(), SendError> {
-        let Some(method) = self.config.directory.contact_method(&delivery.user_id, &delivery.contact_method_id) else {
+        let Some(method) = self.config.directory(delivery.org).contact_method(&delivery.user_id, &delivery.contact_method_id)
+        else {
             return Err(SendError::permanent(format!(
                 "contact method {} of user {} is no longer in the configuration",
                 delivery.contact_method_id, delivery.user_id

@@ -1,0 +1,51 @@
+//! Reads confined to one organisation. Code that acts for a caller (the API) gets a [`Scoped`]
+//! store from authentication and never names an organisation itself, so it has no way to ask
+//! for another tenant's rows: the scope is decided once, where the credentials are checked.
+
+use crate::*;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Scoped {
+    store: Arc<dyn Store>,
+    org: OrgId,
+}
+
+impl Scoped {
+    pub fn new(store: Arc<dyn Store>, org: OrgId) -> Scoped {
+        Scoped { store, org }
+    }
+
+    /// The organisation every read is confined to.
+    pub fn org(&self) -> OrgId {
+        self.org
+    }
+
+    pub async fn incident(&self, incident_id: i64) -> StoreResult<Option<Incident>> {
+        self.store.incident(self.org, incident_id).await
+    }
+    pub async fn incidents(&self, filter: &IncidentFilter) -> StoreResult<Vec<Incident>> {
+        self.store.incidents(self.org, filter).await
+    }
+    pub async fn alert(&self, alert_id: i64) -> StoreResult<Option<Alert>> {
+        self.store.alert(self.org, alert_id).await
+    }
+    pub async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
+        self.store.alerts(self.org, filter).await
+    }
+    pub async fn timeline(&self, incident_id: i64) -> StoreResult<Vec<TimelineEntry>> {
+        self.store.timeline(self.org, incident_id).await
+    }
+    pub async fn deliveries(&self, incident_id: i64) -> StoreResult<Vec<Delivery>> {
+        self.store.deliveries(self.org, incident_id).await
+    }
+    pub async fn change_events(&self, service_id: Option<&str>, limit: u32) -> StoreResult<Vec<ChangeEvent>> {
+        self.store.change_events(self.org, service_id, limit).await
+    }
+    pub async fn silences(&self) -> StoreResult<Vec<Silence>> {
+        self.store.silences(self.org).await
+    }
+    pub async fn audit_log(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
+        self.store.audit_log(self.org, filter).await
+    }
+}
