@@ -103,6 +103,7 @@ services:
       # PagerDuty Events API v2: POST http://HOST:8080/v2/enqueue with routing_key <key>
       - type: events_v2
         key: "{{EVENTS_KEY}}"
+        # rate_limit: {per_second: 100, burst: 1000}   # alert events; beyond it senders get 429
     # Routes send some alerts on to other services (Alertmanager's matching semantics).
     # routes:
     #   - matchers: ['team="database"']

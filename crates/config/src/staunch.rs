@@ -8,6 +8,7 @@ use staunch_domain::directory::{Channel, ContactMethod, Directory, Integration, 
 use staunch_domain::duration::HumanDuration;
 use staunch_domain::escalation::EscalationPolicy;
 use staunch_domain::matcher::parse_matchers;
+use staunch_domain::rate_limit::RateLimit;
 use staunch_domain::routing::{Route, RoutingTree};
 use staunch_domain::schedule::Schedule;
 use staunch_domain::tenant::{DEFAULT_ORG_SLUG, OrgId, OrgSlug};
@@ -276,6 +277,9 @@ struct RawIntegration {
     #[serde(rename = "type")]
     format: String,
     key: String,
+    /// `{per_second: N, burst: M}` alert events; senders beyond it are answered 429.
+    #[serde(default)]
+    rate_limit: Option<RateLimit>,
 }
 
 #[derive(Deserialize)]
@@ -472,10 +476,16 @@ fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<Stri
                 problems.push(format!("{integration_field}.key: must be at least 16 characters"));
                 continue;
             }
+            if let Some(limit) = &raw_integration.rate_limit
+                && let Err(error) = limit.check()
+            {
+                problems.push(format!("{integration_field}.rate_limit: {error}"));
+            }
             let integration = Integration {
                 name: raw_integration.name.clone().unwrap_or_else(|| format!("{}-{}", raw_service.id, raw_integration.format)),
                 service_id: raw_service.id.clone(),
                 format,
+                rate_limit: raw_integration.rate_limit,
             };
             let digest = secret_digest(&raw_integration.key);
             if directory.integrations_by_key_sha256.insert(digest, integration).is_some() {

@@ -93,12 +93,14 @@ pub struct Service {
     pub route_receivers: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Integration {
     pub name: String,
     pub service_id: String,
     /// The format this key accepts; a key for one format is refused by the other endpoint.
     pub format: SourceFormat,
+    /// How many alert events per second this key may send; beyond it senders get 429.
+    pub rate_limit: Option<crate::rate_limit::RateLimit>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -57,7 +57,14 @@ pub async fn serve(
     let engine_task = tokio::spawn(engine.run(stop_workers.subscribe()));
     let outbox_task = tokio::spawn(outbox.run(outbox_inbox, stop_workers.subscribe()));
 
-    let state = AppState { store, config, engine: engine_handle, clock, metrics: crate::telemetry::metrics_handle() };
+    let state = AppState {
+        store,
+        config,
+        engine: engine_handle,
+        clock,
+        metrics: crate::telemetry::metrics_handle(),
+        rate_limits: Default::default(),
+    };
     let app = router(state);
     match options.tls {
         Some(tls) => {

@@ -41,6 +41,24 @@ pub enum Command {
 }
 
 impl Command {
+    /// The organisation the command acts for.
+    pub fn org(&self) -> OrgId {
+        match self {
+            Command::Ingest { org, .. } | Command::Incident { org, .. } | Command::ExpireSilence { org, .. } => *org,
+            Command::RecordChange { event } => event.org,
+            Command::CreateSilence { silence } => silence.org,
+        }
+    }
+
+    /// Its share of a transaction, for fair queueing: the number of alert events it carries,
+    /// and 1 for everything else.
+    pub fn cost(&self) -> u64 {
+        match self {
+            Command::Ingest { events, .. } => events.len().max(1) as u64,
+            _ => 1,
+        }
+    }
+
     /// The command as one request of an intake run, when it is an ingest command.
     pub(crate) fn as_ingest(&self) -> Option<IngestRequest<'_>> {
         match self {

@@ -17,13 +17,23 @@ use crate::clock::Clock;
 use crate::outbox::OutboxHandle;
 use jiff::Timestamp;
 use staunch_config::Config;
-use staunch_store::{Store, StoreError};
+use staunch_domain::fairness::DeficitRoundRobin;
+use staunch_store::{OrgId, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
-/// The largest number of commands grouped into one transaction.
-const MAX_BATCH: usize = 512;
+/// How many alert events one transaction takes when only one organisation has work queued
+/// (other commands count as one). Large enough that a commit's cost is shared widely.
+const BATCH_EVENTS_ALONE: u64 = 512;
+/// The same when several organisations have work queued: shorter transactions, so a quiet
+/// organisation's alert waits behind less of a busy one's.
+const BATCH_EVENTS_SHARED: u64 = 64;
+/// What each organisation may take per round of the fair queue.
+const FAIR_QUANTUM: u64 = 32;
+/// Commands taken off the channel into the fair queue at most; beyond this, senders wait
+/// on the channel (backpressure).
+const MAX_QUEUED: usize = 8192;
 /// How often the engine re-reads when the next job is due. Jobs it schedules itself it knows
 /// of at once; the re-read finds jobs other processes scheduled (replicas sharing a database).
 const JOB_POLL: Duration = Duration::from_millis(250);
@@ -71,6 +81,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     outbox: OutboxHandle,
     receiver: mpsc::Receiver<Envelope>,
+    /// Commands received and not yet applied, per organisation (see `staunch_domain::fairness`).
+    queued: DeficitRoundRobin<OrgId, Envelope>,
     /// When the earliest job is due, as far as this engine knows (see `JOB_POLL`).
     next_job_due: Option<Timestamp>,
     next_job_due_read_at: std::time::Instant,
@@ -84,6 +96,7 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         clock,
         outbox,
         receiver,
+        queued: DeficitRoundRobin::new(FAIR_QUANTUM),
         next_job_due: None,
         next_job_due_read_at: std::time::Instant::now() - JOB_POLL,
     };
@@ -93,23 +106,28 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
 impl Engine {
     pub async fn run(mut self, mut shutdown: broadcast::Receiver<()>) {
         loop {
-            let first = tokio::select! {
-                biased;
-                _ = shutdown.recv() => break,
-                envelope = self.receiver.recv() => match envelope {
-                    Some(envelope) => Some(envelope),
-                    None => break,
-                },
-                _ = tokio::time::sleep(JOB_POLL) => None,
-            };
-            if let Some(first) = first {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match self.receiver.try_recv() {
-                        Ok(envelope) => batch.push(envelope),
-                        Err(_) => break,
-                    }
+            if self.queued.is_empty() {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.recv() => break,
+                    envelope = self.receiver.recv() => match envelope {
+                        Some(envelope) => self.enqueue(envelope),
+                        None => break,
+                    },
+                    _ = tokio::time::sleep(JOB_POLL) => {}
                 }
+            } else if !matches!(shutdown.try_recv(), Err(broadcast::error::TryRecvError::Empty)) {
+                break;
+            }
+            while self.queued.len() < MAX_QUEUED {
+                match self.receiver.try_recv() {
+                    Ok(envelope) => self.enqueue(envelope),
+                    Err(_) => break,
+                }
+            }
+            if !self.queued.is_empty() {
+                let budget = if self.queued.tenants() > 1 { BATCH_EVENTS_SHARED } else { BATCH_EVENTS_ALONE };
+                let batch = self.queued.take(budget);
                 self.apply_batch(batch).await;
             }
             if self.next_job_due_read_at.elapsed() >= JOB_POLL {
@@ -123,9 +141,17 @@ impl Engine {
         // Commands still queued were never committed: their senders get an error, not a 2xx.
         self.receiver.close();
         while let Ok(envelope) = self.receiver.try_recv() {
+            self.enqueue(envelope);
+        }
+        for envelope in self.queued.take(u64::MAX) {
             let _ = envelope.reply.send(Err(EngineError::ShuttingDown));
         }
         tracing::info!("engine stopped");
+    }
+
+    fn enqueue(&mut self, envelope: Envelope) {
+        let (org, cost) = (envelope.command.org(), envelope.command.cost());
+        self.queued.push(org, envelope, cost);
     }
 
     async fn apply_batch(&mut self, batch: Vec<Envelope>) {

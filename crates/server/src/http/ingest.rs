@@ -3,6 +3,7 @@
 
 use super::AppState;
 use super::errors::ApiError;
+use super::rate_limit::Throttled;
 use crate::engine::{Command, EngineError, Reply};
 use axum::Json;
 use axum::body::Bytes;
@@ -20,12 +21,30 @@ use staunch_store::{NewChangeEvent, OrgId};
 pub(super) struct IngestTarget<'a> {
     pub org: OrgId,
     pub integration: &'a Integration,
+    /// Names the key's rate-limit bucket without keeping the key.
+    pub key_sha256: String,
 }
 
 /// The integration with this key, whatever its type.
 pub(super) fn resolve_integration_key<'a>(state: &'a AppState, key: &str) -> Option<IngestTarget<'a>> {
-    let (org, integration) = state.config.integration(&staunch_config::secret_digest(key))?;
-    Some(IngestTarget { org, integration })
+    let key_sha256 = staunch_config::secret_digest(key);
+    let (org, integration) = state.config.integration(&key_sha256)?;
+    Some(IngestTarget { org, integration, key_sha256 })
+}
+
+/// The answer to a sender over its integration's rate limit: 429 with `Retry-After`, and a
+/// JSON body in the sender's dialect (`body` gets the message).
+pub(super) fn throttled(over: Throttled, body: impl FnOnce(String) -> serde_json::Value) -> Response {
+    with_retry_after((StatusCode::TOO_MANY_REQUESTS, Json(body(throttle_message(&over)))).into_response(), &over)
+}
+
+pub(super) fn throttle_message(over: &Throttled) -> String {
+    format!("too many alert events for this integration key: retry after {} s", over.retry_after_seconds)
+}
+
+pub(super) fn with_retry_after(mut response: Response, over: &Throttled) -> Response {
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(over.retry_after_seconds));
+    response
 }
 
 pub(super) fn find_integration<'a>(state: &'a AppState, key: &str, format: SourceFormat) -> Option<IngestTarget<'a>> {
@@ -74,6 +93,9 @@ pub(super) async fn ingest_alert_group(
     truncated_alerts: u64,
     events: Vec<staunch_domain::alert::AlertEvent>,
 ) -> Response {
+    if let Err(over) = state.rate_limits.admit(target, events.len(), state.clock.now()) {
+        return throttled(over, |message| serde_json::json!({ "status": "rate limited", "error": message }));
+    }
     let command = Command::Ingest {
         org: target.org,
         service_id: target.integration.service_id.clone(),
@@ -121,6 +143,9 @@ pub async fn events_v2(State(state): State<AppState>, body: Result<Bytes, BytesR
             }
         },
     };
+    if let Err(over) = state.rate_limits.admit(&target, 1, state.clock.now()) {
+        return throttled(over, |message| serde_json::json!({ "status": "throttle event", "message": message }));
+    }
     let alert = event.into_alert_event(dedup_key.clone());
     let command = Command::Ingest {
         org: target.org,
@@ -156,6 +181,9 @@ pub async fn change_event(State(state): State<AppState>, body: Result<Bytes, Byt
         );
     };
     let now = state.clock.now();
+    if let Err(over) = state.rate_limits.admit(&target, 1, now) {
+        return throttled(over, |message| serde_json::json!({ "status": "throttle event", "message": message }));
+    }
     let event = NewChangeEvent {
         org: target.org,
         service_id: target.integration.service_id.clone(),

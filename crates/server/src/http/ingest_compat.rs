@@ -20,6 +20,7 @@ use super::AppState;
 use super::errors::ApiError;
 use super::ingest::{
     IngestTarget, engine_failure_message, find_integration, ingest_alert_group, invalid_payload, resolve_integration_key,
+    throttle_message, with_retry_after,
 };
 use crate::engine::{Command, Reply};
 use axum::Json;
@@ -164,6 +165,9 @@ impl OpsgenieExchange {
 
     /// Submits `event` through `integration` and answers as Opsgenie does.
     async fn ingest(&self, state: &AppState, target: &IngestTarget<'_>, event: AlertEvent, data: Option<Value>) -> Response {
+        if let Err(over) = state.rate_limits.admit(target, 1, state.clock.now()) {
+            return with_retry_after(self.error(StatusCode::TOO_MANY_REQUESTS, throttle_message(&over)), &over);
+        }
         let command = Command::Ingest {
             org: target.org,
             service_id: target.integration.service_id.clone(),

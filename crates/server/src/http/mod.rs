@@ -7,6 +7,7 @@ mod auth;
 mod errors;
 mod ingest;
 mod ingest_compat;
+mod rate_limit;
 
 use crate::clock::Clock;
 use crate::engine::EngineHandle;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub engine: EngineHandle,
     pub clock: Arc<dyn Clock>,
     pub metrics: PrometheusHandle,
+    pub rate_limits: Arc<rate_limit::RateLimits>,
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {

@@ -1,0 +1,167 @@
+//! Fair sharing of one worker between tenants: deficit round robin.
+//!
+//! Work is queued per tenant. Each round, every tenant with work gets `quantum` more credit and
+//! takes items from the front of its queue while their cost fits its credit. A tenant that
+//! floods the queue gets its quantum per round like everybody else, so a quiet tenant's item
+//! is taken within one round of arriving, however long the flood's queue is. Credit is not
+//! hoarded: a tenant whose queue empties loses what it had left.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+
+pub struct DeficitRoundRobin<K, T> {
+    queues: HashMap<K, VecDeque<(T, u64)>>,
+    /// Tenants with queued work, in round-robin order; the front one is served next.
+    active: VecDeque<K>,
+    deficits: HashMap<K, u64>,
+    quantum: u64,
+    queued_items: usize,
+    /// The front tenant's round was cut short by a full batch: it continues without a new
+    /// quantum.
+    front_round_unfinished: bool,
+}
+
+impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
+    /// `quantum` is the cost a tenant may take per round; it must be at least 1.
+    pub fn new(quantum: u64) -> DeficitRoundRobin<K, T> {
+        debug_assert!(quantum >= 1);
+        DeficitRoundRobin {
+            queues: HashMap::new(),
+            active: VecDeque::new(),
+            deficits: HashMap::new(),
+            quantum: quantum.max(1),
+            queued_items: 0,
+            front_round_unfinished: false,
+        }
+    }
+
+    /// Queues `item` for `tenant`. `cost` is how much of a round it uses (at least 1).
+    pub fn push(&mut self, tenant: K, item: T, cost: u64) {
+        let queue = self.queues.entry(tenant.clone()).or_default();
+        if queue.is_empty() {
+            self.active.push_back(tenant);
+        }
+        queue.push_back((item, cost.max(1)));
+        self.queued_items += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.queued_items
+    }
+
+    /// How many tenants have work queued.
+    pub fn tenants(&self) -> usize {
+        self.active.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queued_items == 0
+    }
+
+    /// Takes items in fair order until their total cost reaches `budget` or nothing is left.
+    /// An item costlier than the budget is still taken when it comes first, so nothing waits
+    /// forever.
+    pub fn take(&mut self, budget: u64) -> Vec<T> {
+        let mut taken = Vec::new();
+        let mut spent = 0_u64;
+        while spent < budget {
+            let Some(tenant) = self.active.pop_front() else { break };
+            let deficit = self.deficits.entry(tenant.clone()).or_insert(0);
+            if !std::mem::take(&mut self.front_round_unfinished) {
+                *deficit += self.quantum;
+            }
+            let queue = self.queues.get_mut(&tenant).expect("active tenants have a queue");
+            let mut batch_full = false;
+            while let Some((_, cost)) = queue.front() {
+                let cost = *cost;
+                if cost > *deficit {
+                    break;
+                }
+                if spent + cost > budget && !taken.is_empty() {
+                    batch_full = true;
+                    break;
+                }
+                let (item, _) = queue.pop_front().expect("front exists");
+                *deficit -= cost;
+                spent += cost;
+                self.queued_items -= 1;
+                taken.push(item);
+            }
+            if queue.is_empty() {
+                self.queues.remove(&tenant);
+                self.deficits.remove(&tenant);
+            } else if batch_full {
+                self.active.push_front(tenant);
+                self.front_round_unfinished = true;
+                break;
+            } else {
+                self.active.push_back(tenant);
+            }
+        }
+        taken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drr(quantum: u64, items: &[(&'static str, u32, u64)]) -> DeficitRoundRobin<&'static str, u32> {
+        let mut queues = DeficitRoundRobin::new(quantum);
+        for (tenant, item, cost) in items {
+            queues.push(*tenant, *item, *cost);
+        }
+        queues
+    }
+
+    #[test]
+    fn a_quiet_tenant_is_served_within_one_round_of_a_flood() {
+        // Tenant a queued 1,000 items of cost 100 before b's single item arrived.
+        let mut queues = DeficitRoundRobin::new(100);
+        for item in 0..1000 {
+            queues.push("a", item, 100);
+        }
+        queues.push("b", 5000, 1);
+        let first = queues.take(300);
+        assert_eq!(first, vec![0, 5000, 1], "b goes right after a's first quantum");
+        assert_eq!(queues.len(), 998);
+        assert_eq!(queues.take(200), vec![2, 3]);
+    }
+
+    #[test]
+    fn tenants_share_by_cost_not_by_item_count() {
+        // a sends big batches, b small ones; per round each gets the same cost.
+        let mut queues = DeficitRoundRobin::new(10);
+        for item in 0..10 {
+            queues.push("a", item, 10);
+        }
+        for item in 0..30 {
+            queues.push("b", 100 + item, 1);
+        }
+        let taken = queues.take(40);
+        let a_cost: u64 = taken.iter().filter(|item| **item < 100).count() as u64 * 10;
+        let b_cost: u64 = taken.iter().filter(|item| **item >= 100).count() as u64;
+        assert_eq!((a_cost, b_cost), (20, 20));
+    }
+
+    #[test]
+    fn an_item_costlier_than_everything_still_goes_out() {
+        let mut queues = drr(10, &[("a", 1, 1000)]);
+        assert_eq!(queues.take(50), vec![1]);
+        assert!(queues.is_empty());
+        assert!(queues.take(50).is_empty());
+    }
+
+    #[test]
+    fn order_within_a_tenant_is_kept_and_nothing_is_lost() {
+        let mut queues = drr(3, &[("a", 1, 2), ("b", 10, 1), ("a", 2, 2), ("b", 11, 5), ("a", 3, 1), ("c", 20, 1)]);
+        let mut all = Vec::new();
+        while !queues.is_empty() {
+            all.extend(queues.take(4));
+        }
+        let of = |range: std::ops::Range<u32>| all.iter().copied().filter(|item| range.contains(item)).collect::<Vec<_>>();
+        assert_eq!(of(0..10), vec![1, 2, 3]);
+        assert_eq!(of(10..20), vec![10, 11]);
+        assert_eq!(of(20..30), vec![20]);
+    }
+}
