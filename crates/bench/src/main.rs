@@ -10,6 +10,7 @@
 //! - `list`: listing one service's open alerts while 100,000 are open.
 
 mod load;
+mod noisy;
 mod payload;
 mod phases;
 mod procfs;
@@ -27,6 +28,8 @@ enum What {
     Ingest,
     Latency,
     List,
+    /// Two organisations: B's alert -> page latency while A floods, against B's idle latency
+    Noisy,
     All,
 }
 
@@ -65,6 +68,15 @@ struct Args {
     /// Timed listing queries per server
     #[arg(long, default_value_t = 50)]
     queries: usize,
+    /// Noisy neighbour: alerts organisation A sends in total
+    #[arg(long, default_value_t = 50_000)]
+    flood_alerts: u64,
+    /// Noisy neighbour: alerts per request of A's flood
+    #[arg(long, default_value_t = 100)]
+    flood_batch: u64,
+    /// Noisy neighbour: alerts organisation B sends during the flood
+    #[arg(long, default_value_t = 10)]
+    quiet_alerts: usize,
     /// Before each point, wait up to this many seconds for other processes to go idle
     #[arg(long, default_value_t = 120)]
     quiet_wait: u64,
@@ -152,6 +164,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ingest: Vec::new(),
         latency: Vec::new(),
         list: Vec::new(),
+        noisy: Vec::new(),
         total_seconds: 0.0,
     };
     if matches!(args.what, What::Ingest | What::All) {
@@ -165,6 +178,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if matches!(args.what, What::List | What::All) {
         eprintln!("list: {} open alerts", args.list_alerts);
         results.list = phases::list(&settings, &binaries, &receiver).await?;
+    }
+    if matches!(args.what, What::Noisy | What::All) {
+        eprintln!("noisy neighbour: A floods {} alerts, B sends {} meanwhile", args.flood_alerts, args.quiet_alerts);
+        let noisy_settings = noisy::NoisySettings {
+            flood_alerts: args.flood_alerts,
+            flood_batch: args.flood_batch,
+            quiet_alerts: args.quiet_alerts,
+            idle_samples: args.samples.min(50),
+        };
+        results.noisy = noisy::noisy(&settings, noisy_settings, &binaries, &receiver).await?;
     }
     results.total_seconds = started.elapsed().as_secs_f64();
     println!("{}", report::render(&results));

@@ -32,7 +32,7 @@ pub const NOISY_CORES: f64 = 0.25;
 
 /// Waits (bounded) until other processes leave the machine nearly idle, so a point is not
 /// measured while someone else compiles. Returns the load seen last.
-async fn wait_for_quiet(settings: &Settings) -> f64 {
+pub(crate) async fn wait_for_quiet(settings: &Settings) -> f64 {
     let deadline = Instant::now() + settings.quiet_wait;
     let mut announced = false;
     loop {
@@ -88,7 +88,12 @@ fn ingest_requests(
     }
 }
 
-fn http_client() -> anyhow::Result<reqwest::Client> {
+/// The noisy-neighbour flood: the ingest phase's requests, at integration `key` of `checkout`.
+pub(crate) fn flood_requests(server: &Server, batch: u64, key: String) -> RequestBuilder {
+    ingest_requests(server, batch, move |_| ("checkout".to_string(), key.clone()))
+}
+
+pub(crate) fn http_client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(256).build()?)
 }
 

@@ -112,6 +112,7 @@ pub struct Results {
     pub ingest: Vec<IngestPoint>,
     pub latency: Vec<LatencyResult>,
     pub list: Vec<ListResult>,
+    pub noisy: Vec<crate::noisy::NoisyResult>,
     pub total_seconds: f64,
 }
 
@@ -253,6 +254,37 @@ pub fn render(results: &Results) -> String {
                 mib(result.memory.file_kib),
                 result.disk_bytes.map(|bytes| format!("{:.1}", bytes as f64 / 1048576.0)).unwrap_or_else(|| "n/a".to_string()),
                 result.load_alerts_per_second,
+                result.other_cores_used,
+            );
+        }
+        let _ = writeln!(out);
+    }
+
+    if !results.noisy.is_empty() {
+        let _ = writeln!(out, "### Noisy neighbour: organisation B's alert → page while organisation A floods\n");
+        let _ = writeln!(
+            out,
+            "| server | B idle samples | B idle p50 ms | B idle p99 ms | A's alerts accepted | A's failed requests | flood s | flood alerts/s | B sent during flood | B paged | B p50 ms | B p99 ms | B max ms | B p99 ÷ idle p99 | other cores |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for result in &results.noisy {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} | {} | {:.2} | {:.2} |",
+                result.server,
+                result.idle_samples,
+                ms(result.idle_p50_ms),
+                ms(result.idle_p99_ms),
+                result.flood_alerts_accepted,
+                result.flood_requests_failed,
+                result.flood_seconds,
+                result.flood_alerts_per_second,
+                result.quiet_sent_during_flood,
+                result.quiet_paged,
+                ms(result.quiet_p50_ms),
+                ms(result.quiet_p99_ms),
+                ms(result.quiet_max_ms),
+                result.p99_ratio,
                 result.other_cores_used,
             );
         }

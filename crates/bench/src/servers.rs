@@ -57,6 +57,10 @@ pub enum Phase {
     Latency,
     /// [`LIST_SERVICES`] services with no escalation policy (nothing pages).
     List,
+    /// Two organisations: the default one floods service `checkout` (as in `Ingest`), and
+    /// `quiet` has a service that groups by `sample` and pages a user whose webhook is at
+    /// the quiet receiver's port (index 1 of [`integration_key`]).
+    Noisy { quiet_receiver_port: u16 },
 }
 
 pub struct Binaries {
@@ -84,6 +88,7 @@ pub fn integration_key(phase: Phase, index: usize) -> String {
         Phase::Ingest => "ingest",
         Phase::Latency => "latency",
         Phase::List => "list",
+        Phase::Noisy { .. } => "noisy",
     };
     format!("bench-{phase}-{index:03}-0123456789abcdef")
 }
@@ -237,7 +242,7 @@ services:
 "#
     );
     match phase {
-        Phase::Ingest => {
+        Phase::Ingest | Phase::Noisy { .. } => {
             let _ = write!(
                 text,
                 r#"  - id: checkout
@@ -279,6 +284,34 @@ services:
             }
         }
     }
+    if let Phase::Noisy { quiet_receiver_port } = phase {
+        let _ = write!(
+            text,
+            r#"organisations:
+  - id: quiet
+    users:
+      - id: quiet-oncall
+        contact_methods:
+          - type: webhook
+            url: http://127.0.0.1:{quiet_receiver_port}/staunch
+            secret: "{WEBHOOK_SECRET}"
+    escalation_policies:
+      - id: page
+        levels:
+          - timeout: 1h
+            targets:
+              - user: quiet-oncall
+    services:
+      - id: latency
+        escalation_policy: page
+        group_by: [sample]
+        integrations:
+          - type: alertmanager
+            key: "{}"
+"#,
+            integration_key(phase, 1)
+        );
+    }
     text
 }
 
@@ -313,6 +346,7 @@ route:
 receivers:
 {webhook}"#
         ),
+        Phase::Noisy { .. } => unreachable!("alertmanager has no tenants: the noisy-neighbour phase runs staunch only"),
         Phase::List => r#"# Written by staunch-bench.
 route:
   receiver: blackhole

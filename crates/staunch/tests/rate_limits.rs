@@ -35,9 +35,11 @@ async fn a_key_over_its_limit_is_answered_429_with_retry_after() {
     // An Alertmanager notification is charged per alert, and refused whole when too large.
     let notification = |first: usize, count: usize| {
         let alerts: Vec<_> = (first..first + count)
-            .map(|number| json!({ "status": "firing", "labels": { "alertname": "BatchLate", "job": format!("j{number}") },
+            .map(|number| {
+                json!({ "status": "firing", "labels": { "alertname": "BatchLate", "job": format!("j{number}") },
                                    "annotations": {}, "startsAt": "2026-11-22T08:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
-                                   "generatorURL": "", "fingerprint": format!("{number:016x}") }))
+                                   "generatorURL": "", "fingerprint": format!("{number:016x}") })
+            })
             .collect();
         json!({ "version": "4", "groupKey": "{}:{}", "status": "firing", "receiver": "staunch", "groupLabels": {},
                 "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am", "truncatedAlerts": 0, "alerts": alerts })
@@ -53,8 +55,10 @@ async fn a_key_over_its_limit_is_answered_429_with_retry_after() {
     for number in 0..5 {
         app.trigger(&format!("other-{number}"), "checkout failing").await;
     }
-    let (status, _) = app.enqueue(json!({ "routing_key": EVENTS_KEY, "event_action": "trigger", "dedup_key": "x",
-                                           "payload": { "summary": "s", "source": "s", "severity": "info" } })).await;
+    let (status, _) = app
+        .enqueue(json!({ "routing_key": EVENTS_KEY, "event_action": "trigger", "dedup_key": "x",
+                                           "payload": { "summary": "s", "source": "s", "severity": "info" } }))
+        .await;
     assert_eq!(status, 202);
 
     // Nothing of the refused requests was stored.
