@@ -51,6 +51,12 @@ pub async fn serve(
     let address = listener.local_addr()?;
 
     let (stop_workers, _) = broadcast::channel::<()>(1);
+    // Replicas share the database's clock, so a timer one of them set comes due for all alike.
+    let database_clock = Arc::new(crate::clock::DatabaseClock::new(clock));
+    database_clock.synchronise(store.as_ref()).await?;
+    let clock_task = tokio::spawn(crate::clock::follow_database(database_clock.clone(), store.clone(), stop_workers.subscribe()));
+    let clock: Arc<dyn Clock> = database_clock;
+    let (leader_task, leader) = crate::leader::campaign(store.clone(), stop_workers.subscribe());
     let (outbox_handle, outbox_inbox) = outbox::channel();
     let outbox = Outbox::new(store.clone(), config.clone(), clock.clone())?;
     let (engine, engine_handle) = engine::engine(store.clone(), config.clone(), clock.clone(), outbox_handle);
@@ -64,6 +70,7 @@ pub async fn serve(
         clock,
         metrics: crate::telemetry::metrics_handle(),
         rate_limits: Default::default(),
+        leader,
     };
     let app = router(state);
     match options.tls {
@@ -85,5 +92,7 @@ pub async fn serve(
     let _ = stop_workers.send(());
     let _ = engine_task.await;
     let _ = outbox_task.await;
+    let _ = leader_task.await;
+    let _ = clock_task.await;
     Ok(())
 }

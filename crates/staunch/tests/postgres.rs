@@ -108,3 +108,26 @@ async fn two_replicas_on_one_database_page_exactly_once() {
     assert_eq!(first.incidents("state=triggered").await.len(), incidents);
     assert_eq!(second.incidents("state=triggered").await.len(), incidents);
 }
+
+async fn is_leader(app: &App) -> Option<bool> {
+    let response = app.http.get(app.url("/healthz")).send().await.ok()?;
+    let health: serde_json::Value = response.json().await.ok()?;
+    health["leader"].as_bool()
+}
+
+#[tokio::test]
+async fn one_replica_leads_and_a_survivor_takes_over_after_kill_9() {
+    let Some(database_url) = fresh_database().await else { return };
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let mut first = App::spawn_on(&config(&receiver.url, "1h", "", ""), &database_url).await;
+    let mut second = App::spawn_on_existing(&first.dir, &database_url).await;
+    let leaders = first
+        .wait_for("exactly one leader", WAIT, async || {
+            let states = (is_leader(&first).await?, is_leader(&second).await?);
+            (states.0 != states.1).then_some(states)
+        })
+        .await;
+    let (leader, survivor) = if leaders.0 { (&mut first, &second) } else { (&mut second, &first) };
+    leader.kill_9();
+    survivor.wait_for("the survivor to lead", WAIT, async || is_leader(survivor).await?.then_some(())).await;
+}

@@ -15,6 +15,7 @@
 //! prepared statement serves a batch of any size.
 
 mod codec;
+mod leader;
 mod migrate;
 pub use migrate::SCHEMA_VERSION;
 mod reads;
@@ -32,6 +33,8 @@ const MAX_CONNECTIONS: u32 = 10;
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// For connections of their own (leadership holds its advisory lock on one).
+    options: PgConnectOptions,
     /// Rollbacks of dropped transactions still running (see `tx.rs`).
     rollbacks: Arc<tx::PendingRollbacks>,
 }
@@ -45,11 +48,11 @@ impl PostgresStore {
             .max_connections(MAX_CONNECTIONS)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(backend)?;
         migrate::run(&pool).await?;
-        Ok(PostgresStore { pool, rollbacks: Arc::default() })
+        Ok(PostgresStore { pool, options, rollbacks: Arc::default() })
     }
 
     pub async fn close(&self) {

@@ -211,6 +211,18 @@ impl Store for PostgresStore {
     /// Only for a process that knows it is the only sender on this database (a single-replica
     /// deployment restarting after a crash). Replicas sharing the database must never call
     /// it: it would hand a delivery another replica is sending right now to a second sender.
+    async fn try_lead(&self) -> StoreResult<Option<Box<dyn Leadership>>> {
+        crate::leader::try_lead(&self.options).await
+    }
+
+    async fn database_time(&self) -> StoreResult<Option<Timestamp>> {
+        let micros: i64 = sqlx::query_scalar("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Timestamp::from_microsecond(micros).map(Some).map_err(|error| StoreError::Corrupt(error.to_string()))
+    }
+
     async fn release_delivery_leases(&self) -> StoreResult<u64> {
         self.rollbacks.settled().await;
         let result = sqlx::query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")

@@ -171,3 +171,43 @@ async fn a_second_open_incident_for_a_group_from_another_replica_conflicts() {
     let open = first.incidents(OrgId::DEFAULT, &IncidentFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(open.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_one_replica_leads_and_leadership_moves_on_when_its_holder_dies() {
+    let url = support::fresh_database_url().await;
+    let first = PostgresStore::connect(&url).await.unwrap();
+    let second = PostgresStore::connect(&url).await.unwrap();
+    let mut leading = first.try_lead().await.unwrap().expect("the first replica to ask leads");
+    assert!(second.try_lead().await.unwrap().is_none(), "a second replica must not lead at the same time");
+    assert!(leading.still_held().await);
+
+    // The leader's database session dies (its process was killed, its network cut).
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'staunch-leader' AND datname = current_database()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(terminated, vec![true]);
+    assert!(!leading.still_held().await, "the old leader notices it lost leadership");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let _successor = loop {
+        if let Some(leadership) = second.try_lead().await.unwrap() {
+            break leadership;
+        }
+        assert!(std::time::Instant::now() < deadline, "nobody took over");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(first.try_lead().await.unwrap().is_none(), "the old leader cannot lead again while the successor does");
+}
+
+#[tokio::test]
+async fn replicas_read_the_time_from_the_database() {
+    let url = support::fresh_database_url().await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let database_now = store.database_time().await.unwrap().expect("postgresql has a clock");
+    // Same machine here: the two clocks agree to well within a second.
+    let difference = database_now.duration_since(Timestamp::now()).abs();
+    assert!(difference < jiff::SignedDuration::from_secs(1), "{difference:?}");
+}

@@ -214,6 +214,15 @@ impl Store for SqliteStore {
         Ok(deliveries)
     }
 
+    async fn try_lead(&self) -> StoreResult<Option<Box<dyn Leadership>>> {
+        // One process runs on an SQLite database (the engine lock file): it always leads.
+        Ok(Some(Box::new(SoleProcess)))
+    }
+
+    async fn database_time(&self) -> StoreResult<Option<Timestamp>> {
+        Ok(None)
+    }
+
     async fn release_delivery_leases(&self) -> StoreResult<u64> {
         let _write_guard = self.write_lock.lock().await;
         let result = sqlx::query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
@@ -221,5 +230,15 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(result.rows_affected())
+    }
+}
+
+/// Leadership on an embedded database: the process that has it open is the only one.
+struct SoleProcess;
+
+#[async_trait]
+impl Leadership for SoleProcess {
+    async fn still_held(&mut self) -> bool {
+        true
     }
 }

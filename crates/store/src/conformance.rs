@@ -37,6 +37,7 @@ macro_rules! conformance_tests {
             deliveries_enqueued_leased_are_not_handed_out_until_the_lease_ends,
             organisations_are_numbered_once_by_slug,
             audit_log_is_per_organisation_and_newest_first,
+            leadership_is_given_up_when_dropped,
         );
     };
     (@cases $make_store:path; $($case:ident),* $(,)?) => {
@@ -679,4 +680,16 @@ pub async fn audit_log_is_per_organisation_and_newest_first(store: Arc<dyn Store
     let older = store.audit_log(org, &AuditFilter { before_id: Some(entries[0].id), limit: 1 }).await.unwrap();
     assert_eq!(older.len(), 1);
     assert_eq!(older[0].action, "incident.note");
+}
+
+pub async fn leadership_is_given_up_when_dropped(store: Arc<dyn Store>) {
+    let mut leadership = store.try_lead().await.unwrap().expect("a lone process leads");
+    assert!(leadership.still_held().await);
+    drop(leadership);
+    // Leadership held on a connection that closes on drop can take a moment to be released.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.try_lead().await.unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "leadership was not given up");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

@@ -60,6 +60,23 @@ pub trait Store: Send + Sync + 'static {
     /// again right away, with its idempotency key, instead of after the lease. Replicas that
     /// share a database must not call this; they wait for leases to run out.
     async fn release_delivery_leases(&self) -> StoreResult<u64>;
+
+    /// Tries to become the one process that runs singleton work (periodic evaluations that
+    /// must not run twice). `None`: another process leads. Leadership ends when the returned
+    /// value is dropped, or by itself when its holder's connection dies.
+    async fn try_lead(&self) -> StoreResult<Option<Box<dyn Leadership>>>;
+
+    /// The database's own clock, when replicas should share it instead of trusting their own
+    /// (PostgreSQL's `now()`); `None` for an embedded database.
+    async fn database_time(&self) -> StoreResult<Option<Timestamp>>;
+}
+
+/// Held leadership for singleton work (see [`Store::try_lead`]).
+#[async_trait]
+pub trait Leadership: Send + Sync {
+    /// Whether leadership is still held: a holder that lost its database connection has lost
+    /// it, and another process may already lead.
+    async fn still_held(&mut self) -> bool;
 }
 
 /// A write transaction. Dropping it without `commit` rolls it back.

@@ -39,7 +39,7 @@ fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.next_job_due().await {
-        Ok(_) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Ok(_) => Json(serde_json::json!({ "status": "ok", "leader": state.leader.is_leader() })).into_response(),
         Err(error) => ApiError::unavailable(format!("storage: {error}")).into_response(),
     }
 }

@@ -36,6 +36,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: PrometheusHandle,
     pub rate_limits: Arc<rate_limit::RateLimits>,
+    pub leader: crate::leader::LeaderWatch,
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {
