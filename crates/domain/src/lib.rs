@@ -17,5 +17,6 @@ pub mod matcher;
 pub mod routing;
 pub mod schedule;
 pub mod severity;
+pub mod slo;
 
 pub use jiff::Timestamp;
