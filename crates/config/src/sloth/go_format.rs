@@ -83,7 +83,7 @@ pub fn prom_duration(duration: HumanDuration) -> String {
         ("ms", 1, false),
     ];
     for (unit, size, only_exact) in units {
-        if only_exact && remaining % size != 0 {
+        if only_exact && !remaining.is_multiple_of(size) {
             continue;
         }
         let count = remaining / size;

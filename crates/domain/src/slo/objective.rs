@@ -43,8 +43,9 @@ impl Objective {
 }
 
 /// The rolling window an SLO is measured over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SloPeriod {
+    #[default]
     Days30,
     Days28,
     Days7,
@@ -86,12 +87,6 @@ impl SloPeriod {
             SloPeriod::Days7 => HumanDuration::from_secs(7 * DAY_SECS),
             SloPeriod::Custom(duration) => duration,
         }
-    }
-}
-
-impl Default for SloPeriod {
-    fn default() -> Self {
-        SloPeriod::Days30
     }
 }
 
