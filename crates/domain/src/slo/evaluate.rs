@@ -80,6 +80,8 @@ pub enum AlertTransition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     pub state: SloState,
+    /// Every level whose rule holds now, most urgent first (empty when unknown).
+    pub firing: Vec<FiringLevel>,
     /// Burn rate (error ratio ÷ error budget) per distinct window, shortest first; `None`
     /// for a window without events.
     pub burn_rates: Vec<(HumanDuration, Option<f64>)>,
@@ -186,7 +188,7 @@ impl Evaluator {
         }
         if unknown {
             // Open alerts stay open and nothing new opens until the source is readable again.
-            return Evaluation { state: SloState::Unknown, burn_rates, budget_remaining, transitions };
+            return Evaluation { state: SloState::Unknown, firing: Vec::new(), burn_rates, budget_remaining, transitions };
         }
 
         let mut firing = BTreeSet::new();
@@ -203,7 +205,8 @@ impl Evaluator {
         }
         self.open = firing;
         let state = self.open.first().map_or(SloState::Ok, |level| SloState::Firing(*level));
-        Evaluation { state, burn_rates, budget_remaining, transitions }
+        let firing = self.open.iter().copied().collect();
+        Evaluation { state, firing, burn_rates, budget_remaining, transitions }
     }
 
     /// Bytes of bucket storage this SLO holds.
