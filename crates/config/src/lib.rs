@@ -5,6 +5,7 @@
 
 pub mod alertmanager;
 pub mod example;
+pub mod sloth;
 pub mod staunch;
 
 pub use staunch::{Config, ConfigError, NotificationSettings, SmtpSettings, SmtpTls, load_config, parse_config};

@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod routing;
 pub mod schedule;
 pub mod severity;
+pub mod slo;
 pub mod tenant;
 
 pub use jiff::Timestamp;

@@ -37,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: RoutesCommand,
     },
+    /// Service level objectives
+    Slo {
+        #[command(subcommand)]
+        command: SloCommand,
+    },
     /// List incidents
     Incidents {
         #[command(flatten)]
@@ -184,6 +189,34 @@ enum RoutesCommand {
 }
 
 #[derive(Subcommand)]
+enum SloCommand {
+    /// Write Prometheus recording and alerting rules for a Sloth SLO spec to stdout, as
+    /// `sloth generate` does (prometheus/v1, Kubernetes PrometheusServiceLevel or OpenSLO v1alpha)
+    Rules(SloRulesArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct SloRulesArgs {
+    /// The spec file (several YAML documents may be separated by ---)
+    pub file: PathBuf,
+    /// Labels added to every generated rule, as key=value (repeatable)
+    #[arg(long = "extra-labels", short = 'l', value_name = "KEY=VALUE")]
+    pub extra_labels: Vec<String>,
+    /// The SLO period of specs that do not name one
+    #[arg(long, default_value = "30d")]
+    pub default_slo_period: String,
+    /// A directory of Sloth AlertWindows files replacing the built-in windows (30d, 28d, 7d)
+    #[arg(long)]
+    pub slo_period_windows_path: Option<PathBuf>,
+    /// Leave out the alerting rules
+    #[arg(long)]
+    pub disable_alerts: bool,
+    /// Leave out the recording rules
+    #[arg(long)]
+    pub disable_recordings: bool,
+}
+
+#[derive(Subcommand)]
 enum SilenceCommand {
     /// Silence alerts matching Alertmanager-style matchers, e.g. '{env="staging"}'
     Add {
@@ -238,6 +271,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Routes { command: RoutesCommand::Test { alertmanager_config, labels } } => {
             crate::routes::test(&alertmanager_config, &labels)
         }
+        Command::Slo { command: SloCommand::Rules(rules_args) } => crate::slo::rules(&rules_args),
         Command::Incidents { client: options, state, service, limit } => client::incidents(&options, state, service, limit).await,
         Command::Show { client: options, id } => client::show(&options, id).await,
         Command::Ack { client: options, id } => client::act(&options, id, "acknowledge").await,

@@ -6,6 +6,7 @@ mod client_commands;
 mod init;
 mod routes;
 mod serve;
+mod slo;
 mod token;
 
 use clap::Parser;

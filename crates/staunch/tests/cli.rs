@@ -157,3 +157,41 @@ fn check_config_names_every_problem() {
     let output = Command::new(staunch_binary()).args(["check-config", "--config"]).arg(&path).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn slo_rules_writes_sloth_style_rules_and_names_bad_fields() {
+    let directory = tempfile::tempdir().unwrap();
+    let spec_path = directory.path().join("slos.yaml");
+    let spec = |objective: &str| {
+        format!(
+            "version: prometheus/v1\nservice: checkout\nslos:\n  - name: requests\n    objective: {objective}\n    sli:\n      events:\n        \
+             error_query: sum(rate(http_requests_total{{code=~\"5..\"}}[{{{{.window}}}}]))\n        \
+             total_query: sum(rate(http_requests_total[{{{{.window}}}}]))\n    alerting:\n      name: CheckoutErrors\n"
+        )
+    };
+    std::fs::write(&spec_path, spec("99.5")).unwrap();
+    let output = Command::new(staunch_binary())
+        .args(["slo", "rules", "--extra-labels", "team=core", "--default-slo-period", "28d"])
+        .arg(&spec_path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "- name: sloth-slo-sli-recordings-checkout-requests",
+        "record: slo:sli_error:ratio_rate4w",
+        "sum(rate(http_requests_total[1h]))",
+        "team: core",
+        "expr: vector(28)",
+        "alert: CheckoutErrors",
+        "sloth_severity: ticket",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in\n{stdout}");
+    }
+
+    std::fs::write(&spec_path, spec("100")).unwrap();
+    let output = Command::new(staunch_binary()).args(["slo", "rules"]).arg(&spec_path).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("slos[0].objective: objective must be a number strictly between 0 and 100, got 100"), "{stderr}");
+}
