@@ -4,7 +4,7 @@
 use crate::secret_digest;
 use serde::Deserialize;
 use staunch_domain::alert::SourceFormat;
-use staunch_domain::directory::{Channel, ContactMethod, Directory, Integration, Service, Team, User};
+use staunch_domain::directory::{Channel, ContactMethod, Directory, Integration, Service, SigningSecret, Team, User};
 use staunch_domain::duration::HumanDuration;
 use staunch_domain::escalation::EscalationPolicy;
 use staunch_domain::matcher::parse_matchers;
@@ -280,6 +280,9 @@ struct RawIntegration {
     /// `{per_second: N, burst: M}` alert events; senders beyond it are answered 429.
     #[serde(default)]
     rate_limit: Option<RateLimit>,
+    /// The webhook secret a `github` integration's deliveries are signed with.
+    #[serde(default)]
+    secret: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -466,7 +469,7 @@ fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<Stri
                     Some(format) => format,
                     None => {
                         problems.push(format!(
-                            "{integration_field}.type: unknown type {other:?}, expected alertmanager, events_v2, opsgenie or grafana"
+                            "{integration_field}.type: unknown type {other:?}, expected alertmanager, events_v2, opsgenie, grafana or github"
                         ));
                         continue;
                     }
@@ -475,6 +478,9 @@ fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<Stri
             if raw_integration.key.len() < 16 {
                 problems.push(format!("{integration_field}.key: must be at least 16 characters"));
                 continue;
+            }
+            if format == SourceFormat::GitHub && raw_integration.secret.as_deref().is_none_or(str::is_empty) {
+                problems.push(format!("{integration_field}.secret: a github integration needs the webhook's secret"));
             }
             if let Some(limit) = &raw_integration.rate_limit
                 && let Err(error) = limit.check()
@@ -486,6 +492,7 @@ fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<Stri
                 service_id: raw_service.id.clone(),
                 format,
                 rate_limit: raw_integration.rate_limit,
+                signing_secret: raw_integration.secret.clone().map(SigningSecret),
             };
             let digest = secret_digest(&raw_integration.key);
             if directory.integrations_by_key_sha256.insert(digest, integration).is_some() {

@@ -38,6 +38,8 @@ pub enum SourceFormat {
     /// Grafana Alerting's webhook (the Grafana OnCall contact point sends the same).
     Grafana,
     Api,
+    /// GitHub webhooks: changes (pushes, deployments, merges), never alerts.
+    GitHub,
 }
 
 impl SourceFormat {
@@ -48,6 +50,7 @@ impl SourceFormat {
             "opsgenie" => Some(SourceFormat::Opsgenie),
             "grafana" => Some(SourceFormat::Grafana),
             "api" => Some(SourceFormat::Api),
+            "github" => Some(SourceFormat::GitHub),
             _ => None,
         }
     }
@@ -59,6 +62,7 @@ impl SourceFormat {
             SourceFormat::Opsgenie => "opsgenie",
             SourceFormat::Grafana => "grafana",
             SourceFormat::Api => "api",
+            SourceFormat::GitHub => "github",
         }
     }
 }

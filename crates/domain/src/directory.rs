@@ -101,6 +101,18 @@ pub struct Integration {
     pub format: SourceFormat,
     /// How many alert events per second this key may send; beyond it senders get 429.
     pub rate_limit: Option<crate::rate_limit::RateLimit>,
+    /// The secret a sender signs its requests with (GitHub's `X-Hub-Signature-256`).
+    pub signing_secret: Option<SigningSecret>,
+}
+
+/// A shared secret for checking request signatures. Never printed.
+#[derive(Clone, PartialEq)]
+pub struct SigningSecret(pub String);
+
+impl std::fmt::Debug for SigningSecret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SigningSecret(<redacted>)")
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -4,6 +4,7 @@
 
 pub mod alertmanager;
 pub mod error;
+pub mod github;
 pub mod grafana;
 pub mod opsgenie;
 pub mod pagerduty;

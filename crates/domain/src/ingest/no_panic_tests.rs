@@ -33,6 +33,9 @@ fn run_every_parser(body: &[u8]) {
     let _ = parse_webhook(body);
     let _ = parse_event(body);
     let _ = parse_change_event(body);
+    for event in ["push", "deployment_status", "pull_request"] {
+        let _ = crate::ingest::github::parse_delivery(event, body);
+    }
 }
 
 /// Arbitrary JSON, a few levels deep.

@@ -25,7 +25,7 @@ use tokio::sync::{broadcast, mpsc};
 
 /// How many alert events one transaction takes when only one organisation has work queued
 /// (other commands count as one). Large enough that a commit's cost is shared widely.
-const BATCH_EVENTS_ALONE: u64 = 512;
+const BATCH_EVENTS_ALONE: u64 = 256;
 /// The same when several organisations have work queued: shorter transactions, so a quiet
 /// organisation's alert waits behind less of a busy one's.
 const BATCH_EVENTS_SHARED: u64 = 64;

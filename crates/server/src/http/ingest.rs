@@ -67,6 +67,7 @@ pub async fn alertmanager(
     let Some(target) = find_integration(&state, &key, SourceFormat::Alertmanager) else {
         return ApiError::field(StatusCode::NOT_FOUND, "integration_key", "unknown alertmanager integration key").into_response();
     };
+    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return ApiError::from(rejection).into_response(),
@@ -134,6 +135,7 @@ pub async fn events_v2(State(state): State<AppState>, body: Result<Bytes, BytesR
             vec!["Invalid routing key".to_string()],
         );
     };
+    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let dedup_key = match event.dedup_key.clone() {
         Some(key) => key,
         None => match DedupKey::parse(random_hex_key()) {

@@ -219,6 +219,7 @@ pub async fn opsgenie_create(State(state): State<AppState>, headers: HeaderMap, 
         Ok(target) => target,
         Err(failure) => return exchange.refuse(failure),
     };
+    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return exchange.body_rejection(rejection),
@@ -350,6 +351,7 @@ pub async fn grafana(State(state): State<AppState>, Path(key): Path<String>, bod
     let Some(target) = find_integration(&state, &key, SourceFormat::Grafana) else {
         return ApiError::field(StatusCode::NOT_FOUND, "integration_key", "unknown grafana integration key").into_response();
     };
+    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return ApiError::from(rejection).into_response(),

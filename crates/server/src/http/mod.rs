@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod errors;
+mod github;
 mod ingest;
 mod ingest_compat;
 mod rate_limit;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/alerts/{identifier}/message", axum::routing::put(ingest_compat::opsgenie_update_message))
         .route("/v2/alerts/{identifier}/description", axum::routing::put(ingest_compat::opsgenie_update_description))
         .route("/integrations/grafana/{key}", post(ingest_compat::grafana).put(ingest_compat::grafana))
+        .route("/integrations/github/{key}", post(github::github))
         .route("/integrations/v1/grafana_alerting/{key}", post(ingest_compat::grafana).put(ingest_compat::grafana))
         .route("/integrations/v1/grafana_alerting/{key}/", post(ingest_compat::grafana).put(ingest_compat::grafana))
         .route("/integrations/v1/grafana/{key}", post(ingest_compat::grafana).put(ingest_compat::grafana))

@@ -8,12 +8,19 @@ use super::ingest::IngestTarget;
 use jiff::Timestamp;
 use staunch_domain::rate_limit::TokenBucket;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Default)]
 pub struct RateLimits {
     buckets: Mutex<HashMap<String, TokenBucket>>,
+    in_flight: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
+
+/// Requests of one integration key parsed and applied at once, at most. The rest wait (using
+/// no CPU) until one of them is answered, so a sender with many connections open cannot take
+/// every core from other tenants' requests.
+pub const IN_FLIGHT_PER_KEY: usize = 4;
 
 /// How long a throttled sender should wait, in whole seconds (at least 1), for `Retry-After`.
 pub(super) struct Throttled {
@@ -21,6 +28,15 @@ pub(super) struct Throttled {
 }
 
 impl RateLimits {
+    /// Waits for one of the key's in-flight slots; the slot is freed when the permit drops.
+    pub(super) async fn in_flight_slot(&self, key_sha256: &str) -> Option<OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut slots = self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            slots.entry(key_sha256.to_string()).or_insert_with(|| Arc::new(Semaphore::new(IN_FLIGHT_PER_KEY))).clone()
+        };
+        semaphore.acquire_owned().await.ok()
+    }
+
     /// Charges `events` to the target's key, or says when to retry.
     pub(super) fn admit(&self, target: &IngestTarget<'_>, events: usize, now: Timestamp) -> Result<(), Throttled> {
         let Some(limit) = target.integration.rate_limit else {
