@@ -27,6 +27,38 @@ struct Shared {
     /// Per path: always answer with this status.
     always: HashMap<String, u16>,
     bad_signatures: u32,
+    /// When set, every request meets a fault drawn from this generator (see `Chaos`).
+    chaos: Option<Chaos>,
+    /// Per path: the next request is recorded, then held this long before the answer.
+    stall_next: HashMap<String, Duration>,
+    /// Requests being held right now.
+    stalled_now: u32,
+}
+
+/// Faults a real endpoint shows, drawn per request from a fixed seed: 15% answer 500 without
+/// recording; 10% are recorded and then held past any sender's timeout (the sender cannot know
+/// it arrived); 10% are recorded and answered slowly; the rest are recorded and answered.
+struct Chaos {
+    state: u64,
+}
+
+enum Fault {
+    ServerError,
+    AcceptThenHang,
+    Slow,
+    None,
+}
+
+impl Chaos {
+    fn next(&mut self) -> Fault {
+        self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        match (self.state >> 33) % 100 {
+            0..15 => Fault::ServerError,
+            15..25 => Fault::AcceptThenHang,
+            25..35 => Fault::Slow,
+            _ => Fault::None,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -52,6 +84,25 @@ impl Receiver {
 
     pub fn always_answer(&self, path: &str, status: u16) {
         self.shared.lock().unwrap().always.insert(path.to_string(), status);
+    }
+
+    /// Every later request meets a fault (see `Chaos`), drawn from `seed`.
+    pub fn inject_faults(&self, seed: u64) {
+        self.shared.lock().unwrap().chaos = Some(Chaos { state: seed });
+    }
+
+    pub fn stop_injecting_faults(&self) {
+        self.shared.lock().unwrap().chaos = None;
+    }
+
+    /// The next request to `path` is recorded, then held for `hold` before it is answered.
+    pub fn stall_next(&self, path: &str, hold: Duration) {
+        self.shared.lock().unwrap().stall_next.insert(path.to_string(), hold);
+    }
+
+    /// How many requests are being held right now.
+    pub fn stalled_now(&self) -> u32 {
+        self.shared.lock().unwrap().stalled_now
     }
 
     pub fn pages(&self) -> Vec<Page> {
@@ -92,27 +143,51 @@ async fn receive(
     let path = format!("/{who}");
     let signature = headers.get("X-Staunch-Signature").and_then(|value| value.to_str().ok()).unwrap_or("");
     let now = jiff::Timestamp::now().as_second();
-    let mut shared = shared.lock().unwrap();
+    let (status, hold) = {
+        let mut guard = shared.lock().unwrap();
+        record(&mut guard, secret, path, &headers, &body, now)
+    };
+    if let Some(hold) = hold {
+        tokio::time::sleep(hold).await;
+        shared.lock().unwrap().stalled_now -= 1;
+    }
+    status
+}
+
+/// Records the request (or not) and says what to answer, and how long to hold it first.
+fn record(shared: &mut Shared, secret: &str, path: String, headers: &HeaderMap, body: &[u8], now: i64) -> (StatusCode, Option<Duration>) {
     // Slack's incoming webhooks are unsigned; they carry `{"text": ...}` only.
     if path.starts_with("/slack") {
-        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         shared.pages.push(Page { recipient_path: path, event: "slack".into(), idempotency_key: String::new(), body });
-        return StatusCode::OK;
+        return (StatusCode::OK, None);
     }
-    if staunch_server::outbox::signature::verify(secret, signature, &body, now, 300).is_err() {
+    let signature = headers.get("X-Staunch-Signature").and_then(|value| value.to_str().ok()).unwrap_or("");
+    if staunch_server::outbox::signature::verify(secret, signature, body, now, 300).is_err() {
         shared.bad_signatures += 1;
-        return StatusCode::UNAUTHORIZED;
+        return (StatusCode::UNAUTHORIZED, None);
     }
     if let Some(status) = shared.always.get(&path) {
-        return StatusCode::from_u16(*status).unwrap();
+        return (StatusCode::from_u16(*status).unwrap(), None);
     }
     if let Some(remaining) = shared.failures.get_mut(&path)
         && *remaining > 0
     {
         *remaining -= 1;
-        return StatusCode::INTERNAL_SERVER_ERROR;
+        return (StatusCode::INTERNAL_SERVER_ERROR, None);
     }
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut hold = shared.stall_next.remove(&path);
+    if hold.is_none()
+        && let Some(chaos) = shared.chaos.as_mut()
+    {
+        match chaos.next() {
+            Fault::ServerError => return (StatusCode::INTERNAL_SERVER_ERROR, None),
+            Fault::AcceptThenHang => hold = Some(Duration::from_secs(30)),
+            Fault::Slow => hold = Some(Duration::from_millis(300)),
+            Fault::None => {}
+        }
+    }
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let idempotency_key = headers.get("Idempotency-Key").and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
     assert_eq!(body["idempotency_key"].as_str(), Some(idempotency_key.as_str()), "key in body and header agree");
     shared.pages.push(Page {
@@ -121,5 +196,8 @@ async fn receive(
         idempotency_key,
         body,
     });
-    StatusCode::OK
+    if hold.is_some() {
+        shared.stalled_now += 1;
+    }
+    (StatusCode::OK, hold)
 }
