@@ -15,7 +15,9 @@
 //! prepared statement serves a batch of any size.
 
 mod codec;
+mod export;
 mod migrate;
+pub use export::schema_version_at;
 pub use migrate::SCHEMA_VERSION;
 mod reads;
 mod tx;
