@@ -45,7 +45,7 @@ pub async fn export_to<W: Write>(store: &dyn Store, out: &mut W, exported_at: Ti
                     .into());
                 };
                 after_id = id;
-                let line = to_json(&serde_json::json!({ "table": table.name, "row": row }))?;
+                let line = to_json(&RowLine { table: table.name, row })?;
                 tally.add(table.name, &line);
                 write_line(out, &line)?;
             }
@@ -58,6 +58,13 @@ pub async fn export_to<W: Write>(store: &dyn Store, out: &mut W, exported_at: Ti
     write_line(out, &to_json(&TrailerLine { trailer: trailer.clone() })?)?;
     out.flush().map_err(|source| DumpError::Io { action: "write the export", source })?;
     Ok(ExportSummary { header, rows: trailer.rows, sha256: trailer.sha256 })
+}
+
+/// `{"table":"incidents","row":{...}}`, the table first so a reader sees it before the row.
+#[derive(serde::Serialize)]
+struct RowLine<'a> {
+    table: &'a str,
+    row: &'a serde_json::Value,
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, DumpError> {

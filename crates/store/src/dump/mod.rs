@@ -26,7 +26,7 @@ pub enum DumpError {
     Io { action: &'static str, source: std::io::Error },
     #[error("line {line}: {message}")]
     Line { line: u64, message: String },
-    #[error("the file is truncated: it ends after {row_lines} row lines without its trailer line")]
+    #[error("the file is truncated: it ends after {row_lines} rows, without its trailer line")]
     Truncated { row_lines: u64 },
     #[error("the file does not match its trailer ({0}); it was cut short or changed after export")]
     Mismatch(String),
