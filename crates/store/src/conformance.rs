@@ -851,7 +851,7 @@ pub async fn export_then_import_keeps_every_row_and_id(source: Arc<dyn Store>, t
 
     // Damaged files are refused and leave the target as it was: empty.
     let text = String::from_utf8(file.clone()).unwrap();
-    let without_trailer = text[..text.trim_end().rfind('\n').unwrap() + 1].as_bytes().to_vec();
+    let without_trailer = file[..text.trim_end().rfind('\n').unwrap() + 1].to_vec();
     let cut_mid_line = file[..file.len() / 2].to_vec();
     let edited = text.replacen("\"title\":\"checkout group-0\"", "\"title\":\"checkout group-X\"", 1);
     assert_ne!(edited, text);
