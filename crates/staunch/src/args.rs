@@ -133,6 +133,34 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Apply pending schema migrations to the database and report its schema version
+    Migrate {
+        #[arg(long, default_value = "staunch.yaml")]
+        config: PathBuf,
+        /// Database: a path, sqlite: URL or postgres:// URL (default: staunch.db beside the config)
+        #[arg(long, env = "STAUNCH_DB")]
+        db: Option<String>,
+    },
+    /// Write the whole database as JSON Lines, to move it to another database with `import`
+    Export {
+        #[arg(long, default_value = "staunch.yaml")]
+        config: PathBuf,
+        /// Database: a path, sqlite: URL or postgres:// URL (default: staunch.db beside the config)
+        #[arg(long, env = "STAUNCH_DB")]
+        db: Option<String>,
+        /// The file to write, or - for standard output
+        #[arg(long)]
+        out: String,
+    },
+    /// Load an export into an empty database (SQLite or PostgreSQL), keeping every id
+    Import {
+        /// The database to load into: a path, sqlite: URL or postgres:// URL
+        #[arg(long)]
+        db: String,
+        /// The export file, or - for standard input
+        #[arg(long = "in")]
+        input: String,
+    },
     /// Print webhook pages as they arrive, checking their signature
     WebhookReceiver {
         #[arg(long, default_value = "127.0.0.1:9000")]
@@ -299,6 +327,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 crate::token::CreateToken { config_path: &config, db: db.as_deref(), org: &org, name: &name, role: &role, user };
             crate::token::create(request).await
         }
+        Command::Migrate { config, db } => crate::migrate::run(&config, db.as_deref()).await,
+        Command::Export { config, db, out } => crate::export::export(&config, db.as_deref(), &out).await,
+        Command::Import { db, input } => crate::export::import(&db, &input).await,
         Command::WebhookReceiver { listen, secret } => {
             staunch_server::receiver::run_receiver(listen, secret, crate::shutdown_signal()).await
         }

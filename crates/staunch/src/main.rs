@@ -3,7 +3,9 @@
 
 mod args;
 mod client_commands;
+mod export;
 mod init;
+mod migrate;
 mod routes;
 mod serve;
 mod slo;

@@ -102,7 +102,7 @@ pub struct OpenedStore {
 }
 
 /// The URL with any `user:password@` removed: secrets never reach the output or the logs.
-fn without_credentials(url: &str) -> String {
+pub fn without_credentials(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
     match rest.split_once('@') {
         Some((_, host)) => format!("{scheme}://***@{host}"),
@@ -110,7 +110,7 @@ fn without_credentials(url: &str) -> String {
     }
 }
 
-fn is_postgres(url: &str) -> bool {
+pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 

@@ -54,7 +54,7 @@ pub async fn insert_token(
 }
 
 /// The account running the command, as the audit log names a local actor.
-fn local_actor() -> Actor {
+pub fn local_actor() -> Actor {
     let account = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_string());
     Actor { kind: "cli".into(), id: account }
 }

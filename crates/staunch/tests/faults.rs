@@ -41,8 +41,13 @@ async fn fresh_database() -> Option<String> {
     use sqlx::Connection;
     let name = format!("staunch_faults_{}", std::process::id());
     let mut maintenance = sqlx::PgConnection::connect(&server_url).await.expect("connect to the test server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut maintenance).await.expect("create database");
-    let (base, query) = server_url.split_once('?').map_or((server_url.clone(), String::new()), |(base, query)| (base.into(), format!("?{query}")));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut maintenance)
+        .await
+        .expect("create database");
+    let (base, query) = server_url
+        .split_once('?')
+        .map_or((server_url.clone(), String::new()), |(base, query)| (base.into(), format!("?{query}")));
     let prefix = base.rsplit_once('/').map_or(base.clone(), |(prefix, _)| prefix.to_string());
     Some(format!("{prefix}/{name}{query}"))
 }

@@ -11,7 +11,7 @@ pub(crate) use staunch_store::codec::{json_text, micros, optional_micros};
 use staunch_store::*;
 
 /// The driver's row, read through the shared codec (`staunch_store::codec`).
-struct Columns<'a>(&'a PgRow);
+pub(crate) struct Columns<'a>(pub(crate) &'a PgRow);
 
 impl Columns<'_> {
     fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(&'r self, column: &str) -> StoreResult<T> {

@@ -15,8 +15,10 @@
 //! prepared statement serves a batch of any size.
 
 mod codec;
+mod export;
 mod leader;
 mod migrate;
+pub use export::schema_version_at;
 pub use migrate::SCHEMA_VERSION;
 mod reads;
 mod tx;

@@ -231,4 +231,16 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         Ok(result.rows_affected())
     }
+
+    async fn schema_version(&self) -> StoreResult<i64> {
+        crate::export::schema_version(&self.pool).await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn begin_export(&self) -> StoreResult<Box<dyn ExportSnapshot>> {
+        Ok(Box::new(crate::export::PostgresExport::begin(&self.pool).await?))
+    }
 }

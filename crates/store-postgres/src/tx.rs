@@ -551,4 +551,16 @@ impl StoreTx for PostgresTx {
         .map_err(backend)?;
         Ok(())
     }
+
+    async fn tables_with_rows(&mut self) -> StoreResult<Vec<&'static str>> {
+        crate::export::tables_with_rows(self.tx()?).await
+    }
+
+    async fn import_rows(&mut self, table: &'static dump::Table, rows: &[Vec<dump::Cell>]) -> StoreResult<()> {
+        crate::export::import_rows(self.tx()?, table, rows).await
+    }
+
+    async fn reset_id_sequences(&mut self) -> StoreResult<()> {
+        crate::export::reset_id_sequences(self.tx()?).await
+    }
 }

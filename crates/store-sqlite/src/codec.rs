@@ -10,7 +10,7 @@ pub(crate) use staunch_store::codec::{json_text, micros, optional_micros};
 use staunch_store::*;
 
 /// The driver's row, read through the shared codec (`staunch_store::codec`).
-struct Columns<'a>(&'a SqliteRow);
+pub(crate) struct Columns<'a>(pub(crate) &'a SqliteRow);
 
 impl Columns<'_> {
     fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(&'r self, column: &str) -> StoreResult<T> {

@@ -7,7 +7,10 @@
 //! front, so two writers queue on the busy timeout instead of deadlocking on a lock upgrade.
 
 mod codec;
+mod export;
 mod migrate;
+pub use export::schema_version_at;
+pub use migrate::SCHEMA_VERSION;
 mod reads;
 mod tx;
 

@@ -6,6 +6,9 @@ use staunch_store::StoreResult;
 
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_core.sql"), include_str!("../migrations/0002_tenants.sql")];
 
+/// The schema version a migrated database is at: the number of migrations.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 pub(crate) async fn run(pool: &SqlitePool) -> StoreResult<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
     let applied: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await.map_err(backend)?;

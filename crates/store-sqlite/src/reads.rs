@@ -231,6 +231,19 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         Ok(result.rows_affected())
     }
+
+    async fn schema_version(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("PRAGMA user_version").fetch_one(&self.pool).await.map_err(backend)
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn begin_export(&self) -> StoreResult<Box<dyn ExportSnapshot>> {
+        let tx = self.pool.begin().await.map_err(backend)?;
+        Ok(Box::new(crate::export::SqliteExport { tx }))
+    }
 }
 
 /// Leadership on an embedded database: the process that has it open is the only one.

@@ -473,6 +473,18 @@ impl StoreTx for SqliteTx {
         .map_err(backend)?;
         Ok(())
     }
+
+    async fn tables_with_rows(&mut self) -> StoreResult<Vec<&'static str>> {
+        crate::export::tables_with_rows(&mut self.tx).await
+    }
+
+    async fn import_rows(&mut self, table: &'static dump::Table, rows: &[Vec<dump::Cell>]) -> StoreResult<()> {
+        crate::export::import_rows(&mut self.tx, table, rows).await
+    }
+
+    async fn reset_id_sequences(&mut self) -> StoreResult<()> {
+        crate::export::reset_id_sequences(&mut self.tx).await
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,11 @@ macro_rules! conformance_tests {
             audit_log_is_per_organisation_and_newest_first,
             leadership_is_given_up_when_dropped,
         );
+        // Needs two stores: the one exported from and a fresh one to import into.
+        #[tokio::test]
+        async fn export_then_import_keeps_every_row_and_id() {
+            $crate::conformance::export_then_import_keeps_every_row_and_id($make_store().await, $make_store().await).await;
+        }
     };
     (@cases $make_store:path; $($case:ident),* $(,)?) => {
         $(
@@ -692,4 +697,300 @@ pub async fn leadership_is_given_up_when_dropped(store: Arc<dyn Store>) {
         assert!(std::time::Instant::now() < deadline, "leadership was not given up");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Everything the normal read methods show of some organisations.
+#[derive(Debug, PartialEq)]
+struct Readable {
+    incidents: Vec<Incident>,
+    alerts: Vec<Alert>,
+    timelines: Vec<Vec<TimelineEntry>>,
+    deliveries: Vec<Vec<Delivery>>,
+    change_events: Vec<ChangeEvent>,
+    silences: Vec<Silence>,
+    audit_log: Vec<AuditEntry>,
+    api_tokens: Vec<Option<ApiToken>>,
+    next_job_due: Option<Timestamp>,
+}
+
+async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String]) -> Readable {
+    let mut everything = Readable {
+        incidents: vec![],
+        alerts: vec![],
+        timelines: vec![],
+        deliveries: vec![],
+        change_events: vec![],
+        silences: vec![],
+        audit_log: vec![],
+        api_tokens: vec![],
+        next_job_due: store.next_job_due().await.unwrap(),
+    };
+    for &org in orgs {
+        let incidents = store.incidents(org, &IncidentFilter { limit: 10_000, ..Default::default() }).await.unwrap();
+        for incident in &incidents {
+            everything.timelines.push(store.timeline(org, incident.id).await.unwrap());
+            everything.deliveries.push(store.deliveries(org, incident.id).await.unwrap());
+        }
+        everything.incidents.extend(incidents);
+        everything.alerts.extend(store.alerts(org, &AlertFilter { limit: 10_000, ..Default::default() }).await.unwrap());
+        everything.change_events.extend(store.change_events(org, None, 10_000).await.unwrap());
+        everything.silences.extend(store.silences(org).await.unwrap());
+        everything.audit_log.extend(store.audit_log(org, &AuditFilter { before_id: None, limit: 10_000 }).await.unwrap());
+    }
+    for hash in token_hashes {
+        everything.api_tokens.push(store.api_token_by_hash(hash).await.unwrap());
+    }
+    everything
+}
+
+/// Fills a store with some of everything, in two organisations, with gaps in the ids (a
+/// deleted job) and more alerts than one export page holds.
+async fn populate_for_export(store: &Arc<dyn Store>) -> (Vec<OrgId>, Vec<String>) {
+    let slug = |text: &str| OrgSlug::parse(text).unwrap();
+    let orgs = store.ensure_organisations(&[(slug("default"), "Default".into()), (slug("acme"), "Acme".into())]).await.unwrap();
+    let mut token_hashes = vec![];
+    for (index, &org) in orgs.iter().enumerate() {
+        let mut incident = create_incident(store, org, "checkout", &format!("group-{index}"), at(index as i64)).await;
+        let resolved = create_incident(store, org, "search", "{}", at(10)).await;
+        let mut tx = store.begin().await.unwrap();
+        incident.state = IncidentState::Acknowledged;
+        incident.assignee = Some("alice".into());
+        incident.acknowledged_at = Some(at(20));
+        tx.update_incident(&incident).await.unwrap();
+        let mut closed = resolved.clone();
+        closed.state = IncidentState::Resolved;
+        closed.resolved_at = Some(at(30));
+        tx.update_incident(&closed).await.unwrap();
+        let alert_count = if index == 0 { dump::EXPORT_PAGE_ROWS as usize + 200 } else { 3 };
+        let alerts: Vec<NewAlert> =
+            (0..alert_count).map(|number| new_alert(org, "checkout", &format!("fp-{number}"), Some(incident.id))).collect();
+        tx.insert_alerts(&alerts).await.unwrap();
+        tx.append_timeline_entries(&[
+            NewTimelineEntry {
+                org,
+                incident_id: incident.id,
+                at: at(1),
+                actor: Actor::system(),
+                kind: "incident.opened".into(),
+                data: serde_json::json!({"alerts": [1, 2], "text": "naïve — ünïcode"}),
+            },
+            NewTimelineEntry {
+                org,
+                incident_id: incident.id,
+                at: at(20),
+                actor: Actor { kind: "user".into(), id: "alice".into() },
+                kind: "incident.acknowledged".into(),
+                data: serde_json::Value::Null,
+            },
+        ])
+        .await
+        .unwrap();
+        for seconds in [100, 200] {
+            let job = NewJob {
+                org,
+                kind: JobKind::Escalate,
+                incident_id: Some(incident.id),
+                run_at: at(seconds),
+                payload: serde_json::json!({"level": 1}),
+            };
+            tx.schedule_job(&job).await.unwrap();
+        }
+        let sent = tx.enqueue_delivery(&new_delivery(org, incident.id, "page:1", "alice", "webhook")).await.unwrap().unwrap();
+        tx.enqueue_delivery(&new_delivery(org, incident.id, "page:2", "bob", "email")).await.unwrap();
+        tx.finish_delivery(org, sent, &DeliveryOutcome::Sent { at: at(5) }).await.unwrap();
+        tx.insert_change_event(&NewChangeEvent {
+            org,
+            service_id: "checkout".into(),
+            summary: "deploy".into(),
+            source: None,
+            at: at(-5),
+            received_at: at(-4),
+            details: serde_json::json!({"sha": "abc"}),
+            links: vec![AlertLink { href: "http://ci.test/1".into(), text: None }],
+        })
+        .await
+        .unwrap();
+        tx.insert_silence(&NewSilence {
+            org,
+            matchers: "{env=\"staging\"}".into(),
+            starts_at: at(0),
+            ends_at: at(3600),
+            created_by: Actor { kind: "token".into(), id: "7".into() },
+            comment: "maintenance".into(),
+        })
+        .await
+        .unwrap();
+        let hash = format!("{index:02}").repeat(32);
+        let role = if index == 0 { Role::Admin } else { Role::Viewer };
+        let token = NewApiToken { org, name: "admin".into(), user_id: None, role, token_sha256: hash.clone(), created_at: at(0) };
+        tx.insert_api_token(&token).await.unwrap();
+        token_hashes.push(hash);
+        tx.append_audit(&new_audit_entry(org, at(21), "incident.acknowledge")).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    // The first job ran: its id is a gap the import keeps.
+    let mut tx = store.begin().await.unwrap();
+    let due = tx.due_jobs(at(150), 1).await.unwrap();
+    tx.delete_job(due[0].id).await.unwrap();
+    tx.commit().await.unwrap();
+    (orgs, token_hashes)
+}
+
+/// The row lines of an export file (the header names its time and source).
+fn row_lines(file: &[u8]) -> Vec<&[u8]> {
+    let lines: Vec<&[u8]> = file.split(|byte| *byte == b'\n').filter(|line| !line.is_empty()).collect();
+    lines[1..lines.len() - 1].to_vec()
+}
+
+fn import_error(result: Result<dump::ImportSummary, dump::DumpError>) -> dump::DumpError {
+    match result {
+        Ok(summary) => panic!("import should have been refused, it loaded {:?}", summary.rows),
+        Err(error) => error,
+    }
+}
+
+pub async fn export_then_import_keeps_every_row_and_id(source: Arc<dyn Store>, target: Arc<dyn Store>) {
+    let (orgs, token_hashes) = populate_for_export(&source).await;
+    let mut file = Vec::new();
+    let exported = dump::export_to(source.as_ref(), &mut file, at(1000)).await.unwrap();
+    assert_eq!(exported.header.source_backend, source.backend_name());
+    assert_eq!(exported.header.schema_version, source.schema_version().await.unwrap());
+    assert_eq!(exported.rows["alerts"], dump::EXPORT_PAGE_ROWS as u64 + 203);
+    assert_eq!(exported.rows["organisations"], 2);
+    assert_eq!(exported.rows["jobs"], 3, "the deleted job is not exported");
+    for table in dump::TABLES {
+        assert!(exported.rows.get(table.name).copied().unwrap_or(0) > 0, "no rows of {} exported", table.name);
+    }
+
+    // Damaged files are refused and leave the target as it was: empty.
+    let text = String::from_utf8(file.clone()).unwrap();
+    let without_trailer = file[..text.trim_end().rfind('\n').unwrap() + 1].to_vec();
+    let cut_mid_line = file[..file.len() / 2].to_vec();
+    let edited = text.replacen("\"title\":\"checkout group-0\"", "\"title\":\"checkout group-X\"", 1);
+    assert_ne!(edited, text);
+    let mut lines: Vec<&str> = text.lines().collect();
+    // The last audit entry: nothing refers to it, so only the trailer can tell it is gone.
+    lines.remove(lines.len() - 2);
+    let dropped_row = lines.join("\n") + "\n";
+    for (damaged, expected) in [
+        (without_trailer, "truncated"),
+        (cut_mid_line, "truncated"),
+        (edited.into_bytes(), "sha256"),
+        (dropped_row.into_bytes(), "audit_log: 1 rows read, the trailer says 2"),
+    ] {
+        let error = import_error(dump::import_from(target.as_ref(), &mut damaged.as_slice(), None).await);
+        assert!(error.to_string().contains(expected), "expected {expected:?}: {error}");
+        let mut tx = target.begin().await.unwrap();
+        assert!(tx.tables_with_rows().await.unwrap().is_empty(), "a refused import left rows behind ({error})");
+    }
+
+    let imported = dump::import_from(target.as_ref(), &mut file.as_slice(), None).await.unwrap();
+    assert_eq!(imported.rows, exported.rows);
+    assert_eq!(imported.header, exported.header);
+
+    // Everything reads back the same, ids included.
+    assert_eq!(target.ensure_organisations(&[(OrgSlug::parse("acme").unwrap(), "Acme".into())]).await.unwrap(), vec![orgs[1]]);
+    let before = readable(&source, &orgs, &token_hashes).await;
+    let after = readable(&target, &orgs, &token_hashes).await;
+    assert_eq!(after, before);
+    assert!(before.api_tokens.iter().all(Option::is_some));
+    assert_eq!(target.api_token_count().await.unwrap(), 2);
+    let mut again = Vec::new();
+    dump::export_to(target.as_ref(), &mut again, at(2000)).await.unwrap();
+    assert_eq!(row_lines(&again), row_lines(&file), "a second export of the imported data is the same, row for row");
+
+    // A second import into the now populated database is refused.
+    let error = import_error(dump::import_from(target.as_ref(), &mut file.as_slice(), None).await);
+    assert!(matches!(error, dump::DumpError::NotEmpty(_)), "{error}");
+    assert!(error.to_string().contains("incidents"), "{error}");
+
+    // New rows get ids past every imported one.
+    let max_incident = before.incidents.iter().map(|incident| incident.id).max().unwrap();
+    let max_alert = before.alerts.iter().map(|alert| alert.id).max().unwrap();
+    let max_timeline = before.timelines.iter().flatten().map(|entry| entry.id).max().unwrap();
+    let max_delivery = before.deliveries.iter().flatten().map(|delivery| delivery.id).max().unwrap();
+    let max_silence = before.silences.iter().map(|silence| silence.id).max().unwrap();
+    let max_change = before.change_events.iter().map(|event| event.id).max().unwrap();
+    let max_audit = before.audit_log.iter().map(|entry| entry.id).max().unwrap();
+    let max_token = before.api_tokens.iter().flatten().map(|token| token.id).max().unwrap();
+    let org = OrgId::DEFAULT;
+    let mut tx = target.begin().await.unwrap();
+    let incident = tx.insert_incident(&new_incident(org, "checkout", "after-import", at(3000))).await.unwrap();
+    assert!(incident.id > max_incident, "incident {} reuses an imported id", incident.id);
+    let alert_id = tx.insert_alert(&new_alert(org, "checkout", "after-import", Some(incident.id))).await.unwrap();
+    assert!(alert_id > max_alert);
+    let job_id = tx
+        .schedule_job(&NewJob {
+            org,
+            kind: JobKind::Escalate,
+            incident_id: Some(incident.id),
+            run_at: at(5000),
+            payload: serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+    let delivery_id =
+        tx.enqueue_delivery(&new_delivery(org, incident.id, "after-import", "alice", "webhook")).await.unwrap().unwrap();
+    assert!(delivery_id > max_delivery, "delivery {delivery_id} reuses an imported id");
+    tx.append_timeline(&NewTimelineEntry {
+        org,
+        incident_id: incident.id,
+        at: at(3000),
+        actor: Actor::system(),
+        kind: "incident.opened".into(),
+        data: serde_json::json!({}),
+    })
+    .await
+    .unwrap();
+    let silence_id = tx
+        .insert_silence(&NewSilence {
+            org,
+            matchers: "{a=\"b\"}".into(),
+            starts_at: at(0),
+            ends_at: at(1),
+            created_by: Actor::system(),
+            comment: String::new(),
+        })
+        .await
+        .unwrap();
+    assert!(silence_id > max_silence);
+    let change_id = tx
+        .insert_change_event(&NewChangeEvent {
+            org,
+            service_id: "checkout".into(),
+            summary: "deploy".into(),
+            source: None,
+            at: at(0),
+            received_at: at(0),
+            details: serde_json::json!({}),
+            links: vec![],
+        })
+        .await
+        .unwrap();
+    assert!(change_id > max_change);
+    let token_id = tx
+        .insert_api_token(&NewApiToken {
+            org,
+            name: "new".into(),
+            user_id: None,
+            role: Role::Viewer,
+            token_sha256: "ef".repeat(32),
+            created_at: at(0),
+        })
+        .await
+        .unwrap();
+    assert!(token_id > max_token);
+    tx.append_audit(&new_audit_entry(org, at(3000), "incident.create")).await.unwrap();
+    tx.commit().await.unwrap();
+    let source_max_job = {
+        let mut tx = source.begin().await.unwrap();
+        tx.due_jobs(at(10_000), 100).await.unwrap().iter().map(|job| job.id).max().unwrap()
+    };
+    assert!(job_id > source_max_job, "job {job_id} reuses an imported id");
+    let timeline = target.timeline(org, incident.id).await.unwrap();
+    assert!(timeline[0].id > max_timeline);
+    let audit = target.audit_log(org, &AuditFilter { before_id: None, limit: 1 }).await.unwrap();
+    assert!(audit[0].id > max_audit);
+    let globex = target.ensure_organisations(&[(OrgSlug::parse("globex").unwrap(), "Globex".into())]).await.unwrap();
+    assert!(globex[0].0 > orgs.iter().map(|org| org.0).max().unwrap(), "organisation {:?} reuses an imported id", globex[0]);
 }

@@ -8,6 +8,7 @@
 
 pub mod codec;
 pub mod conformance;
+pub mod dump;
 mod error;
 mod records;
 mod scoped;
@@ -69,6 +70,14 @@ pub trait Store: Send + Sync + 'static {
     /// The database's own clock, when replicas should share it instead of trusting their own
     /// (PostgreSQL's `now()`); `None` for an embedded database.
     async fn database_time(&self) -> StoreResult<Option<Timestamp>>;
+
+    /// The schema version the database is at: the number of migrations applied.
+    async fn schema_version(&self) -> StoreResult<i64>;
+    /// `sqlite` or `postgres`, as an export names its source.
+    fn backend_name(&self) -> &'static str;
+    /// A read-only view of the whole database as of now, for `staunch export`: every page it
+    /// returns comes from the same snapshot, whatever is written meanwhile.
+    async fn begin_export(&self) -> StoreResult<Box<dyn ExportSnapshot>>;
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -144,4 +153,26 @@ pub trait StoreTx: Send {
     async fn insert_api_token(&mut self, token: &NewApiToken) -> StoreResult<i64>;
     /// Appends to the audit log; it commits or rolls back with the change it records.
     async fn append_audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;
+
+    /// The tables holding rows other than those the migrations seed; an import wants none.
+    async fn tables_with_rows(&mut self) -> StoreResult<Vec<&'static str>>;
+    /// Inserts exported rows as they are, ids included (replacing seeded rows with the same
+    /// id). Cells come in `table.columns` order, checked by [`dump::row_cells`].
+    async fn import_rows(&mut self, table: &'static dump::Table, rows: &[Vec<dump::Cell>]) -> StoreResult<()>;
+    /// Moves every table's id generator past its largest id, so rows inserted after an import
+    /// get fresh ids.
+    async fn reset_id_sequences(&mut self) -> StoreResult<()>;
+}
+
+/// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).
+#[async_trait]
+pub trait ExportSnapshot: Send {
+    /// Up to `limit` rows of `table` with an id above `after_id`, in id order, each a JSON
+    /// object shaped by [`dump::row_to_json`].
+    async fn export_rows(
+        &mut self,
+        table: &'static dump::Table,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<serde_json::Value>>;
 }

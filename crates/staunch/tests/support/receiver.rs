@@ -155,7 +155,14 @@ async fn receive(
 }
 
 /// Records the request (or not) and says what to answer, and how long to hold it first.
-fn record(shared: &mut Shared, secret: &str, path: String, headers: &HeaderMap, body: &[u8], now: i64) -> (StatusCode, Option<Duration>) {
+fn record(
+    shared: &mut Shared,
+    secret: &str,
+    path: String,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> (StatusCode, Option<Duration>) {
     // Slack's incoming webhooks are unsigned; they carry `{"text": ...}` only.
     if path.starts_with("/slack") {
         let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);

@@ -1,0 +1,150 @@
+//! Whole-table reads and writes for `staunch export` and `staunch import`: the SQLite half of
+//! `staunch_store::dump`. Table and column names come from its static list, never from input.
+
+use crate::backend;
+use crate::codec::{Columns, json_text};
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AssertSqlSafe, Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use staunch_store::dump::{Cell, TABLES, Table, row_to_json};
+use staunch_store::{ExportSnapshot, StoreResult};
+use std::str::FromStr;
+
+/// A deferred read transaction: SQLite's WAL keeps the snapshot of its first read until it ends.
+pub(crate) struct SqliteExport {
+    pub(crate) tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl ExportSnapshot for SqliteExport {
+    async fn export_rows(&mut self, table: &'static Table, after_id: i64, limit: u32) -> StoreResult<Vec<serde_json::Value>> {
+        let sql = format!("SELECT {} FROM {} WHERE id > ? ORDER BY id LIMIT ?", table.column_list(), table.name);
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(|row| row_to_json(table, &Columns(row))).collect()
+    }
+}
+
+pub(crate) async fn tables_with_rows(tx: &mut Transaction<'static, Sqlite>) -> StoreResult<Vec<&'static str>> {
+    let mut occupied = Vec::new();
+    for table in TABLES {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {}{})", table.name, unseeded_rows_clause(table));
+        let has_rows: bool = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut **tx).await.map_err(backend)?;
+        if has_rows {
+            occupied.push(table.name);
+        }
+    }
+    Ok(occupied)
+}
+
+pub(crate) async fn import_rows(tx: &mut Transaction<'static, Sqlite>, table: &Table, rows: &[Vec<Cell>]) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut query = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {} ({}) ", table.name, table.column_list()));
+    query.push_values(rows, |mut values, cells| {
+        for cell in cells {
+            match cell {
+                Cell::Int(value) => values.push_bind(*value),
+                Cell::Text(value) => values.push_bind(value.clone()),
+                Cell::Bool(value) => values.push_bind(*value),
+                Cell::Json(value) => values.push_bind(json_text(value)),
+            };
+        }
+    });
+    if !table.seeded_ids.is_empty() {
+        query.push(upsert_on_id(table));
+    }
+    query.build().execute(&mut **tx).await.map_err(backend)?;
+    Ok(())
+}
+
+/// ` WHERE id NOT IN (1)` for a table the migrations seed rows into, else nothing.
+fn unseeded_rows_clause(table: &Table) -> String {
+    if table.seeded_ids.is_empty() {
+        return String::new();
+    }
+    let seeded: Vec<String> = table.seeded_ids.iter().map(i64::to_string).collect();
+    format!(" WHERE id NOT IN ({})", seeded.join(", "))
+}
+
+/// ` ON CONFLICT (id) DO UPDATE SET a = excluded.a, ...`: an imported row replaces the seeded
+/// row with its id.
+fn upsert_on_id(table: &Table) -> String {
+    let assignments: Vec<String> =
+        table.columns.iter().skip(1).map(|column| format!("{0} = excluded.{0}", column.name)).collect();
+    format!(" ON CONFLICT (id) DO UPDATE SET {}", assignments.join(", "))
+}
+
+/// AUTOINCREMENT never hands out an id at or below `sqlite_sequence.seq`; explicit ids already
+/// raise it, but saying so keeps the guarantee independent of that detail.
+pub(crate) async fn reset_id_sequences(tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
+    for table in TABLES {
+        let name = table.name;
+        let update = format!(
+            "UPDATE sqlite_sequence SET seq = (SELECT MAX(id) FROM {name}) \
+             WHERE name = '{name}' AND seq < (SELECT MAX(id) FROM {name})"
+        );
+        let insert = format!(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT '{name}', MAX(id) FROM {name} \
+             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = '{name}') HAVING MAX(id) IS NOT NULL"
+        );
+        for sql in [update, insert] {
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await.map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+/// The schema version of the database at `url` without migrating it (0 when the file does
+/// not exist yet), for `staunch migrate` to report where it started.
+pub async fn schema_version_at(url: &str) -> StoreResult<i64> {
+    let options = if url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url).map_err(backend)?
+    } else {
+        SqliteConnectOptions::new().filename(url)
+    };
+    if !options.get_filename().exists() {
+        return Ok(0);
+    }
+    let mut connection = SqliteConnection::connect_with(&options.read_only(true)).await.map_err(backend)?;
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut connection).await.map_err(backend)?;
+    connection.close().await.map_err(backend)?;
+    Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Durability, SqliteStore};
+    use staunch_store::dump::TABLES;
+
+    /// A migration that adds a table or a column must add it to the export too, or an import
+    /// would silently lose it.
+    #[tokio::test]
+    async fn the_export_names_every_table_and_column_of_the_schema() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("staunch.db");
+        let store = SqliteStore::open(path.to_str().unwrap(), Durability::Normal).await.unwrap();
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        let mut exported: Vec<&str> = TABLES.iter().map(|table| table.name).collect();
+        exported.sort_unstable();
+        assert_eq!(tables, exported);
+        for table in TABLES {
+            let columns: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{}')", table.name)))
+                    .fetch_all(&store.pool)
+                    .await
+                    .unwrap();
+            let named: Vec<&str> = table.columns.iter().map(|column| column.name).collect();
+            assert_eq!(columns, named, "columns of {}", table.name);
+        }
+    }
+}
