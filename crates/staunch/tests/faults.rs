@@ -45,6 +45,12 @@ async fn fresh_database() -> Option<String> {
         .execute(&mut maintenance)
         .await
         .expect("create database");
+    // The throwaway server trades durability for speed (synchronous_commit off); a commit
+    // here must be on disk before Staunch answers, or the crash below could lose it.
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{name}\" SET synchronous_commit = on")))
+        .execute(&mut maintenance)
+        .await
+        .expect("make commits durable");
     let (base, query) = server_url
         .split_once('?')
         .map_or((server_url.clone(), String::new()), |(base, query)| (base.into(), format!("?{query}")));
@@ -127,7 +133,7 @@ async fn replicas_killed_receivers_failing_and_a_database_restart_lose_nothing_a
             }
             if receiver.stalled_now() > 0 {
                 everyone_killed_mid_send = true;
-                let tempdir = replicas[0].take_tempdir();
+                let mut tempdir = replicas[0].take_tempdir();
                 for replica in replicas.iter_mut() {
                     replica.kill_9();
                 }

@@ -141,7 +141,6 @@ async fn receive(
     body: Bytes,
 ) -> StatusCode {
     let path = format!("/{who}");
-    let signature = headers.get("X-Staunch-Signature").and_then(|value| value.to_str().ok()).unwrap_or("");
     let now = jiff::Timestamp::now().as_second();
     let (status, hold) = {
         let mut guard = shared.lock().unwrap();
