@@ -3,6 +3,7 @@
 
 mod args;
 mod client_commands;
+mod eval;
 mod init;
 mod routes;
 mod serve;
