@@ -26,8 +26,10 @@ fn listed_faults(directory: &Path) -> Vec<(String, usize)> {
         let path = directory.join("rca_data").join(&day).join(format!("{day}-fault_list.json"));
         let Ok(text) = std::fs::read_to_string(path) else { continue };
         let list: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let faults: Vec<&serde_json::Value> = list.as_object().unwrap().values().flat_map(|hour| hour.as_array().unwrap()).collect();
-        let system = if faults[0]["inject_pod"].as_str().unwrap().starts_with("ts-") { "train-ticket" } else { "online-boutique" };
+        let faults: Vec<&serde_json::Value> =
+            list.as_object().unwrap().values().flat_map(|hour| hour.as_array().unwrap()).collect();
+        let system =
+            if faults[0]["inject_pod"].as_str().unwrap().starts_with("ts-") { "train-ticket" } else { "online-boutique" };
         days.push((system.to_string(), faults.len()));
     }
     days

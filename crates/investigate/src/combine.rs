@@ -3,12 +3,12 @@
 //! and ranks services with their evidence and a confidence. Below the confidence threshold
 //! the investigation abstains: it still lists its ranking, but says it does not know.
 
+use crate::Windows;
 use crate::evidence::{Evidence, Modality, ServiceScores};
 use crate::graph::{CallGraph, propagate};
 use crate::logs::{LogBatch, score_logs};
 use crate::metrics::{MetricSeries, score_metrics};
 use crate::traces::{EdgeSeries, SpanBatch, call_graph, calls, score_edge_series, score_spans};
-use crate::Windows;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,7 +81,7 @@ pub fn investigate(input: &CaseInput, settings: &Settings) -> Investigation {
     if let Some(spans) = &input.spans {
         graph.merge(&call_graph(&calls(&spans.spans)));
         let from_spans = score_spans(spans, &input.windows);
-        for (service, _) in &from_spans.strongest {
+        for service in from_spans.strongest.keys() {
             trace_scores.observe(service);
         }
         for evidence in from_spans.evidence.into_values().flatten() {
@@ -107,8 +107,7 @@ fn strength(z: f64, settings: &Settings) -> f64 {
 }
 
 pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Settings) -> Investigation {
-    let services: BTreeSet<&str> =
-        per_modality.iter().flat_map(|scores| scores.strongest.keys().map(String::as_str)).collect();
+    let services: BTreeSet<&str> = per_modality.iter().flat_map(|scores| scores.strongest.keys().map(String::as_str)).collect();
     let modalities: Vec<Modality> = per_modality.iter().map(|scores| scores.modality).collect();
     let mut combined: BTreeMap<String, f64> = BTreeMap::new();
     for service in &services {
@@ -143,7 +142,11 @@ pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Set
             }
             for scores in per_modality {
                 if scores.z_of(service) < settings.half_strength_z {
-                    evidence_against.push(format!("no clear {} shift ({:.1} sd at most)", scores.modality.name(), scores.z_of(service)));
+                    evidence_against.push(format!(
+                        "no clear {} shift ({:.1} sd at most)",
+                        scores.modality.name(),
+                        scores.z_of(service)
+                    ));
                 }
             }
             for modality in Modality::ALL {
@@ -273,8 +276,22 @@ mod tests {
             let start = second * 1000;
             let slow = if start >= 5 * MINUTE { 20.0 } else { 1.0 };
             let trace = format!("t{second}");
-            spans.push(Span { trace_id: trace.clone(), span_id: "a".into(), parent_id: None, service: "checkout".into(), start, duration_ms: 10.0 * slow });
-            spans.push(Span { trace_id: trace, span_id: "b".into(), parent_id: Some("a".into()), service: "payment".into(), start, duration_ms: 5.0 * slow + (second % 3) as f64 });
+            spans.push(Span {
+                trace_id: trace.clone(),
+                span_id: "a".into(),
+                parent_id: None,
+                service: "checkout".into(),
+                start,
+                duration_ms: 10.0 * slow,
+            });
+            spans.push(Span {
+                trace_id: trace,
+                span_id: "b".into(),
+                parent_id: Some("a".into()),
+                service: "payment".into(),
+                start,
+                duration_ms: 5.0 * slow + (second % 3) as f64,
+            });
         }
         let mut input = case(metrics_with_fault("none", &[]));
         input.spans = Some(SpanBatch { spans, covered: vec![] });
@@ -292,7 +309,14 @@ mod tests {
 
     #[test]
     fn with_no_data_at_all_it_abstains_with_no_hypotheses() {
-        let input = CaseInput { windows: windows(), metrics: vec![], edge_series: vec![], spans: None, logs: None, graph: CallGraph::new() };
+        let input = CaseInput {
+            windows: windows(),
+            metrics: vec![],
+            edge_series: vec![],
+            spans: None,
+            logs: None,
+            graph: CallGraph::new(),
+        };
         let investigation = investigate(&input, &Settings::default());
         assert!(investigation.abstained);
         assert!(investigation.hypotheses.is_empty());

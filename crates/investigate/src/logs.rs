@@ -144,7 +144,11 @@ mod tests {
     fn a_new_error_template_after_the_onset_points_at_its_service() {
         let mut lines = steady_traffic();
         for second in 70..100 {
-            lines.push(line("prices", second * 1000, &format!("ERROR PriceServiceImpl route {second} has no price: NullPointerException")));
+            lines.push(line(
+                "prices",
+                second * 1000,
+                &format!("ERROR PriceServiceImpl route {second} has no price: NullPointerException"),
+            ));
         }
         let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
         assert!(scores.z_of("prices") > 5.0, "{scores:?}");

@@ -57,7 +57,10 @@ pub fn score_metrics(series: &[MetricSeries], windows: &Windows) -> ServiceScore
             modality: Modality::Metrics,
             service: one.service.clone(),
             signal: one.metric.clone(),
-            detail: format!("{} went from a median of {:.4} to {:.4} ({:.1} robust sd)", one.metric, shift.baseline, shift.observed, shift.z),
+            detail: format!(
+                "{} went from a median of {:.4} to {:.4} ({:.1} robust sd)",
+                one.metric, shift.baseline, shift.observed, shift.z
+            ),
             z: shift.z,
         });
     }

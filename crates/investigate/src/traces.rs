@@ -155,7 +155,10 @@ pub fn score_edge_series(series: &[EdgeSeries], windows: &Windows) -> ServiceSco
             modality: Modality::Traces,
             service: edge.callee.clone(),
             signal: format!("{} -> {} latency ({})", edge.caller, edge.callee, edge.view),
-            detail: format!("edge latency went from a median of {:.4} to {:.4} ({:.1} robust sd)", shift.baseline, shift.observed, shift.z),
+            detail: format!(
+                "edge latency went from a median of {:.4} to {:.4} ({:.1} robust sd)",
+                shift.baseline, shift.observed, shift.z
+            ),
             z: shift.z,
         });
     }
@@ -229,8 +232,18 @@ mod tests {
     fn edge_series_blame_the_callee() {
         let points = |values: &[f64]| values.iter().enumerate().map(|(index, value)| (index as i64 * 60_000, *value)).collect();
         let series = vec![
-            EdgeSeries { caller: "frontend".into(), callee: "cart".into(), view: "caller".into(), points: points(&[3.0, 3.1, 2.9, 3.0, 3.0, 250.0, 240.0]) },
-            EdgeSeries { caller: "frontend".into(), callee: "ads".into(), view: "caller".into(), points: points(&[8.0, 8.2, 7.9, 8.0, 8.1, 8.0, 8.3]) },
+            EdgeSeries {
+                caller: "frontend".into(),
+                callee: "cart".into(),
+                view: "caller".into(),
+                points: points(&[3.0, 3.1, 2.9, 3.0, 3.0, 250.0, 240.0]),
+            },
+            EdgeSeries {
+                caller: "frontend".into(),
+                callee: "ads".into(),
+                view: "caller".into(),
+                points: points(&[8.0, 8.2, 7.9, 8.0, 8.1, 8.0, 8.3]),
+            },
         ];
         let windows = Windows { onset: 5 * 60_000, before_ms: 5 * 60_000, after_ms: 3 * 60_000 };
         let scores = score_edge_series(&series, &windows);

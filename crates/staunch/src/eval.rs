@@ -47,7 +47,10 @@ fn print_report(report: &Report) {
         );
     }
     println!();
-    println!("{:<16} {:<20} {:<15} {:<30} {:>4}  {:<30} {:>5}", "SYSTEM", "INJECTED AT", "FAULT", "INJECTED SERVICE", "RANK", "FIRST HYPOTHESIS", "CONF");
+    println!(
+        "{:<16} {:<20} {:<15} {:<30} {:>4}  {:<30} {:>5}",
+        "SYSTEM", "INJECTED AT", "FAULT", "INJECTED SERVICE", "RANK", "FIRST HYPOTHESIS", "CONF"
+    );
     for case in &report.cases {
         let rank = case.rank.map_or("-".to_string(), |rank| rank.to_string());
         let first = format!("{}{}", case.first.as_deref().unwrap_or("-"), if case.abstained { " (abstained)" } else { "" });

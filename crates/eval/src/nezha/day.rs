@@ -46,7 +46,8 @@ pub struct Day {
 /// Every `<day>/<day>-fault_list.json` under `root`, in name order.
 pub fn find_days(root: &Path) -> Result<Vec<Day>, NezhaError> {
     let entries = std::fs::read_dir(root).map_err(|source| NezhaError::Io { path: root.to_path_buf(), source })?;
-    let mut directories: Vec<PathBuf> = entries.filter_map(Result::ok).map(|entry| entry.path()).filter(|path| path.is_dir()).collect();
+    let mut directories: Vec<PathBuf> =
+        entries.filter_map(Result::ok).map(|entry| entry.path()).filter(|path| path.is_dir()).collect();
     directories.sort();
     let mut days = Vec::new();
     for directory in directories {
@@ -70,11 +71,12 @@ struct FaultEntry {
 fn read_fault_list(path: &Path, day: &str) -> Result<Vec<Case>, NezhaError> {
     let text = std::fs::read_to_string(path).map_err(|source| NezhaError::Io { path: path.to_path_buf(), source })?;
     let invalid = |message: String| NezhaError::Invalid { path: path.to_path_buf(), message };
-    let hours: std::collections::BTreeMap<String, Vec<FaultEntry>> =
-        serde_json::from_str(&text).map_err(|error| invalid(format!("not a fault list ({{hour: [{{inject_time, inject_pod, inject_type}}]}}): {error}")))?;
+    let hours: std::collections::BTreeMap<String, Vec<FaultEntry>> = serde_json::from_str(&text)
+        .map_err(|error| invalid(format!("not a fault list ({{hour: [{{inject_time, inject_pod, inject_type}}]}}): {error}")))?;
     let mut cases = Vec::new();
     for entry in hours.into_values().flatten() {
-        let onset = parse_time(&entry.inject_time).ok_or_else(|| invalid(format!("inject_time {:?} is not a time", entry.inject_time)))?;
+        let onset = parse_time(&entry.inject_time)
+            .ok_or_else(|| invalid(format!("inject_time {:?} is not a time", entry.inject_time)))?;
         let root_service = service_of_pod(&entry.inject_pod).to_string();
         let system = if root_service.starts_with("ts-") { System::TrainTicket } else { System::OnlineBoutique };
         cases.push(Case {
@@ -139,20 +141,30 @@ impl Day {
         let metrics = shared
             .metrics
             .iter()
-            .map(|series| MetricSeries { service: series.service.clone(), metric: series.metric.clone(), points: inside(&series.points) })
+            .map(|series| MetricSeries {
+                service: series.service.clone(),
+                metric: series.metric.clone(),
+                points: inside(&series.points),
+            })
             .collect();
         let edge_series = shared
             .edges
             .iter()
-            .map(|edge| EdgeSeries { caller: edge.caller.clone(), callee: edge.callee.clone(), view: edge.view.clone(), points: inside(&edge.points) })
+            .map(|edge| EdgeSeries {
+                caller: edge.caller.clone(),
+                callee: edge.callee.clone(),
+                view: edge.view.clone(),
+                points: inside(&edge.points),
+            })
             .collect();
         let minutes = minute_files(from, to);
-        let logs = self.read_logs(&minutes)?;
-        let spans = self.read_spans(&minutes)?;
+        let logs = self.read_logs(&minutes, to)?;
+        let spans = self.read_spans(&minutes, to)?;
         Ok(CaseInput { windows, metrics, edge_series, spans, logs, graph: shared.graph.clone() })
     }
 
-    fn read_logs(&self, minutes: &[String]) -> Result<Option<LogBatch>, NezhaError> {
+    /// Lines after `until` are dropped: the investigation runs "as of" the end of its window.
+    fn read_logs(&self, minutes: &[String], until: Millis) -> Result<Option<LogBatch>, NezhaError> {
         let directory = self.directory.join("log");
         if !directory.is_dir() {
             return Ok(None);
@@ -164,17 +176,28 @@ impl Day {
             let (pod, at, log) = (table.column("PodName")?, table.column("TimeUnixNano")?, table.column("Log")?);
             let mut range: Option<(Millis, Millis)> = None;
             for row in &table.rows {
-                let nanos: i64 = table.field(row, at)?.parse().map_err(|_| table.invalid(format!("line {}: TimeUnixNano is not an integer", line_of(row))))?;
+                let nanos: i64 = table
+                    .field(row, at)?
+                    .parse()
+                    .map_err(|_| table.invalid(format!("line {}: TimeUnixNano is not an integer", line_of(row))))?;
                 let at = nanos / 1_000_000;
+                if at > until {
+                    continue;
+                }
                 range = Some(range.map_or((at, at), |(first, last)| (first.min(at), last.max(at))));
-                batch.lines.push(LogLine { service: service_of_pod(table.field(row, pod)?).to_string(), at, text: unwrap_log(table.field(row, log)?) });
+                batch.lines.push(LogLine {
+                    service: service_of_pod(table.field(row, pod)?).to_string(),
+                    at,
+                    text: unwrap_log(table.field(row, log)?),
+                });
             }
             batch.covered.extend(range);
         }
         Ok(Some(batch))
     }
 
-    fn read_spans(&self, minutes: &[String]) -> Result<Option<SpanBatch>, NezhaError> {
+    /// Spans starting after `until` are dropped, as log lines are.
+    fn read_spans(&self, minutes: &[String], until: Millis) -> Result<Option<SpanBatch>, NezhaError> {
         let directory = self.directory.join("trace");
         if !directory.is_dir() {
             return Ok(None);
@@ -193,10 +216,15 @@ impl Day {
             for row in &table.rows {
                 let nanos = |column: usize| -> Result<i64, NezhaError> {
                     let text = table.field(row, column)?;
-                    text.parse().map_err(|_| table.invalid(format!("line {}: {} is not an integer: {text:?}", line_of(row), table.header[column])))
+                    text.parse().map_err(|_| {
+                        table.invalid(format!("line {}: {} is not an integer: {text:?}", line_of(row), table.header[column]))
+                    })
                 };
                 let (started, ended) = (nanos(start)?, nanos(end)?);
                 let at = started / 1_000_000;
+                if at > until {
+                    continue;
+                }
                 range = Some(range.map_or((at, at), |(first, last)| (first.min(at), last.max(at))));
                 let parent_id = table.field(row, parent)?;
                 batch.spans.push(Span {
@@ -247,8 +275,9 @@ fn read_pod_metrics(path: &Path, pod: &str) -> Result<Vec<MetricSeries>, NezhaEr
     // `Time`, not `TimeStamp`: one upstream file has a corrupt `TimeStamp` column.
     let time = table.column("Time")?;
     let service = service_of_pod(pod).to_string();
-    let value_columns: Vec<usize> =
-        (0..table.header.len()).filter(|column| !matches!(table.header[*column].as_str(), "Time" | "TimeStamp" | "PodName")).collect();
+    let value_columns: Vec<usize> = (0..table.header.len())
+        .filter(|column| !matches!(table.header[*column].as_str(), "Time" | "TimeStamp" | "PodName"))
+        .collect();
     let mut series: Vec<MetricSeries> = value_columns
         .iter()
         .map(|column| MetricSeries { service: service.clone(), metric: table.header[*column].clone(), points: Vec::new() })
@@ -293,7 +322,10 @@ mod tests {
     #[test]
     fn minute_files_cover_the_windows_and_wrap_at_midnight() {
         let at = |text: &str| parse_time(text).unwrap();
-        assert_eq!(minute_files(at("2023-01-29 08:38:04"), at("2023-01-29 08:41:04")), ["08_38", "08_39", "08_40", "08_41", "08_42"]);
+        assert_eq!(
+            minute_files(at("2023-01-29 08:38:04"), at("2023-01-29 08:41:04")),
+            ["08_38", "08_39", "08_40", "08_41", "08_42"]
+        );
         assert_eq!(minute_files(at("2023-01-29 23:59:00"), at("2023-01-30 00:00:30")), ["23_59", "00_00", "00_01"]);
     }
 

@@ -87,7 +87,8 @@ impl Report {
     /// 0 is perfect, 0.25 is what always answering 50% earns.
     pub fn brier(&self, system: &str) -> f64 {
         let of_system: Vec<&CaseResult> = self.cases.iter().filter(|case| case.system == system).collect();
-        let total: f64 = of_system.iter().map(|case| (case.confidence - if case.rank == Some(1) { 1.0 } else { 0.0 }).powi(2)).sum();
+        let total: f64 =
+            of_system.iter().map(|case| (case.confidence - if case.rank == Some(1) { 1.0 } else { 0.0 }).powi(2)).sum();
         total / of_system.len().max(1) as f64
     }
 }
