@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: SloCommand,
     },
+    /// Evaluate Staunch on recorded data
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
     /// List incidents
     Incidents {
         #[command(flatten)]
@@ -245,6 +250,27 @@ pub struct SloRulesArgs {
 }
 
 #[derive(Subcommand)]
+enum EvalCommand {
+    /// Root-cause analysis backtests
+    Rca {
+        #[command(subcommand)]
+        command: RcaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RcaCommand {
+    /// Rank the injected service of every fault in a Nezha data set (its root or its rca_data
+    /// directory) and print AS@1/AS@3/AS@5 per system
+    Nezha {
+        directory: PathBuf,
+        /// Print one JSON object with the figures and nothing else on stdout
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum SilenceCommand {
     /// Silence alerts matching Alertmanager-style matchers, e.g. '{env="staging"}'
     Add {
@@ -300,6 +326,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             crate::routes::test(&alertmanager_config, &labels)
         }
         Command::Slo { command: SloCommand::Rules(rules_args) } => crate::slo::rules(&rules_args),
+        Command::Eval { command: EvalCommand::Rca { command: RcaCommand::Nezha { directory, json } } } => {
+            crate::eval::nezha(&directory, json)
+        }
         Command::Incidents { client: options, state, service, limit } => client::incidents(&options, state, service, limit).await,
         Command::Show { client: options, id } => client::show(&options, id).await,
         Command::Ack { client: options, id } => client::act(&options, id, "acknowledge").await,

@@ -4,6 +4,7 @@
 mod args;
 mod client_commands;
 mod export;
+mod eval;
 mod init;
 mod migrate;
 mod routes;

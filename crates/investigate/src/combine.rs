@@ -1,0 +1,325 @@
+//! The combiner: runs every signal a case has data for, turns each modality's z-scores into
+//! strengths on one scale, averages the modalities present, propagates over the call graph,
+//! and ranks services with their evidence and a confidence. Below the confidence threshold
+//! the investigation abstains: it still lists its ranking, but says it does not know.
+
+use crate::Windows;
+use crate::evidence::{Evidence, Modality, ServiceScores};
+use crate::graph::{CallGraph, propagate};
+use crate::logs::{LogBatch, score_logs};
+use crate::metrics::{MetricSeries, score_metrics};
+use crate::traces::{EdgeSeries, SpanBatch, call_graph, calls, score_edge_series, score_spans};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Everything known about one incident. Any modality may be empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseInput {
+    pub windows: Windows,
+    pub metrics: Vec<MetricSeries>,
+    pub edge_series: Vec<EdgeSeries>,
+    pub spans: Option<SpanBatch>,
+    pub logs: Option<LogBatch>,
+    /// Known dependencies (a catalog, a dependency file); edges seen in spans are added.
+    pub graph: CallGraph,
+}
+
+/// The method's constants, fixed in advance and the same for every system.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    /// The z at which a signal is half-way to certain: three robust standard deviations, the
+    /// n-sigma rule's threshold.
+    pub half_strength_z: f64,
+    /// Softmax temperature turning final scores into confidences.
+    pub temperature: f64,
+    /// Below this confidence in the first hypothesis the investigation abstains.
+    pub abstain_below: f64,
+    /// Observations quoted for and against each hypothesis.
+    pub evidence_per_hypothesis: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { half_strength_z: 3.0, temperature: 0.1, abstain_below: 0.3, evidence_per_hypothesis: 4 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hypothesis {
+    pub service: String,
+    pub score: f64,
+    /// Probability-like share of belief in this service among all candidates.
+    pub confidence: f64,
+    pub evidence_for: Vec<Evidence>,
+    /// Plain sentences: what weakens this hypothesis.
+    pub evidence_against: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Investigation {
+    /// Every candidate service, most likely first.
+    pub hypotheses: Vec<Hypothesis>,
+    /// True when the first hypothesis is below the confidence threshold: "I don't know yet".
+    pub abstained: bool,
+    pub modalities: Vec<Modality>,
+}
+
+impl Investigation {
+    pub fn ranking(&self) -> impl Iterator<Item = &str> {
+        self.hypotheses.iter().map(|hypothesis| hypothesis.service.as_str())
+    }
+}
+
+pub fn investigate(input: &CaseInput, settings: &Settings) -> Investigation {
+    let mut graph = input.graph.clone();
+    let mut per_modality: Vec<ServiceScores> = Vec::new();
+    let metric_scores = score_metrics(&input.metrics, &input.windows);
+    if !metric_scores.is_empty() {
+        per_modality.push(metric_scores);
+    }
+    let mut trace_scores = score_edge_series(&input.edge_series, &input.windows);
+    if let Some(spans) = &input.spans {
+        graph.merge(&call_graph(&calls(&spans.spans)));
+        let from_spans = score_spans(spans, &input.windows);
+        for service in from_spans.strongest.keys() {
+            trace_scores.observe(service);
+        }
+        for evidence in from_spans.evidence.into_values().flatten() {
+            trace_scores.add(evidence);
+        }
+    }
+    if !trace_scores.is_empty() {
+        per_modality.push(trace_scores);
+    }
+    if let Some(logs) = &input.logs {
+        let log_scores = score_logs(logs, &input.windows);
+        if !log_scores.is_empty() {
+            per_modality.push(log_scores);
+        }
+    }
+    combine(&per_modality, &graph, settings)
+}
+
+/// Strength in [0, 1): z / (z + z½). Monotone in z, so each modality's ranking is kept, and
+/// bounded, so one modality's extreme z cannot drown the others.
+fn strength(z: f64, settings: &Settings) -> f64 {
+    z / (z + settings.half_strength_z)
+}
+
+pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Settings) -> Investigation {
+    let services: BTreeSet<&str> = per_modality.iter().flat_map(|scores| scores.strongest.keys().map(String::as_str)).collect();
+    let modalities: Vec<Modality> = per_modality.iter().map(|scores| scores.modality).collect();
+    let mut combined: BTreeMap<String, f64> = BTreeMap::new();
+    for service in &services {
+        // A service a modality never observed counts as quiet there: averaging only over the
+        // modalities that saw it would favour services that are barely observed.
+        let total: f64 = per_modality.iter().map(|scores| strength(scores.z_of(service), settings)).sum();
+        combined.insert(service.to_string(), total / per_modality.len().max(1) as f64);
+    }
+    let propagated = propagate(&combined, graph);
+    let mut ranked: Vec<(&String, f64)> = propagated.iter().map(|(service, result)| (service, result.score)).collect();
+    ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then_with(|| left.0.cmp(right.0)));
+    let top = ranked.first().map_or(0.0, |(_, score)| *score);
+    let weights: Vec<f64> = ranked.iter().map(|(_, score)| ((score - top) / settings.temperature).exp()).collect();
+    let total_weight: f64 = weights.iter().sum();
+    let hypotheses: Vec<Hypothesis> = ranked
+        .iter()
+        .zip(&weights)
+        .map(|((service, score), weight)| {
+            let mut evidence_for: Vec<Evidence> = per_modality
+                .iter()
+                .filter_map(|scores| scores.evidence.get(*service))
+                .flatten()
+                .filter(|evidence| evidence.z >= settings.half_strength_z)
+                .cloned()
+                .collect();
+            evidence_for.sort_by(|left, right| right.z.total_cmp(&left.z));
+            evidence_for.truncate(settings.evidence_per_hypothesis);
+            let result = &propagated[*service];
+            let mut evidence_against = Vec::new();
+            if let Some((callee, share)) = &result.explained_by {
+                evidence_against.push(format!("its callee {callee} is anomalous too and explains {share:.2} of its score"));
+            }
+            for scores in per_modality {
+                if scores.z_of(service) < settings.half_strength_z {
+                    evidence_against.push(format!(
+                        "no clear {} shift ({:.1} sd at most)",
+                        scores.modality.name(),
+                        scores.z_of(service)
+                    ));
+                }
+            }
+            for modality in Modality::ALL {
+                if !modalities.contains(&modality) {
+                    evidence_against.push(format!("no {} to check", modality.name()));
+                }
+            }
+            if let Some((caller, share)) = &result.blamed_by {
+                evidence_for.push(Evidence {
+                    modality: Modality::Traces,
+                    service: service.to_string(),
+                    signal: format!("caller {caller} anomalous"),
+                    detail: format!("its caller {caller} is anomalous too, which a fault here would explain (+{share:.2})"),
+                    z: 0.0,
+                });
+            }
+            Hypothesis {
+                service: service.to_string(),
+                score: *score,
+                confidence: if total_weight > 0.0 { weight / total_weight } else { 0.0 },
+                evidence_for,
+                evidence_against,
+            }
+        })
+        .collect();
+    let abstained = hypotheses.first().is_none_or(|first| first.confidence < settings.abstain_below);
+    Investigation { hypotheses, abstained, modalities }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::LogLine;
+    use crate::traces::Span;
+
+    const MINUTE: i64 = 60_000;
+
+    fn windows() -> Windows {
+        Windows { onset: 5 * MINUTE, before_ms: 5 * MINUTE, after_ms: 3 * MINUTE }
+    }
+
+    fn metric(service: &str, name: &str, values: &[f64]) -> MetricSeries {
+        MetricSeries {
+            service: service.into(),
+            metric: name.into(),
+            points: values.iter().enumerate().map(|(index, value)| (index as i64 * MINUTE, *value)).collect(),
+        }
+    }
+
+    /// Six services, quiet except `faulty`, whose CPU jumps after the onset, and `slowed`,
+    /// its callers, which get slower (louder than the root's own signal).
+    fn metrics_with_fault(faulty: &str, slowed: &[&str]) -> Vec<MetricSeries> {
+        let mut series = Vec::new();
+        for (index, service) in ["frontend", "cart", "checkout", "payment", "email", "ads"].iter().enumerate() {
+            let base = 10.0 + index as f64;
+            let wobble = [0.0, 0.4, -0.3, 0.2, -0.1, 0.3, -0.2, 0.1];
+            let mut cpu: Vec<f64> = wobble.iter().map(|delta| base + delta).collect();
+            let mut latency: Vec<f64> = wobble.iter().map(|delta| 0.1 + delta / 100.0).collect();
+            if *service == faulty {
+                cpu[5] = base * 6.0;
+                cpu[6] = base * 6.0;
+            }
+            if slowed.contains(service) {
+                latency[5] = 0.9;
+            }
+            series.push(metric(service, "CpuUsageRate(%)", &cpu));
+            series.push(metric(service, "PodServerLatencyP99(s)", &latency));
+        }
+        series
+    }
+
+    fn graph() -> CallGraph {
+        let mut graph = CallGraph::new();
+        for callee in ["cart", "checkout", "ads"] {
+            graph.add("frontend", callee);
+        }
+        graph.add("checkout", "payment");
+        graph.add("checkout", "email");
+        graph
+    }
+
+    fn case(metrics: Vec<MetricSeries>) -> CaseInput {
+        CaseInput { windows: windows(), metrics, edge_series: vec![], spans: None, logs: None, graph: graph() }
+    }
+
+    #[test]
+    fn metrics_alone_still_answer_and_rank_the_planted_root_first() {
+        let investigation = investigate(&case(metrics_with_fault("payment", &["frontend", "checkout"])), &Settings::default());
+        assert_eq!(investigation.modalities, [Modality::Metrics]);
+        assert_eq!(investigation.ranking().next(), Some("payment"), "{investigation:#?}");
+        let first = &investigation.hypotheses[0];
+        assert!(first.evidence_for.iter().any(|evidence| evidence.signal == "CpuUsageRate(%)"));
+        assert!(first.evidence_against.iter().any(|sentence| sentence == "no logs to check"));
+        let total: f64 = investigation.hypotheses.iter().map(|hypothesis| hypothesis.confidence).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        assert!(!investigation.abstained, "{investigation:#?}");
+    }
+
+    #[test]
+    fn logs_alone_still_answer() {
+        let mut lines = Vec::new();
+        for second in 0..480 {
+            let at = second * 1000;
+            lines.push(LogLine { service: "cart".into(), at, text: format!("INFO cart item {second} added") });
+            lines.push(LogLine { service: "email".into(), at, text: format!("INFO mail {second} sent") });
+            if second > 320 && second % 3 == 0 {
+                lines.push(LogLine { service: "email".into(), at, text: format!("ERROR smtp relay refused message {second}") });
+            }
+        }
+        let input = CaseInput {
+            windows: windows(),
+            metrics: vec![],
+            edge_series: vec![],
+            spans: None,
+            logs: Some(LogBatch { lines, covered: vec![] }),
+            graph: CallGraph::new(),
+        };
+        let investigation = investigate(&input, &Settings::default());
+        assert_eq!(investigation.modalities, [Modality::Logs]);
+        assert_eq!(investigation.ranking().next(), Some("email"));
+    }
+
+    #[test]
+    fn spans_add_their_call_graph_and_evidence() {
+        let mut spans = Vec::new();
+        for second in 0..480_i64 {
+            let start = second * 1000;
+            let slow = if start >= 5 * MINUTE { 20.0 } else { 1.0 };
+            let trace = format!("t{second}");
+            spans.push(Span {
+                trace_id: trace.clone(),
+                span_id: "a".into(),
+                parent_id: None,
+                service: "checkout".into(),
+                start,
+                duration_ms: 10.0 * slow,
+            });
+            spans.push(Span {
+                trace_id: trace,
+                span_id: "b".into(),
+                parent_id: Some("a".into()),
+                service: "payment".into(),
+                start,
+                duration_ms: 5.0 * slow + (second % 3) as f64,
+            });
+        }
+        let mut input = case(metrics_with_fault("none", &[]));
+        input.spans = Some(SpanBatch { spans, covered: vec![] });
+        let investigation = investigate(&input, &Settings::default());
+        assert_eq!(investigation.modalities, [Modality::Metrics, Modality::Traces]);
+        assert_eq!(investigation.ranking().next(), Some("payment"), "{investigation:#?}");
+    }
+
+    #[test]
+    fn without_any_anomaly_it_abstains() {
+        let investigation = investigate(&case(metrics_with_fault("none", &[])), &Settings::default());
+        assert!(investigation.abstained, "{investigation:#?}");
+        assert!(!investigation.hypotheses.is_empty(), "an abstaining investigation still shows its ranking");
+    }
+
+    #[test]
+    fn with_no_data_at_all_it_abstains_with_no_hypotheses() {
+        let input = CaseInput {
+            windows: windows(),
+            metrics: vec![],
+            edge_series: vec![],
+            spans: None,
+            logs: None,
+            graph: CallGraph::new(),
+        };
+        let investigation = investigate(&input, &Settings::default());
+        assert!(investigation.abstained);
+        assert!(investigation.hypotheses.is_empty());
+        assert!(investigation.modalities.is_empty());
+    }
+}

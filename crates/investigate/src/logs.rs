@@ -1,0 +1,183 @@
+//! Log signals: lines are mined into templates (see [`crate::drain`]), then each service's
+//! template counts after the onset are compared with the rate before it. A template that
+//! bursts, above all an error template never seen before the onset, is evidence against the
+//! service that logged it. Only increases count: a service whose callers fail logs less,
+//! which says nothing against it.
+
+use crate::drain::{Drain, DrainSettings};
+use crate::evidence::{Evidence, Modality, ServiceScores};
+use crate::robust::count_shift;
+use crate::traces::covered_seconds;
+use crate::{Millis, Windows};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub service: String,
+    pub at: Millis,
+    pub text: String,
+}
+
+/// Log lines and the time ranges the recording covers (see [`crate::traces::SpanBatch`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogBatch {
+    pub lines: Vec<LogLine>,
+    pub covered: Vec<(Millis, Millis)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Other,
+    Warning,
+    Error,
+}
+
+impl Level {
+    /// The first level keyword among a line's first tokens decides; a line with none is an
+    /// error when it carries an exception or a stack frame.
+    pub fn of(line: &str) -> Level {
+        for token in line.split_whitespace().take(4) {
+            match token.to_ascii_uppercase().as_str() {
+                "ERROR" | "FATAL" | "SEVERE" | "CRITICAL" => return Level::Error,
+                "WARN" | "WARNING" => return Level::Warning,
+                "INFO" | "DEBUG" | "TRACE" => return Level::Other,
+                _ => {}
+            }
+        }
+        if line.contains("Exception") || line.trim_start().starts_with("at ") {
+            return Level::Error;
+        }
+        Level::Other
+    }
+
+    /// How much a burst of this level counts. Errors are what a fault produces; a burst of
+    /// ordinary lines is as often a burst of traffic.
+    fn weight(self) -> f64 {
+        match self {
+            Level::Error => 1.0,
+            Level::Warning => 0.5,
+            Level::Other => 0.25,
+        }
+    }
+}
+
+pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
+    let mut scores = ServiceScores::new(Modality::Logs);
+    let before_seconds = covered_seconds(&batch.covered, windows.onset - windows.before_ms, windows.onset);
+    let after_seconds = covered_seconds(&batch.covered, windows.onset, windows.onset + windows.after_ms + 1);
+    let mut drain = Drain::new(DrainSettings::default());
+    // (service, template) → (level, count before, count after)
+    let mut counts: BTreeMap<(String, usize), (Level, f64, f64)> = BTreeMap::new();
+    let mut ordered: Vec<&LogLine> = batch.lines.iter().collect();
+    // Mining in time order makes the templates independent of the order files were read in.
+    ordered.sort_by_key(|line| line.at);
+    for line in ordered {
+        scores.observe(&line.service);
+        let before = windows.is_before(line.at);
+        if !before && !windows.is_after(line.at) {
+            continue;
+        }
+        let template = drain.add(&line.text);
+        let entry = counts.entry((line.service.clone(), template)).or_insert((Level::Other, 0.0, 0.0));
+        entry.0 = entry.0.max(Level::of(&line.text));
+        if before {
+            entry.1 += 1.0;
+        } else {
+            entry.2 += 1.0;
+        }
+    }
+    for ((service, template), (level, before, after)) in counts {
+        let z = count_shift(before, before_seconds, after, after_seconds);
+        if z <= 0.0 {
+            continue;
+        }
+        let text = drain.template(template).map(|template| template.text()).unwrap_or_default();
+        let novelty = if before == 0.0 { "new " } else { "" };
+        scores.add(Evidence {
+            modality: Modality::Logs,
+            service: service.clone(),
+            signal: format!("{novelty}{level:?} template #{template}").to_lowercase(),
+            detail: format!(
+                "{after} lines in {after_seconds:.0} s after the onset against {before} in {before_seconds:.0} s before ({z:.1} sd): {}",
+                shorten(&text, 160)
+            ),
+            z: z * level.weight(),
+        });
+    }
+    scores
+}
+
+fn shorten(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(limit).collect();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(service: &str, at: Millis, text: &str) -> LogLine {
+        LogLine { service: service.to_string(), at, text: text.to_string() }
+    }
+
+    fn steady_traffic() -> Vec<LogLine> {
+        let mut lines = Vec::new();
+        for second in 0..120 {
+            let at = second * 1000;
+            lines.push(line("orders", at, &format!("INFO OrderServiceImpl create order {second} for user u{second}")));
+            lines.push(line("prices", at + 1, &format!("INFO PriceServiceImpl price of route {second} is 100")));
+            if second % 20 == 0 {
+                lines.push(line("orders", at + 2, "WARN OrderServiceImpl slow query on table orders 12 ms"));
+            }
+        }
+        lines
+    }
+
+    fn windows() -> Windows {
+        Windows { onset: 60_000, before_ms: 60_000, after_ms: 60_000 }
+    }
+
+    #[test]
+    fn a_new_error_template_after_the_onset_points_at_its_service() {
+        let mut lines = steady_traffic();
+        for second in 70..100 {
+            lines.push(line(
+                "prices",
+                second * 1000,
+                &format!("ERROR PriceServiceImpl route {second} has no price: NullPointerException"),
+            ));
+        }
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
+        assert!(scores.z_of("prices") > 5.0, "{scores:?}");
+        assert!(scores.z_of("orders") < 1.0, "{scores:?}");
+        let evidence = &scores.evidence["prices"][0];
+        assert!(evidence.signal.starts_with("new error template"), "{evidence:?}");
+        assert!(evidence.detail.contains("PriceServiceImpl"), "{evidence:?}");
+    }
+
+    #[test]
+    fn steady_logs_give_no_evidence() {
+        let scores = score_logs(&LogBatch { lines: steady_traffic(), covered: vec![] }, &windows());
+        assert!(scores.z_of("orders") < 1.5 && scores.z_of("prices") < 1.5, "{scores:?}");
+    }
+
+    #[test]
+    fn a_service_that_falls_silent_is_not_blamed() {
+        let mut lines = steady_traffic();
+        lines.retain(|line| !(line.service == "prices" && line.at >= 60_000));
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
+        assert_eq!(scores.z_of("prices"), 0.0);
+    }
+
+    #[test]
+    fn levels_are_read_from_the_head_of_the_line() {
+        assert_eq!(Level::of("16:42:22.382 ERROR t.s.TravelServiceImpl#532 failed"), Level::Error);
+        assert_eq!(Level::of("16:42:22.382 WARN  o.OrderServiceImpl slow"), Level::Warning);
+        assert_eq!(Level::of("16:42:22.382 INFO  t.s.TravelServiceImpl ok"), Level::Other);
+        assert_eq!(Level::of("java.lang.IllegalStateException: boom"), Level::Error);
+        assert_eq!(Level::of("INFO message mentions ERROR later on"), Level::Other);
+    }
+}
