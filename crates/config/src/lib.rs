@@ -5,6 +5,7 @@
 
 pub mod alertmanager;
 pub mod example;
+pub mod slos;
 pub mod sloth;
 pub mod staunch;
 

@@ -19,6 +19,7 @@ mod leader;
 mod migrate;
 pub use migrate::SCHEMA_VERSION;
 mod reads;
+mod slo_buckets;
 mod tx;
 
 use sqlx::PgPool;

@@ -231,4 +231,8 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         Ok(result.rows_affected())
     }
+
+    async fn slo_buckets(&self, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
+        crate::slo_buckets::read(&self.pool, org, slo_id, from).await
+    }
 }

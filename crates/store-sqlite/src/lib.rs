@@ -9,6 +9,7 @@
 mod codec;
 mod migrate;
 mod reads;
+mod slo_buckets;
 mod tx;
 
 use sqlx::SqlitePool;

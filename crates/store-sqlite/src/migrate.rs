@@ -4,7 +4,11 @@ use crate::backend;
 use sqlx::{AssertSqlSafe, SqlitePool};
 use staunch_store::StoreResult;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_core.sql"), include_str!("../migrations/0002_tenants.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_core.sql"),
+    include_str!("../migrations/0002_tenants.sql"),
+    include_str!("../migrations/0003_slo_buckets.sql"),
+];
 
 pub(crate) async fn run(pool: &SqlitePool) -> StoreResult<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;

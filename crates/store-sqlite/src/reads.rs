@@ -231,6 +231,10 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         Ok(result.rows_affected())
     }
+
+    async fn slo_buckets(&self, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
+        crate::slo_buckets::read(&self.pool, org, slo_id, from).await
+    }
 }
 
 /// Leadership on an embedded database: the process that has it open is the only one.

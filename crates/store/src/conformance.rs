@@ -38,6 +38,7 @@ macro_rules! conformance_tests {
             organisations_are_numbered_once_by_slug,
             audit_log_is_per_organisation_and_newest_first,
             leadership_is_given_up_when_dropped,
+            slo_buckets_add_up_per_minute_and_are_pruned,
         );
     };
     (@cases $make_store:path; $($case:ident),* $(,)?) => {
@@ -692,4 +693,37 @@ pub async fn leadership_is_given_up_when_dropped(store: Arc<dyn Store>) {
         assert!(std::time::Instant::now() < deadline, "leadership was not given up");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+pub async fn slo_buckets_add_up_per_minute_and_are_pruned(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let bucket = |seconds: i64, good: u64, total: u64| SloBucket { minute: at(seconds), good, total };
+    // `at(0)` is 20 seconds into its minute; pushes anywhere inside a minute add to that minute.
+    let minute = SloBucket::minute_start(at(0));
+    assert_eq!(minute.as_second() % 60, 0);
+    store.add_slo_events(org, "checkout", &[bucket(0, 9, 10), bucket(30, 5, 5)]).await.unwrap();
+    store.add_slo_events(org, "checkout", &[bucket(1, 1, 3), bucket(120, 7, 8)]).await.unwrap();
+    store.add_slo_events(org, "search", &[bucket(0, 1, 1)]).await.unwrap();
+    store.add_slo_events(OrgId(2), "checkout", &[bucket(0, 100, 100)]).await.unwrap();
+
+    let read = store.slo_buckets(org, "checkout", at(-3600)).await.unwrap();
+    let expected = vec![
+        SloBucket { minute, good: 15, total: 18 },
+        SloBucket { minute: SloBucket::minute_start(at(120)), good: 7, total: 8 },
+    ];
+    assert_eq!(read, expected, "counts for one minute add up, other SLOs and orgs stay apart");
+    assert_eq!(store.slo_buckets(org, "checkout", at(120)).await.unwrap().len(), 1, "from is inclusive of its minute");
+
+    // An uncommitted add leaves nothing behind.
+    let mut tx = store.begin().await.unwrap();
+    tx.add_slo_events(org, "checkout", &[bucket(0, 1000, 1000)]).await.unwrap();
+    drop(tx);
+    assert_eq!(store.slo_buckets(org, "checkout", at(-3600)).await.unwrap(), read);
+
+    let mut tx = store.begin().await.unwrap();
+    let pruned = tx.prune_slo_buckets(org, "checkout", at(120)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(pruned as usize, read.len() - 1);
+    assert_eq!(store.slo_buckets(org, "checkout", at(-3600)).await.unwrap(), read[read.len() - 1..].to_vec());
+    assert_eq!(store.slo_buckets(OrgId(2), "checkout", at(-3600)).await.unwrap().len(), 1, "pruning stays in its org");
 }

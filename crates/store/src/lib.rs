@@ -69,6 +69,17 @@ pub trait Store: Send + Sync + 'static {
     /// The database's own clock, when replicas should share it instead of trusting their own
     /// (PostgreSQL's `now()`); `None` for an embedded database.
     async fn database_time(&self) -> StoreResult<Option<Timestamp>>;
+
+    /// The per-minute event counts of one SLO from the minute containing `from` on, oldest
+    /// first.
+    async fn slo_buckets(&self, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>>;
+
+    /// Adds event counts to their minutes in a transaction of their own; durable on return.
+    async fn add_slo_events(&self, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.add_slo_events(org, slo_id, counts).await?;
+        tx.commit().await
+    }
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -144,4 +155,10 @@ pub trait StoreTx: Send {
     async fn insert_api_token(&mut self, token: &NewApiToken) -> StoreResult<i64>;
     /// Appends to the audit log; it commits or rolls back with the change it records.
     async fn append_audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()>;
+
+    /// Adds each count to the bucket of the minute containing its `minute` (creating the
+    /// bucket), so concurrent writers for one minute add up instead of overwriting.
+    async fn add_slo_events(&mut self, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()>;
+    /// Deletes the buckets of one SLO older than the minute containing `before`.
+    async fn prune_slo_buckets(&mut self, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64>;
 }

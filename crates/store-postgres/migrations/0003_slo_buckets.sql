@@ -1,0 +1,11 @@
+-- Per-minute good/total event counts of each SLO: pushed through the API or pulled from
+-- Prometheus. The evaluator rebuilds its windows from these rows when the server starts.
+
+CREATE TABLE slo_buckets (
+    org_id       BIGINT NOT NULL,
+    slo_id       TEXT   NOT NULL,
+    minute_start BIGINT NOT NULL,
+    good         BIGINT NOT NULL,
+    total        BIGINT NOT NULL,
+    PRIMARY KEY (org_id, slo_id, minute_start)
+);
