@@ -182,7 +182,7 @@ slos:
     assert_eq!(slo.objective.percent(), 99.9);
     assert_eq!(slo.labels.get("owner").map(String::as_str), Some("myteam"));
 
-    let raw = "version: prometheus/v1\nservice: s\nslos:\n  - name: r\n    objective: 99\n    sli:\n      raw:\n        error_ratio_query: x[{{.window}}]\n    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n";
+    let raw = "version: prometheus/v1\nservice: svc\nslos:\n  - name: ratio\n    objective: 99\n    sli:\n      raw:\n        error_ratio_query: x[{{.window}}]\n    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n";
     let error = import(raw).unwrap_err().to_string();
     assert!(error.starts_with("slos[0].sli.raw: staunch needs event counts"), "{error}");
 }
