@@ -81,7 +81,7 @@ pub fn render(slo: &SloDefinition, buckets: &[SloBucket], now: Timestamp) -> Str
     svg.push_str(&format!("<rect width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"white\"/>\n"));
     svg.push_str(&format!("<text x=\"{LEFT}\" y=\"20\" font-size=\"14\">{}</text>\n", escape(&title)));
     svg.push_str(&format!("<text x=\"{LEFT}\" y=\"34\" fill=\"#555\">{}</text>\n", escape(&caption)));
-    for (value, label) in [(1.0, "100%"), (0.0, "0%")].into_iter().chain((y_bottom < 0.0).then_some((y_bottom, "")).into_iter()) {
+    for (value, label) in [(1.0, "100%"), (0.0, "0%")].into_iter().chain((y_bottom < 0.0).then_some((y_bottom, ""))) {
         let label = if label.is_empty() { format!("{:.0}%", value * 100.0) } else { label.to_string() };
         svg.push_str(&format!(
             "<line x1=\"{LEFT}\" y1=\"{0:.1}\" x2=\"{1}\" y2=\"{0:.1}\" stroke=\"#ccc\"/><text x=\"{2}\" y=\"{3:.1}\" text-anchor=\"end\">{label}</text>\n",
