@@ -3,6 +3,8 @@
 
 mod client;
 mod render;
+mod render_slo;
 
 pub use client::{Client, ClientError};
 pub use render::{render_audit, render_incident, render_incidents, render_oncall, render_silences};
+pub use render_slo::render_slos;

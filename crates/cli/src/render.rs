@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     match value {
         Value::Null => "-".to_string(),
         Value::String(text) => text.clone(),
@@ -11,7 +11,7 @@ fn text(value: &Value) -> String {
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|header| header.chars().count()).collect();
     for row in &rows {
         for (index, cell) in row.iter().enumerate() {

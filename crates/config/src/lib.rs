@@ -5,6 +5,8 @@
 
 pub mod alertmanager;
 pub mod example;
+pub mod slo_import;
+pub mod slos;
 pub mod sloth;
 pub mod staunch;
 

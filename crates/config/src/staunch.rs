@@ -2,6 +2,7 @@
 //! their integration keys and routes, maintenance windows, SMTP and delivery settings.
 
 use crate::secret_digest;
+use crate::slos::{RawSlo, SloDefinition, SloSettings, build_slos};
 use serde::Deserialize;
 use staunch_domain::alert::SourceFormat;
 use staunch_domain::directory::{Channel, ContactMethod, Directory, Integration, Service, SigningSecret, Team, User};
@@ -22,6 +23,8 @@ pub struct Config {
     pub organisations: Vec<Organisation>,
     pub smtp: Option<SmtpSettings>,
     pub notifications: NotificationSettings,
+    /// `settings:` (the SLO evaluation tick).
+    pub settings: SloSettings,
     /// Organisations by the id the database gave them (see [`Config::bind_org_ids`]). The
     /// default organisation is bound from the start: its id is fixed by the schema.
     bound: HashMap<OrgId, usize>,
@@ -35,6 +38,8 @@ pub struct Organisation {
     pub slug: OrgSlug,
     pub name: String,
     pub directory: Directory,
+    /// Its service level objectives (`slos:`).
+    pub slos: Vec<SloDefinition>,
 }
 
 impl Config {
@@ -168,6 +173,8 @@ struct RawConfig {
     #[serde(default)]
     notifications: NotificationSettings,
     #[serde(default)]
+    settings: SloSettings,
+    #[serde(default)]
     users: Vec<RawUser>,
     #[serde(default)]
     teams: Vec<RawTeam>,
@@ -177,6 +184,8 @@ struct RawConfig {
     escalation_policies: Vec<EscalationPolicy>,
     #[serde(default)]
     services: Vec<RawService>,
+    #[serde(default)]
+    slos: Vec<RawSlo>,
     /// Further tenants, each with its own directory.
     #[serde(default)]
     organisations: Vec<RawOrganisation>,
@@ -200,6 +209,8 @@ struct RawOrganisation {
     escalation_policies: Vec<EscalationPolicy>,
     #[serde(default)]
     services: Vec<RawService>,
+    #[serde(default)]
+    slos: Vec<RawSlo>,
 }
 
 #[derive(Deserialize)]
@@ -325,9 +336,10 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         schedules: raw.schedules,
         escalation_policies: raw.escalation_policies,
         services: raw.services,
+        slos: raw.slos,
     };
     let mut organisations: Vec<Organisation> = Vec::new();
-    for (index, raw_organisation) in std::iter::once(default_org).chain(raw.organisations).enumerate() {
+    for (index, mut raw_organisation) in std::iter::once(default_org).chain(raw.organisations).enumerate() {
         // The default organisation's fields keep their plain names in messages.
         let prefix = if index == 0 { String::new() } else { format!("organisations.{}.", raw_organisation.id) };
         let slug = match OrgSlug::parse(&raw_organisation.id) {
@@ -344,7 +356,10 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         }
         let name = raw_organisation.name.clone().unwrap_or_else(|| slug.as_str().to_string());
         let mut organisation_problems = Vec::new();
+        let raw_slos = std::mem::take(&mut raw_organisation.slos);
         let directory = build_directory(raw_organisation, has_smtp, &mut organisation_problems);
+        let service_ids: BTreeSet<String> = directory.services.keys().cloned().collect();
+        let slos = build_slos(raw_slos, &service_ids, &mut organisation_problems);
         problems.extend(organisation_problems.into_iter().map(|problem| format!("{prefix}{problem}")));
         for digest in directory.integrations_by_key_sha256.keys() {
             if let Some(other) =
@@ -354,13 +369,21 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                     .push(format!("{prefix}services: an integration key is also used by organisation {:?}", other.slug.as_str()));
             }
         }
-        organisations.push(Organisation { slug, name, directory });
+        organisations.push(Organisation { slug, name, directory, slos });
     }
+    raw.settings.check(&mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
     let bound = HashMap::from([(OrgId::DEFAULT, 0)]);
-    Ok(Config { organisations, smtp: raw.smtp, notifications: raw.notifications, bound, empty: Directory::default() })
+    Ok(Config {
+        organisations,
+        smtp: raw.smtp,
+        notifications: raw.notifications,
+        settings: raw.settings,
+        bound,
+        empty: Directory::default(),
+    })
 }
 
 fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<String>) -> Directory {

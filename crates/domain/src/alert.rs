@@ -138,6 +138,10 @@ pub struct AlertImage {
     pub alt: Option<String>,
 }
 
+/// The label that makes an alert a ticket: `staunch_page="false"` opens (or joins) an
+/// incident that pages nobody. SLO ticket rules set it; any sender may.
+pub const PAGE_LABEL: &str = "staunch_page";
+
 /// One alert event, normalized from any ingest format.
 ///
 /// Invariant: for `Trigger`, `summary` is non-empty. `Acknowledge` and `Resolve` only need
@@ -162,4 +166,11 @@ pub struct AlertEvent {
     /// When the sender says the condition ended, if it says.
     pub ends_at: Option<Timestamp>,
     pub format: SourceFormat,
+}
+
+impl AlertEvent {
+    /// Whether the incident this alert opens pages anyone (see [`PAGE_LABEL`]).
+    pub fn pages(&self) -> bool {
+        self.labels.get(PAGE_LABEL).map(String::as_str) != Some("false")
+    }
 }

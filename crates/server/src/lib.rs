@@ -14,6 +14,7 @@ pub mod outbox;
 mod payload;
 pub mod receiver;
 pub mod server;
+pub mod slo;
 pub mod telemetry;
 pub mod tls;
 

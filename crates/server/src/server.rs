@@ -62,6 +62,16 @@ pub async fn serve(
     let (engine, engine_handle) = engine::engine(store.clone(), config.clone(), clock.clone(), outbox_handle);
     let engine_task = tokio::spawn(engine.run(stop_workers.subscribe()));
     let outbox_task = tokio::spawn(outbox.run(outbox_inbox, stop_workers.subscribe()));
+    let slo_board = crate::slo::SloBoard::default();
+    let slo_worker = crate::slo::SloWorker {
+        store: store.clone(),
+        config: config.clone(),
+        clock: clock.clone(),
+        engine: engine_handle.clone(),
+        leader: leader.clone(),
+        board: slo_board.clone(),
+    };
+    let slo_task = tokio::spawn(slo_worker.run(stop_workers.subscribe()));
 
     let state = AppState {
         store,
@@ -71,6 +81,7 @@ pub async fn serve(
         metrics: crate::telemetry::metrics_handle(),
         rate_limits: Default::default(),
         leader,
+        slos: slo_board,
     };
     let app = router(state);
     match options.tls {
@@ -90,6 +101,7 @@ pub async fn serve(
     }
     tracing::info!("http server stopped; stopping workers");
     let _ = stop_workers.send(());
+    let _ = slo_task.await;
     let _ = engine_task.await;
     let _ = outbox_task.await;
     let _ = leader_task.await;

@@ -226,6 +226,17 @@ enum SloCommand {
     /// Write Prometheus recording and alerting rules for a Sloth SLO spec to stdout, as
     /// `sloth generate` does (prometheus/v1, Kubernetes PrometheusServiceLevel or OpenSLO v1alpha)
     Rules(SloRulesArgs),
+    /// Print the `slos:` section for staunch.yaml equivalent to a Sloth prometheus/v1 spec or
+    /// OpenSLO v1 SLO/SLI documents
+    Import {
+        /// The spec file (several YAML documents may be separated by ---)
+        file: PathBuf,
+    },
+    /// Show every SLO: objective, SLI over the window, budget left, burn rate per window, state
+    Status {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(ClapArgs)]
@@ -329,6 +340,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Eval { command: EvalCommand::Rca { command: RcaCommand::Nezha { directory, json } } } => {
             crate::eval::nezha(&directory, json)
         }
+        Command::Slo { command: SloCommand::Import { file } } => crate::slo::import(&file),
+        Command::Slo { command: SloCommand::Status { client: options } } => client::slo_status(&options).await,
         Command::Incidents { client: options, state, service, limit } => client::incidents(&options, state, service, limit).await,
         Command::Show { client: options, id } => client::show(&options, id).await,
         Command::Ack { client: options, id } => client::act(&options, id, "acknowledge").await,

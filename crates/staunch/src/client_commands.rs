@@ -1,7 +1,7 @@
 //! Commands that talk to a running server over the API.
 
 use crate::args::ClientArgs;
-use staunch_cli::{Client, render_incident, render_incidents, render_oncall};
+use staunch_cli::{Client, render_incident, render_incidents, render_oncall, render_slos};
 
 /// The token file `staunch serve` writes on first start, read when no token is given.
 pub const TOKEN_FILE: &str = "staunch.token";
@@ -124,6 +124,16 @@ pub async fn oncall(options: &ClientArgs, schedule: Option<String>, at: Option<S
         print_json(&response);
     } else {
         print!("{}", render_oncall(&response));
+    }
+    Ok(())
+}
+
+pub async fn slo_status(options: &ClientArgs) -> anyhow::Result<()> {
+    let response = client(options).get("/api/v1/slos", &[]).await?;
+    if options.json {
+        print_json(&response);
+    } else {
+        print!("{}", render_slos(&response));
     }
     Ok(())
 }

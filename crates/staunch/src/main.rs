@@ -3,8 +3,8 @@
 
 mod args;
 mod client_commands;
-mod export;
 mod eval;
+mod export;
 mod init;
 mod migrate;
 mod routes;

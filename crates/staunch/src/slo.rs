@@ -1,4 +1,5 @@
-//! `staunch slo rules`: Sloth's `generate` for one spec file, written to stdout.
+//! `staunch slo rules` (Sloth's `generate` for one spec file) and `staunch slo import` (the
+//! `slos:` section equivalent to a spec), both written to stdout.
 
 use std::io::Write as _;
 
@@ -33,5 +34,14 @@ pub fn rules(arguments: &SloRulesArgs) -> anyhow::Result<()> {
     };
     let output = generate_rules(&spec, &options).with_context(|| format!("{}", arguments.file.display()))?;
     std::io::stdout().lock().write_all(output.as_bytes()).context("cannot write to stdout")?;
+    Ok(())
+}
+
+/// `staunch slo import FILE`: the `slos:` section equivalent to a Sloth or OpenSLO v1 spec.
+pub fn import(file: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let slos = staunch_config::slo_import::import(&text).with_context(|| format!("{}", file.display()))?;
+    let yaml = staunch_config::slo_import::render_yaml(&slos);
+    std::io::stdout().lock().write_all(yaml.as_bytes()).context("cannot write to stdout")?;
     Ok(())
 }

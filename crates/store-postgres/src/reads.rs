@@ -243,4 +243,8 @@ impl Store for PostgresStore {
     async fn begin_export(&self) -> StoreResult<Box<dyn ExportSnapshot>> {
         Ok(Box::new(crate::export::PostgresExport::begin(&self.pool).await?))
     }
+
+    async fn slo_buckets(&self, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
+        crate::slo_buckets::read(&self.pool, org, slo_id, from).await
+    }
 }

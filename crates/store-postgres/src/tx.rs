@@ -563,4 +563,12 @@ impl StoreTx for PostgresTx {
     async fn reset_id_sequences(&mut self) -> StoreResult<()> {
         crate::export::reset_id_sequences(self.tx()?).await
     }
+
+    async fn add_slo_events(&mut self, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {
+        crate::slo_buckets::add(self.tx()?, org, slo_id, counts).await
+    }
+
+    async fn prune_slo_buckets(&mut self, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64> {
+        crate::slo_buckets::prune(self.tx()?, org, slo_id, before).await
+    }
 }

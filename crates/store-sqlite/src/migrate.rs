@@ -4,7 +4,11 @@ use crate::backend;
 use sqlx::{AssertSqlSafe, SqlitePool};
 use staunch_store::StoreResult;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_core.sql"), include_str!("../migrations/0002_tenants.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_core.sql"),
+    include_str!("../migrations/0002_tenants.sql"),
+    include_str!("../migrations/0003_slo_buckets.sql"),
+];
 
 /// The schema version a migrated database is at: the number of migrations.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -244,6 +244,10 @@ impl Store for SqliteStore {
         let tx = self.pool.begin().await.map_err(backend)?;
         Ok(Box::new(crate::export::SqliteExport { tx }))
     }
+
+    async fn slo_buckets(&self, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
+        crate::slo_buckets::read(&self.pool, org, slo_id, from).await
+    }
 }
 
 /// Leadership on an embedded database: the process that has it open is the only one.

@@ -38,6 +38,7 @@ macro_rules! conformance_tests {
             organisations_are_numbered_once_by_slug,
             audit_log_is_per_organisation_and_newest_first,
             leadership_is_given_up_when_dropped,
+            slo_buckets_add_up_per_minute_and_are_pruned,
         );
         // Needs two stores: the one exported from and a fresh one to import into.
         #[tokio::test]
@@ -710,6 +711,7 @@ struct Readable {
     silences: Vec<Silence>,
     audit_log: Vec<AuditEntry>,
     api_tokens: Vec<Option<ApiToken>>,
+    slo_buckets: Vec<SloBucket>,
     next_job_due: Option<Timestamp>,
 }
 
@@ -723,6 +725,7 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         silences: vec![],
         audit_log: vec![],
         api_tokens: vec![],
+        slo_buckets: vec![],
         next_job_due: store.next_job_due().await.unwrap(),
     };
     for &org in orgs {
@@ -736,6 +739,7 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         everything.change_events.extend(store.change_events(org, None, 10_000).await.unwrap());
         everything.silences.extend(store.silences(org).await.unwrap());
         everything.audit_log.extend(store.audit_log(org, &AuditFilter { before_id: None, limit: 10_000 }).await.unwrap());
+        everything.slo_buckets.extend(store.slo_buckets(org, "checkout-availability", at(-86_400)).await.unwrap());
     }
     for hash in token_hashes {
         everything.api_tokens.push(store.api_token_by_hash(hash).await.unwrap());
@@ -750,6 +754,11 @@ async fn populate_for_export(store: &Arc<dyn Store>) -> (Vec<OrgId>, Vec<String>
     let orgs = store.ensure_organisations(&[(slug("default"), "Default".into()), (slug("acme"), "Acme".into())]).await.unwrap();
     let mut token_hashes = vec![];
     for (index, &org) in orgs.iter().enumerate() {
+        let buckets = [
+            SloBucket { minute: at(-120), good: 990, total: 1000 },
+            SloBucket { minute: at(-60), good: 995 + index as u64, total: 1000 },
+        ];
+        store.add_slo_events(org, "checkout-availability", &buckets).await.unwrap();
         let mut incident = create_incident(store, org, "checkout", &format!("group-{index}"), at(index as i64)).await;
         let resolved = create_incident(store, org, "search", "{}", at(10)).await;
         let mut tx = store.begin().await.unwrap();
@@ -993,4 +1002,37 @@ pub async fn export_then_import_keeps_every_row_and_id(source: Arc<dyn Store>, t
     assert!(audit[0].id > max_audit);
     let globex = target.ensure_organisations(&[(OrgSlug::parse("globex").unwrap(), "Globex".into())]).await.unwrap();
     assert!(globex[0].0 > orgs.iter().map(|org| org.0).max().unwrap(), "organisation {:?} reuses an imported id", globex[0]);
+}
+
+pub async fn slo_buckets_add_up_per_minute_and_are_pruned(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let bucket = |seconds: i64, good: u64, total: u64| SloBucket { minute: at(seconds), good, total };
+    // `at(0)` is 20 seconds into its minute; pushes anywhere inside a minute add to that minute.
+    let minute = SloBucket::minute_start(at(0));
+    assert_eq!(minute.as_second() % 60, 0);
+    store.add_slo_events(org, "checkout", &[bucket(0, 9, 10), bucket(30, 5, 5)]).await.unwrap();
+    store.add_slo_events(org, "checkout", &[bucket(1, 1, 3), bucket(120, 7, 8)]).await.unwrap();
+    store.add_slo_events(org, "search", &[bucket(0, 1, 1)]).await.unwrap();
+    store.add_slo_events(OrgId(2), "checkout", &[bucket(0, 100, 100)]).await.unwrap();
+
+    let read = store.slo_buckets(org, "checkout", at(-3600)).await.unwrap();
+    let expected = vec![
+        SloBucket { minute, good: 15, total: 18 },
+        SloBucket { minute: SloBucket::minute_start(at(120)), good: 7, total: 8 },
+    ];
+    assert_eq!(read, expected, "counts for one minute add up, other SLOs and orgs stay apart");
+    assert_eq!(store.slo_buckets(org, "checkout", at(120)).await.unwrap().len(), 1, "from is inclusive of its minute");
+
+    // An uncommitted add leaves nothing behind.
+    let mut tx = store.begin().await.unwrap();
+    tx.add_slo_events(org, "checkout", &[bucket(0, 1000, 1000)]).await.unwrap();
+    drop(tx);
+    assert_eq!(store.slo_buckets(org, "checkout", at(-3600)).await.unwrap(), read);
+
+    let mut tx = store.begin().await.unwrap();
+    let pruned = tx.prune_slo_buckets(org, "checkout", at(120)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(pruned as usize, read.len() - 1);
+    assert_eq!(store.slo_buckets(org, "checkout", at(-3600)).await.unwrap(), read[read.len() - 1..].to_vec());
+    assert_eq!(store.slo_buckets(OrgId(2), "checkout", at(-3600)).await.unwrap().len(), 1, "pruning stays in its org");
 }

@@ -78,6 +78,17 @@ pub trait Store: Send + Sync + 'static {
     /// A read-only view of the whole database as of now, for `staunch export`: every page it
     /// returns comes from the same snapshot, whatever is written meanwhile.
     async fn begin_export(&self) -> StoreResult<Box<dyn ExportSnapshot>>;
+
+    /// The per-minute event counts of one SLO from the minute containing `from` on, oldest
+    /// first.
+    async fn slo_buckets(&self, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>>;
+
+    /// Adds event counts to their minutes in a transaction of their own; durable on return.
+    async fn add_slo_events(&self, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.add_slo_events(org, slo_id, counts).await?;
+        tx.commit().await
+    }
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -162,6 +173,11 @@ pub trait StoreTx: Send {
     /// Moves every table's id generator past its largest id, so rows inserted after an import
     /// get fresh ids.
     async fn reset_id_sequences(&mut self) -> StoreResult<()>;
+    /// Adds each count to the bucket of the minute containing its `minute` (creating the
+    /// bucket), so concurrent writers for one minute add up instead of overwriting.
+    async fn add_slo_events(&mut self, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()>;
+    /// Deletes the buckets of one SLO older than the minute containing `before`.
+    async fn prune_slo_buckets(&mut self, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).

@@ -422,3 +422,20 @@ pub struct AuditFilter {
     pub before_id: Option<i64>,
     pub limit: u32,
 }
+
+/// The good and total events of one SLO within one minute (`minute` is the minute's start;
+/// writers may pass any instant inside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SloBucket {
+    pub minute: Timestamp,
+    pub good: u64,
+    pub total: u64,
+}
+
+impl SloBucket {
+    /// The start of the minute containing `at`, as bucket tables key it.
+    pub fn minute_start(at: Timestamp) -> Timestamp {
+        let second = at.as_second();
+        Timestamp::from_second(second - second.rem_euclid(60)).unwrap_or(at)
+    }
+}

@@ -48,4 +48,11 @@ impl Scoped {
     pub async fn audit_log(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
         self.store.audit_log(self.org, filter).await
     }
+
+    pub async fn slo_buckets(&self, slo_id: &str, from: jiff::Timestamp) -> StoreResult<Vec<SloBucket>> {
+        self.store.slo_buckets(self.org, slo_id, from).await
+    }
+    pub async fn add_slo_events(&self, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {
+        self.store.add_slo_events(self.org, slo_id, counts).await
+    }
 }

@@ -19,6 +19,7 @@ use staunch_domain::duration::HumanDuration;
 pub use go_format::{go_float, prom_duration};
 pub use rules::{GeneratorInfo, Rule, RuleGroup, SloRules, slo_rules};
 pub use spec::{AlertMeta, LabelMap, SliQuery, SloGroup, SloModel, SpecKind};
+pub use template::{has_window_variable, render_window};
 pub use windows_catalog::{WindowsCatalog, parse_alert_windows};
 
 #[derive(Debug, thiserror::Error)]

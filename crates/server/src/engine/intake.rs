@@ -180,6 +180,8 @@ pub(crate) async fn ingest_run(
                     service.id.clone(),
                     intake::incident_group_key(&event.labels, &service.group_by, &event.dedup_key),
                 );
+                // Tickets group apart: a page must never join an incident that pages nobody.
+                let group = if event.pages() { group } else { (group.0, group.1, format!("ticket:{}", group.2)) };
                 work.push(WorkItem { request: index, service, event, group });
             }
         }
@@ -314,7 +316,7 @@ async fn apply_event(
                     service_id: service.id.clone(),
                     severity: event.severity,
                     group_key: item.group.2.clone(),
-                    escalation_policy_id: service.escalation_policy_id.clone(),
+                    escalation_policy_id: if event.pages() { service.escalation_policy_id.clone() } else { None },
                     auto_resolve: service.auto_resolve,
                     created_at: context.now,
                 })

@@ -9,6 +9,7 @@ mod github;
 mod ingest;
 mod ingest_compat;
 mod rate_limit;
+mod slos;
 
 use crate::clock::Clock;
 use crate::engine::EngineHandle;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub rate_limits: Arc<rate_limit::RateLimits>,
     pub leader: crate::leader::LeaderWatch,
+    /// The latest SLO evaluations (see `crate::slo`).
+    pub slos: crate::slo::SloBoard,
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {
@@ -71,6 +74,10 @@ pub fn router(state: AppState) -> Router {
         .route("/silences", get(api::list_silences).post(api::create_silence))
         .route("/silences/{id}", delete(api::expire_silence))
         .route("/audit", get(api::audit_log))
+        .route("/slos", get(slos::list))
+        .route("/slos/{id}", get(slos::get))
+        .route("/slos/{id}/events", post(slos::push_events))
+        .route("/slos/{id}/burn.svg", get(slos::burn_svg))
         .fallback(errors::not_found);
     Router::new()
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))

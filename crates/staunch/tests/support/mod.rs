@@ -80,8 +80,11 @@ impl App {
             .expect("start staunch serve");
         let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = std::sync::mpsc::channel();
+        // The server logs to stdout: keep every line in the log file beside stderr's.
+        let mut log_copy = std::fs::OpenOptions::new().append(true).open(&log_path).expect("log file");
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = std::io::Write::write_all(&mut log_copy, format!("{line}\n").as_bytes());
                 if let Some(rest) = line.strip_prefix("staunch listening on ") {
                     let url = rest.split_whitespace().next().unwrap_or_default().to_string();
                     let _ = sender.send(url);

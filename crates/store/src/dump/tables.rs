@@ -200,6 +200,11 @@ pub const TABLES: &[Table] = &[
         seeded_ids: &[],
     },
     Table {
+        name: "slo_buckets",
+        columns: &[int("id"), int("org_id"), text("slo_id"), int("minute_start"), int("good"), int("total")],
+        seeded_ids: &[],
+    },
+    Table {
         name: "audit_log",
         columns: &[
             int("id"),
