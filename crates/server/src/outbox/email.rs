@@ -35,6 +35,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(subject)
+            .message_id(Some(message_id(&delivery.idempotency_key)))
             .header(ContentType::TEXT_PLAIN)
             .body(body(delivery))
             .map_err(|error| SendError::permanent(format!("cannot build message: {error}")))?;
@@ -44,6 +45,14 @@ impl Mailer {
             Err(error) => Err(SendError::transient(format!("smtp: {error}"))),
         }
     }
+}
+
+/// The same page sent again (its sender died, or timed out after the server accepted it) keeps
+/// its `Message-ID`, so mail servers and clients can drop the copy.
+fn message_id(idempotency_key: &str) -> String {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(idempotency_key.as_bytes()));
+    format!("<{}@page.staunch>", &digest[..32])
 }
 
 fn body(delivery: &Delivery) -> String {
