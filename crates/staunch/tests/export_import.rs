@@ -10,7 +10,6 @@
 mod support;
 
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -18,28 +17,6 @@ use support::receiver::Receiver;
 use support::{App, EVENTS_KEY, WEBHOOK_SECRET, config, staunch_binary};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A new, empty database on the test server, or `None` (with the reason printed) when there is
-/// no server.
-async fn fresh_database() -> Option<String> {
-    let Some(server_url) = std::env::var("STAUNCH_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty()) else {
-        if std::env::var("STAUNCH_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("STAUNCH_TEST_POSTGRES_URL is not set (scripts/postgres-for-tests starts a server)");
-        }
-        println!("skipped: STAUNCH_TEST_POSTGRES_URL not set (scripts/postgres-for-tests starts one)");
-        return None;
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let name = format!("staunch_import_{}_{nanos}", std::process::id());
-    let mut maintenance = PgConnection::connect(&server_url).await.expect("connect to the test server");
-    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut maintenance).await.expect("create database");
-    let (base, query) = match server_url.split_once('?') {
-        Some((base, query)) => (base.to_string(), format!("?{query}")),
-        None => (server_url.clone(), String::new()),
-    };
-    let without_database = base.rsplit_once('/').map(|(prefix, _)| prefix.to_string()).unwrap_or(base);
-    Some(format!("{without_database}/{name}{query}"))
-}
 
 fn staunch(dir: &Path, args: &[&str]) -> Output {
     Command::new(staunch_binary()).args(args).current_dir(dir).output().expect("run staunch")
@@ -70,7 +47,7 @@ async fn everything(app: &App) -> (Value, Value, Value, Value) {
 
 #[tokio::test]
 async fn an_installation_moves_from_sqlite_to_postgresql_without_loss() {
-    let Some(database_url) = fresh_database().await else { return };
+    let Some(database_url) = support::fresh_postgres_database("import").await else { return };
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
     // Level timeouts long enough that escalation timers are still pending at export.
     let mut app = App::spawn(&config(&receiver.url, "1h", "", "")).await;

@@ -30,34 +30,6 @@ fn config(receiver_url: &str) -> String {
         .replace("timeout: 3s", "timeout: 1s")
 }
 
-async fn fresh_database() -> Option<String> {
-    let Some(server_url) = std::env::var("STAUNCH_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty()) else {
-        if std::env::var("STAUNCH_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("STAUNCH_TEST_POSTGRES_URL is not set (scripts/postgres-for-tests starts a server)");
-        }
-        println!("skipped: STAUNCH_TEST_POSTGRES_URL not set (scripts/postgres-for-tests starts one)");
-        return None;
-    };
-    use sqlx::Connection;
-    let name = format!("staunch_faults_{}", std::process::id());
-    let mut maintenance = sqlx::PgConnection::connect(&server_url).await.expect("connect to the test server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut maintenance)
-        .await
-        .expect("create database");
-    // The throwaway server trades durability for speed (synchronous_commit off); a commit
-    // here must be on disk before Staunch answers, or the crash below could lose it.
-    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{name}\" SET synchronous_commit = on")))
-        .execute(&mut maintenance)
-        .await
-        .expect("make commits durable");
-    let (base, query) = server_url
-        .split_once('?')
-        .map_or((server_url.clone(), String::new()), |(base, query)| (base.into(), format!("?{query}")));
-    let prefix = base.rsplit_once('/').map_or(base.clone(), |(prefix, _)| prefix.to_string());
-    Some(format!("{prefix}/{name}{query}"))
-}
-
 /// Sends alert `number` to the first replica that answers 2xx, trying each a few times.
 /// `true` when one accepted it.
 async fn send_alert(http: &reqwest::Client, bases: &[String], number: usize) -> bool {
@@ -93,7 +65,7 @@ fn restart_postgres() -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_killed_receivers_failing_and_a_database_restart_lose_nothing_and_page_once() {
-    let Some(database_url) = fresh_database().await else { return };
+    let Some(database_url) = support::fresh_postgres_database("faults").await else { return };
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
     receiver.inject_faults(0x5eed);
     let first = App::spawn_on(&config(&receiver.url), &database_url).await;

@@ -5,38 +5,15 @@
 mod support;
 
 use serde_json::json;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::time::Duration;
 use support::receiver::Receiver;
 use support::{App, WEBHOOK_SECRET, config};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A new, empty database on the test server, or `None` (with the reason printed) when there is
-/// no server.
-async fn fresh_database() -> Option<String> {
-    let Some(server_url) = std::env::var("STAUNCH_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty()) else {
-        if std::env::var("STAUNCH_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("STAUNCH_TEST_POSTGRES_URL is not set (scripts/postgres-for-tests starts a server)");
-        }
-        println!("skipped: STAUNCH_TEST_POSTGRES_URL not set (scripts/postgres-for-tests starts one)");
-        return None;
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let name = format!("staunch_serve_{}_{nanos}", std::process::id());
-    let mut maintenance = PgConnection::connect(&server_url).await.expect("connect to the test server");
-    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut maintenance).await.expect("create database");
-    let (base, query) = match server_url.split_once('?') {
-        Some((base, query)) => (base.to_string(), format!("?{query}")),
-        None => (server_url.clone(), String::new()),
-    };
-    let without_database = base.rsplit_once('/').map(|(prefix, _)| prefix.to_string()).unwrap_or(base);
-    Some(format!("{without_database}/{name}{query}"))
-}
-
 #[tokio::test]
 async fn core_loop_runs_on_postgresql() {
-    let Some(database_url) = fresh_database().await else { return };
+    let Some(database_url) = support::fresh_postgres_database("serve").await else { return };
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
     let mut app = App::spawn_on(&config(&receiver.url, "1s", "", ""), &database_url).await;
 
@@ -82,7 +59,7 @@ async fn core_loop_runs_on_postgresql() {
 
 #[tokio::test]
 async fn two_replicas_on_one_database_page_exactly_once() {
-    let Some(database_url) = fresh_database().await else { return };
+    let Some(database_url) = support::fresh_postgres_database("serve").await else { return };
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
     let config_text = config(&receiver.url, "1s", "", "");
     let first = App::spawn_on(&config_text, &database_url).await;
@@ -117,7 +94,7 @@ async fn is_leader(app: &App) -> Option<bool> {
 
 #[tokio::test]
 async fn one_replica_leads_and_a_survivor_takes_over_after_kill_9() {
-    let Some(database_url) = fresh_database().await else { return };
+    let Some(database_url) = support::fresh_postgres_database("serve").await else { return };
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
     let mut first = App::spawn_on(&config(&receiver.url, "1h", "", ""), &database_url).await;
     let mut second = App::spawn_on_existing(&first.dir, &database_url).await;

@@ -280,3 +280,35 @@ pub fn shared_data(relative: &str) -> Option<PathBuf> {
     println!("skipped: ../shared/data/{relative} not found");
     None
 }
+
+/// A new, empty database on the PostgreSQL test server (`STAUNCH_TEST_POSTGRES_URL`, started
+/// by scripts/postgres-for-tests), or `None` with the reason printed when there is none (a
+/// failure instead under `STAUNCH_REQUIRE_TOOLS=1`). `purpose` goes into the database's name.
+pub async fn fresh_postgres_database(purpose: &str) -> Option<String> {
+    use sqlx::Connection;
+    let Some(server_url) = std::env::var("STAUNCH_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty()) else {
+        if std::env::var("STAUNCH_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("STAUNCH_TEST_POSTGRES_URL is not set (scripts/postgres-for-tests starts a server)");
+        }
+        println!("skipped: STAUNCH_TEST_POSTGRES_URL not set (scripts/postgres-for-tests starts one)");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let name = format!("staunch_{purpose}_{}_{nanos}", std::process::id());
+    let mut maintenance = sqlx::PgConnection::connect(&server_url).await.expect("connect to the test server");
+    let statements = [
+        format!("CREATE DATABASE \"{name}\""),
+        // The throwaway server trades durability for speed (synchronous_commit off); here a
+        // commit is on disk before Staunch answers, so a crash of the server loses nothing.
+        format!("ALTER DATABASE \"{name}\" SET synchronous_commit = on"),
+    ];
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut maintenance).await.expect("create the database");
+    }
+    let (base, query) = match server_url.split_once('?') {
+        Some((base, query)) => (base.to_string(), format!("?{query}")),
+        None => (server_url.clone(), String::new()),
+    };
+    let without_database = base.rsplit_once('/').map(|(prefix, _)| prefix.to_string()).unwrap_or(base);
+    Some(format!("{without_database}/{name}{query}"))
+}
