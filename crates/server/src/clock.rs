@@ -45,6 +45,7 @@ impl DatabaseClock {
         let after = self.local.now();
         let middle = before.as_microsecond() / 2 + after.as_microsecond() / 2;
         self.offset_micros.store(database_now.as_microsecond() - middle, Ordering::Relaxed);
+        metrics::gauge!("staunch_database_clock_offset_seconds").set(self.offset().as_secs_f64());
         Ok(true)
     }
 
@@ -60,18 +61,17 @@ impl Clock for DatabaseClock {
     }
 }
 
-/// Keeps `clock` following the database until `shutdown`; stops at once for a database
-/// without a clock of its own.
+/// Keeps `clock` following the database until `shutdown`, measuring again every
+/// [`DATABASE_CLOCK_REFRESH`]; the caller measured once already, before starting anything that
+/// reads the clock.
 pub async fn follow_database(clock: Arc<DatabaseClock>, store: Arc<dyn Store>, mut shutdown: broadcast::Receiver<()>) {
     loop {
-        match clock.synchronise(store.as_ref()).await {
-            Ok(false) => return,
-            Ok(true) => metrics::gauge!("staunch_database_clock_offset_seconds").set(clock.offset().as_secs_f64()),
-            Err(error) => tracing::warn!(%error, "cannot read the database's clock; keeping the last offset"),
-        }
         tokio::select! {
             _ = shutdown.recv() => return,
             _ = tokio::time::sleep(DATABASE_CLOCK_REFRESH) => {}
+        }
+        if let Err(error) = clock.synchronise(store.as_ref()).await {
+            tracing::warn!(%error, "cannot read the database's clock; keeping the last offset");
         }
     }
 }

@@ -53,8 +53,11 @@ pub async fn serve(
     let (stop_workers, _) = broadcast::channel::<()>(1);
     // Replicas share the database's clock, so a timer one of them set comes due for all alike.
     let database_clock = Arc::new(crate::clock::DatabaseClock::new(clock));
-    database_clock.synchronise(store.as_ref()).await?;
-    let clock_task = tokio::spawn(crate::clock::follow_database(database_clock.clone(), store.clone(), stop_workers.subscribe()));
+    // An embedded database has no clock of its own to follow: nothing to keep measuring.
+    let clock_task = database_clock
+        .synchronise(store.as_ref())
+        .await?
+        .then(|| tokio::spawn(crate::clock::follow_database(database_clock.clone(), store.clone(), stop_workers.subscribe())));
     let clock: Arc<dyn Clock> = database_clock;
     let (leader_task, leader) = crate::leader::campaign(store.clone(), stop_workers.subscribe());
     let (outbox_handle, outbox_inbox) = outbox::channel();
@@ -105,6 +108,8 @@ pub async fn serve(
     let _ = engine_task.await;
     let _ = outbox_task.await;
     let _ = leader_task.await;
-    let _ = clock_task.await;
+    if let Some(clock_task) = clock_task {
+        let _ = clock_task.await;
+    }
     Ok(())
 }
