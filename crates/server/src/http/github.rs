@@ -13,8 +13,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use staunch_domain::alert::SourceFormat;
 use staunch_domain::ingest::github::{GitHubDelivery, parse_delivery};
 use staunch_store::NewChangeEvent;
@@ -26,9 +24,7 @@ pub fn signature_matches(secret: &str, header: &str, body: &[u8]) -> bool {
     let Some(signature) = header.strip_prefix("sha256=").and_then(|hex_text| hex::decode(hex_text).ok()) else {
         return false;
     };
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("hmac accepts keys of any length");
-    mac.update(body);
-    mac.verify_slice(&signature).is_ok()
+    crate::outbox::signature::hmac_sha256_matches(secret, &[body], &signature)
 }
 
 pub async fn github(
