@@ -28,6 +28,9 @@ pub struct Config {
     /// Organisations by the id the database gave them (see [`Config::bind_org_ids`]). The
     /// default organisation is bound from the start: its id is fixed by the schema.
     bound: HashMap<OrgId, usize>,
+    /// The organisation each bound integration key (by SHA-256) belongs to, so a request finds
+    /// its tenant with one lookup however many organisations there are.
+    key_owners: HashMap<String, OrgId>,
     /// What an organisation unknown to this file sees: nobody to page, no services.
     empty: Directory,
 }
@@ -57,8 +60,15 @@ impl Config {
     pub fn bind_org_ids(&mut self, ids: &[(OrgSlug, OrgId)]) {
         for (slug, org) in ids {
             if let Some(index) = self.organisations.iter().position(|organisation| &organisation.slug == slug) {
-                self.bound.insert(*org, index);
+                self.bind(*org, index);
             }
+        }
+    }
+
+    fn bind(&mut self, org: OrgId, index: usize) {
+        self.bound.insert(org, index);
+        for digest in self.organisations[index].directory.integrations_by_key_sha256.keys() {
+            self.key_owners.insert(digest.clone(), org);
         }
     }
 
@@ -75,8 +85,8 @@ impl Config {
     /// The integration whose key has this SHA-256, and the organisation it belongs to. Keys are
     /// unique across organisations, so a key alone names its tenant.
     pub fn integration(&self, key_sha256: &str) -> Option<(OrgId, &Integration)> {
-        self.bound_organisations()
-            .find_map(|(org, organisation)| organisation.directory.integration(key_sha256).map(|integration| (org, integration)))
+        let org = *self.key_owners.get(key_sha256)?;
+        self.directory(org).integration(key_sha256).map(|integration| (org, integration))
     }
 }
 
@@ -375,15 +385,17 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let bound = HashMap::from([(OrgId::DEFAULT, 0)]);
-    Ok(Config {
+    let mut config = Config {
         organisations,
         smtp: raw.smtp,
         notifications: raw.notifications,
         settings: raw.settings,
-        bound,
+        bound: HashMap::new(),
+        key_owners: HashMap::new(),
         empty: Directory::default(),
-    })
+    };
+    config.bind(OrgId::DEFAULT, 0);
+    Ok(config)
 }
 
 fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<String>) -> Directory {
