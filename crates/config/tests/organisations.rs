@@ -49,7 +49,7 @@ fn each_organisation_has_its_own_directory() {
 }
 
 fn problems(text: &str) -> String {
-    parse_config(text, "test").err().expect("config should be refused").to_string()
+    parse_config(text, "test").expect_err("config should be refused").to_string()
 }
 
 #[test]
