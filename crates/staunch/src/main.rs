@@ -6,6 +6,7 @@ mod client_commands;
 mod eval;
 mod export;
 mod init;
+mod memory;
 mod migrate;
 mod routes;
 mod serve;
@@ -15,6 +16,7 @@ mod token;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    memory::limit_allocator_arenas();
     let args = args::Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

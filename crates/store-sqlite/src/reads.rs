@@ -30,7 +30,7 @@ fn page_size(limit: u32) -> i64 {
 impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         let write_guard = self.write_lock.clone().lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         Ok(Box::new(SqliteTx::new(tx, write_guard)))
     }
 
@@ -150,7 +150,7 @@ impl Store for SqliteStore {
 
     async fn ensure_organisations(&self, organisations: &[(OrgSlug, String)]) -> StoreResult<Vec<OrgId>> {
         let _write_guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         let mut ids = Vec::with_capacity(organisations.len());
         for (slug, name) in organisations {
             sqlx::query("INSERT INTO organisations (slug, name, created_at) VALUES (?, ?, ?) ON CONFLICT (slug) DO NOTHING")
@@ -200,7 +200,7 @@ impl Store for SqliteStore {
              RETURNING {DELIVERY_COLUMNS}"
         );
         let _write_guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(micros(lease_until))
             .bind(micros(now))
@@ -226,7 +226,7 @@ impl Store for SqliteStore {
     async fn release_delivery_leases(&self) -> StoreResult<u64> {
         let _write_guard = self.write_lock.lock().await;
         let result = sqlx::query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         Ok(result.rows_affected())
