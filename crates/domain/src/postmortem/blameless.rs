@@ -285,7 +285,7 @@ pub fn check_sentence(sentence: &str, names: &PersonNames) -> Option<Finding> {
         }
         // A person as the agent after "caused by", "error by", ...
         let agent_of_cause = (1..=3).any(|distance| {
-            person_index >= distance + 1
+            person_index > distance
                 && words[person_index - distance].lower == "by"
                 && AGENT_WORDS.contains(&words[person_index - distance - 1].lower.as_str())
                 && words[person_index - distance + 1..person_index].iter().all(|word| {

@@ -492,10 +492,10 @@ fn attempts(timeline: &[TimelineFact], actors: &Actors<'_>) -> Vec<Attempt> {
         .map(|(index, _)| index)
         .collect();
     for index in recovered {
-        if let Some(step) = attempts[..index].iter_mut().rev().find(|attempt| attempt.text.contains(" step ")) {
-            if step.outcome == Outcome::Tried {
-                step.outcome = Outcome::Worked;
-            }
+        if let Some(step) = attempts[..index].iter_mut().rev().find(|attempt| attempt.text.contains(" step "))
+            && step.outcome == Outcome::Tried
+        {
+            step.outcome = Outcome::Worked;
         }
     }
     attempts

@@ -46,6 +46,7 @@ pub struct TimelineFact {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertFact {
+    pub dedup_key: String,
     pub summary: String,
     pub severity: Severity,
     pub labels: Labels,
@@ -65,7 +66,9 @@ impl AlertFact {
 /// A change event of the incident's service (a deploy, a push, a PagerDuty change).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChangeFact {
+    pub service_id: String,
     pub at: Timestamp,
+    pub received_at: Timestamp,
     pub summary: String,
     pub source: Option<String>,
     pub details: serde_json::Value,

@@ -21,6 +21,7 @@ fn alert(name: &str, labels: &[(&str, &str)], first_seen: &str) -> AlertFact {
     let mut all: Labels = labels.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
     all.insert("alertname".into(), name.into());
     AlertFact {
+        dedup_key: format!("{name}:{first_seen}"),
         summary: format!("{name} firing"),
         severity: Severity::Sev1,
         labels: all,
@@ -124,13 +125,17 @@ fn slo_incident() -> (IncidentFacts, Vec<TimelineFact>, Vec<AlertFact>, Vec<Chan
     )];
     let changes = vec![
         ChangeFact {
+            service_id: "checkout".into(),
             at: at("2026-03-02T09:40:00Z"),
+            received_at: at("2026-03-02T09:40:01Z"),
             summary: "deployment to production success: v1.4".into(),
             source: Some("github:acme/checkout".into()),
             details: json!({ "kind": "deployment" }),
         },
         ChangeFact {
+            service_id: "checkout".into(),
             at: at("2026-03-01T09:40:00Z"),
+            received_at: at("2026-03-01T09:40:00Z"),
             summary: "an old deploy, outside the window".into(),
             source: None,
             details: json!({}),
