@@ -9,7 +9,13 @@ fn duration(seconds: &Value) -> String {
     };
     let seconds = seconds.round() as i64;
     let (hours, minutes, rest) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if hours > 0 { format!("{hours}h {minutes}m") } else if minutes > 0 { format!("{minutes}m {rest}s") } else { format!("{rest}s") }
+    if hours > 0 {
+        format!("{hours}h {minutes}m")
+    } else if minutes > 0 {
+        format!("{minutes}m {rest}s")
+    } else {
+        format!("{rest}s")
+    }
 }
 
 fn stat(value: &Value) -> String {

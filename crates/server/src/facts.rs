@@ -31,7 +31,12 @@ pub fn incident(incident: &Incident) -> IncidentFacts {
 pub fn timeline(entries: &[TimelineEntry]) -> Vec<TimelineFact> {
     entries
         .iter()
-        .map(|entry| TimelineFact { at: entry.at, actor: entry.actor.to_string(), kind: entry.kind.clone(), data: entry.data.clone() })
+        .map(|entry| TimelineFact {
+            at: entry.at,
+            actor: entry.actor.to_string(),
+            kind: entry.kind.clone(),
+            data: entry.data.clone(),
+        })
         .collect()
 }
 
@@ -68,7 +73,13 @@ pub fn changes(events: &[ChangeEvent]) -> Vec<ChangeFact> {
 pub fn action_items(items: &[ActionItem]) -> Vec<ActionItemFact> {
     items
         .iter()
-        .map(|item| ActionItemFact { id: item.id, text: item.text.clone(), owner: item.owner.clone(), due: item.due, status: item.status })
+        .map(|item| ActionItemFact {
+            id: item.id,
+            text: item.text.clone(),
+            owner: item.owner.clone(),
+            due: item.due,
+            status: item.status,
+        })
         .collect()
 }
 
@@ -89,8 +100,7 @@ pub struct IncidentRecord {
 
 pub async fn load_incident(store: &Scoped, config: &Config, incident: Incident, now: Timestamp) -> StoreResult<IncidentRecord> {
     let timeline = store.timeline(incident.id).await?;
-    let alerts =
-        store.alerts(&AlertFilter { incident_id: Some(incident.id), limit: MAX_ALERTS, ..Default::default() }).await?;
+    let alerts = store.alerts(&AlertFilter { incident_id: Some(incident.id), limit: MAX_ALERTS, ..Default::default() }).await?;
     let changes = store.change_events(Some(&incident.service_id), MAX_CHANGES).await?;
     let action_items = store.action_items(incident.id).await?;
     let budget = budget(store, config, &incident, &alerts, now).await?;

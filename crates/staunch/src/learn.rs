@@ -12,7 +12,13 @@ fn client(options: &ClientArgs) -> staunch_cli::Client {
 }
 
 pub async fn postmortem(options: &ClientArgs, id: i64, html: bool) -> anyhow::Result<()> {
-    let format = if html { "html" } else if options.json { "json" } else { "md" };
+    let format = if html {
+        "html"
+    } else if options.json {
+        "json"
+    } else {
+        "md"
+    };
     let text = client(options).get_text(&format!("/api/v1/incidents/{id}/postmortem"), &[("format", format.to_string())]).await?;
     print!("{text}");
     Ok(())
@@ -35,8 +41,9 @@ pub async fn export_case(options: &ClientArgs, id: i64, out: Option<&Path>) -> a
 /// would no longer be recognised.
 pub fn check_cases(config_path: &Path, org_slug: &str, directory: &Path) -> anyhow::Result<()> {
     let config = staunch_config::load_config(config_path)?;
-    let organisation =
-        config.organisation(org_slug).with_context(|| format!("organisation {org_slug:?} is not in {}", config_path.display()))?;
+    let organisation = config
+        .organisation(org_slug)
+        .with_context(|| format!("organisation {org_slug:?} is not in {}", config_path.display()))?;
     let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(directory)
         .with_context(|| format!("cannot read {}", directory.display()))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -52,7 +59,9 @@ pub fn check_cases(config_path: &Path, org_slug: &str, directory: &Path) -> anyh
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let verdict = match parse_case(&text) {
             Ok(case) => check_case(&case, &organisation.directory, &NoTriage),
-            Err(error) => CaseVerdict { incident_id: 0, passed: false, failures: vec![format!("not a case: {error}")], notes: vec![] },
+            Err(error) => {
+                CaseVerdict { incident_id: 0, passed: false, failures: vec![format!("not a case: {error}")], notes: vec![] }
+            }
         };
         if verdict.passed {
             println!("pass  {name}: {}", verdict.notes.join("; "));

@@ -20,7 +20,11 @@ fn staunch(app: &App, args: &[&str]) -> (bool, String, String) {
         .current_dir(&app.dir)
         .output()
         .expect("run staunch");
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).to_string(), String::from_utf8_lossy(&output.stderr).to_string())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
 }
 
 async fn patch(app: &App, path: &str, body: Value) -> (u16, Value) {
@@ -52,12 +56,16 @@ async fn postmortem_case_and_report_of_a_real_incident() {
 
     let (ok, _, stderr) = staunch(&app, &["ack", "1"]);
     assert!(ok, "{stderr}");
-    let (ok, _, stderr) = staunch(&app, &["note", "1", "Restarted the pods; errors stopped. Bob forgot to pin the provider version."]);
+    let (ok, _, stderr) =
+        staunch(&app, &["note", "1", "Restarted the pods; errors stopped. Bob forgot to pin the provider version."]);
     assert!(ok, "{stderr}");
 
     // Action items: added, then changed; each change is on the timeline with its actor.
     let (status, added) = app
-        .api_post("/api/v1/incidents/1/action-items", json!({ "text": "Pin provider versions in CI", "owner": "alice", "due": "2026-12-01" }))
+        .api_post(
+            "/api/v1/incidents/1/action-items",
+            json!({ "text": "Pin provider versions in CI", "owner": "alice", "due": "2026-12-01" }),
+        )
         .await;
     assert_eq!(status, 201, "{added}");
     let item_id = added["action_item"]["id"].as_i64().unwrap();
@@ -65,7 +73,8 @@ async fn postmortem_case_and_report_of_a_real_incident() {
     assert_eq!((status, body["field"].as_str()), (422, Some("owner")), "{body}");
     let (status, body) = app.api_post("/api/v1/incidents/1/action-items", json!({ "text": "x", "due": "tomorrow" })).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("due")), "{body}");
-    let (status, body) = patch(&app, &format!("/api/v1/action-items/{item_id}"), json!({ "status": "done", "owner": null })).await;
+    let (status, body) =
+        patch(&app, &format!("/api/v1/action-items/{item_id}"), json!({ "status": "done", "owner": null })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["action_item"]["status"].as_str(), &body["action_item"]["owner"]), (Some("done"), &Value::Null));
     let (status, body) = patch(&app, &format!("/api/v1/action-items/{item_id}"), json!({ "status": "closed" })).await;
@@ -108,7 +117,8 @@ async fn postmortem_case_and_report_of_a_real_incident() {
     assert!(!markdown.contains("\"Restarted the pods; errors stopped.\" —"), "{markdown}");
     let (ok, html, _) = staunch(&app, &["postmortem", "1", "--html"]);
     assert!(ok && html.starts_with("<!doctype html>") && html.contains("<h2>Action items</h2>"), "{html}");
-    let response = app.http.get(app.url("/api/v1/incidents/1/postmortem?format=pdf")).bearer_auth(&app.token).send().await.unwrap();
+    let response =
+        app.http.get(app.url("/api/v1/incidents/1/postmortem?format=pdf")).bearer_auth(&app.token).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 400);
 
     // The regression case passes against today's configuration...
@@ -134,7 +144,9 @@ async fn postmortem_case_and_report_of_a_real_incident() {
     let (ok, stdout, stderr) = staunch(&app, &["cases", "check", "cases", "--config", "changed.yaml"]);
     assert!(!ok, "{stdout}");
     assert!(
-        stdout.contains("FAIL  incident-1.json: alert \"CheckoutDown\" arriving at checkout now routes to payments instead of checkout"),
+        stdout.contains(
+            "FAIL  incident-1.json: alert \"CheckoutDown\" arriving at checkout now routes to payments instead of checkout"
+        ),
         "{stdout}"
     );
     assert!(stderr.contains("1 regression case(s) would no longer be recognised"), "{stderr}");
@@ -148,7 +160,10 @@ async fn postmortem_case_and_report_of_a_real_incident() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     let report = &report["report"];
     assert_eq!(report["incidents"], 1);
-    assert_eq!((report["time_to_acknowledge"]["count"].as_u64(), report["time_to_resolve"]["count"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (report["time_to_acknowledge"]["count"].as_u64(), report["time_to_resolve"]["count"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(report["incidents_per_service"]["checkout"], 1);
     assert_eq!((report["dora"]["deploys"].as_u64(), report["dora"]["change_failure_rate"].as_f64()), (Some(1), Some(1.0)));
     let (ok, stdout, _) = staunch(&app, &["report"]);

@@ -20,7 +20,8 @@ pub(crate) async fn list(pool: &PgPool, org: OrgId, incident_id: i64) -> StoreRe
 
 pub(crate) async fn one(pool: &PgPool, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
     let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = $1 AND id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(action_item_id).fetch_optional(pool).await.map_err(backend)?;
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(action_item_id).fetch_optional(pool).await.map_err(backend)?;
     row.as_ref().map(read).transpose()
 }
 
@@ -58,16 +59,18 @@ pub(crate) async fn insert(connection: &mut PgConnection, item: &NewActionItem) 
 }
 
 pub(crate) async fn update(connection: &mut PgConnection, item: &ActionItem) -> StoreResult<()> {
-    sqlx::query("UPDATE action_items SET text = $1, owner = $2, due = $3, status = $4, updated_at = $5 WHERE org_id = $6 AND id = $7")
-        .bind(&item.text)
-        .bind(&item.owner)
-        .bind(item.due.map(|due| due.to_string()))
-        .bind(item.status.as_str())
-        .bind(micros(item.updated_at))
-        .bind(item.org.0)
-        .bind(item.id)
-        .execute(&mut *connection)
-        .await
-        .map_err(backend)?;
+    sqlx::query(
+        "UPDATE action_items SET text = $1, owner = $2, due = $3, status = $4, updated_at = $5 WHERE org_id = $6 AND id = $7",
+    )
+    .bind(&item.text)
+    .bind(&item.owner)
+    .bind(item.due.map(|due| due.to_string()))
+    .bind(item.status.as_str())
+    .bind(micros(item.updated_at))
+    .bind(item.org.0)
+    .bind(item.id)
+    .execute(&mut *connection)
+    .await
+    .map_err(backend)?;
     Ok(())
 }

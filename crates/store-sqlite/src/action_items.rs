@@ -20,11 +20,16 @@ pub(crate) async fn list(pool: &SqlitePool, org: OrgId, incident_id: i64) -> Sto
 
 pub(crate) async fn one(pool: &SqlitePool, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
     let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND id = ?");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(action_item_id).fetch_optional(pool).await.map_err(backend)?;
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(action_item_id).fetch_optional(pool).await.map_err(backend)?;
     row.as_ref().map(read).transpose()
 }
 
-pub(crate) async fn one_in(connection: &mut SqliteConnection, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
+pub(crate) async fn one_in(
+    connection: &mut SqliteConnection,
+    org: OrgId,
+    action_item_id: i64,
+) -> StoreResult<Option<ActionItem>> {
     let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND id = ?");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(org.0)

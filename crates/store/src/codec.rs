@@ -217,7 +217,9 @@ pub fn audit_entry<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<AuditEntry>
 pub fn action_item<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<ActionItem> {
     let status = row.text("status")?;
     let due = match row.optional_text("due")? {
-        Some(text) => Some(text.parse::<jiff::civil::Date>().map_err(|error| StoreError::Corrupt(format!("column due: {error}")))?),
+        Some(text) => {
+            Some(text.parse::<jiff::civil::Date>().map_err(|error| StoreError::Corrupt(format!("column due: {error}")))?)
+        }
         None => None,
     };
     Ok(ActionItem {
@@ -227,7 +229,8 @@ pub fn action_item<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<ActionItem>
         text: row.text("text")?,
         owner: row.optional_text("owner")?,
         due,
-        status: staunch_domain::action_item::ActionItemStatus::parse(&status).ok_or_else(|| corrupt("action item status", &status))?,
+        status: staunch_domain::action_item::ActionItemStatus::parse(&status)
+            .ok_or_else(|| corrupt("action item status", &status))?,
         created_by: Actor { kind: row.text("actor_kind")?, id: row.text("actor_id")? },
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,

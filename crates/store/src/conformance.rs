@@ -1069,7 +1069,10 @@ pub async fn action_items_are_kept_per_incident_and_organisation(store: Arc<dyn 
     tx.insert_action_item(&new_action_item(OrgId::DEFAULT, elsewhere.id, "other incident")).await.unwrap();
     tx.commit().await.unwrap();
     assert!(second.id > first.id);
-    assert_eq!((first.text.as_str(), first.owner.as_deref(), first.due), ("add a canary stage", Some("alice"), Some(jiff::civil::date(2026, 12, 24))));
+    assert_eq!(
+        (first.text.as_str(), first.owner.as_deref(), first.due),
+        ("add a canary stage", Some("alice"), Some(jiff::civil::date(2026, 12, 24)))
+    );
     assert_eq!((first.created_at, first.updated_at, &first.created_by.id), (at(5), at(5), &"bob".to_string()));
     assert_eq!(store.action_items(OrgId::DEFAULT, incident.id).await.unwrap(), vec![first.clone(), second.clone()]);
 

@@ -134,7 +134,11 @@ pub async fn postmortem(
     let query: PostmortemQuery = parse_query(query.as_deref())?;
     let format = query.format.as_deref().unwrap_or("md");
     if !matches!(format, "md" | "html" | "json") {
-        return Err(ApiError::field(StatusCode::BAD_REQUEST, "format", format!("unknown format {format:?}: expected md, html or json")));
+        return Err(ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "format",
+            format!("unknown format {format:?}: expected md, html or json"),
+        ));
     }
     let incident = incident_of(&caller, &id).await?;
     let now = state.clock.now();
@@ -162,7 +166,11 @@ pub async fn postmortem(
 }
 
 /// The incident as a regression case (`staunch incident export-case`).
-pub async fn regression_case(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn regression_case(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let incident = incident_of(&caller, &id).await?;
     let timeline = facts::timeline(&caller.store.timeline(incident.id).await?);
     let filter = staunch_store::AlertFilter { incident_id: Some(incident.id), limit: 1000, ..Default::default() };
