@@ -34,6 +34,28 @@ impl Client {
         self.send(request, path).await
     }
 
+    /// A GET whose answer is text (Markdown, HTML) rather than JSON; errors still carry the
+    /// server's JSON message.
+    pub async fn get_text(&self, path: &str, query: &[(&str, String)]) -> Result<String, ClientError> {
+        let mut request = self.http.get(self.url(path)).query(query);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response =
+            request.send().await.map_err(|error| ClientError::Unreachable { url: self.url(path), message: error.to_string() })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if status.is_success() {
+            return Ok(text);
+        }
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let mut message = value["error"].as_str().unwrap_or("request failed").to_string();
+        if let Some(field) = value["field"].as_str() {
+            message = format!("{field}: {message}");
+        }
+        Err(ClientError::Server { status: status.as_u16(), message })
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Result<Value, ClientError> {
         let request = self.http.post(self.url(path)).json(&body);
         self.send(request, path).await

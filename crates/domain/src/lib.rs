@@ -5,6 +5,7 @@
 //! simulation, replay and "as of time T" evaluation exact. The imperative shell (the store
 //! backends and the server) loads state, asks this crate what to do, and persists the answer.
 
+pub mod action_item;
 pub mod alert;
 pub mod directory;
 pub mod duration;
@@ -15,7 +16,10 @@ pub mod ingest;
 pub mod intake;
 pub mod labels;
 pub mod matcher;
+pub mod postmortem;
 pub mod rate_limit;
+pub mod regression_case;
+pub mod report;
 pub mod routing;
 pub mod schedule;
 pub mod severity;

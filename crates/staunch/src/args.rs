@@ -166,6 +166,38 @@ enum Command {
         #[arg(long = "in")]
         input: String,
     },
+    /// Print an incident's blameless postmortem (Markdown; --html for a page)
+    Postmortem {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        #[arg(long)]
+        html: bool,
+    },
+    /// One incident's follow-ups and regression case
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
+    /// Regression cases written by `staunch incident export-case`
+    Cases {
+        #[command(subcommand)]
+        command: CasesCommand,
+    },
+    /// MTTA, MTTR, incidents per service and severity, and the four DORA metrics
+    Report {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// RFC 3339 instant (default: 30 days before --until)
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 instant (default: now)
+        #[arg(long)]
+        until: Option<String>,
+        /// How soon after a deploy an incident of its service makes it a failed change, e.g. 1h
+        #[arg(long)]
+        failure_window: Option<String>,
+    },
     /// Print webhook pages as they arrive, checking their signature
     WebhookReceiver {
         #[arg(long, default_value = "127.0.0.1:9000")]
@@ -308,6 +340,33 @@ enum SilenceCommand {
 }
 
 #[derive(Subcommand)]
+enum IncidentCommand {
+    /// Write a resolved incident as a regression case (JSON)
+    ExportCase {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        /// The file to write (default: standard output)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CasesCommand {
+    /// Replay every case in a directory against the configuration's routes and grouping; exits
+    /// non-zero when a past incident would no longer be recognised
+    Check {
+        directory: PathBuf,
+        #[arg(long, default_value = "staunch.yaml")]
+        config: PathBuf,
+        /// The organisation (slug) whose configuration the cases are checked against
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Create an API token and print it once
     Create {
@@ -372,6 +431,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Migrate { config, db } => crate::migrate::run(&config, db.as_deref()).await,
         Command::Export { config, db, out } => crate::export::export(&config, db.as_deref(), &out).await,
         Command::Import { db, input } => crate::export::import(&db, &input).await,
+        Command::Postmortem { client: options, id, html } => crate::learn::postmortem(&options, id, html).await,
+        Command::Incident { command: IncidentCommand::ExportCase { client: options, id, out } } => {
+            crate::learn::export_case(&options, id, out.as_deref()).await
+        }
+        Command::Cases { command: CasesCommand::Check { directory, config, org } } => {
+            crate::learn::check_cases(&config, &org, &directory)
+        }
+        Command::Report { client: options, since, until, failure_window } => {
+            crate::learn::report(&options, since, until, failure_window).await
+        }
         Command::WebhookReceiver { listen, secret } => {
             staunch_server::receiver::run_receiver(listen, secret, crate::shutdown_signal()).await
         }

@@ -6,6 +6,7 @@ mod client_commands;
 mod eval;
 mod export;
 mod init;
+mod learn;
 mod memory;
 mod migrate;
 mod routes;

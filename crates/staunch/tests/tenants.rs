@@ -100,6 +100,7 @@ async fn call(app: &App, token: &str, method: &str, path: &str, body: Option<Val
         "GET" => app.http.get(url),
         "POST" => app.http.post(url),
         "DELETE" => app.http.delete(url),
+        "PATCH" => app.http.patch(url),
         other => panic!("unknown method {other}"),
     };
     let request = request.bearer_auth(token);
@@ -293,4 +294,54 @@ async fn roles_limit_tokens_and_integration_keys_only_ingest() {
     let token_entries = audit["audit"].as_array().unwrap().iter().filter(|entry| entry["action"] == "token.create").count();
     assert_eq!(token_entries, 3, "the three tokens of the default organisation, minted by the CLI");
     assert_eq!(audit["audit"][1]["origin"], "cli");
+}
+
+#[tokio::test]
+async fn action_items_postmortems_cases_and_reports_stay_within_their_organisation() {
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let (app, tokens) = start(&receiver).await;
+    trigger(&app, GLOBEX_EVENTS_KEY, "globex-db-down").await;
+    let globex = &tokens.globex_admin;
+    let id = get_ok(&app, globex, "/api/v1/incidents").await["incidents"][0]["id"].as_i64().unwrap();
+    let (status, added) =
+        call(&app, globex, "POST", &format!("/api/v1/incidents/{id}/action-items"), Some(json!({ "text": "globex follow-up" })))
+            .await;
+    assert_eq!(status, 201, "{added}");
+    let item_id = added["action_item"]["id"].as_i64().unwrap();
+    let (status, _) = call(&app, globex, "POST", &format!("/api/v1/incidents/{id}/resolve"), None).await;
+    assert_eq!(status, 200);
+    let before = get_ok(&app, globex, &format!("/api/v1/incidents/{id}/action-items")).await;
+
+    let admin = &tokens.default_admin;
+    let not_found = [
+        ("GET", format!("/api/v1/incidents/{id}/action-items"), None),
+        ("POST", format!("/api/v1/incidents/{id}/action-items"), Some(json!({ "text": "written by A" }))),
+        ("PATCH", format!("/api/v1/action-items/{item_id}"), Some(json!({ "status": "cancelled" }))),
+        ("GET", format!("/api/v1/incidents/{id}/postmortem"), None),
+        ("GET", format!("/api/v1/incidents/{id}/case"), None),
+    ];
+    for (method, path, body) in not_found {
+        let (status, answer) = call(&app, admin, method, &path, body).await;
+        assert_eq!(status, 404, "{method} {path} with A's token: {answer}");
+    }
+    let report = get_ok(&app, admin, "/api/v1/report").await;
+    assert_eq!(report["report"]["incidents"], 0, "A's report counts none of B's incidents: {report}");
+    assert_eq!(get_ok(&app, globex, "/api/v1/report").await["report"]["incidents"], 1);
+    assert_eq!(get_ok(&app, globex, &format!("/api/v1/incidents/{id}/action-items")).await, before, "B's items are unchanged");
+
+    // A viewer reads postmortems but does not add action items.
+    trigger(&app, EVENTS_KEY, "default-api-slow").await;
+    let own = get_ok(&app, admin, "/api/v1/incidents").await["incidents"][0]["id"].as_i64().unwrap();
+    let (status, _) =
+        call(&app, &tokens.default_viewer, "GET", &format!("/api/v1/incidents/{own}/postmortem?format=json"), None).await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &app,
+        &tokens.default_viewer,
+        "POST",
+        &format!("/api/v1/incidents/{own}/action-items"),
+        Some(json!({ "text": "x" })),
+    )
+    .await;
+    assert_eq!(status, 403);
 }

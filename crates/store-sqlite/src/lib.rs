@@ -11,6 +11,7 @@ mod export;
 mod migrate;
 pub use export::schema_version_at;
 pub use migrate::SCHEMA_VERSION;
+mod action_items;
 mod reads;
 mod slo_buckets;
 mod tx;

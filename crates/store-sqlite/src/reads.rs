@@ -248,6 +248,14 @@ impl Store for SqliteStore {
     async fn slo_buckets(&self, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
         crate::slo_buckets::read(&self.pool, org, slo_id, from).await
     }
+
+    async fn action_items(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<ActionItem>> {
+        crate::action_items::list(&self.pool, org, incident_id).await
+    }
+
+    async fn action_item(&self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
+        crate::action_items::one(&self.pool, org, action_item_id).await
+    }
 }
 
 /// Leadership on an embedded database: the process that has it open is the only one.

@@ -493,6 +493,18 @@ impl StoreTx for SqliteTx {
     async fn prune_slo_buckets(&mut self, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64> {
         crate::slo_buckets::prune(&mut self.tx, org, slo_id, before).await
     }
+
+    async fn insert_action_item(&mut self, item: &NewActionItem) -> StoreResult<ActionItem> {
+        crate::action_items::insert(&mut self.tx, item).await
+    }
+
+    async fn action_item(&mut self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
+        crate::action_items::one_in(&mut self.tx, org, action_item_id).await
+    }
+
+    async fn update_action_item(&mut self, item: &ActionItem) -> StoreResult<()> {
+        crate::action_items::update(&mut self.tx, item).await
+    }
 }
 
 #[cfg(test)]

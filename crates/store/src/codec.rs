@@ -213,3 +213,26 @@ pub fn audit_entry<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<AuditEntry>
         details: row.json("details")?,
     })
 }
+
+pub fn action_item<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<ActionItem> {
+    let status = row.text("status")?;
+    let due = match row.optional_text("due")? {
+        Some(text) => {
+            Some(text.parse::<jiff::civil::Date>().map_err(|error| StoreError::Corrupt(format!("column due: {error}")))?)
+        }
+        None => None,
+    };
+    Ok(ActionItem {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        incident_id: row.int("incident_id")?,
+        text: row.text("text")?,
+        owner: row.optional_text("owner")?,
+        due,
+        status: staunch_domain::action_item::ActionItemStatus::parse(&status)
+            .ok_or_else(|| corrupt("action item status", &status))?,
+        created_by: Actor { kind: row.text("actor_kind")?, id: row.text("actor_id")? },
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}

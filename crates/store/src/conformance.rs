@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
             audit_log_is_per_organisation_and_newest_first,
             leadership_is_given_up_when_dropped,
             slo_buckets_add_up_per_minute_and_are_pruned,
+            action_items_are_kept_per_incident_and_organisation,
         );
         // Needs two stores: the one exported from and a fresh one to import into.
         #[tokio::test]
@@ -713,6 +714,7 @@ struct Readable {
     api_tokens: Vec<Option<ApiToken>>,
     slo_buckets: Vec<SloBucket>,
     next_job_due: Option<Timestamp>,
+    action_items: Vec<ActionItem>,
 }
 
 async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String]) -> Readable {
@@ -727,10 +729,12 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         api_tokens: vec![],
         slo_buckets: vec![],
         next_job_due: store.next_job_due().await.unwrap(),
+        action_items: vec![],
     };
     for &org in orgs {
         let incidents = store.incidents(org, &IncidentFilter { limit: 10_000, ..Default::default() }).await.unwrap();
         for incident in &incidents {
+            everything.action_items.extend(store.action_items(org, incident.id).await.unwrap());
             everything.timelines.push(store.timeline(org, incident.id).await.unwrap());
             everything.deliveries.push(store.deliveries(org, incident.id).await.unwrap());
         }
@@ -770,6 +774,7 @@ async fn populate_for_export(store: &Arc<dyn Store>) -> (Vec<OrgId>, Vec<String>
         closed.state = IncidentState::Resolved;
         closed.resolved_at = Some(at(30));
         tx.update_incident(&closed).await.unwrap();
+        tx.insert_action_item(&new_action_item(org, closed.id, "add a canary stage")).await.unwrap();
         let alert_count = if index == 0 { dump::EXPORT_PAGE_ROWS as usize + 200 } else { 3 };
         let alerts: Vec<NewAlert> =
             (0..alert_count).map(|number| new_alert(org, "checkout", &format!("fp-{number}"), Some(incident.id))).collect();
@@ -1035,4 +1040,55 @@ pub async fn slo_buckets_add_up_per_minute_and_are_pruned(store: Arc<dyn Store>)
     assert_eq!(pruned as usize, read.len() - 1);
     assert_eq!(store.slo_buckets(org, "checkout", at(-3600)).await.unwrap(), read[read.len() - 1..].to_vec());
     assert_eq!(store.slo_buckets(OrgId(2), "checkout", at(-3600)).await.unwrap().len(), 1, "pruning stays in its org");
+}
+
+fn new_action_item(org: OrgId, incident_id: i64, text: &str) -> NewActionItem {
+    NewActionItem {
+        org,
+        incident_id,
+        text: text.into(),
+        owner: Some("alice".into()),
+        due: Some(jiff::civil::date(2026, 12, 24)),
+        status: staunch_domain::action_item::ActionItemStatus::Open,
+        created_by: Actor { kind: "user".into(), id: "bob".into() },
+        created_at: at(5),
+    }
+}
+
+pub async fn action_items_are_kept_per_incident_and_organisation(store: Arc<dyn Store>) {
+    use staunch_domain::action_item::ActionItemStatus;
+    let other_org = store.ensure_organisations(&[(OrgSlug::parse("other").unwrap(), "Other".into())]).await.unwrap()[0];
+    let incident = create_incident(&store, OrgId::DEFAULT, "checkout", "g", at(0)).await;
+    let elsewhere = create_incident(&store, OrgId::DEFAULT, "search", "g", at(0)).await;
+    let mut tx = store.begin().await.unwrap();
+    let first = tx.insert_action_item(&new_action_item(OrgId::DEFAULT, incident.id, "add a canary stage")).await.unwrap();
+    let mut second_item = new_action_item(OrgId::DEFAULT, incident.id, "alert on queue depth");
+    second_item.owner = None;
+    second_item.due = None;
+    let second = tx.insert_action_item(&second_item).await.unwrap();
+    tx.insert_action_item(&new_action_item(OrgId::DEFAULT, elsewhere.id, "other incident")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(second.id > first.id);
+    assert_eq!(
+        (first.text.as_str(), first.owner.as_deref(), first.due),
+        ("add a canary stage", Some("alice"), Some(jiff::civil::date(2026, 12, 24)))
+    );
+    assert_eq!((first.created_at, first.updated_at, &first.created_by.id), (at(5), at(5), &"bob".to_string()));
+    assert_eq!(store.action_items(OrgId::DEFAULT, incident.id).await.unwrap(), vec![first.clone(), second.clone()]);
+
+    let mut tx = store.begin().await.unwrap();
+    let mut changed = tx.action_item(OrgId::DEFAULT, first.id).await.unwrap().expect("read in the transaction");
+    changed.status = ActionItemStatus::Done;
+    changed.owner = None;
+    changed.due = None;
+    changed.updated_at = at(60);
+    tx.update_action_item(&changed).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.action_item(OrgId::DEFAULT, first.id).await.unwrap(), Some(changed));
+
+    // Another organisation sees none of it, by incident or by id.
+    assert!(store.action_items(other_org, incident.id).await.unwrap().is_empty());
+    assert_eq!(store.action_item(other_org, first.id).await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.action_item(other_org, second.id).await.unwrap(), None);
 }

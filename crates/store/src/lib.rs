@@ -89,6 +89,10 @@ pub trait Store: Send + Sync + 'static {
         tx.add_slo_events(org, slo_id, counts).await?;
         tx.commit().await
     }
+
+    /// The action items of one incident, oldest first.
+    async fn action_items(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<ActionItem>>;
+    async fn action_item(&self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>>;
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -178,6 +182,12 @@ pub trait StoreTx: Send {
     async fn add_slo_events(&mut self, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()>;
     /// Deletes the buckets of one SLO older than the minute containing `before`.
     async fn prune_slo_buckets(&mut self, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64>;
+
+    async fn insert_action_item(&mut self, item: &NewActionItem) -> StoreResult<ActionItem>;
+    /// Read inside the transaction, for a change to it.
+    async fn action_item(&mut self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>>;
+    /// Writes text, owner, due date, status and `updated_at` of an existing item.
+    async fn update_action_item(&mut self, item: &ActionItem) -> StoreResult<()>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).

@@ -439,3 +439,31 @@ impl SloBucket {
         Timestamp::from_second(second - second.rem_euclid(60)).unwrap_or(at)
     }
 }
+
+/// A follow-up of an incident, tracked until done or cancelled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewActionItem {
+    pub org: OrgId,
+    pub incident_id: i64,
+    pub text: String,
+    /// A user id of the directory.
+    pub owner: Option<String>,
+    pub due: Option<jiff::civil::Date>,
+    pub status: staunch_domain::action_item::ActionItemStatus,
+    pub created_by: Actor,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionItem {
+    pub id: i64,
+    pub org: OrgId,
+    pub incident_id: i64,
+    pub text: String,
+    pub owner: Option<String>,
+    pub due: Option<jiff::civil::Date>,
+    pub status: staunch_domain::action_item::ActionItemStatus,
+    pub created_by: Actor,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}

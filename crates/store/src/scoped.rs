@@ -55,4 +55,11 @@ impl Scoped {
     pub async fn add_slo_events(&self, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {
         self.store.add_slo_events(self.org, slo_id, counts).await
     }
+
+    pub async fn action_items(&self, incident_id: i64) -> StoreResult<Vec<ActionItem>> {
+        self.store.action_items(self.org, incident_id).await
+    }
+    pub async fn action_item(&self, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
+        self.store.action_item(self.org, action_item_id).await
+    }
 }

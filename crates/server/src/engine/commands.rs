@@ -38,13 +38,21 @@ pub enum Command {
         org: OrgId,
         silence_id: i64,
     },
+    ActionItem {
+        org: OrgId,
+        actor: Actor,
+        action: super::action_items::ActionItemAction,
+    },
 }
 
 impl Command {
     /// The organisation the command acts for.
     pub fn org(&self) -> OrgId {
         match self {
-            Command::Ingest { org, .. } | Command::Incident { org, .. } | Command::ExpireSilence { org, .. } => *org,
+            Command::Ingest { org, .. }
+            | Command::Incident { org, .. }
+            | Command::ExpireSilence { org, .. }
+            | Command::ActionItem { org, .. } => *org,
             Command::RecordChange { event } => event.org,
             Command::CreateSilence { silence } => silence.org,
         }
@@ -88,7 +96,12 @@ impl Audit {
         let target = match reply {
             Reply::Incident(_) | Reply::ChangeRecorded { .. } | Reply::SilenceExpired { found: true } => self.target.clone(),
             Reply::SilenceCreated { id } => format!("silence/{id}"),
-            Reply::Ingested(_) | Reply::IncidentNotFound | Reply::Rejected { .. } | Reply::SilenceExpired { found: false } => {
+            Reply::ActionItem(item) => format!("action-item/{}", item.id),
+            Reply::Ingested(_)
+            | Reply::IncidentNotFound
+            | Reply::ActionItemNotFound
+            | Reply::Rejected { .. }
+            | Reply::SilenceExpired { found: false } => {
                 return None;
             }
         };
@@ -121,6 +134,8 @@ pub enum Reply {
     Rejected { message: String },
     SilenceCreated { id: i64 },
     SilenceExpired { found: bool },
+    ActionItem(Box<staunch_store::ActionItem>),
+    ActionItemNotFound,
 }
 
 /// What happened to each event of an ingest command.
@@ -186,5 +201,6 @@ pub(crate) async fn apply(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, 
             context.silences.remove(org);
             Ok(Reply::SilenceExpired { found: tx.expire_silence(*org, *silence_id, context.now).await? })
         }
+        Command::ActionItem { org, actor, action } => super::action_items::apply(tx, context, *org, actor, action).await,
     }
 }

@@ -5,12 +5,14 @@
 //! 2xx always means durable and the cost of a commit is shared by everything in the batch.
 //! Between batches it runs escalation jobs that have come due.
 
+mod action_items;
 mod commands;
 mod escalate;
 mod intake;
 mod state_change;
 mod timeline;
 
+pub use action_items::{ActionItemAction, ActionItemPatch};
 pub use commands::*;
 
 use crate::clock::Clock;

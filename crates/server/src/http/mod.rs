@@ -8,6 +8,7 @@ mod errors;
 mod github;
 mod ingest;
 mod ingest_compat;
+mod postmortems;
 mod rate_limit;
 mod slos;
 
@@ -17,7 +18,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use staunch_config::Config;
 use staunch_domain::incident::StateChange;
@@ -78,6 +79,11 @@ pub fn router(state: AppState) -> Router {
         .route("/slos/{id}", get(slos::get))
         .route("/slos/{id}/events", post(slos::push_events))
         .route("/slos/{id}/burn.svg", get(slos::burn_svg))
+        .route("/incidents/{id}/action-items", get(postmortems::list_action_items).post(postmortems::add_action_item))
+        .route("/action-items/{id}", patch(postmortems::update_action_item))
+        .route("/incidents/{id}/postmortem", get(postmortems::postmortem))
+        .route("/incidents/{id}/case", get(postmortems::regression_case))
+        .route("/report", get(postmortems::report))
         .fallback(errors::not_found);
     Router::new()
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))

@@ -205,6 +205,23 @@ pub const TABLES: &[Table] = &[
         seeded_ids: &[],
     },
     Table {
+        name: "action_items",
+        columns: &[
+            int("id"),
+            int("org_id"),
+            int("incident_id"),
+            text("text"),
+            optional_text("owner"),
+            optional_text("due"),
+            text("status"),
+            text("actor_kind"),
+            text("actor_id"),
+            int("created_at"),
+            int("updated_at"),
+        ],
+        seeded_ids: &[],
+    },
+    Table {
         name: "audit_log",
         columns: &[
             int("id"),

@@ -1,0 +1,78 @@
+//! The SQLite side of action items: one row per follow-up, read per incident.
+
+use crate::backend;
+use crate::codec::{Columns, micros};
+use sqlx::{SqliteConnection, SqlitePool};
+use staunch_store::codec;
+use staunch_store::{ActionItem, NewActionItem, OrgId, StoreResult};
+
+const COLUMNS: &str = "id, org_id, incident_id, text, owner, due, status, actor_kind, actor_id, created_at, updated_at";
+
+fn read(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ActionItem> {
+    codec::action_item(&Columns(row))
+}
+
+pub(crate) async fn list(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<ActionItem>> {
+    let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND incident_id = ? ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(incident_id).fetch_all(pool).await.map_err(backend)?;
+    rows.iter().map(read).collect()
+}
+
+pub(crate) async fn one(pool: &SqlitePool, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
+    let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND id = ?");
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(action_item_id).fetch_optional(pool).await.map_err(backend)?;
+    row.as_ref().map(read).transpose()
+}
+
+pub(crate) async fn one_in(
+    connection: &mut SqliteConnection,
+    org: OrgId,
+    action_item_id: i64,
+) -> StoreResult<Option<ActionItem>> {
+    let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(action_item_id)
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(read).transpose()
+}
+
+pub(crate) async fn insert(connection: &mut SqliteConnection, item: &NewActionItem) -> StoreResult<ActionItem> {
+    let sql = format!(
+        "INSERT INTO action_items (org_id, incident_id, text, owner, due, status, actor_kind, actor_id, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(item.org.0)
+        .bind(item.incident_id)
+        .bind(&item.text)
+        .bind(&item.owner)
+        .bind(item.due.map(|due| due.to_string()))
+        .bind(item.status.as_str())
+        .bind(&item.created_by.kind)
+        .bind(&item.created_by.id)
+        .bind(micros(item.created_at))
+        .bind(micros(item.created_at))
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(backend)?;
+    read(&row)
+}
+
+pub(crate) async fn update(connection: &mut SqliteConnection, item: &ActionItem) -> StoreResult<()> {
+    sqlx::query("UPDATE action_items SET text = ?, owner = ?, due = ?, status = ?, updated_at = ? WHERE org_id = ? AND id = ?")
+        .bind(&item.text)
+        .bind(&item.owner)
+        .bind(item.due.map(|due| due.to_string()))
+        .bind(item.status.as_str())
+        .bind(micros(item.updated_at))
+        .bind(item.org.0)
+        .bind(item.id)
+        .execute(&mut *connection)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
