@@ -17,9 +17,11 @@ pub mod labels;
 pub mod matcher;
 pub mod rate_limit;
 pub mod routing;
+pub mod runbook;
 pub mod schedule;
 pub mod severity;
 pub mod slo;
 pub mod tenant;
+pub mod triage;
 
 pub use jiff::Timestamp;
