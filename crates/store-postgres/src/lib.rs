@@ -21,6 +21,7 @@ mod migrate;
 pub use export::schema_version_at;
 pub use migrate::SCHEMA_VERSION;
 mod reads;
+mod runbook_runs;
 mod slo_buckets;
 mod tx;
 

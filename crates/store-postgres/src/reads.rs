@@ -247,4 +247,20 @@ impl Store for PostgresStore {
     async fn slo_buckets(&self, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
         crate::slo_buckets::read(&self.pool, org, slo_id, from).await
     }
+
+    async fn runbook_runs(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
+        crate::runbook_runs::for_incident(&self.pool, org, incident_id).await
+    }
+
+    async fn runbook_run(&self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+        crate::runbook_runs::one(&self.pool, org, run_id).await
+    }
+
+    async fn active_runbook_runs(&self) -> StoreResult<Vec<RunbookRun>> {
+        crate::runbook_runs::active(&self.pool).await
+    }
+
+    async fn runbook_outcomes(&self, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>> {
+        crate::runbook_runs::outcomes(&self.pool, org).await
+    }
 }

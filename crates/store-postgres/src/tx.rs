@@ -571,4 +571,16 @@ impl StoreTx for PostgresTx {
     async fn prune_slo_buckets(&mut self, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64> {
         crate::slo_buckets::prune(self.tx()?, org, slo_id, before).await
     }
+
+    async fn insert_runbook_run(&mut self, run: &NewRunbookRun) -> StoreResult<i64> {
+        crate::runbook_runs::insert(self.tx()?, run).await
+    }
+
+    async fn runbook_run_for_update(&mut self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+        crate::runbook_runs::one_for_update(self.tx()?, org, run_id).await
+    }
+
+    async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()> {
+        crate::runbook_runs::update(self.tx()?, run).await
+    }
 }

@@ -493,6 +493,18 @@ impl StoreTx for SqliteTx {
     async fn prune_slo_buckets(&mut self, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64> {
         crate::slo_buckets::prune(&mut self.tx, org, slo_id, before).await
     }
+
+    async fn insert_runbook_run(&mut self, run: &NewRunbookRun) -> StoreResult<i64> {
+        crate::runbook_runs::insert(&mut self.tx, run).await
+    }
+
+    async fn runbook_run_for_update(&mut self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+        crate::runbook_runs::one(&mut self.tx, org, run_id).await
+    }
+
+    async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()> {
+        crate::runbook_runs::update(&mut self.tx, run).await
+    }
 }
 
 #[cfg(test)]

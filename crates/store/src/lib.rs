@@ -11,10 +11,12 @@ pub mod conformance;
 pub mod dump;
 mod error;
 mod records;
+mod runbook_records;
 mod scoped;
 
 pub use error::{StoreError, StoreResult};
 pub use records::*;
+pub use runbook_records::*;
 pub use scoped::Scoped;
 
 use async_trait::async_trait;
@@ -89,6 +91,16 @@ pub trait Store: Send + Sync + 'static {
         tx.add_slo_events(org, slo_id, counts).await?;
         tx.commit().await
     }
+
+    /// The runbook runs of one incident, oldest first.
+    async fn runbook_runs(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>>;
+    async fn runbook_run(&self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>>;
+    /// Runs the executor advances on its own (`running`, `undoing`), across all tenants,
+    /// oldest first.
+    async fn active_runbook_runs(&self) -> StoreResult<Vec<RunbookRun>>;
+    /// Per (symptom, runbook), the runs that were not dry runs and how many of them worked
+    /// (see [`RunbookOutcomes`]). Runs still going count as attempts only once they stop.
+    async fn runbook_outcomes(&self, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>>;
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -178,6 +190,13 @@ pub trait StoreTx: Send {
     async fn add_slo_events(&mut self, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()>;
     /// Deletes the buckets of one SLO older than the minute containing `before`.
     async fn prune_slo_buckets(&mut self, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64>;
+
+    async fn insert_runbook_run(&mut self, run: &NewRunbookRun) -> StoreResult<i64>;
+    /// Reads a run inside the transaction, locking it against concurrent writers where the
+    /// backend allows it (PostgreSQL `FOR UPDATE`; SQLite has one writer anyway).
+    async fn runbook_run_for_update(&mut self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>>;
+    /// Writes a run's progress (state included) and `updated_at`/`finished_at`.
+    async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).

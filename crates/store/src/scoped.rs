@@ -55,4 +55,14 @@ impl Scoped {
     pub async fn add_slo_events(&self, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {
         self.store.add_slo_events(self.org, slo_id, counts).await
     }
+
+    pub async fn runbook_runs(&self, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
+        self.store.runbook_runs(self.org, incident_id).await
+    }
+    pub async fn runbook_run(&self, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+        self.store.runbook_run(self.org, run_id).await
+    }
+    pub async fn runbook_outcomes(&self) -> StoreResult<Vec<RunbookOutcomes>> {
+        self.store.runbook_outcomes(self.org).await
+    }
 }
