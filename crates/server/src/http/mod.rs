@@ -9,6 +9,7 @@ mod github;
 mod ingest;
 mod ingest_compat;
 mod rate_limit;
+mod runbooks;
 mod slos;
 
 use crate::clock::Clock;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub leader: crate::leader::LeaderWatch,
     /// The latest SLO evaluations (see `crate::slo`).
     pub slos: crate::slo::SloBoard,
+    /// Starts and steers runbook runs (see `crate::runbook`).
+    pub runbooks: crate::runbook::RunbookService,
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {
@@ -78,6 +81,13 @@ pub fn router(state: AppState) -> Router {
         .route("/slos/{id}", get(slos::get))
         .route("/slos/{id}/events", post(slos::push_events))
         .route("/slos/{id}/burn.svg", get(slos::burn_svg))
+        .route("/runbooks", get(runbooks::list))
+        .route("/incidents/{id}/runbooks", get(runbooks::candidates).post(runbooks::start))
+        .route("/incidents/{id}/runbook-runs", get(runbooks::incident_runs))
+        .route("/runbook-runs/{id}", get(runbooks::get_run))
+        .route("/runbook-runs/{id}/approve", post(runbooks::approve))
+        .route("/runbook-runs/{id}/undo", post(runbooks::undo))
+        .route("/runbook-runs/{id}/steps/{step}/tick", post(runbooks::tick))
         .fallback(errors::not_found);
     Router::new()
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))
