@@ -8,6 +8,7 @@ mod export;
 mod init;
 mod migrate;
 mod routes;
+mod runbook;
 mod serve;
 mod slo;
 mod token;

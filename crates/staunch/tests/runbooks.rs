@@ -510,3 +510,50 @@ async fn after_kill_9_an_idempotent_step_runs_again_and_a_non_idempotent_one_is_
     assert_eq!(reported["data"]["step"], 1);
     assert!(reported["data"]["reason"].as_str().unwrap().contains("not idempotent"), "{reported}");
 }
+
+fn cli(app: &App, args: &[&str]) -> String {
+    let output = std::process::Command::new(support::staunch_binary())
+        .args(args)
+        .env("STAUNCH_URL", &app.base_url)
+        .env("STAUNCH_TOKEN", &app.token)
+        .output()
+        .expect("run staunch");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "staunch {args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+#[tokio::test]
+async fn the_cli_lists_runs_approves_and_shows_status() {
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let (service, service_url) = Service::start().await;
+    let runbooks = format!(
+        r#"
+  - name: purge
+    description: purge the provider cache
+    steps:
+      - name: purge the cache
+        http: {{method: POST, url: "{service_url}/purge"}}
+"#
+    );
+    let app = App::spawn(&config_with(&receiver.url, &runbooks)).await;
+    let incident_id = open_incident(&app, json!({ "provider": "openai" })).await;
+    let incident = incident_id.to_string();
+
+    let listed = cli(&app, &["runbook", "list"]);
+    assert!(listed.contains("purge") && listed.contains("http (approval)") && listed.contains("purge the provider cache"), "{listed}");
+    let candidates = cli(&app, &["runbook", "list", "--incident", &incident]);
+    assert!(candidates.starts_with("symptom: model_provider_outage\n") && candidates.contains("0.50"), "{candidates}");
+
+    let started = cli(&app, &["runbook", "run", &incident, "purge"]);
+    let run_id: i64 = started.split_whitespace().nth(1).unwrap().parse().unwrap();
+    wait_for_state(&app, run_id, "awaiting_approval").await;
+    let status = cli(&app, &["runbook", "status", &incident]);
+    assert!(status.contains("awaiting_approval") && status.contains("purge the cache"), "{status}");
+    assert!(service.calls().is_empty());
+    cli(&app, &["runbook", "approve", &run_id.to_string()]);
+    wait_for_state(&app, run_id, "finished").await;
+    let status = cli(&app, &["runbook", "status", &incident]);
+    assert!(status.contains("finished") && status.contains("token:admin") && status.contains("HTTP 200"), "{status}");
+    assert_eq!(service.targets(), ["POST /purge"]);
+}
