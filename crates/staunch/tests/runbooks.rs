@@ -557,3 +557,42 @@ async fn the_cli_lists_runs_approves_and_shows_status() {
     assert!(status.contains("finished") && status.contains("token:admin") && status.contains("HTTP 200"), "{status}");
     assert_eq!(service.targets(), ["POST /purge"]);
 }
+
+#[tokio::test]
+async fn runs_survive_a_restart_on_postgres_too() {
+    let Some(db_url) = support::fresh_postgres_database("runbooks").await else { return };
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let (service, service_url) = Service::start().await;
+    *service.heal_on.lock().unwrap() = Some("/mitigate/cache".into());
+    let runbooks = format!(
+        r#"
+  - name: provider-outage
+    recovery: {{http: {{url: "{service_url}/health"}}}}
+    steps:
+      - name: drain
+        http: {{method: PUT, url: "{service_url}/slow/drain"}}
+        idempotent: true
+        reversible: true
+        undo: {{http: {{method: PUT, url: "{service_url}/undrain"}}}}
+      - name: cache
+        http: {{method: POST, url: "{service_url}/mitigate/cache"}}
+        reversible: true
+        undo: {{http: {{method: POST, url: "{service_url}/uncache"}}}}
+      - name: shed
+        http: {{method: POST, url: "{service_url}/mitigate/shed"}}
+        reversible: true
+        undo: {{http: {{method: POST, url: "{service_url}/unshed"}}}}
+"#
+    );
+    let mut app = App::spawn_on(&config_with(&receiver.url, &runbooks), &db_url).await;
+    let dir = app.dir.clone();
+    let incident_id = open_incident(&app, json!({ "provider": "openai" })).await;
+    let run_id = start_run(&app, incident_id, "provider-outage", false).await;
+    kill_during(&mut app, &service, "PUT /slow/drain", 1).await;
+    let tempdir = app.take_tempdir();
+    let mut app = App::spawn_on_existing(&dir, &db_url).await;
+    app.adopt_tempdir(tempdir);
+    let stopped = wait_for_state(&app, run_id, "recovered").await;
+    assert_eq!(step_statuses(&stopped), ["succeeded", "succeeded", "skipped"]);
+    assert_eq!(service.targets(), ["PUT /slow/drain", "PUT /slow/drain", "POST /mitigate/cache"]);
+}
