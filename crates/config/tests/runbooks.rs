@@ -57,9 +57,21 @@ fn runbooks_and_symptoms_load_per_organisation() {
 #[test]
 fn mistakes_name_their_field() {
     let cases: &[(&str, &str, &str)] = &[
-        ("[/usr/bin/systemctl, restart", "[/bin/sh, -c", "runbooks[0].steps[2].argv[0]: /bin/sh is not in settings.runbook_commands"),
-        ("runbook_commands: [/usr/bin/systemctl]", "runbook_commands: [systemctl]", "settings.runbook_commands[0]: \"systemctl\" must be an absolute path"),
-        ("{{incident.id}}", "{{incident.number}}", "runbooks[0].steps[0].http.url: unknown template variable \"incident.number\""),
+        (
+            "[/usr/bin/systemctl, restart",
+            "[/bin/sh, -c",
+            "runbooks[0].steps[2].argv[0]: /bin/sh is not in settings.runbook_commands",
+        ),
+        (
+            "runbook_commands: [/usr/bin/systemctl]",
+            "runbook_commands: [systemctl]",
+            "settings.runbook_commands[0]: \"systemctl\" must be an absolute path",
+        ),
+        (
+            "{{incident.id}}",
+            "{{incident.number}}",
+            "runbooks[0].steps[0].http.url: unknown template variable \"incident.number\"",
+        ),
         ("check: {slo: chat-availability}", "check: {slo: nope}", "runbooks[0].steps[3].check.slo: unknown slo \"nope\""),
         ("matchers: ['provider=~\".+\"']", "matchers: ['provider=~\"(\"']", "symptoms[0].matchers[0]: "),
         ("approval: none", "approval: later", "runbooks[0].approval: \"later\" must be required or none"),
@@ -78,5 +90,8 @@ fn another_organisations_mistakes_carry_its_prefix() {
         "{BASE}organisations:\n  - id: globex\n    services: [{{id: chat}}]\n    runbooks:\n      - name: r\n        steps: [{{command: {{argv: [/bin/rm, -rf, /]}}}}]\n"
     );
     let error = parse_config(&text, "staunch.yaml").expect_err("refused").to_string();
-    assert!(error.contains("organisations.globex.runbooks[0].steps[0].argv[0]: /bin/rm is not in settings.runbook_commands"), "{error}");
+    assert!(
+        error.contains("organisations.globex.runbooks[0].steps[0].argv[0]: /bin/rm is not in settings.runbook_commands"),
+        "{error}"
+    );
 }

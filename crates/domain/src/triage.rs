@@ -4,8 +4,8 @@
 //! A symptom rule names a symptom (`model_provider_outage`) and says which alerts show it
 //! (label matchers, alert names, services); the first rule, in configuration order, that one
 //! of the incident's alerts satisfies names the symptom. Candidates are ranked by the mean of
-//! a Beta(1, 1) prior updated with their record for the symptom, `(successes + 1) / (attempts
-//! + 2)`: a runbook never tried scores ½, one that worked 9 times in 10 scores 10/12, so the
+//! a Beta(1, 1) prior updated with their record for the symptom, (successes + 1) / (attempts +
+//! 2): a runbook never tried scores ½, one that worked 9 times in 10 scores 10/12, so the
 //! ranking learns from every run without letting one lucky run dominate.
 
 use std::collections::BTreeMap;
@@ -76,10 +76,7 @@ impl SymptomRule {
 /// The symptom of an incident of `service_id` whose alerts carry `alert_labels`: the first
 /// rule one of them satisfies.
 pub fn classify<'a>(rules: &'a [SymptomRule], service_id: &str, alert_labels: &[Labels]) -> Option<&'a str> {
-    rules
-        .iter()
-        .find(|rule| alert_labels.iter().any(|labels| rule.matches(service_id, labels)))
-        .map(|rule| rule.name.as_str())
+    rules.iter().find(|rule| alert_labels.iter().any(|labels| rule.matches(service_id, labels))).map(|rule| rule.name.as_str())
 }
 
 /// How a runbook fared against one symptom.
@@ -110,10 +107,8 @@ pub fn rank(runbooks: &[String], symptom: Option<&str>, records: &BTreeMap<(Stri
     let mut candidates: Vec<Candidate> = runbooks
         .iter()
         .map(|runbook| {
-            let record = symptom
-                .and_then(|symptom| records.get(&(symptom.to_string(), runbook.clone())))
-                .copied()
-                .unwrap_or_default();
+            let record =
+                symptom.and_then(|symptom| records.get(&(symptom.to_string(), runbook.clone()))).copied().unwrap_or_default();
             Candidate { runbook: runbook.clone(), record, score: record.score() }
         })
         .collect();
@@ -148,7 +143,8 @@ mod tests {
             rule("high_latency", &[], &["HighLatency"], &[]),
             rule("anything_on_chat", &[], &[], &["chat"]),
         ];
-        let cases: &[(&str, &[&[(&str, &str)]], Option<&str>)] = &[
+        type Alerts<'a> = &'a [&'a [(&'a str, &'a str)]];
+        let cases: &[(&str, Alerts, Option<&str>)] = &[
             ("chat", &[&[("provider", "openai"), ("code", "503")]], Some("model_provider_outage")),
             ("chat", &[&[("provider", "openai"), ("code", "404")]], Some("anything_on_chat")),
             ("search", &[&[("provider", "openai"), ("code", "503")]], None),
@@ -165,7 +161,10 @@ mod tests {
     #[test]
     fn a_rule_without_criteria_is_refused() {
         let raw = RawSymptomRule { name: "x".into(), matchers: vec![], alert_names: vec![], services: vec![] };
-        assert_eq!(raw.check("symptoms[3]").unwrap_err(), vec!["symptoms[3]: a symptom rule needs matchers, alert_names or services"]);
+        assert_eq!(
+            raw.check("symptoms[3]").unwrap_err(),
+            vec!["symptoms[3]: a symptom rule needs matchers, alert_names or services"]
+        );
         let raw = RawSymptomRule { name: "x".into(), matchers: vec!["a=~(".into()], alert_names: vec![], services: vec![] };
         assert!(raw.check("symptoms[0]").unwrap_err()[0].starts_with("symptoms[0].matchers[0]: "));
     }

@@ -59,7 +59,13 @@ impl Service {
     }
 }
 
-async fn handle(State(service): State<Service>, method: Method, uri: Uri, headers: HeaderMap, body: String) -> (StatusCode, String) {
+async fn handle(
+    State(service): State<Service>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
     let target = uri.path_and_query().map(|target| target.as_str().to_string()).unwrap_or_default();
     service.received.lock().unwrap().push(Received { method: method.to_string(), target: target.clone(), headers, body });
     if target == "/health" {
@@ -118,8 +124,9 @@ async fn open_incident(app: &App, labels: Value) -> i64 {
 }
 
 async fn start_run(app: &App, incident_id: i64, runbook: &str, dry_run: bool) -> i64 {
-    let (status, body) =
-        app.api_post(&format!("/api/v1/incidents/{incident_id}/runbooks"), json!({ "runbook": runbook, "dry_run": dry_run })).await;
+    let (status, body) = app
+        .api_post(&format!("/api/v1/incidents/{incident_id}/runbooks"), json!({ "runbook": runbook, "dry_run": dry_run }))
+        .await;
     assert_eq!(status, 201, "{body}");
     body["run"]["id"].as_i64().unwrap()
 }
@@ -145,11 +152,7 @@ async fn timeline(app: &App, incident_id: i64) -> Vec<Value> {
 }
 
 fn runbook_kinds(entries: &[Value]) -> Vec<String> {
-    entries
-        .iter()
-        .map(|entry| entry["kind"].as_str().unwrap().to_string())
-        .filter(|kind| kind.starts_with("runbook."))
-        .collect()
+    entries.iter().map(|entry| entry["kind"].as_str().unwrap().to_string()).filter(|kind| kind.starts_with("runbook.")).collect()
 }
 
 #[tokio::test]
@@ -260,8 +263,10 @@ async fn label_values_are_data_never_code() {
 
     // The command received each value as exactly one argument, unexpanded.
     assert_eq!(finished["progress"]["steps"][0]["output"], format!("{shell} {chain} {template}\n"));
-    let created: Vec<String> =
-        std::fs::read_dir(scratch.path()).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let created: Vec<String> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(created.is_empty(), "a label value ran as code and created {created:?}");
 
     // The service received the values percent-encoded in the URL and as JSON strings.
@@ -373,7 +378,10 @@ async fn a_run_stops_as_soon_as_the_sli_recovers_and_the_ranking_learns() {
     // The recovered run counts for the symptom: the runbook now outranks the untried one more.
     let candidates = app.api_get(&format!("/api/v1/incidents/{incident_id}/runbooks")).await;
     let first = &candidates["candidates"][0];
-    assert_eq!((first["runbook"].as_str(), first["attempts"].as_u64(), first["successes"].as_u64()), (Some("provider-outage"), Some(1), Some(1)));
+    assert_eq!(
+        (first["runbook"].as_str(), first["attempts"].as_u64(), first["successes"].as_u64()),
+        (Some("provider-outage"), Some(1), Some(1))
+    );
     assert_eq!(first["score"], 2.0 / 3.0);
     assert_eq!(candidates["candidates"][1]["score"], 0.5);
 }
@@ -541,7 +549,10 @@ async fn the_cli_lists_runs_approves_and_shows_status() {
     let incident = incident_id.to_string();
 
     let listed = cli(&app, &["runbook", "list"]);
-    assert!(listed.contains("purge") && listed.contains("http (approval)") && listed.contains("purge the provider cache"), "{listed}");
+    assert!(
+        listed.contains("purge") && listed.contains("http (approval)") && listed.contains("purge the provider cache"),
+        "{listed}"
+    );
     let candidates = cli(&app, &["runbook", "list", "--incident", &incident]);
     assert!(candidates.starts_with("symptom: model_provider_outage\n") && candidates.contains("0.50"), "{candidates}");
 

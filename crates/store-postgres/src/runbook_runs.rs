@@ -17,13 +17,14 @@ fn run(row: &PgRow) -> StoreResult<RunbookRun> {
 }
 
 pub(crate) async fn for_incident(pool: &PgPool, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
-    let rows =
-        sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM runbook_runs WHERE org_id = $1 AND incident_id = $2 ORDER BY id")))
-            .bind(org.0)
-            .bind(incident_id)
-            .fetch_all(pool)
-            .await
-            .map_err(backend)?;
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM runbook_runs WHERE org_id = $1 AND incident_id = $2 ORDER BY id"
+    )))
+    .bind(org.0)
+    .bind(incident_id)
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
     rows.iter().map(run).collect()
 }
 
@@ -48,11 +49,12 @@ pub(crate) async fn one_for_update(connection: &mut PgConnection, org: OrgId, ru
 }
 
 pub(crate) async fn active(pool: &PgPool) -> StoreResult<Vec<RunbookRun>> {
-    let rows =
-        sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM runbook_runs WHERE state IN ('running', 'undoing') ORDER BY id")))
-            .fetch_all(pool)
-            .await
-            .map_err(backend)?;
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM runbook_runs WHERE state IN ('running', 'undoing') ORDER BY id"
+    )))
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
     rows.iter().map(run).collect()
 }
 

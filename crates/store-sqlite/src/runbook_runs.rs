@@ -16,12 +16,14 @@ fn run(row: &SqliteRow) -> StoreResult<RunbookRun> {
 }
 
 pub(crate) async fn for_incident(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
-    let rows = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM runbook_runs WHERE org_id = ? AND incident_id = ? ORDER BY id")))
-        .bind(org.0)
-        .bind(incident_id)
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM runbook_runs WHERE org_id = ? AND incident_id = ? ORDER BY id"
+    )))
+    .bind(org.0)
+    .bind(incident_id)
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
     rows.iter().map(run).collect()
 }
 

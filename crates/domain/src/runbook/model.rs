@@ -237,7 +237,8 @@ impl RawRunbook {
             }
         };
         let applies_to = check_applies_to(&self.applies_to, &format!("{field}.applies_to"), limits, &mut problems);
-        let recovery = self.recovery.as_ref().and_then(|raw| check_check(raw, &format!("{field}.recovery"), limits, &mut problems));
+        let recovery =
+            self.recovery.as_ref().and_then(|raw| check_check(raw, &format!("{field}.recovery"), limits, &mut problems));
         if self.steps.is_empty() {
             problems.push(format!("{field}.steps: a runbook needs at least one step"));
         }

@@ -19,13 +19,26 @@ pub struct RenderedRequest {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RenderedAction {
-    Http { request: RenderedRequest },
+    Http {
+        request: RenderedRequest,
+    },
     /// `argv[0]` is the executable; each element is passed as one argument, never to a shell.
-    Command { argv: Vec<String>, env: Vec<String> },
-    Wait { milliseconds: u64 },
-    CheckSlo { slo: String },
-    CheckHttp { request: RenderedRequest },
-    Manual { instructions: String },
+    Command {
+        argv: Vec<String>,
+        env: Vec<String>,
+    },
+    Wait {
+        milliseconds: u64,
+    },
+    CheckSlo {
+        slo: String,
+    },
+    CheckHttp {
+        request: RenderedRequest,
+    },
+    Manual {
+        instructions: String,
+    },
 }
 
 pub fn render_request(request: &HttpRequest, context: &TemplateContext) -> Result<RenderedRequest, RenderError> {

@@ -110,7 +110,12 @@ impl RunState {
     pub fn is_stopped(self) -> bool {
         matches!(
             self,
-            RunState::Recovered | RunState::Finished | RunState::Failed | RunState::Interrupted | RunState::Undone | RunState::DryRun
+            RunState::Recovered
+                | RunState::Finished
+                | RunState::Failed
+                | RunState::Interrupted
+                | RunState::Undone
+                | RunState::DryRun
         )
     }
 }
@@ -182,7 +187,10 @@ pub enum NextAction {
     Undo(usize),
     /// Step k (or its undo) was started and never finished, and is not idempotent: a person
     /// must check what it did.
-    Interrupted { step: usize, undo: bool },
+    Interrupted {
+        step: usize,
+        undo: bool,
+    },
     Stop(RunState),
 }
 

@@ -93,7 +93,9 @@ pub struct Template {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("unknown template variable {0:?}: expected incident.id, incident.title, incident.service, incident.severity, alert.name, alert.summary, alert.labels.NAME, alert.annotations.NAME, symptom, runbook.name or run.id")]
+    #[error(
+        "unknown template variable {0:?}: expected incident.id, incident.title, incident.service, incident.severity, alert.name, alert.summary, alert.labels.NAME, alert.annotations.NAME, symptom, runbook.name or run.id"
+    )]
     UnknownVariable(String),
     #[error("unclosed template variable: {{{{ without }}}}")]
     Unclosed,

@@ -55,9 +55,18 @@ fn checking_names_each_problem_by_path() {
             serde_json::json!({ "name": "r", "steps": [{ "http": { "url": "http://h/", "method": "POST" }, "reversible": true }] }),
             "runbooks[0].steps[0].undo: a reversible http step says how to undo it",
         ),
-        (serde_json::json!({ "name": "r", "steps": [{ "wait": "1s", "manual": "x" }] }), "runbooks[0].steps[0]: a step has exactly one"),
-        (serde_json::json!({ "name": "r", "steps": [{ "check": { "slo": "nope" } }] }), "runbooks[0].steps[0].check.slo: unknown slo \"nope\""),
-        (serde_json::json!({ "name": "r", "approval": "maybe", "steps": [{ "wait": "1s" }] }), "runbooks[0].approval: \"maybe\" must be required or none"),
+        (
+            serde_json::json!({ "name": "r", "steps": [{ "wait": "1s", "manual": "x" }] }),
+            "runbooks[0].steps[0]: a step has exactly one",
+        ),
+        (
+            serde_json::json!({ "name": "r", "steps": [{ "check": { "slo": "nope" } }] }),
+            "runbooks[0].steps[0].check.slo: unknown slo \"nope\"",
+        ),
+        (
+            serde_json::json!({ "name": "r", "approval": "maybe", "steps": [{ "wait": "1s" }] }),
+            "runbooks[0].approval: \"maybe\" must be required or none",
+        ),
         (serde_json::json!({ "name": "r", "steps": [] }), "runbooks[0].steps: a runbook needs at least one step"),
         (
             serde_json::json!({ "name": "r", "applies_to": { "services": ["search"] }, "steps": [{ "wait": "1s" }] }),
@@ -70,7 +79,10 @@ fn checking_names_each_problem_by_path() {
     ];
     for (definition, expected) in cases {
         let problems = parse(definition.clone()).expect_err(&definition.to_string());
-        assert!(problems.iter().any(|problem| problem.starts_with(expected)), "{definition}\nwanted {expected}\ngot {problems:?}");
+        assert!(
+            problems.iter().any(|problem| problem.starts_with(expected)),
+            "{definition}\nwanted {expected}\ngot {problems:?}"
+        );
     }
 }
 
@@ -120,14 +132,34 @@ fn the_state_machine_decides_each_next_action() {
     };
     let cases: Vec<(&str, RunProgress, Option<bool>, NextAction)> = vec![
         ("first step first", progress(&[S::Pending; 4]), None, Run(0)),
-        ("an irreversible step waits for approval", progress(&[S::Succeeded, S::Pending, S::Pending, S::Pending]), Some(false), AwaitApproval(Some(1))),
-        ("approval lets it run", approved(progress(&[S::Succeeded, S::AwaitingApproval, S::Pending, S::Pending]), 1), Some(false), Run(1)),
-        ("recovered after a step: stop", progress(&[S::Succeeded, S::Pending, S::Pending, S::Pending]), Some(true), Stop(RunState::Recovered)),
+        (
+            "an irreversible step waits for approval",
+            progress(&[S::Succeeded, S::Pending, S::Pending, S::Pending]),
+            Some(false),
+            AwaitApproval(Some(1)),
+        ),
+        (
+            "approval lets it run",
+            approved(progress(&[S::Succeeded, S::AwaitingApproval, S::Pending, S::Pending]), 1),
+            Some(false),
+            Run(1),
+        ),
+        (
+            "recovered after a step: stop",
+            progress(&[S::Succeeded, S::Pending, S::Pending, S::Pending]),
+            Some(true),
+            Stop(RunState::Recovered),
+        ),
         ("recovery before any step does not stop", progress(&[S::Pending; 4]), Some(true), Run(0)),
         ("manual steps wait for a tick", progress(&[S::Succeeded, S::Succeeded, S::Pending, S::Pending]), None, AwaitTick(2)),
         ("all done", progress(&[S::Succeeded; 4]), Some(false), Stop(RunState::Finished)),
         ("a failure stops the run", progress(&[S::Succeeded, S::Failed, S::Pending, S::Pending]), None, Stop(RunState::Failed)),
-        ("an idempotent step found started runs again", progress(&[S::Started, S::Pending, S::Pending, S::Pending]), None, Run(0)),
+        (
+            "an idempotent step found started runs again",
+            progress(&[S::Started, S::Pending, S::Pending, S::Pending]),
+            None,
+            Run(0),
+        ),
         (
             "a non-idempotent step found started is never re-run",
             approved(progress(&[S::Succeeded, S::Started, S::Pending, S::Pending]), 1),
@@ -135,9 +167,24 @@ fn the_state_machine_decides_each_next_action() {
             Interrupted { step: 1, undo: false },
         ),
         ("undo goes newest first", undoing(progress(&[S::Succeeded, S::Succeeded, S::Succeeded, S::Succeeded])), None, Undo(3)),
-        ("undo skips steps without an undo", undoing(progress(&[S::Succeeded, S::Succeeded, S::Succeeded, S::Undone])), None, Undo(0)),
-        ("undo ends when nothing is left", undoing(progress(&[S::Undone, S::Succeeded, S::Succeeded, S::Undone])), None, Stop(RunState::Undone)),
-        ("an undo found started runs again if idempotent", undoing(progress(&[S::Undoing, S::Succeeded, S::Skipped, S::Skipped])), None, Undo(0)),
+        (
+            "undo skips steps without an undo",
+            undoing(progress(&[S::Succeeded, S::Succeeded, S::Succeeded, S::Undone])),
+            None,
+            Undo(0),
+        ),
+        (
+            "undo ends when nothing is left",
+            undoing(progress(&[S::Undone, S::Succeeded, S::Succeeded, S::Undone])),
+            None,
+            Stop(RunState::Undone),
+        ),
+        (
+            "an undo found started runs again if idempotent",
+            undoing(progress(&[S::Undoing, S::Succeeded, S::Skipped, S::Skipped])),
+            None,
+            Undo(0),
+        ),
         (
             "a non-idempotent undo found started is reported",
             undoing(progress(&[S::Succeeded, S::Succeeded, S::Succeeded, S::Undoing])),
@@ -163,7 +210,10 @@ fn a_runbook_that_requires_approval_runs_nothing_before_it() {
 fn undo_is_refused_when_nothing_can_be_undone() {
     let runbook = demo_runbook(false);
     assert_eq!(can_undo(&runbook, &progress(&[S::Pending; 4])), Err("no applied step of this run can be undone"));
-    assert_eq!(can_undo(&runbook, &progress(&[S::Skipped, S::Succeeded, S::Pending, S::Pending])), Err("no applied step of this run can be undone"));
+    assert_eq!(
+        can_undo(&runbook, &progress(&[S::Skipped, S::Succeeded, S::Pending, S::Pending])),
+        Err("no applied step of this run can be undone")
+    );
     assert_eq!(can_undo(&runbook, &progress(&[S::Succeeded, S::Pending, S::Pending, S::Pending])), Ok(()));
 }
 

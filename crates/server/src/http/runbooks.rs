@@ -36,9 +36,8 @@ fn positive_id(raw: &str, field: &str, what: &str) -> Result<i64, ApiError> {
 
 /// A run with each step's name beside its progress, as the API and the CLI show it.
 fn run_view(run: &RunbookRun) -> serde_json::Value {
-    let names: Vec<serde_json::Value> = run.progress.steps.iter().enumerate().map(|(index, _)| {
-        run.definition["steps"][index]["name"].clone()
-    }).collect();
+    let names: Vec<serde_json::Value> =
+        run.progress.steps.iter().enumerate().map(|(index, _)| run.definition["steps"][index]["name"].clone()).collect();
     let mut view = serde_json::to_value(run).unwrap_or_default();
     view["state"] = serde_json::json!(run.state().as_str());
     view["step_names"] = serde_json::json!(names);
@@ -93,7 +92,8 @@ pub async fn start(
 ) -> Result<Response, ApiError> {
     caller.require(Role::Responder)?;
     let incident_id = positive_id(&id, "id", "an incident id")?;
-    let body: StartBody = parse_json(&body.map_err(|_| ApiError::field(StatusCode::BAD_REQUEST, "body", "cannot read request body"))?)?;
+    let body: StartBody =
+        parse_json(&body.map_err(|_| ApiError::field(StatusCode::BAD_REQUEST, "body", "cannot read request body"))?)?;
     let action = if body.dry_run { "runbook.dry_run" } else { "runbook.start" };
     let audit = caller.audit(
         action,
@@ -123,7 +123,11 @@ pub async fn incident_runs(caller: Caller, Path(id): Path<String>) -> Result<Res
 
 pub async fn get_run(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let run_id = positive_id(&id, "id", "a runbook run id")?;
-    let run = caller.store.runbook_run(run_id).await?.ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such runbook run"))?;
+    let run = caller
+        .store
+        .runbook_run(run_id)
+        .await?
+        .ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such runbook run"))?;
     Ok(Json(serde_json::json!({ "run": run_view(&run) })).into_response())
 }
 

@@ -102,13 +102,7 @@ pub async fn run_command(argv: &[String], allowed_env: &[String], timeout: Durat
         return StepResult::failed(String::new(), "empty argv");
     };
     let mut command = tokio::process::Command::new(program);
-    command
-        .args(arguments)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    command.args(arguments).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     for name in allowed_env {
         if let Some(value) = std::env::var_os(name) {
             command.env(name, value);
@@ -156,7 +150,12 @@ async fn read_capped(reader: Option<impl AsyncRead + Unpin>) -> String {
 
 /// Carries out an action that runs by itself (not a check, which needs the SLO board, nor a
 /// manual step, which waits for a person).
-pub async fn perform(client: &reqwest::Client, action: &RenderedAction, timeout: Duration, accepts: impl Fn(u16) -> bool) -> StepResult {
+pub async fn perform(
+    client: &reqwest::Client,
+    action: &RenderedAction,
+    timeout: Duration,
+    accepts: impl Fn(u16) -> bool,
+) -> StepResult {
     match action {
         RenderedAction::Http { request } => send(client, request, timeout, accepts).await,
         RenderedAction::Command { argv, env } => run_command(argv, env, timeout).await,

@@ -18,7 +18,9 @@ pub fn limits(config: &Config, org: OrgId) -> RunbookLimits {
     let organisation = organisation(config, org);
     RunbookLimits {
         allowed_commands: config.settings.runbook_commands.clone(),
-        slo_ids: organisation.map(|organisation| organisation.slos.iter().map(|slo| slo.id.clone()).collect()).unwrap_or_default(),
+        slo_ids: organisation
+            .map(|organisation| organisation.slos.iter().map(|slo| slo.id.clone()).collect())
+            .unwrap_or_default(),
         service_ids: config.directory(org).services.keys().cloned().collect(),
     }
 }

@@ -126,7 +126,8 @@ async fn advance(inner: &Inner, leader: &LeaderWatch, org: OrgId, run_id: i64) -
                     step + 1,
                     runbook.steps[step].name
                 );
-                return stop(inner, run_id, org, RunState::Interrupted, json!({ "step": step, "undo": undo, "reason": reason })).await;
+                return stop(inner, run_id, org, RunState::Interrupted, json!({ "step": step, "undo": undo, "reason": reason }))
+                    .await;
             }
             NextAction::Stop(state) => {
                 let data = if state == RunState::Recovered { json!({ "seen": recovery_seen }) } else { json!({}) };
@@ -188,7 +189,8 @@ async fn execute(
     }
     tracing::info!(run = run.id, step = index, undo, action = %description, "runbook step started");
     let result = carry_out(inner, run.org, step, &rendered, context).await;
-    let (status, kind) = if result.succeeded { (done, format!("{prefix}_succeeded")) } else { (failed, format!("{prefix}_failed")) };
+    let (status, kind) =
+        if result.succeeded { (done, format!("{prefix}_succeeded")) } else { (failed, format!("{prefix}_failed")) };
     let kind = if undo && result.succeeded { "runbook.step_undone".to_string() } else { kind };
     metrics::counter!("staunch_runbook_steps_total", "kind" => step.action.kind(), "result" => if result.succeeded { "succeeded" } else { "failed" })
         .increment(1);
@@ -205,7 +207,8 @@ async fn carry_out(
     let timeout = step.timeout.as_std();
     match &step.action {
         Action::Check(check) => {
-            let (healthy, seen) = recovery::evaluate(&inner.config, &inner.board, &inner.client, org, check, context, timeout).await;
+            let (healthy, seen) =
+                recovery::evaluate(&inner.config, &inner.board, &inner.client, org, check, context, timeout).await;
             match healthy {
                 Some(true) => StepResult { succeeded: true, output: seen, error: None },
                 Some(false) => StepResult { succeeded: false, output: seen, error: Some("check failed".into()) },

@@ -67,7 +67,14 @@ pub struct RunbookService {
 pub(crate) fn timeline_entry(run: &RunbookRun, actor: &Actor, kind: &str, mut data: serde_json::Value) -> NewTimelineEntry {
     data["run"] = json!(run.id);
     data["runbook"] = json!(run.runbook);
-    NewTimelineEntry { org: run.org, incident_id: run.incident_id, at: run.updated_at, actor: actor.clone(), kind: kind.to_string(), data }
+    NewTimelineEntry {
+        org: run.org,
+        incident_id: run.incident_id,
+        at: run.updated_at,
+        actor: actor.clone(),
+        kind: kind.to_string(),
+        data,
+    }
 }
 
 fn audit_entry(audit: &Audit, at: jiff::Timestamp, target: String) -> NewAuditEntry {
@@ -125,7 +132,11 @@ impl RunbookService {
         if !is_dry_run {
             let running = self.inner.store.runbook_runs(org, incident_id).await?;
             if let Some(other) = running.iter().find(|run| run.runbook == name && !run.state().is_stopped()) {
-                return Err(RunbookError::Conflict(format!("run {} of {name} on this incident is {}", other.id, other.state().as_str())));
+                return Err(RunbookError::Conflict(format!(
+                    "run {} of {name} on this incident is {}",
+                    other.id,
+                    other.state().as_str()
+                )));
             }
         }
         let mut progress = RunProgress::new(runbook.steps.len());
@@ -186,7 +197,8 @@ impl RunbookService {
             tx.append_audit(&audit_entry(audit, now, format!("runbook-run/{run_id}"))).await?;
         }
         tx.commit().await?;
-        metrics::counter!("staunch_runbook_runs_started_total", "dry_run" => if is_dry_run { "true" } else { "false" }).increment(1);
+        metrics::counter!("staunch_runbook_runs_started_total", "dry_run" => if is_dry_run { "true" } else { "false" })
+            .increment(1);
         self.inner.wake.notify_one();
         Ok(run)
     }
@@ -233,7 +245,14 @@ impl RunbookService {
     }
 
     /// Marks the manual step the run waits at as done.
-    pub async fn tick(&self, org: OrgId, run_id: i64, step: usize, actor: Actor, audit: Option<Audit>) -> Result<RunbookRun, RunbookError> {
+    pub async fn tick(
+        &self,
+        org: OrgId,
+        run_id: i64,
+        step: usize,
+        actor: Actor,
+        audit: Option<Audit>,
+    ) -> Result<RunbookRun, RunbookError> {
         let mut tx = self.inner.store.begin().await?;
         let (mut run, runbook) = self.run_for_change(tx.as_mut(), org, run_id).await?;
         let waiting = run.progress.steps.get(step).is_some_and(|progress| progress.status == StepStatus::AwaitingTick);
