@@ -153,9 +153,13 @@ impl StepProgress {
 pub struct RunProgress {
     pub state: RunState,
     pub steps: Vec<StepProgress>,
-    /// Who approved the whole run, when the runbook requires it.
+    /// Who approved the whole run, when the runbook (or whoever started the run) requires it.
     pub approved_by: Option<String>,
     pub undo_requested: bool,
+    /// Set when the run was started asking for approval even though the runbook does not (an
+    /// automatic start configured to wait for a person).
+    #[serde(default)]
+    pub approval_required: bool,
 }
 
 impl RunProgress {
@@ -165,7 +169,13 @@ impl RunProgress {
             steps: vec![StepProgress::pending(); step_count],
             approved_by: None,
             undo_requested: false,
+            approval_required: false,
         }
+    }
+
+    /// Whether the whole run waits for a person's approval before its first step.
+    pub fn needs_run_approval(&self, runbook: &Runbook) -> bool {
+        (runbook.approval_required || self.approval_required) && self.approved_by.is_none()
     }
 
     /// Whether any step has taken effect (so the SLI is worth re-checking).
@@ -222,7 +232,7 @@ pub fn decide(runbook: &Runbook, progress: &RunProgress, recovered: Option<bool>
     let Some(index) = next else {
         return NextAction::Stop(RunState::Finished);
     };
-    if runbook.approval_required && progress.approved_by.is_none() {
+    if progress.needs_run_approval(runbook) {
         return NextAction::AwaitApproval(None);
     }
     let step = &runbook.steps[index];

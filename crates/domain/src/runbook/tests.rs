@@ -200,10 +200,16 @@ fn the_state_machine_decides_each_next_action() {
 #[test]
 fn a_runbook_that_requires_approval_runs_nothing_before_it() {
     let runbook = demo_runbook(true);
-    let mut progress = progress(&[S::Pending; 4]);
+    let progress_of = progress;
+    let mut progress = progress_of(&[S::Pending; 4]);
     assert_eq!(decide(&runbook, &progress, None), NextAction::AwaitApproval(None));
     progress.approved_by = Some("user:alice".into());
     assert_eq!(decide(&runbook, &progress, None), NextAction::Run(0));
+    // A run started asking for approval waits even when its runbook does not require it.
+    let runbook = demo_runbook(false);
+    let mut progress = progress_of(&[S::Pending; 4]);
+    progress.approval_required = true;
+    assert_eq!(decide(&runbook, &progress, None), NextAction::AwaitApproval(None));
 }
 
 #[test]

@@ -107,6 +107,7 @@ pub async fn start(
             incident_id,
             runbook: body.runbook,
             dry_run: body.dry_run,
+            require_approval: false,
             actor: caller.actor.clone(),
             audit: Some(audit),
         })

@@ -42,6 +42,9 @@ pub struct StartRequest {
     pub incident_id: i64,
     pub runbook: String,
     pub dry_run: bool,
+    /// Wait for a person's approval before the first step even if the runbook does not ask
+    /// for it (an automatic start configured as "after approval").
+    pub require_approval: bool,
     /// Who started it: a person, a token, or `system:staunch` for an automatic start.
     pub actor: Actor,
     /// The audit entry to write with the run, for requests made through the API.
@@ -115,7 +118,7 @@ impl RunbookService {
     /// and runs nothing. Refused while another run of the same runbook on the incident is not
     /// stopped.
     pub async fn start(&self, request: StartRequest) -> Result<RunbookRun, RunbookError> {
-        let StartRequest { org, incident_id, runbook: name, dry_run: is_dry_run, actor, audit } = request;
+        let StartRequest { org, incident_id, runbook: name, dry_run: is_dry_run, require_approval, actor, audit } = request;
         let runbook = self
             .runbooks(org)
             .iter()
@@ -140,6 +143,7 @@ impl RunbookService {
             }
         }
         let mut progress = RunProgress::new(runbook.steps.len());
+        progress.approval_required = require_approval;
         if is_dry_run {
             progress.state = RunState::DryRun;
         }
@@ -189,7 +193,11 @@ impl RunbookService {
                 &run,
                 &actor,
                 "runbook.started",
-                json!({ "symptom": symptom, "approval_required": runbook.approval_required, "steps": runbook.steps.len() }),
+                json!({
+                    "symptom": symptom,
+                    "approval_required": runbook.approval_required || require_approval,
+                    "steps": runbook.steps.len(),
+                }),
             ))
             .await?;
         }
@@ -219,7 +227,7 @@ impl RunbookService {
             return Err(RunbookError::Conflict(format!("run {run_id} is {}, not awaiting approval", run.state().as_str())));
         }
         let approver = actor.to_string();
-        let step = if runbook.approval_required && run.progress.approved_by.is_none() {
+        let step = if run.progress.needs_run_approval(&runbook) {
             run.progress.approved_by = Some(approver.clone());
             None
         } else {
