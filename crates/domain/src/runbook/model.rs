@@ -181,6 +181,14 @@ pub enum Check {
 }
 
 impl Action {
+    /// The kind, with the method of a safe HTTP request, for messages.
+    fn describe_kind(&self) -> String {
+        match self {
+            Action::Http(request) => format!("{} request", request.method),
+            other => format!("{} step", other.kind()),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Action::Http(_) => "http",
@@ -192,9 +200,13 @@ impl Action {
     }
 
     /// Whether the action changes the world; a step that does needs approval unless it is
-    /// reversible.
+    /// reversible. GET and HEAD are safe methods (RFC 9110): they read.
     pub fn has_effect(&self) -> bool {
-        matches!(self, Action::Http(_) | Action::Command(_))
+        match self {
+            Action::Http(request) => !matches!(request.method.as_str(), "GET" | "HEAD"),
+            Action::Command(_) => true,
+            Action::Wait(_) | Action::Check(_) | Action::Manual(_) => false,
+        }
     }
 }
 
@@ -336,10 +348,9 @@ fn check_step(
         problems.push(format!("{field}.undo: a reversible {} step says how to undo it", action.kind()));
     }
     if !reversible && !has_effect {
-        problems.push(format!("{field}.reversible: a {} step changes nothing and is always reversible", action.kind()));
+        problems.push(format!("{field}.reversible: a {} changes nothing and is always reversible", action.describe_kind()));
     }
-    let safe_method = matches!(&action, Action::Http(request) if matches!(request.method.as_str(), "GET" | "HEAD"));
-    let idempotent = raw.idempotent.unwrap_or(!has_effect || safe_method);
+    let idempotent = raw.idempotent.unwrap_or(!has_effect);
     let name = raw.name.clone().unwrap_or_else(|| format!("step {} ({})", index + 1, action.kind()));
     if problems.len() > before {
         return None;

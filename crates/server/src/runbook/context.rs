@@ -82,13 +82,34 @@ impl IncidentView {
 
     /// The SLOs whose alerts joined this incident (dedup keys `slo:{id}:{level}`).
     pub fn slo_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .alerts
-            .iter()
-            .filter_map(|alert| alert.dedup_key.strip_prefix("slo:"))
-            .filter_map(|rest| rest.rsplit_once(':').map(|(id, _)| id.to_string()))
-            .collect();
+        let mut ids: Vec<String> = self.alerts.iter().filter_map(|alert| slo_of_dedup_key(&alert.dedup_key)).collect();
+        ids.sort();
         ids.dedup();
         ids
+    }
+}
+
+/// The SLO an alert comes from, by its dedup key `slo:{id}:{level}` (see `crate::slo::alerts`).
+fn slo_of_dedup_key(dedup_key: &str) -> Option<String> {
+    let (id, level) = dedup_key.strip_prefix("slo:")?.rsplit_once(':')?;
+    (!id.is_empty() && matches!(level, "sev1" | "sev2" | "ticket")).then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slo_of_dedup_key;
+
+    #[test]
+    fn slo_alerts_name_their_slo() {
+        let cases = [
+            ("slo:chat-availability:sev1", Some("chat-availability")),
+            ("slo:a.b:ticket", Some("a.b")),
+            ("slo::sev1", None),
+            ("slo:chat:other", None),
+            ("fp-provider", None),
+        ];
+        for (key, expected) in cases {
+            assert_eq!(slo_of_dedup_key(key).as_deref(), expected, "{key}");
+        }
     }
 }
