@@ -58,16 +58,18 @@ pub struct SloAlert {
     pub annotations: LabelMap,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SloSettings {
     /// How often every SLO is evaluated (and Prometheus sources queried). At most a minute.
     pub slo_tick: HumanDuration,
+    /// The only executables (absolute paths) a runbook's command steps may run.
+    pub runbook_commands: Vec<String>,
 }
 
 impl Default for SloSettings {
     fn default() -> Self {
-        SloSettings { slo_tick: HumanDuration::from_secs(60) }
+        SloSettings { slo_tick: HumanDuration::from_secs(60), runbook_commands: Vec::new() }
     }
 }
 
@@ -77,6 +79,7 @@ impl SloSettings {
         if !(100..=60_000).contains(&millis) {
             problems.push(format!("settings.slo_tick: {} must be between 100ms and 1m", self.slo_tick));
         }
+        crate::runbooks::check_allowed_commands(&self.runbook_commands, problems);
     }
 }
 

@@ -1,6 +1,7 @@
 //! `staunch.yaml`: users and how to reach them, schedules, escalation policies, services with
 //! their integration keys and routes, maintenance windows, SMTP and delivery settings.
 
+use crate::runbooks::{build_runbooks, build_symptoms};
 use crate::secret_digest;
 use crate::slos::{RawSlo, SloDefinition, SloSettings, build_slos};
 use serde::Deserialize;
@@ -11,8 +12,10 @@ use staunch_domain::escalation::EscalationPolicy;
 use staunch_domain::matcher::parse_matchers;
 use staunch_domain::rate_limit::RateLimit;
 use staunch_domain::routing::{Route, RoutingTree};
+use staunch_domain::runbook::{RawRunbook, Runbook, RunbookLimits};
 use staunch_domain::schedule::Schedule;
 use staunch_domain::tenant::{DEFAULT_ORG_SLUG, OrgId, OrgSlug};
+use staunch_domain::triage::{RawSymptomRule, SymptomRule};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
@@ -43,6 +46,10 @@ pub struct Organisation {
     pub directory: Directory,
     /// Its service level objectives (`slos:`).
     pub slos: Vec<SloDefinition>,
+    /// Its runbooks (`runbooks:`), in file order.
+    pub runbooks: Vec<Runbook>,
+    /// How its incidents' symptoms are named (`symptoms:`), first match wins.
+    pub symptoms: Vec<SymptomRule>,
 }
 
 impl Config {
@@ -196,6 +203,10 @@ struct RawConfig {
     services: Vec<RawService>,
     #[serde(default)]
     slos: Vec<RawSlo>,
+    #[serde(default)]
+    runbooks: Vec<RawRunbook>,
+    #[serde(default)]
+    symptoms: Vec<RawSymptomRule>,
     /// Further tenants, each with its own directory.
     #[serde(default)]
     organisations: Vec<RawOrganisation>,
@@ -221,6 +232,10 @@ struct RawOrganisation {
     services: Vec<RawService>,
     #[serde(default)]
     slos: Vec<RawSlo>,
+    #[serde(default)]
+    runbooks: Vec<RawRunbook>,
+    #[serde(default)]
+    symptoms: Vec<RawSymptomRule>,
 }
 
 #[derive(Deserialize)]
@@ -347,6 +362,8 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         escalation_policies: raw.escalation_policies,
         services: raw.services,
         slos: raw.slos,
+        runbooks: raw.runbooks,
+        symptoms: raw.symptoms,
     };
     let mut organisations: Vec<Organisation> = Vec::new();
     for (index, mut raw_organisation) in std::iter::once(default_org).chain(raw.organisations).enumerate() {
@@ -367,9 +384,18 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         let name = raw_organisation.name.clone().unwrap_or_else(|| slug.as_str().to_string());
         let mut organisation_problems = Vec::new();
         let raw_slos = std::mem::take(&mut raw_organisation.slos);
+        let raw_runbooks = std::mem::take(&mut raw_organisation.runbooks);
+        let raw_symptoms = std::mem::take(&mut raw_organisation.symptoms);
         let directory = build_directory(raw_organisation, has_smtp, &mut organisation_problems);
         let service_ids: BTreeSet<String> = directory.services.keys().cloned().collect();
         let slos = build_slos(raw_slos, &service_ids, &mut organisation_problems);
+        let limits = RunbookLimits {
+            allowed_commands: raw.settings.runbook_commands.clone(),
+            slo_ids: slos.iter().map(|slo| slo.id.clone()).collect(),
+            service_ids: service_ids.clone(),
+        };
+        let runbooks = build_runbooks(raw_runbooks, &limits, &mut organisation_problems);
+        let symptoms = build_symptoms(raw_symptoms, &mut organisation_problems);
         problems.extend(organisation_problems.into_iter().map(|problem| format!("{prefix}{problem}")));
         for digest in directory.integrations_by_key_sha256.keys() {
             if let Some(other) =
@@ -379,7 +405,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                     .push(format!("{prefix}services: an integration key is also used by organisation {:?}", other.slug.as_str()));
             }
         }
-        organisations.push(Organisation { slug, name, directory, slos });
+        organisations.push(Organisation { slug, name, directory, slos, runbooks, symptoms });
     }
     raw.settings.check(&mut problems);
     if !problems.is_empty() {

@@ -21,9 +21,11 @@ pub mod rate_limit;
 pub mod regression_case;
 pub mod report;
 pub mod routing;
+pub mod runbook;
 pub mod schedule;
 pub mod severity;
 pub mod slo;
 pub mod tenant;
+pub mod triage;
 
 pub use jiff::Timestamp;

@@ -14,6 +14,7 @@ pub mod leader;
 pub mod outbox;
 mod payload;
 pub mod receiver;
+pub mod runbook;
 pub mod server;
 pub mod slo;
 pub mod telemetry;

@@ -75,6 +75,9 @@ pub async fn serve(
         board: slo_board.clone(),
     };
     let slo_task = tokio::spawn(slo_worker.run(stop_workers.subscribe()));
+    let runbooks = crate::runbook::RunbookService::new(store.clone(), config.clone(), clock.clone(), slo_board.clone());
+    let runbook_executor = crate::runbook::RunbookExecutor { service: runbooks.clone(), leader: leader.clone() };
+    let runbook_task = tokio::spawn(runbook_executor.run(stop_workers.subscribe()));
 
     let state = AppState {
         store,
@@ -85,6 +88,7 @@ pub async fn serve(
         rate_limits: Default::default(),
         leader,
         slos: slo_board,
+        runbooks,
     };
     let app = router(state);
     match options.tls {
@@ -105,6 +109,7 @@ pub async fn serve(
     tracing::info!("http server stopped; stopping workers");
     let _ = stop_workers.send(());
     let _ = slo_task.await;
+    let _ = runbook_task.await;
     let _ = engine_task.await;
     let _ = outbox_task.await;
     let _ = leader_task.await;

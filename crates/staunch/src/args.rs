@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: SloCommand,
     },
+    /// Runbooks: list, run, approve, tick, undo, status
+    Runbook {
+        #[command(subcommand)]
+        command: crate::runbook::RunbookCommand,
+    },
     /// Evaluate Staunch on recorded data
     Eval {
         #[command(subcommand)]
@@ -400,6 +405,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             crate::eval::nezha(&directory, json)
         }
         Command::Slo { command: SloCommand::Import { file } } => crate::slo::import(&file),
+        Command::Runbook { command } => crate::runbook::run(command).await,
         Command::Slo { command: SloCommand::Status { client: options } } => client::slo_status(&options).await,
         Command::Incidents { client: options, state, service, limit } => client::incidents(&options, state, service, limit).await,
         Command::Show { client: options, id } => client::show(&options, id).await,

@@ -4,7 +4,8 @@
 
 use crate::args::ClientArgs;
 use anyhow::Context;
-use staunch_domain::regression_case::{CaseVerdict, NoTriage, check_case, parse_case};
+use staunch_domain::regression_case::{CaseVerdict, check_case, parse_case};
+use staunch_domain::triage::ConfiguredTriage;
 use std::path::Path;
 
 fn client(options: &ClientArgs) -> staunch_cli::Client {
@@ -58,7 +59,11 @@ pub fn check_cases(config_path: &Path, org_slug: &str, directory: &Path) -> anyh
         let name = path.file_name().map(|name| name.to_string_lossy().to_string()).unwrap_or_default();
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let verdict = match parse_case(&text) {
-            Ok(case) => check_case(&case, &organisation.directory, &NoTriage),
+            Ok(case) => check_case(
+                &case,
+                &organisation.directory,
+                &ConfiguredTriage { symptoms: &organisation.symptoms, runbooks: &organisation.runbooks },
+            ),
             Err(error) => {
                 CaseVerdict { incident_id: 0, passed: false, failures: vec![format!("not a case: {error}")], notes: vec![] }
             }

@@ -10,6 +10,7 @@ mod learn;
 mod memory;
 mod migrate;
 mod routes;
+mod runbook;
 mod serve;
 mod slo;
 mod token;

@@ -26,6 +26,9 @@ schedules:
         start: 2026-01-05T09:00
         rotation: weekly
         users: [alice]
+runbooks:
+  - name: call-the-vendor
+    steps: [{{manual: call the vendor}}]
 organisations:
   - id: globex
     name: Globex Corporation
@@ -55,6 +58,9 @@ organisations:
           - type: events_v2
             key: "{GLOBEX_EVENTS_KEY}"
       - id: billing
+    runbooks:
+      - name: call-the-vendor
+        steps: [{{manual: call the globex vendor}}]
 "#
     );
     support::config(receiver_url, "1h", "", &globex)
@@ -139,6 +145,7 @@ async fn globex_state(app: &App, tokens: &Tokens, incident_id: i64) -> Value {
         "changes": get_ok(app, &tokens.globex_admin, "/api/v1/changes").await["changes"],
         "silences": get_ok(app, &tokens.globex_admin, "/api/v1/silences").await["silences"],
         "audit": get_ok(app, &tokens.globex_admin, "/api/v1/audit").await["audit"],
+        "runs": get_ok(app, &tokens.globex_admin, &format!("/api/v1/incidents/{incident_id}/runbook-runs")).await["runs"],
     })
 }
 
@@ -178,6 +185,25 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
     assert_eq!(status, 200);
     // Hank, B's only responder, was paged; nobody of A's was.
     receiver.wait_for_pages("/hank", 1, std::time::Duration::from_secs(10)).await;
+
+    // B runs a runbook that waits for a person at its manual step.
+    let (status, started) = call(
+        &app,
+        &tokens.globex_admin,
+        "POST",
+        &format!("/api/v1/incidents/{globex_incident_id}/runbooks"),
+        Some(json!({ "runbook": "call-the-vendor" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let globex_run_id = started["run"]["id"].as_i64().unwrap();
+    for _ in 0..200 {
+        let run = get_ok(&app, &tokens.globex_admin, &format!("/api/v1/runbook-runs/{globex_run_id}")).await;
+        if run["run"]["state"] == "awaiting_tick" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // Organisation A has an incident of its own on a service of the same name.
     trigger(&app, EVENTS_KEY, "default-api-slow").await;
@@ -224,6 +250,14 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
         ("POST", format!("/api/v1/incidents/{id}/severity"), Some(json!({ "severity": "sev3" }))),
         ("POST", format!("/api/v1/incidents/{id}/notes"), Some(json!({ "text": "written by A" }))),
         ("DELETE", format!("/api/v1/silences/{globex_silence_id}"), None),
+        ("GET", format!("/api/v1/incidents/{id}/runbooks"), None),
+        ("POST", format!("/api/v1/incidents/{id}/runbooks"), Some(json!({ "runbook": "call-the-vendor" }))),
+        ("POST", format!("/api/v1/incidents/{id}/runbooks"), Some(json!({ "runbook": "call-the-vendor", "dry_run": true }))),
+        ("GET", format!("/api/v1/incidents/{id}/runbook-runs"), None),
+        ("GET", format!("/api/v1/runbook-runs/{globex_run_id}"), None),
+        ("POST", format!("/api/v1/runbook-runs/{globex_run_id}/approve"), None),
+        ("POST", format!("/api/v1/runbook-runs/{globex_run_id}/undo"), None),
+        ("POST", format!("/api/v1/runbook-runs/{globex_run_id}/steps/0/tick"), None),
     ];
     for (method, path, body) in not_found {
         let (status, answer) = call(&app, admin, method, &path, body).await;
@@ -245,7 +279,9 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
     assert_eq!(before, after);
     let audit = after["audit"].as_array().unwrap();
     let actions: Vec<&str> = audit.iter().map(|entry| entry["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["incident.note", "silence.create", "token.create"]);
+    assert_eq!(actions, ["runbook.start", "incident.note", "silence.create", "token.create"]);
+    let runbooks = get_ok(&app, admin, "/api/v1/runbooks").await.to_string();
+    assert!(runbooks.contains("call-the-vendor") && !runbooks.contains("globex"), "{runbooks}");
     assert!(audit.iter().all(|entry| entry["actor"]["id"] != "ops-admin"));
     assert!(receiver.pages_for("/alice").len() == 1 && receiver.pages_for("/hank").len() == 1, "one page per organisation");
 }
@@ -263,6 +299,10 @@ async fn roles_limit_tokens_and_integration_keys_only_ingest() {
         (format!("/api/v1/incidents/{incident_id}/notes"), Some(json!({ "text": "hi" }))),
         (format!("/api/v1/incidents/{incident_id}/reassign"), Some(json!({ "user": "bob" }))),
         ("/api/v1/silences".to_string(), Some(json!({ "matchers": "{a=\"b\"}", "duration": "1h" }))),
+        (format!("/api/v1/incidents/{incident_id}/runbooks"), Some(json!({ "runbook": "call-the-vendor" }))),
+        ("/api/v1/runbook-runs/1/approve".to_string(), None),
+        ("/api/v1/runbook-runs/1/undo".to_string(), None),
+        ("/api/v1/runbook-runs/1/steps/0/tick".to_string(), None),
     ] {
         let (status, answer) = call(&app, &tokens.default_viewer, "POST", &path, body).await;
         assert_eq!(status, 403, "viewer POST {path}: {answer}");

@@ -583,4 +583,16 @@ impl StoreTx for PostgresTx {
     async fn update_action_item(&mut self, item: &ActionItem) -> StoreResult<()> {
         crate::action_items::update(self.tx()?, item).await
     }
+
+    async fn insert_runbook_run(&mut self, run: &NewRunbookRun) -> StoreResult<i64> {
+        crate::runbook_runs::insert(self.tx()?, run).await
+    }
+
+    async fn runbook_run_for_update(&mut self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+        crate::runbook_runs::one_for_update(self.tx()?, org, run_id).await
+    }
+
+    async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()> {
+        crate::runbook_runs::update(self.tx()?, run).await
+    }
 }

@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_core.sql"),
     include_str!("../migrations/0002_tenants.sql"),
     include_str!("../migrations/0003_slo_buckets.sql"),
+    include_str!("../migrations/0004_runbooks.sql"),
     include_str!("../migrations/0005_postmortems.sql"),
 ];
 

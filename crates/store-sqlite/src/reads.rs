@@ -256,6 +256,23 @@ impl Store for SqliteStore {
     async fn action_item(&self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
         crate::action_items::one(&self.pool, org, action_item_id).await
     }
+
+    async fn runbook_runs(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
+        crate::runbook_runs::for_incident(&self.pool, org, incident_id).await
+    }
+
+    async fn runbook_run(&self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+        let mut connection = self.pool.acquire().await.map_err(backend)?;
+        crate::runbook_runs::one(&mut connection, org, run_id).await
+    }
+
+    async fn active_runbook_runs(&self) -> StoreResult<Vec<RunbookRun>> {
+        crate::runbook_runs::active(&self.pool).await
+    }
+
+    async fn runbook_outcomes(&self, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>> {
+        crate::runbook_runs::outcomes(&self.pool, org).await
+    }
 }
 
 /// Leadership on an embedded database: the process that has it open is the only one.

@@ -505,6 +505,18 @@ impl StoreTx for SqliteTx {
     async fn update_action_item(&mut self, item: &ActionItem) -> StoreResult<()> {
         crate::action_items::update(&mut self.tx, item).await
     }
+
+    async fn insert_runbook_run(&mut self, run: &NewRunbookRun) -> StoreResult<i64> {
+        crate::runbook_runs::insert(&mut self.tx, run).await
+    }
+
+    async fn runbook_run_for_update(&mut self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+        crate::runbook_runs::one(&mut self.tx, org, run_id).await
+    }
+
+    async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()> {
+        crate::runbook_runs::update(&mut self.tx, run).await
+    }
 }
 
 #[cfg(test)]

@@ -236,3 +236,34 @@ pub fn action_item<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<ActionItem>
         updated_at: timestamp(row, "updated_at")?,
     })
 }
+
+pub fn runbook_run<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<RunbookRun> {
+    let progress: staunch_domain::runbook::RunProgress = json(row, "progress")?;
+    let state = row.text("state")?;
+    if progress.state.as_str() != state {
+        return Err(StoreError::Corrupt(format!("runbook run state {state:?} disagrees with its progress")));
+    }
+    Ok(RunbookRun {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        incident_id: row.int("incident_id")?,
+        runbook: row.text("runbook")?,
+        definition: row.json("definition")?,
+        symptom: row.optional_text("symptom")?,
+        dry_run: row.boolean("dry_run")?,
+        started_by: Actor { kind: row.text("started_by_kind")?, id: row.text("started_by_id")? },
+        progress,
+        created_at: timestamp(row, "created_at")?,
+        updated_at: timestamp(row, "updated_at")?,
+        finished_at: optional_timestamp(row, "finished_at")?,
+    })
+}
+
+pub fn runbook_outcomes<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<RunbookOutcomes> {
+    Ok(RunbookOutcomes {
+        symptom: row.text("symptom")?,
+        runbook: row.text("runbook")?,
+        attempts: row.int("attempts")?.max(0) as u64,
+        successes: row.int("successes")?.max(0) as u64,
+    })
+}

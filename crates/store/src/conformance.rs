@@ -40,6 +40,7 @@ macro_rules! conformance_tests {
             leadership_is_given_up_when_dropped,
             slo_buckets_add_up_per_minute_and_are_pruned,
             action_items_are_kept_per_incident_and_organisation,
+            runbook_runs_round_trip_and_count_outcomes_per_symptom,
         );
         // Needs two stores: the one exported from and a fresh one to import into.
         #[tokio::test]
@@ -713,6 +714,7 @@ struct Readable {
     audit_log: Vec<AuditEntry>,
     api_tokens: Vec<Option<ApiToken>>,
     slo_buckets: Vec<SloBucket>,
+    runbook_runs: Vec<RunbookRun>,
     next_job_due: Option<Timestamp>,
     action_items: Vec<ActionItem>,
 }
@@ -728,6 +730,7 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         audit_log: vec![],
         api_tokens: vec![],
         slo_buckets: vec![],
+        runbook_runs: vec![],
         next_job_due: store.next_job_due().await.unwrap(),
         action_items: vec![],
     };
@@ -744,6 +747,9 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         everything.silences.extend(store.silences(org).await.unwrap());
         everything.audit_log.extend(store.audit_log(org, &AuditFilter { before_id: None, limit: 10_000 }).await.unwrap());
         everything.slo_buckets.extend(store.slo_buckets(org, "checkout-availability", at(-86_400)).await.unwrap());
+        for incident in &everything.incidents {
+            everything.runbook_runs.extend(store.runbook_runs(org, incident.id).await.unwrap());
+        }
     }
     for hash in token_hashes {
         everything.api_tokens.push(store.api_token_by_hash(hash).await.unwrap());
@@ -840,6 +846,7 @@ async fn populate_for_export(store: &Arc<dyn Store>) -> (Vec<OrgId>, Vec<String>
         tx.insert_api_token(&token).await.unwrap();
         token_hashes.push(hash);
         tx.append_audit(&new_audit_entry(org, at(21), "incident.acknowledge")).await.unwrap();
+        tx.insert_runbook_run(&new_runbook_run(org, incident.id, "fallback", Some("outage"), 2)).await.unwrap();
         tx.commit().await.unwrap();
     }
     // The first job ran: its id is a gap the import keeps.
@@ -883,14 +890,16 @@ pub async fn export_then_import_keeps_every_row_and_id(source: Arc<dyn Store>, t
     let edited = text.replacen("\"title\":\"checkout group-0\"", "\"title\":\"checkout group-X\"", 1);
     assert_ne!(edited, text);
     let mut lines: Vec<&str> = text.lines().collect();
-    // The last audit entry: nothing refers to it, so only the trailer can tell it is gone.
+    // The last row of the last table (one per organisation): nothing refers to it, so only
+    // the trailer can tell it is gone.
     lines.remove(lines.len() - 2);
     let dropped_row = lines.join("\n") + "\n";
+    let dropped_message = format!("{}: 1 rows read, the trailer says 2", dump::TABLES[dump::TABLES.len() - 1].name);
     for (damaged, expected) in [
         (without_trailer, "truncated"),
         (cut_mid_line, "truncated"),
         (edited.into_bytes(), "sha256"),
-        (dropped_row.into_bytes(), "audit_log: 1 rows read, the trailer says 2"),
+        (dropped_row.into_bytes(), dropped_message.as_str()),
     ] {
         let error = import_error(dump::import_from(target.as_ref(), &mut damaged.as_slice(), None).await);
         assert!(error.to_string().contains(expected), "expected {expected:?}: {error}");
@@ -1091,4 +1100,104 @@ pub async fn action_items_are_kept_per_incident_and_organisation(store: Arc<dyn 
     assert_eq!(store.action_item(other_org, first.id).await.unwrap(), None);
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.action_item(other_org, second.id).await.unwrap(), None);
+}
+
+fn new_runbook_run(org: OrgId, incident_id: i64, runbook: &str, symptom: Option<&str>, steps: usize) -> NewRunbookRun {
+    use staunch_domain::runbook::RunProgress;
+    NewRunbookRun {
+        org,
+        incident_id,
+        runbook: runbook.into(),
+        definition: serde_json::json!({ "name": runbook, "steps": [{ "wait": "1s" }] }),
+        symptom: symptom.map(str::to_string),
+        dry_run: false,
+        started_by: Actor { kind: "user".into(), id: "alice".into() },
+        progress: RunProgress::new(steps),
+        created_at: at(0),
+    }
+}
+
+pub async fn runbook_runs_round_trip_and_count_outcomes_per_symptom(store: Arc<dyn Store>) {
+    use staunch_domain::runbook::{RunState, StepStatus};
+    let org = OrgId::DEFAULT;
+    let other = store.ensure_organisations(&[(OrgSlug::parse("acme").unwrap(), "Acme".into())]).await.unwrap()[0];
+    let incident = create_incident(&store, org, "chat", "a", at(0)).await;
+    let mut resolved = create_incident(&store, org, "chat", "b", at(0)).await;
+    let other_incident = create_incident(&store, other, "chat", "a", at(0)).await;
+
+    let mut tx = store.begin().await.unwrap();
+    let first = tx.insert_runbook_run(&new_runbook_run(org, incident.id, "fallback", Some("outage"), 2)).await.unwrap();
+    let second = tx.insert_runbook_run(&new_runbook_run(org, incident.id, "restart", Some("outage"), 1)).await.unwrap();
+    let third = tx.insert_runbook_run(&new_runbook_run(org, resolved.id, "fallback", Some("outage"), 1)).await.unwrap();
+    let fourth = tx.insert_runbook_run(&new_runbook_run(org, resolved.id, "fallback", None, 1)).await.unwrap();
+    let mut dry = new_runbook_run(org, resolved.id, "fallback", Some("outage"), 1);
+    dry.dry_run = true;
+    dry.progress.state = RunState::DryRun;
+    tx.insert_runbook_run(&dry).await.unwrap();
+    let foreign = tx.insert_runbook_run(&new_runbook_run(other, other_incident.id, "fallback", Some("outage"), 1)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let runs = store.runbook_runs(org, incident.id).await.unwrap();
+    assert_eq!(runs.iter().map(|run| run.id).collect::<Vec<_>>(), [first, second], "oldest first, one incident");
+    assert_eq!(runs[0].runbook, "fallback");
+    assert_eq!(runs[0].definition["steps"][0]["wait"], "1s");
+    assert_eq!(runs[0].started_by.id, "alice");
+    assert_eq!(runs[0].progress.steps.len(), 2);
+    assert_eq!(runs[0].finished_at, None);
+    assert!(store.runbook_run(org, foreign).await.unwrap().is_none(), "another organisation's run is invisible");
+    assert!(store.runbook_runs(org, other_incident.id).await.unwrap().is_empty());
+    let active: Vec<i64> = store.active_runbook_runs().await.unwrap().iter().map(|run| run.id).collect();
+    assert_eq!(active, [first, second, third, fourth, foreign], "every running run, across organisations, not the dry run");
+
+    // Progress written in a transaction reads back whole; the rolled-back write leaves nothing.
+    let mut tx = store.begin().await.unwrap();
+    let mut run = tx.runbook_run_for_update(org, first).await.unwrap().unwrap();
+    run.progress.steps[0].status = StepStatus::Succeeded;
+    run.progress.steps[0].attempts = 1;
+    run.progress.steps[0].output = "ok\n".into();
+    run.progress.steps[0].approved_by = Some("user:bob".into());
+    run.progress.state = RunState::Recovered;
+    run.updated_at = at(30);
+    run.finished_at = Some(at(30));
+    tx.update_runbook_run(&run).await.unwrap();
+    tx.commit().await.unwrap();
+    let read = store.runbook_run(org, first).await.unwrap().unwrap();
+    assert_eq!(read, run);
+    let mut tx = store.begin().await.unwrap();
+    let mut changed = read.clone();
+    changed.progress.state = RunState::Failed;
+    tx.update_runbook_run(&changed).await.unwrap();
+    drop(tx);
+    assert_eq!(store.runbook_run(org, first).await.unwrap().unwrap().state(), RunState::Recovered);
+
+    // Outcomes: `restart` failed; `fallback` recovered once and finished once on an incident
+    // that is resolved (two successes); the run without a symptom and the dry run do not count.
+    let finish = |org: OrgId, run_id: i64, state: RunState| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let mut run = tx.runbook_run_for_update(org, run_id).await.unwrap().unwrap();
+            run.progress.state = state;
+            run.finished_at = Some(at(60));
+            tx.update_runbook_run(&run).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    finish(org, second, RunState::Failed).await;
+    finish(org, third, RunState::Finished).await;
+    finish(org, fourth, RunState::Finished).await;
+    finish(other, foreign, RunState::Recovered).await;
+    let mut tx = store.begin().await.unwrap();
+    resolved.state = IncidentState::Resolved;
+    resolved.resolved_at = Some(at(90));
+    tx.update_incident(&resolved).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.active_runbook_runs().await.unwrap().is_empty());
+    let outcomes = store.runbook_outcomes(org).await.unwrap();
+    let expected = vec![
+        RunbookOutcomes { symptom: "outage".into(), runbook: "fallback".into(), attempts: 2, successes: 2 },
+        RunbookOutcomes { symptom: "outage".into(), runbook: "restart".into(), attempts: 1, successes: 0 },
+    ];
+    assert_eq!(outcomes, expected);
+    assert_eq!(store.runbook_outcomes(other).await.unwrap().len(), 1);
 }

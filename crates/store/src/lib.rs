@@ -11,10 +11,12 @@ pub mod conformance;
 pub mod dump;
 mod error;
 mod records;
+mod runbook_records;
 mod scoped;
 
 pub use error::{StoreError, StoreResult};
 pub use records::*;
+pub use runbook_records::*;
 pub use scoped::Scoped;
 
 use async_trait::async_trait;
@@ -93,6 +95,15 @@ pub trait Store: Send + Sync + 'static {
     /// The action items of one incident, oldest first.
     async fn action_items(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<ActionItem>>;
     async fn action_item(&self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>>;
+    /// The runbook runs of one incident, oldest first.
+    async fn runbook_runs(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>>;
+    async fn runbook_run(&self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>>;
+    /// Runs the executor advances on its own (`running`, `undoing`), across all tenants,
+    /// oldest first.
+    async fn active_runbook_runs(&self) -> StoreResult<Vec<RunbookRun>>;
+    /// Per (symptom, runbook), the runs that were not dry runs and how many of them worked
+    /// (see [`RunbookOutcomes`]). Runs still going count as attempts only once they stop.
+    async fn runbook_outcomes(&self, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>>;
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -188,6 +199,12 @@ pub trait StoreTx: Send {
     async fn action_item(&mut self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>>;
     /// Writes text, owner, due date, status and `updated_at` of an existing item.
     async fn update_action_item(&mut self, item: &ActionItem) -> StoreResult<()>;
+    async fn insert_runbook_run(&mut self, run: &NewRunbookRun) -> StoreResult<i64>;
+    /// Reads a run inside the transaction, locking it against concurrent writers where the
+    /// backend allows it (PostgreSQL `FOR UPDATE`; SQLite has one writer anyway).
+    async fn runbook_run_for_update(&mut self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>>;
+    /// Writes a run's progress (state included) and `updated_at`/`finished_at`.
+    async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).

@@ -62,4 +62,13 @@ impl Scoped {
     pub async fn action_item(&self, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
         self.store.action_item(self.org, action_item_id).await
     }
+    pub async fn runbook_runs(&self, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
+        self.store.runbook_runs(self.org, incident_id).await
+    }
+    pub async fn runbook_run(&self, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+        self.store.runbook_run(self.org, run_id).await
+    }
+    pub async fn runbook_outcomes(&self) -> StoreResult<Vec<RunbookOutcomes>> {
+        self.store.runbook_outcomes(self.org).await
+    }
 }

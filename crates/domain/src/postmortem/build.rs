@@ -3,6 +3,7 @@
 
 use super::blameless::{Finding, PersonNames, check_text};
 use super::*;
+use crate::runbook::timeline as runbook_timeline;
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,14 +164,6 @@ fn text_of<'a>(data: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// A runbook's or step's name whether the entry holds it as a string or as `{name: ...}`.
-fn name_of(data: &Value, key: &str) -> Option<String> {
-    match data.get(key) {
-        Some(Value::String(text)) => Some(text.clone()),
-        Some(Value::Object(object)) => object.get("name").and_then(Value::as_str).map(str::to_string),
-        _ => None,
-    }
-}
-
 fn impact(input: &PostmortemInput<'_>, now: Timestamp) -> Impact {
     let incident = input.incident;
     let since_start = |at: Option<Timestamp>| at.map(|at| at.duration_since(incident.created_at));
@@ -252,7 +245,7 @@ pub fn full_time(at: Timestamp) -> String {
 }
 
 fn symptom(timeline: &[TimelineFact]) -> Option<&str> {
-    timeline.iter().rev().find(|entry| entry.kind == "incident.triaged").and_then(|entry| text_of(&entry.data, "symptom"))
+    timeline.iter().rev().find_map(|entry| runbook_timeline::symptom(&entry.kind, &entry.data))
 }
 
 fn summary(input: &PostmortemInput<'_>, impact: &Impact, actors: &Actors<'_>) -> String {
@@ -406,11 +399,11 @@ fn condensed_timeline(timeline: &[TimelineFact], actors: &Actors<'_>) -> Vec<Mom
             }
             "incident.triaged" => format!("triaged as {}", text_of(data, "symptom").unwrap_or("an unnamed symptom")),
             "note.added" => format!("note: {}", text_of(data, "text").unwrap_or("")),
-            "runbook.step.succeeded" | "runbook.step.failed" => step_line(entry),
-            "runbook.run.stopped" => format!(
+            runbook_timeline::STEP_SUCCEEDED | runbook_timeline::STEP_FAILED => step_line(entry),
+            kind if runbook_timeline::stop_reason(kind).is_some() => format!(
                 "runbook {} stopped: {}",
-                name_of(data, "runbook").unwrap_or_else(|| "?".into()),
-                text_of(data, "reason").unwrap_or("no reason recorded")
+                runbook_timeline::runbook_name(data).unwrap_or("?"),
+                runbook_timeline::stop_reason(kind).unwrap_or("?")
             ),
             "action_item.added" => {
                 format!("action item #{} added: {}", data["id"].as_i64().unwrap_or(0), text_of(data, "text").unwrap_or(""))
@@ -445,11 +438,11 @@ fn changes_text(data: &Value) -> String {
 fn step_line(entry: &TimelineFact) -> String {
     let data = &entry.data;
     let kind = text_of(data, "kind").or_else(|| text_of(data, "step_kind")).map(|kind| format!(" ({kind})")).unwrap_or_default();
-    let result = if entry.kind == "runbook.step.succeeded" { "succeeded" } else { "failed" };
+    let result = if entry.kind == runbook_timeline::STEP_SUCCEEDED { "succeeded" } else { "failed" };
     let mut line = format!(
         "runbook {} step {}{kind} {result}",
-        name_of(data, "runbook").unwrap_or_else(|| "?".into()),
-        name_of(data, "step").unwrap_or_else(|| "?".into())
+        runbook_timeline::runbook_name(data).unwrap_or("?"),
+        runbook_timeline::step_name(data).unwrap_or_else(|| "?".into())
     );
     if let Some(output) = text_of(data, "output") {
         let short: String = output.chars().take(120).collect();
@@ -463,16 +456,16 @@ fn attempts(timeline: &[TimelineFact], actors: &Actors<'_>) -> Vec<Attempt> {
     for entry in timeline {
         let actor = actors.name(&entry.actor);
         let (text, outcome) = match entry.kind.as_str() {
-            "runbook.step.succeeded" => (step_line(entry), Outcome::Tried),
-            "runbook.step.failed" => (step_line(entry), Outcome::Failed),
-            "runbook.run.stopped" => {
-                let reason = text_of(&entry.data, "reason").unwrap_or("");
+            runbook_timeline::STEP_SUCCEEDED => (step_line(entry), Outcome::Tried),
+            runbook_timeline::STEP_FAILED => (step_line(entry), Outcome::Failed),
+            kind if runbook_timeline::stop_reason(kind).is_some() => {
+                let reason = runbook_timeline::stop_reason(kind).unwrap_or("");
                 let outcome = match reason {
                     "recovered" => Outcome::Worked,
                     "failed" | "interrupted" => Outcome::Failed,
                     _ => Outcome::Tried,
                 };
-                (format!("runbook {} stopped: {reason}", name_of(&entry.data, "runbook").unwrap_or_else(|| "?".into())), outcome)
+                (format!("runbook {} stopped: {reason}", runbook_timeline::runbook_name(&entry.data).unwrap_or("?")), outcome)
             }
             "incident.escalated" => ("escalated to the next level".to_string(), Outcome::Tried),
             "incident.reassigned" => {
@@ -505,16 +498,17 @@ fn what_worked(input: &PostmortemInput<'_>, actors: &Actors<'_>) -> Vec<String> 
     let timeline = input.timeline;
     let mut lines = Vec::new();
     for (index, entry) in timeline.iter().enumerate() {
-        if entry.kind != "runbook.run.stopped" || text_of(&entry.data, "reason") != Some("recovered") {
+        if runbook_timeline::stop_reason(&entry.kind) != Some("recovered") {
             continue;
         }
-        let runbook = name_of(&entry.data, "runbook").unwrap_or_else(|| "?".into());
+        let runbook = runbook_timeline::runbook_name(&entry.data).unwrap_or("?").to_string();
         let steps: Vec<String> = timeline[..index]
             .iter()
             .filter(|step| {
-                step.kind == "runbook.step.succeeded" && name_of(&step.data, "runbook").as_deref() == Some(runbook.as_str())
+                step.kind == runbook_timeline::STEP_SUCCEEDED
+                    && runbook_timeline::runbook_name(&step.data) == Some(runbook.as_str())
             })
-            .filter_map(|step| name_of(&step.data, "step"))
+            .filter_map(|step| runbook_timeline::step_name(&step.data))
             .collect();
         let last = steps.last().cloned().unwrap_or_else(|| "?".into());
         lines.push(format!(

@@ -125,13 +125,8 @@ pub fn from_incident(
         })
         .collect();
     signals.sort_by(|left, right| left.offset_seconds.cmp(&right.offset_seconds).then(left.dedup_key.cmp(&right.dedup_key)));
-    let symptom = timeline
-        .iter()
-        .rev()
-        .find(|entry| entry.kind == "incident.triaged")
-        .and_then(|entry| entry.data.get("symptom"))
-        .and_then(|symptom| symptom.as_str())
-        .map(str::to_string);
+    let symptom =
+        timeline.iter().rev().find_map(|entry| crate::runbook::timeline::symptom(&entry.kind, &entry.data)).map(str::to_string);
     Ok(RegressionCase {
         version: CASE_VERSION,
         incident_id: incident.id,
@@ -153,30 +148,27 @@ pub fn from_incident(
 /// The last runbook run that stopped because the service recovered (else the last that
 /// finished), with the steps that succeeded in it.
 fn mitigation(timeline: &[TimelineFact]) -> Option<CaseMitigation> {
-    let runbook_of = |entry: &TimelineFact| match entry.data.get("runbook") {
-        Some(serde_json::Value::String(name)) => Some(name.clone()),
-        Some(serde_json::Value::Object(object)) => object.get("name").and_then(|name| name.as_str()).map(str::to_string),
-        _ => None,
-    };
-    let stops: Vec<(usize, &TimelineFact)> =
-        timeline.iter().enumerate().filter(|(_, entry)| entry.kind == "runbook.run.stopped").collect();
-    let reason_of = |entry: &TimelineFact| entry.data.get("reason").and_then(|reason| reason.as_str()).unwrap_or("").to_string();
-    let (index, stop) = stops
+    use crate::runbook::timeline as runbook_timeline;
+    let stops: Vec<(usize, &TimelineFact, &str)> = timeline
+        .iter()
+        .enumerate()
+        .filter_map(|(index, entry)| Some((index, entry, runbook_timeline::stop_reason(&entry.kind)?)))
+        .collect();
+    let (index, stop, reason) = stops
         .iter()
         .rev()
-        .find(|(_, entry)| reason_of(entry) == "recovered")
-        .or_else(|| stops.iter().rev().find(|(_, entry)| reason_of(entry) == "finished"))?;
-    let runbook = runbook_of(stop)?;
+        .find(|(_, _, reason)| *reason == "recovered")
+        .or_else(|| stops.iter().rev().find(|(_, _, reason)| *reason == "finished"))?;
+    let runbook = runbook_timeline::runbook_name(&stop.data)?.to_string();
     let steps = timeline[..*index]
         .iter()
-        .filter(|entry| entry.kind == "runbook.step.succeeded" && runbook_of(entry).as_deref() == Some(runbook.as_str()))
-        .filter_map(|entry| match entry.data.get("step") {
-            Some(serde_json::Value::String(name)) => Some(name.clone()),
-            Some(serde_json::Value::Object(object)) => object.get("name").and_then(|name| name.as_str()).map(str::to_string),
-            _ => None,
+        .filter(|entry| {
+            entry.kind == runbook_timeline::STEP_SUCCEEDED
+                && runbook_timeline::runbook_name(&entry.data) == Some(runbook.as_str())
         })
+        .filter_map(|entry| runbook_timeline::step_name(&entry.data))
         .collect();
-    Some(CaseMitigation { runbook, steps, reason: reason_of(stop) })
+    Some(CaseMitigation { runbook, steps, reason: reason.to_string() })
 }
 
 /// What triage makes of a case's signals.
@@ -196,7 +188,7 @@ pub trait CaseClassifier {
     fn classify(&self, service_id: &str, signals: &[CaseSignal]) -> Classification;
     /// The runbooks triage would offer for `symptom` on `service_id`, best first; `None` when
     /// runbook selection is not available.
-    fn runbooks_for(&self, _service_id: &str, _symptom: Option<&str>) -> Option<Vec<String>> {
+    fn runbooks_for(&self, _service_id: &str, _symptom: Option<&str>, _signals: &[CaseSignal]) -> Option<Vec<String>> {
         None
     }
 }
@@ -304,7 +296,7 @@ pub fn check_case(case: &RegressionCase, directory: &Directory, classifier: &dyn
         (None, Classification::Unrecognised) => notes.push("no symptom, as before".to_string()),
     }
     if let Some(mitigation) = &case.mitigation {
-        match classifier.runbooks_for(&expected.service, expected.symptom.as_deref()) {
+        match classifier.runbooks_for(&expected.service, expected.symptom.as_deref(), &case.signals) {
             None => notes.push(format!("runbook {} not checked: no runbook selection", mitigation.runbook)),
             Some(runbooks) if runbooks.contains(&mitigation.runbook) => {
                 notes.push(format!("runbook {} is still offered", mitigation.runbook))

@@ -109,15 +109,10 @@ fn timeline() -> Vec<TimelineFact> {
         entry(
             "2026-02-01T08:03:00Z",
             "system:staunch",
-            "runbook.step.succeeded",
-            json!({ "runbook": "rollback", "step": "roll back" }),
+            "runbook.step_succeeded",
+            json!({ "runbook": "rollback", "run": 1, "step": 0, "step_name": "roll back", "kind": "http", "output": "HTTP 200" }),
         ),
-        entry(
-            "2026-02-01T08:05:00Z",
-            "system:staunch",
-            "runbook.run.stopped",
-            json!({ "runbook": "rollback", "reason": "recovered" }),
-        ),
+        entry("2026-02-01T08:05:00Z", "system:staunch", "runbook.recovered", json!({ "runbook": "rollback", "run": 1 })),
     ]
 }
 
@@ -172,7 +167,7 @@ impl CaseClassifier for Rules {
     fn classify(&self, _service_id: &str, _signals: &[CaseSignal]) -> Classification {
         if self.0.is_empty() { Classification::Unrecognised } else { Classification::Symptom(self.0.to_string()) }
     }
-    fn runbooks_for(&self, _service_id: &str, _symptom: Option<&str>) -> Option<Vec<String>> {
+    fn runbooks_for(&self, _service_id: &str, _symptom: Option<&str>, _signals: &[CaseSignal]) -> Option<Vec<String>> {
         Some(self.1.clone())
     }
 }

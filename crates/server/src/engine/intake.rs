@@ -67,6 +67,24 @@ fn flush_joined(context: &mut ApplyContext<'_>, snapshot: &mut Snapshot, org: Or
     append_joined(context, joined);
 }
 
+/// Names the new incident's symptom from its first alert (the organisation's `symptoms:`
+/// rules), on the timeline, so runbook selection, the postmortem and regression cases agree
+/// on what it was.
+fn triage(
+    context: &mut ApplyContext<'_>,
+    org: OrgId,
+    incident_id: i64,
+    service_id: &str,
+    labels: &staunch_domain::labels::Labels,
+) {
+    let Some(organisation) = crate::runbook::context::organisation(context.config, org) else { return };
+    let Some(symptom) = staunch_domain::triage::classify(&organisation.symptoms, service_id, std::slice::from_ref(labels)) else {
+        return;
+    };
+    let data = serde_json::json!({ "symptom": symptom });
+    append(context, org, incident_id, &Actor::system(), staunch_domain::runbook::timeline::TRIAGED, data);
+}
+
 fn append_joined(context: &mut ApplyContext<'_>, joined: JoinedAlerts) {
     let data = serde_json::json!({ "count": joined.alerts.len(), "alerts": joined.alerts });
     append(context, joined.org, joined.incident_id, &joined.actor, "alerts.added", data);
@@ -327,6 +345,7 @@ async fn apply_event(
                 "dedup_key": event.dedup_key, "labels": event.labels,
             });
             append(context, org, incident.id, actor, "incident.opened", data);
+            triage(context, org, incident.id, &service.id, &event.labels);
             metrics::counter!("staunch_incidents_opened_total").increment(1);
             receipt.incidents_opened.push(incident.id);
             receipt.alerts_stored += 1;

@@ -10,6 +10,7 @@ mod ingest;
 mod ingest_compat;
 mod postmortems;
 mod rate_limit;
+mod runbooks;
 mod slos;
 
 use crate::clock::Clock;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub leader: crate::leader::LeaderWatch,
     /// The latest SLO evaluations (see `crate::slo`).
     pub slos: crate::slo::SloBoard,
+    /// Starts and steers runbook runs (see `crate::runbook`).
+    pub runbooks: crate::runbook::RunbookService,
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {
@@ -84,6 +87,13 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/postmortem", get(postmortems::postmortem))
         .route("/incidents/{id}/case", get(postmortems::regression_case))
         .route("/report", get(postmortems::report))
+        .route("/runbooks", get(runbooks::list))
+        .route("/incidents/{id}/runbooks", get(runbooks::candidates).post(runbooks::start))
+        .route("/incidents/{id}/runbook-runs", get(runbooks::incident_runs))
+        .route("/runbook-runs/{id}", get(runbooks::get_run))
+        .route("/runbook-runs/{id}/approve", post(runbooks::approve))
+        .route("/runbook-runs/{id}/undo", post(runbooks::undo))
+        .route("/runbook-runs/{id}/steps/{step}/tick", post(runbooks::tick))
         .fallback(errors::not_found);
     Router::new()
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))

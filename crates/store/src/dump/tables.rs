@@ -222,6 +222,26 @@ pub const TABLES: &[Table] = &[
         seeded_ids: &[],
     },
     Table {
+        name: "runbook_runs",
+        columns: &[
+            int("id"),
+            int("org_id"),
+            int("incident_id"),
+            text("runbook"),
+            json("definition"),
+            optional_text("symptom"),
+            boolean("dry_run"),
+            text("started_by_kind"),
+            text("started_by_id"),
+            text("state"),
+            json("progress"),
+            int("created_at"),
+            int("updated_at"),
+            optional_int("finished_at"),
+        ],
+        seeded_ids: &[],
+    },
+    Table {
         name: "audit_log",
         columns: &[
             int("id"),
