@@ -16,7 +16,7 @@ use staunch_domain::runbook::{RawRunbook, Runbook, RunbookLimits};
 use staunch_domain::schedule::Schedule;
 use staunch_domain::tenant::{DEFAULT_ORG_SLUG, OrgId, OrgSlug};
 use staunch_domain::triage::{RawSymptomRule, SymptomRule};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// A loaded, checked configuration.
@@ -316,9 +316,13 @@ struct RawIntegration {
     /// `{per_second: N, burst: M}` alert events; senders beyond it are answered 429.
     #[serde(default)]
     rate_limit: Option<RateLimit>,
-    /// The webhook secret a `github` integration's deliveries are signed with.
+    /// The secret a `github` integration's deliveries (or a `slack` app's requests) are
+    /// signed with.
     #[serde(default)]
     secret: Option<String>,
+    /// `slack` only: Slack user id → user id here; nobody else may act through it.
+    #[serde(default)]
+    slack_users: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -530,7 +534,7 @@ fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<Stri
                     Some(format) => format,
                     None => {
                         problems.push(format!(
-                            "{integration_field}.type: unknown type {other:?}, expected alertmanager, events_v2, opsgenie, grafana or github"
+                            "{integration_field}.type: unknown type {other:?}, expected alertmanager, events_v2, opsgenie, grafana, github or slack"
                         ));
                         continue;
                     }
@@ -543,6 +547,17 @@ fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<Stri
             if format == SourceFormat::GitHub && raw_integration.secret.as_deref().is_none_or(str::is_empty) {
                 problems.push(format!("{integration_field}.secret: a github integration needs the webhook's secret"));
             }
+            if format == SourceFormat::Slack && raw_integration.secret.as_deref().is_none_or(str::is_empty) {
+                problems.push(format!("{integration_field}.secret: a slack integration needs the app's signing secret"));
+            }
+            if format != SourceFormat::Slack && !raw_integration.slack_users.is_empty() {
+                problems.push(format!("{integration_field}.slack_users: only a slack integration has slack users"));
+            }
+            for (slack_user, user) in &raw_integration.slack_users {
+                if !directory.users.contains_key(user) {
+                    problems.push(format!("{integration_field}.slack_users.{slack_user}: unknown user {user:?}"));
+                }
+            }
             if let Some(limit) = &raw_integration.rate_limit
                 && let Err(error) = limit.check()
             {
@@ -554,6 +569,7 @@ fn build_directory(raw: RawOrganisation, has_smtp: bool, problems: &mut Vec<Stri
                 format,
                 rate_limit: raw_integration.rate_limit,
                 signing_secret: raw_integration.secret.clone().map(SigningSecret),
+                slack_users: raw_integration.slack_users.clone(),
             };
             let digest = secret_digest(&raw_integration.key);
             if directory.integrations_by_key_sha256.insert(digest, integration).is_some() {

@@ -40,6 +40,8 @@ pub enum SourceFormat {
     Api,
     /// GitHub webhooks: changes (pushes, deployments, merges), never alerts.
     GitHub,
+    /// Slack slash commands: responders acting on incidents, never alerts.
+    Slack,
 }
 
 impl SourceFormat {
@@ -51,6 +53,7 @@ impl SourceFormat {
             "grafana" => Some(SourceFormat::Grafana),
             "api" => Some(SourceFormat::Api),
             "github" => Some(SourceFormat::GitHub),
+            "slack" => Some(SourceFormat::Slack),
             _ => None,
         }
     }
@@ -63,6 +66,7 @@ impl SourceFormat {
             SourceFormat::Grafana => "grafana",
             SourceFormat::Api => "api",
             SourceFormat::GitHub => "github",
+            SourceFormat::Slack => "slack",
         }
     }
 }

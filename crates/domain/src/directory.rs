@@ -101,8 +101,12 @@ pub struct Integration {
     pub format: SourceFormat,
     /// How many alert events per second this key may send; beyond it senders get 429.
     pub rate_limit: Option<crate::rate_limit::RateLimit>,
-    /// The secret a sender signs its requests with (GitHub's `X-Hub-Signature-256`).
+    /// The secret a sender signs its requests with (GitHub's `X-Hub-Signature-256`, Slack's
+    /// signing secret).
     pub signing_secret: Option<SigningSecret>,
+    /// A Slack integration's people: Slack user id (per workspace) → directory user id. Only
+    /// they may act through it.
+    pub slack_users: BTreeMap<String, String>,
 }
 
 /// A shared secret for checking request signatures. Never printed.

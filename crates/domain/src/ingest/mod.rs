@@ -8,6 +8,7 @@ pub mod github;
 pub mod grafana;
 pub mod opsgenie;
 pub mod pagerduty;
+pub mod slack;
 mod walk;
 
 pub use error::{FieldError, IngestError};

@@ -36,6 +36,7 @@ fn run_every_parser(body: &[u8]) {
     for event in ["push", "deployment_status", "pull_request"] {
         let _ = crate::ingest::github::parse_delivery(event, body);
     }
+    let _ = crate::ingest::slack::parse_command(&String::from_utf8_lossy(body));
 }
 
 /// Arbitrary JSON, a few levels deep.

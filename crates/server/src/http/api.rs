@@ -112,8 +112,19 @@ pub async fn incident_notifications(caller: Caller, Path(id): Path<String>) -> R
 }
 
 async fn act(state: &AppState, caller: &Caller, id: &str, action: IncidentAction) -> Result<Response, ApiError> {
+    let incident = act_on_incident(state, caller, incident_id(id)?, action).await?;
+    Ok(Json(serde_json::json!({ "incident": incident })).into_response())
+}
+
+/// One responder action on one incident of the caller's organisation, audited, through the
+/// engine; the incident as it is afterwards.
+pub(super) async fn act_on_incident(
+    state: &AppState,
+    caller: &Caller,
+    incident_id: i64,
+    action: IncidentAction,
+) -> Result<staunch_store::Incident, ApiError> {
     caller.require(Role::Responder)?;
-    let incident_id = incident_id(id)?;
     let (name, details) = match &action {
         IncidentAction::Change(change) => (format!("incident.{}", change.as_str()), serde_json::Value::Null),
         IncidentAction::Reassign { user_id } => ("incident.reassign".to_string(), serde_json::json!({ "user": user_id })),
@@ -125,7 +136,7 @@ async fn act(state: &AppState, caller: &Caller, id: &str, action: IncidentAction
     let audit = caller.audit(&name, format!("incident/{incident_id}"), details);
     let command = Command::Incident { org: caller.org(), incident_id, actor: caller.actor.clone(), action };
     match state.engine.submit_audited(command, audit).await {
-        Ok(Reply::Incident(incident)) => Ok(Json(serde_json::json!({ "incident": incident })).into_response()),
+        Ok(Reply::Incident(incident)) => Ok(*incident),
         Ok(Reply::IncidentNotFound) => Err(incident_not_found()),
         Ok(Reply::Rejected { message }) => Err(ApiError::new(StatusCode::CONFLICT, message)),
         Ok(_) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")),

@@ -11,6 +11,7 @@ mod ingest_compat;
 mod postmortems;
 mod rate_limit;
 mod runbooks;
+mod slack;
 mod slos;
 
 use crate::clock::Clock;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/alerts/{identifier}/description", axum::routing::put(ingest_compat::opsgenie_update_description))
         .route("/integrations/grafana/{key}", post(ingest_compat::grafana).put(ingest_compat::grafana))
         .route("/integrations/github/{key}", post(github::github))
+        .route("/integrations/slack/{key}", post(slack::slack))
         .route("/integrations/v1/grafana_alerting/{key}", post(ingest_compat::grafana).put(ingest_compat::grafana))
         .route("/integrations/v1/grafana_alerting/{key}/", post(ingest_compat::grafana).put(ingest_compat::grafana))
         .route("/integrations/v1/grafana/{key}", post(ingest_compat::grafana).put(ingest_compat::grafana))
