@@ -10,6 +10,7 @@ pub mod directory;
 pub mod duration;
 pub mod escalation;
 pub mod fairness;
+pub mod heartbeat;
 pub mod incident;
 pub mod ingest;
 pub mod intake;
