@@ -1,6 +1,7 @@
 //! `staunch.yaml`: users and how to reach them, schedules, escalation policies, services with
 //! their integration keys and routes, maintenance windows, SMTP and delivery settings.
 
+use crate::heartbeats::{HeartbeatDefinition, RawHeartbeat, build_heartbeats};
 use crate::secret_digest;
 use crate::slos::{RawSlo, SloDefinition, SloSettings, build_slos};
 use serde::Deserialize;
@@ -43,6 +44,8 @@ pub struct Organisation {
     pub directory: Directory,
     /// Its service level objectives (`slos:`).
     pub slos: Vec<SloDefinition>,
+    /// Its outcome monitors (`heartbeats:`).
+    pub heartbeats: Vec<HeartbeatDefinition>,
 }
 
 impl Config {
@@ -196,6 +199,8 @@ struct RawConfig {
     services: Vec<RawService>,
     #[serde(default)]
     slos: Vec<RawSlo>,
+    #[serde(default)]
+    heartbeats: Vec<RawHeartbeat>,
     /// Further tenants, each with its own directory.
     #[serde(default)]
     organisations: Vec<RawOrganisation>,
@@ -221,6 +226,8 @@ struct RawOrganisation {
     services: Vec<RawService>,
     #[serde(default)]
     slos: Vec<RawSlo>,
+    #[serde(default)]
+    heartbeats: Vec<RawHeartbeat>,
 }
 
 #[derive(Deserialize)]
@@ -347,6 +354,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         escalation_policies: raw.escalation_policies,
         services: raw.services,
         slos: raw.slos,
+        heartbeats: raw.heartbeats,
     };
     let mut organisations: Vec<Organisation> = Vec::new();
     for (index, mut raw_organisation) in std::iter::once(default_org).chain(raw.organisations).enumerate() {
@@ -367,9 +375,11 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         let name = raw_organisation.name.clone().unwrap_or_else(|| slug.as_str().to_string());
         let mut organisation_problems = Vec::new();
         let raw_slos = std::mem::take(&mut raw_organisation.slos);
+        let raw_heartbeats = std::mem::take(&mut raw_organisation.heartbeats);
         let directory = build_directory(raw_organisation, has_smtp, &mut organisation_problems);
         let service_ids: BTreeSet<String> = directory.services.keys().cloned().collect();
         let slos = build_slos(raw_slos, &service_ids, &mut organisation_problems);
+        let heartbeats = build_heartbeats(raw_heartbeats, &service_ids, &mut organisation_problems);
         problems.extend(organisation_problems.into_iter().map(|problem| format!("{prefix}{problem}")));
         for digest in directory.integrations_by_key_sha256.keys() {
             if let Some(other) =
@@ -379,7 +389,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                     .push(format!("{prefix}services: an integration key is also used by organisation {:?}", other.slug.as_str()));
             }
         }
-        organisations.push(Organisation { slug, name, directory, slos });
+        organisations.push(Organisation { slug, name, directory, slos, heartbeats });
     }
     raw.settings.check(&mut problems);
     if !problems.is_empty() {
