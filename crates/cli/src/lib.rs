@@ -3,8 +3,10 @@
 
 mod client;
 mod render;
+mod render_heartbeat;
 mod render_slo;
 
 pub use client::{Client, ClientError};
 pub use render::{render_audit, render_incident, render_incidents, render_oncall, render_silences};
+pub use render_heartbeat::render_heartbeats;
 pub use render_slo::render_slos;

@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod engine;
+pub mod heartbeat;
 pub mod http;
 pub mod leader;
 pub mod outbox;

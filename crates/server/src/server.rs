@@ -75,6 +75,16 @@ pub async fn serve(
         board: slo_board.clone(),
     };
     let slo_task = tokio::spawn(slo_worker.run(stop_workers.subscribe()));
+    let heartbeat_board = crate::heartbeat::HeartbeatBoard::default();
+    let heartbeat_worker = crate::heartbeat::HeartbeatWorker {
+        store: store.clone(),
+        config: config.clone(),
+        clock: clock.clone(),
+        engine: engine_handle.clone(),
+        leader: leader.clone(),
+        board: heartbeat_board.clone(),
+    };
+    let heartbeat_task = tokio::spawn(heartbeat_worker.run(stop_workers.subscribe()));
 
     let state = AppState {
         store,
@@ -85,6 +95,7 @@ pub async fn serve(
         rate_limits: Default::default(),
         leader,
         slos: slo_board,
+        heartbeats: heartbeat_board,
     };
     let app = router(state);
     match options.tls {
@@ -105,6 +116,7 @@ pub async fn serve(
     tracing::info!("http server stopped; stopping workers");
     let _ = stop_workers.send(());
     let _ = slo_task.await;
+    let _ = heartbeat_task.await;
     let _ = engine_task.await;
     let _ = outbox_task.await;
     let _ = leader_task.await;

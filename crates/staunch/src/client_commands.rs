@@ -2,6 +2,7 @@
 
 use crate::args::ClientArgs;
 use staunch_cli::{Client, render_incident, render_incidents, render_oncall, render_slos};
+use staunch_cli::render_heartbeats;
 
 /// The token file `staunch serve` writes on first start, read when no token is given.
 pub const TOKEN_FILE: &str = "staunch.token";
@@ -134,6 +135,16 @@ pub async fn slo_status(options: &ClientArgs) -> anyhow::Result<()> {
         print_json(&response);
     } else {
         print!("{}", render_slos(&response));
+    }
+    Ok(())
+}
+
+pub async fn heartbeat_status(options: &ClientArgs) -> anyhow::Result<()> {
+    let response = client(options).get("/api/v1/heartbeats", &[]).await?;
+    if options.json {
+        print_json(&response);
+    } else {
+        print!("{}", render_heartbeats(&response));
     }
     Ok(())
 }

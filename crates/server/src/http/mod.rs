@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod errors;
 mod github;
+mod heartbeats;
 mod ingest;
 mod ingest_compat;
 mod rate_limit;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub leader: crate::leader::LeaderWatch,
     /// The latest SLO evaluations (see `crate::slo`).
     pub slos: crate::slo::SloBoard,
+    /// The latest heartbeat evaluations (see `crate::heartbeat`).
+    pub heartbeats: crate::heartbeat::HeartbeatBoard,
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {
@@ -78,6 +81,9 @@ pub fn router(state: AppState) -> Router {
         .route("/slos/{id}", get(slos::get))
         .route("/slos/{id}/events", post(slos::push_events))
         .route("/slos/{id}/burn.svg", get(slos::burn_svg))
+        .route("/heartbeats", get(heartbeats::list))
+        .route("/heartbeats/{id}", get(heartbeats::get))
+        .route("/heartbeats/{id}/events", post(heartbeats::push_events))
         .fallback(errors::not_found);
     Router::new()
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))
