@@ -15,7 +15,8 @@ pub fn render_heartbeats(response: &Value) -> String {
             let observed = heartbeat["observed"].as_u64().map_or_else(|| "-".to_string(), |count| count.to_string());
             let expected = heartbeat["expected"].as_f64().map_or_else(|| "-".to_string(), |count| format!("{count:.0}"));
             let ratio = heartbeat["ratio"].as_f64().map_or_else(|| "-".to_string(), |ratio| format!("{:.0}%", ratio * 100.0));
-            let threshold = heartbeat["threshold"].as_f64().map_or_else(|| "-".to_string(), |ratio| format!("{:.0}%", ratio * 100.0));
+            let threshold =
+                heartbeat["threshold"].as_f64().map_or_else(|| "-".to_string(), |ratio| format!("{:.0}%", ratio * 100.0));
             vec![
                 text(&heartbeat["id"]),
                 text(&heartbeat["service"]),
@@ -46,7 +47,9 @@ mod tests {
         let rendered = render_heartbeats(&response);
         let lines: Vec<&str> = rendered.lines().collect();
         assert_eq!(lines.len(), 3);
-        assert!(lines[1].contains("15m (Europe/Berlin)") && lines[1].contains("1500") && lines[1].contains("8% (page below 50%)"));
+        assert!(
+            lines[1].contains("15m (Europe/Berlin)") && lines[1].contains("1500") && lines[1].contains("8% (page below 50%)")
+        );
         assert!(lines[1].ends_with("dropped"), "{}", lines[1]);
         assert!(lines[2].contains("learning"), "{}", lines[2]);
         assert_eq!(render_heartbeats(&serde_json::json!([])), "no heartbeats\n");

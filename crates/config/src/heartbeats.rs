@@ -136,7 +136,8 @@ fn build_heartbeat(raw: RawHeartbeat, service_ids: &BTreeSet<String>, problems: 
     }
     if let Some(threshold) = raw.threshold {
         if !(threshold > 0.0 && threshold < 1.0) {
-            problems.push(format!("{field}.threshold: {threshold} must be a ratio above 0 and below 1, e.g. 0.5 for half of normal"));
+            problems
+                .push(format!("{field}.threshold: {threshold} must be a ratio above 0 and below 1, e.g. 0.5 for half of normal"));
         }
         monitor.threshold = threshold;
         // Resolve half way back to normal unless told otherwise.
@@ -160,7 +161,8 @@ fn build_heartbeat(raw: RawHeartbeat, service_ids: &BTreeSet<String>, problems: 
     }
     if let Some(weeks) = raw.min_history_weeks {
         if weeks < 1 || weeks > monitor.history_weeks {
-            problems.push(format!("{field}.min_history_weeks: {weeks} must be from 1 to history_weeks ({})", monitor.history_weeks));
+            problems
+                .push(format!("{field}.min_history_weeks: {weeks} must be from 1 to history_weeks ({})", monitor.history_weeks));
         }
         monitor.min_history_weeks = weeks;
     }

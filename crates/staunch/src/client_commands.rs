@@ -1,8 +1,8 @@
 //! Commands that talk to a running server over the API.
 
 use crate::args::ClientArgs;
-use staunch_cli::{Client, render_incident, render_incidents, render_oncall, render_slos};
 use staunch_cli::render_heartbeats;
+use staunch_cli::{Client, render_incident, render_incidents, render_oncall, render_slos};
 
 /// The token file `staunch serve` writes on first start, read when no token is given.
 pub const TOKEN_FILE: &str = "staunch.token";

@@ -102,7 +102,8 @@ impl SlotHistory {
     /// The median rate of `slot`'s weekday and hour over the `weeks` weeks before it, when at
     /// least `min_weeks` of them are samples.
     pub fn baseline(&self, slot: HourSlot, weeks: u32, min_weeks: u32) -> Option<f64> {
-        let mut rates: Vec<f64> = (1..=weeks as i32).filter_map(|back| slot.weeks_before(back)).filter_map(|earlier| self.rate(earlier)).collect();
+        let mut rates: Vec<f64> =
+            (1..=weeks as i32).filter_map(|back| slot.weeks_before(back)).filter_map(|earlier| self.rate(earlier)).collect();
         if rates.is_empty() || rates.len() < min_weeks as usize {
             return None;
         }

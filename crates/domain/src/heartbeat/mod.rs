@@ -14,9 +14,7 @@ pub mod monitor;
 pub mod slots;
 
 pub use history::SlotHistory;
-pub use monitor::{
-    HeartbeatConfig, HeartbeatEvaluation, HeartbeatMonitor, HeartbeatState, HeartbeatTransition, Recorded,
-};
+pub use monitor::{HeartbeatConfig, HeartbeatEvaluation, HeartbeatMonitor, HeartbeatState, HeartbeatTransition, Recorded};
 pub use slots::{HourSlot, minute_of, minute_start, wall_clock};
 
 #[cfg(test)]

@@ -124,7 +124,14 @@ pub struct HeartbeatMonitor {
 impl HeartbeatMonitor {
     pub fn new(config: HeartbeatConfig) -> HeartbeatMonitor {
         let history = SlotHistory::new(config.zone.clone());
-        HeartbeatMonitor { config, history, recent: BTreeMap::new(), firing: false, evaluated_until: None, forgotten_before: None }
+        HeartbeatMonitor {
+            config,
+            history,
+            recent: BTreeMap::new(),
+            firing: false,
+            evaluated_until: None,
+            forgotten_before: None,
+        }
     }
 
     pub fn config(&self) -> &HeartbeatConfig {
@@ -147,7 +154,8 @@ impl HeartbeatMonitor {
         if !self.history.record(minute, count) {
             return Recorded::BeforeHistory;
         }
-        let oldest_kept = self.evaluated_until.map_or(i64::MIN, |until| until - i64::from(self.config.window_minutes) - RECENT_SLACK_MINUTES);
+        let oldest_kept =
+            self.evaluated_until.map_or(i64::MIN, |until| until - i64::from(self.config.window_minutes) - RECENT_SLACK_MINUTES);
         if minute >= oldest_kept {
             let slot = self.recent.entry(minute).or_insert(0);
             *slot = slot.saturating_add(count);

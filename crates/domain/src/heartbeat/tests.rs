@@ -48,7 +48,8 @@ fn simulate(config: HeartbeatConfig, from: &str, until: &str, shape: impl Fn(Dat
     let mut monitor = HeartbeatMonitor::new(config);
     let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
     let (from, until) = (minute_of(from.parse().unwrap()), minute_of(until.parse().unwrap()));
-    let mut run = Run { transitions: Vec::new(), states: Vec::new(), monitor: HeartbeatMonitor::new(HeartbeatConfig::new(TimeZone::UTC)) };
+    let mut run =
+        Run { transitions: Vec::new(), states: Vec::new(), monitor: HeartbeatMonitor::new(HeartbeatConfig::new(TimeZone::UTC)) };
     for minute in from..until {
         let at = minute_start(minute);
         let local = zone.to_datetime(at);
@@ -153,9 +154,14 @@ fn weeks_across_clock_changes_page_nobody_and_still_catch_a_drop() {
         [("2025-03-02T23:00:00Z", "2025-03-30", "2025-03-31"), ("2025-09-28T22:00:00Z", "2025-10-26", "2025-10-27")]
     {
         let until = at_local(&format!("{monday}T16:00"));
-        let run = simulate(berlin(), from, &until.to_string(), |local| {
-            if between(local, monday, (14, 0), (15, 0)) { 0.1 } else { 1.0 }
-        });
+        let run = simulate(
+            berlin(),
+            from,
+            &until.to_string(),
+            |local| {
+                if between(local, monday, (14, 0), (15, 0)) { 0.1 } else { 1.0 }
+            },
+        );
         let drop_start = at_local(&format!("{monday}T14:00"));
         assert_eq!(run.transitions.len(), 2, "{change_sunday}: {:?}", run.transitions);
         let (opened, HeartbeatTransition::Dropped) = run.transitions[0] else { panic!("{:?}", run.transitions) };
@@ -180,7 +186,8 @@ fn the_repeated_autumn_hour_is_a_two_hour_slot_at_its_usual_rate() {
 
 #[test]
 fn expected_events_lean_towards_a_quieter_neighbour_only() {
-    let mut monitor = HeartbeatMonitor::new(HeartbeatConfig { min_history_weeks: 1, history_weeks: 1, ..HeartbeatConfig::new(TimeZone::UTC) });
+    let mut monitor =
+        HeartbeatMonitor::new(HeartbeatConfig { min_history_weeks: 1, history_weeks: 1, ..HeartbeatConfig::new(TimeZone::UTC) });
     let start = minute_of(at("2025-06-02T07:00:00Z"));
     // Monday 08:00 brought 60 a minute and 09:00 brought 120 a minute.
     monitor.record(minute_start(start + 60), 60 * 60);

@@ -38,7 +38,10 @@ pub fn event(heartbeat: &HeartbeatDefinition, firing: bool, evaluation: &Heartbe
     Some(AlertEvent {
         action: if firing { AlertAction::Trigger } else { AlertAction::Resolve },
         dedup_key,
-        summary: format!("{} ({} on {}) dropped below its usual rate: {detail}", heartbeat.name, heartbeat.event, heartbeat.service_id),
+        summary: format!(
+            "{} ({} on {}) dropped below its usual rate: {detail}",
+            heartbeat.name, heartbeat.event, heartbeat.service_id
+        ),
         severity: heartbeat.severity,
         labels,
         annotations: Labels::new(),

@@ -175,7 +175,9 @@ impl HeartbeatWorker {
         };
         match self.engine.submit(command).await {
             Ok(_) => tracked.announced = Some(evaluation.firing),
-            Err(error) => tracing::warn!(heartbeat = tracked.heartbeat.id, %error, "cannot submit heartbeat alert; retrying next tick"),
+            Err(error) => {
+                tracing::warn!(heartbeat = tracked.heartbeat.id, %error, "cannot submit heartbeat alert; retrying next tick")
+            }
         }
     }
 }

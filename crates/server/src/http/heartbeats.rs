@@ -40,12 +40,18 @@ fn find_heartbeat(state: &AppState, caller: &Caller, id: &str) -> Result<Heartbe
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<HeartbeatStatus>>, ApiError> {
     caller.require(Role::Viewer)?;
-    let statuses =
-        organisation_heartbeats(&state, &caller).iter().map(|heartbeat| state.heartbeats.status(caller.org(), heartbeat)).collect();
+    let statuses = organisation_heartbeats(&state, &caller)
+        .iter()
+        .map(|heartbeat| state.heartbeats.status(caller.org(), heartbeat))
+        .collect();
     Ok(Json(statuses))
 }
 
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<HeartbeatStatus>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<HeartbeatStatus>, ApiError> {
     caller.require(Role::Viewer)?;
     let heartbeat = find_heartbeat(&state, &caller, &id)?;
     Ok(Json(state.heartbeats.status(caller.org(), &heartbeat)))
