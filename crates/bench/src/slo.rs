@@ -169,10 +169,10 @@ fn child_cpu_seconds() -> f64 {
     (field(13) + field(14)) as f64 / 100.0
 }
 
-/// A Sloth prometheus/v1 spec with `slos` SLOs over one counter each.
-fn sloth_spec(slos: usize) -> String {
-    let mut spec = String::from("version: \"prometheus/v1\"\nservice: \"bench\"\nslos:\n");
-    for index in 0..slos {
+/// A Sloth prometheus/v1 spec for the SLOs `range`, one counter each.
+fn sloth_spec(range: std::ops::Range<usize>) -> String {
+    let mut spec = format!("version: \"prometheus/v1\"\nservice: \"bench-{}\"\nslos:\n", range.start);
+    for index in range {
         spec.push_str(&format!(
             "  - name: \"slo-{index}\"\n    objective: 99.9\n    sli:\n      events:\n        \
              error_query: sum(rate(bench_requests_total{{slo=\"{index}\",code=\"500\"}}[{{{{.window}}}}]))\n        \
@@ -182,6 +182,24 @@ fn sloth_spec(slos: usize) -> String {
         ));
     }
     spec
+}
+
+/// SLOs per spec file: the YAML reader caps the nodes of one document.
+const SLOS_PER_SPEC: usize = 1000;
+
+/// Writes the rules of `slos` SLOs with `staunch slo rules`, one file per spec; their paths.
+fn write_rules(staunch: &Path, dir: &Path, slos: usize) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut paths = Vec::new();
+    for start in (0..slos).step_by(SLOS_PER_SPEC) {
+        let spec_path = dir.join(format!("slos-{start}.yaml"));
+        std::fs::write(&spec_path, sloth_spec(start..(start + SLOS_PER_SPEC).min(slos)))?;
+        let rules = std::process::Command::new(staunch).args(["slo", "rules"]).arg(&spec_path).output()?;
+        anyhow::ensure!(rules.status.success(), "staunch slo rules failed: {}", String::from_utf8_lossy(&rules.stderr));
+        let rules_path = dir.join(format!("rules-{start}.yml"));
+        std::fs::write(&rules_path, &rules.stdout)?;
+        paths.push(rules_path);
+    }
+    Ok(paths)
 }
 
 /// Serves `bench_requests_total` for `slos` SLOs: the evaluator's traffic (4,000 requests a
@@ -220,20 +238,16 @@ impl Drop for Killed {
 
 async fn prometheus(settings: &SloSettings<'_>) -> anyhow::Result<(PrometheusFigures, f64)> {
     let dir = tempfile::tempdir()?;
-    let spec_path = dir.path().join("slos.yaml");
-    std::fs::write(&spec_path, sloth_spec(settings.slos))?;
-    let rules = std::process::Command::new(settings.staunch).args(["slo", "rules"]).arg(&spec_path).output()?;
-    anyhow::ensure!(rules.status.success(), "staunch slo rules failed: {}", String::from_utf8_lossy(&rules.stderr));
-    let rules_path = dir.path().join("rules.yml");
-    std::fs::write(&rules_path, &rules.stdout)?;
+    let rule_files = write_rules(settings.staunch, dir.path(), settings.slos)?;
+    let rule_files: Vec<String> = rule_files.iter().map(|path| format!("'{}'", path.display())).collect();
     let exporter_port = start_exporter(settings.slos).await?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     drop(listener);
     let config = format!(
-        "global: {{scrape_interval: 15s, evaluation_interval: 1m}}\nrule_files: ['{}']\nscrape_configs:\n  - job_name: bench\n    \
+        "global: {{scrape_interval: 15s, evaluation_interval: 1m}}\nrule_files: [{}]\nscrape_configs:\n  - job_name: bench\n    \
          static_configs: [{{targets: ['127.0.0.1:{exporter_port}']}}]\n",
-        rules_path.display()
+        rule_files.join(", ")
     );
     std::fs::write(dir.path().join("prometheus.yml"), config)?;
     let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
