@@ -8,6 +8,8 @@
 //!   concurrency, plus each server's resident memory after the run.
 //! - `latency`: one new alert at a time, until the first webhook notification for it arrives.
 //! - `list`: listing one service's open alerts while 100,000 are open.
+//! - `slo`: evaluating 10,000 SLOs per tick, beside Prometheus evaluating their Sloth rules
+//!   (not part of `all`).
 
 mod load;
 mod noisy;
@@ -17,6 +19,7 @@ mod procfs;
 mod receiver;
 mod report;
 mod servers;
+mod slo;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
@@ -31,6 +34,11 @@ enum What {
     /// Two organisations: B's alert -> page latency while A floods, against B's idle latency
     Noisy,
     All,
+    /// SLO evaluation cost per tick and memory, beside Prometheus evaluating Sloth rules
+    Slo,
+    /// The evaluator half of `slo`, run as a child process (its memory is measured alone)
+    #[value(hide = true)]
+    SloEvaluator,
 }
 
 #[derive(Parser)]
@@ -84,6 +92,18 @@ struct Args {
     /// 0.25 cores during it
     #[arg(long, default_value_t = 2)]
     retries: usize,
+    /// SLOs in the slo phase
+    #[arg(long, default_value_t = 10_000)]
+    slos: usize,
+    /// One-minute ticks timed in the slo phase
+    #[arg(long, default_value_t = 60)]
+    slo_ticks: usize,
+    /// The Prometheus binary the slo phase compares with
+    #[arg(long, default_value = "/usr/bin/prometheus")]
+    prometheus_bin: PathBuf,
+    /// Minutes Prometheus evaluates the rules in the slo phase, after a minute of warm-up
+    #[arg(long, default_value_t = 5)]
+    prometheus_minutes: u64,
     /// Write all results as JSON to this file
     #[arg(long)]
     out: Option<PathBuf>,
@@ -120,11 +140,32 @@ async fn interrupted() {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if args.what == What::SloEvaluator {
+        let figures = slo::measure_evaluators(args.slos, args.slo_ticks)?;
+        println!("{}", serde_json::to_string(&figures)?);
+        return Ok(());
+    }
     let staunch = match args.staunch_bin.clone() {
         Some(path) => path,
         None => std::env::current_exe()?.parent().context("this binary has no directory")?.join("staunch"),
     };
     anyhow::ensure!(staunch.exists(), "no staunch binary at {} (build it, or pass --staunch-bin)", staunch.display());
+    if args.what == What::Slo {
+        let settings = slo::SloSettings {
+            slos: args.slos,
+            ticks: args.slo_ticks,
+            staunch: &staunch,
+            prometheus: &args.prometheus_bin,
+            prometheus_minutes: args.prometheus_minutes,
+        };
+        let results = slo::slo(settings).await?;
+        println!("{}", slo::render(&results));
+        if let Some(path) = &args.out {
+            std::fs::write(path, serde_json::to_string_pretty(&results)? + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        return Ok(());
+    }
     anyhow::ensure!(
         args.alertmanager_bin.exists(),
         "no Alertmanager at {} (pass --alertmanager-bin)",

@@ -5,6 +5,7 @@
 
 pub mod alertmanager;
 pub mod example;
+pub mod heartbeats;
 mod runbooks;
 pub mod slo_import;
 pub mod slos;

@@ -167,7 +167,7 @@ struct RawWindow {
 }
 
 /// Whether `id` can name an SLO: it appears in URLs and dedup keys.
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
         && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))

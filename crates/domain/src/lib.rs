@@ -11,6 +11,7 @@ pub mod directory;
 pub mod duration;
 pub mod escalation;
 pub mod fairness;
+pub mod heartbeat;
 pub mod incident;
 pub mod ingest;
 pub mod intake;

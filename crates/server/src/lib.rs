@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod engine;
 pub mod facts;
+pub mod heartbeat;
 pub mod http;
 pub mod leader;
 pub mod outbox;

@@ -78,6 +78,16 @@ pub async fn serve(
     let runbooks = crate::runbook::RunbookService::new(store.clone(), config.clone(), clock.clone(), slo_board.clone());
     let runbook_executor = crate::runbook::RunbookExecutor { service: runbooks.clone(), leader: leader.clone() };
     let runbook_task = tokio::spawn(runbook_executor.run(stop_workers.subscribe()));
+    let heartbeat_board = crate::heartbeat::HeartbeatBoard::default();
+    let heartbeat_worker = crate::heartbeat::HeartbeatWorker {
+        store: store.clone(),
+        config: config.clone(),
+        clock: clock.clone(),
+        engine: engine_handle.clone(),
+        leader: leader.clone(),
+        board: heartbeat_board.clone(),
+    };
+    let heartbeat_task = tokio::spawn(heartbeat_worker.run(stop_workers.subscribe()));
 
     let state = AppState {
         store,
@@ -89,6 +99,7 @@ pub async fn serve(
         leader,
         slos: slo_board,
         runbooks,
+        heartbeats: heartbeat_board,
     };
     let app = router(state);
     match options.tls {
@@ -110,6 +121,7 @@ pub async fn serve(
     let _ = stop_workers.send(());
     let _ = slo_task.await;
     let _ = runbook_task.await;
+    let _ = heartbeat_task.await;
     let _ = engine_task.await;
     let _ = outbox_task.await;
     let _ = leader_task.await;

@@ -47,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::runbook::RunbookCommand,
     },
+    /// Heartbeat (outcome) monitors: business events against their usual weekly pattern
+    Heartbeat {
+        #[command(subcommand)]
+        command: HeartbeatCommand,
+    },
     /// Evaluate Staunch on recorded data
     Eval {
         #[command(subcommand)]
@@ -276,6 +281,15 @@ enum SloCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum HeartbeatCommand {
+    /// Show every heartbeat monitor: events over its window, events expected, state
+    Status {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
 #[derive(ClapArgs)]
 pub struct SloRulesArgs {
     /// The spec file (several YAML documents may be separated by ---)
@@ -407,6 +421,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Slo { command: SloCommand::Import { file } } => crate::slo::import(&file),
         Command::Runbook { command } => crate::runbook::run(command).await,
         Command::Slo { command: SloCommand::Status { client: options } } => client::slo_status(&options).await,
+        Command::Heartbeat { command: HeartbeatCommand::Status { client: options } } => client::heartbeat_status(&options).await,
         Command::Incidents { client: options, state, service, limit } => client::incidents(&options, state, service, limit).await,
         Command::Show { client: options, id } => client::show(&options, id).await,
         Command::Ack { client: options, id } => client::act(&options, id, "acknowledge").await,

@@ -1,6 +1,7 @@
 //! Commands that talk to a running server over the API.
 
 use crate::args::ClientArgs;
+use staunch_cli::render_heartbeats;
 use staunch_cli::{Client, render_incident, render_incidents, render_oncall, render_slos};
 
 /// The token file `staunch serve` writes on first start, read when no token is given.
@@ -139,6 +140,16 @@ pub async fn slo_status(options: &ClientArgs) -> anyhow::Result<()> {
         print_json(&response);
     } else {
         print!("{}", render_slos(&response));
+    }
+    Ok(())
+}
+
+pub async fn heartbeat_status(options: &ClientArgs) -> anyhow::Result<()> {
+    let response = client(options).get("/api/v1/heartbeats", &[]).await?;
+    if options.json {
+        print_json(&response);
+    } else {
+        print!("{}", render_heartbeats(&response));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod errors;
 mod github;
+mod heartbeats;
 mod ingest;
 mod ingest_compat;
 mod postmortems;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub slos: crate::slo::SloBoard,
     /// Starts and steers runbook runs (see `crate::runbook`).
     pub runbooks: crate::runbook::RunbookService,
+    /// The latest heartbeat evaluations (see `crate::heartbeat`).
+    pub heartbeats: crate::heartbeat::HeartbeatBoard,
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {
@@ -95,6 +98,9 @@ pub fn router(state: AppState) -> Router {
         .route("/runbook-runs/{id}/approve", post(runbooks::approve))
         .route("/runbook-runs/{id}/undo", post(runbooks::undo))
         .route("/runbook-runs/{id}/steps/{step}/tick", post(runbooks::tick))
+        .route("/heartbeats", get(heartbeats::list))
+        .route("/heartbeats/{id}", get(heartbeats::get))
+        .route("/heartbeats/{id}/events", post(heartbeats::push_events))
         .fallback(errors::not_found);
     Router::new()
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))
