@@ -87,6 +87,11 @@ impl Config {
         self.bound.get(&org).map_or(&self.empty, |index| &self.organisations[*index].directory)
     }
 
+    /// The organisation the database numbered `org`, once bound.
+    pub fn organisation_by_id(&self, org: OrgId) -> Option<&Organisation> {
+        self.bound.get(&org).map(|index| &self.organisations[*index])
+    }
+
     /// The bound organisations with their ids.
     pub fn bound_organisations(&self) -> impl Iterator<Item = (OrgId, &Organisation)> {
         self.bound.iter().map(|(org, index)| (*org, &self.organisations[*index]))

@@ -119,10 +119,8 @@ async fn budget(
     let Some(slo_id) = alerts.iter().find_map(|alert| alert.labels.get("slo")) else {
         return Ok(None);
     };
-    let definition = config
-        .bound_organisations()
-        .find(|(org, _)| *org == store.org())
-        .and_then(|(_, organisation)| organisation.slos.iter().find(|slo| &slo.id == slo_id));
+    let definition =
+        config.organisation_by_id(store.org()).and_then(|organisation| organisation.slos.iter().find(|slo| &slo.id == slo_id));
     let Some(definition) = definition else {
         return Ok(None);
     };

@@ -22,13 +22,7 @@ use staunch_store::{Role, SloBucket};
 const MAX_EVENTS_PER_PUSH: u64 = 1_000_000_000;
 
 fn organisation_heartbeats(state: &AppState, caller: &Caller) -> Vec<HeartbeatDefinition> {
-    let org = caller.org();
-    state
-        .config
-        .bound_organisations()
-        .find(|(id, _)| *id == org)
-        .map(|(_, organisation)| organisation.heartbeats.clone())
-        .unwrap_or_default()
+    state.config.organisation_by_id(caller.org()).map(|organisation| organisation.heartbeats.clone()).unwrap_or_default()
 }
 
 fn find_heartbeat(state: &AppState, caller: &Caller, id: &str) -> Result<HeartbeatDefinition, ApiError> {

@@ -21,13 +21,7 @@ use staunch_store::{Role, SloBucket};
 const MAX_EVENTS_PER_PUSH: u64 = 1_000_000_000;
 
 fn organisation_slos(state: &AppState, caller: &Caller) -> Vec<SloDefinition> {
-    let org = caller.org();
-    state
-        .config
-        .bound_organisations()
-        .find(|(id, _)| *id == org)
-        .map(|(_, organisation)| organisation.slos.clone())
-        .unwrap_or_default()
+    state.config.organisation_by_id(caller.org()).map(|organisation| organisation.slos.clone()).unwrap_or_default()
 }
 
 fn find_slo(state: &AppState, caller: &Caller, id: &str) -> Result<SloDefinition, ApiError> {

@@ -10,7 +10,7 @@ use staunch_store::{Alert, AlertFilter, Incident, OrgId, Store, StoreResult};
 
 /// The organisation's part of the configuration, if this file describes it.
 pub fn organisation(config: &Config, org: OrgId) -> Option<&Organisation> {
-    config.bound_organisations().find(|(id, _)| *id == org).map(|(_, organisation)| organisation)
+    config.organisation_by_id(org)
 }
 
 /// What a runbook is checked against in `org` (also when re-reading a run's stored copy).
