@@ -83,7 +83,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Numbers the config's organisations in the database (creating new ones) so their integration
 /// keys and tokens resolve.
-async fn bind_organisations(config: &mut staunch_config::Config, store: &dyn Store) -> anyhow::Result<()> {
+pub(crate) async fn bind_organisations(config: &mut staunch_config::Config, store: &dyn Store) -> anyhow::Result<()> {
     let wanted: Vec<(OrgSlug, String)> =
         config.organisations.iter().map(|organisation| (organisation.slug.clone(), organisation.name.clone())).collect();
     let ids = store.ensure_organisations(&wanted).await?;
