@@ -76,7 +76,7 @@ pub async fn stage<T>(name: &str, limit: Duration, work: impl Future<Output = an
     match tokio::time::timeout(limit, work).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(error.context(format!("demo stage \"{name}\" failed"))),
-        Err(_) => anyhow::bail!("demo stage \"{name}\" failed: it did not finish within {} s", limit.as_secs()),
+        Err(_) => anyhow::bail!("demo stage \"{name}\" failed: it did not finish within {limit:?}"),
     }
 }
 
@@ -87,5 +87,22 @@ pub async fn poll<T>(mut check: impl AsyncFnMut() -> anyhow::Result<Option<T>>) 
             return Ok(value);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_stage_is_named_with_its_cause() {
+        let failed = stage("page", Duration::from_secs(5), async { Err::<(), _>(anyhow::anyhow!("no page arrived")) }).await;
+        assert_eq!(format!("{:#}", failed.unwrap_err()), "demo stage \"page\" failed: no page arrived");
+    }
+
+    #[tokio::test]
+    async fn a_stage_that_overruns_is_named() {
+        let overran = stage("resolve", Duration::from_millis(50), std::future::pending::<anyhow::Result<()>>()).await;
+        assert_eq!(overran.unwrap_err().to_string(), "demo stage \"resolve\" failed: it did not finish within 50ms");
     }
 }

@@ -131,6 +131,14 @@ async fn get(api: &Client, path: &str) -> anyhow::Result<Value> {
     Ok(api.get(path, &[]).await?)
 }
 
+/// `text` cut to `limit` characters, marked when cut: one progress line stays one line.
+fn shortened(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    text.chars().take(limit).collect::<String>() + "…"
+}
+
 /// A timeline entry's actor as `kind:id`, e.g. `user:sam`.
 fn actor(entry: &Value) -> String {
     format!("{}:{}", entry["actor"]["kind"].as_str().unwrap_or("?"), entry["actor"]["id"].as_str().unwrap_or("?"))
@@ -188,7 +196,7 @@ async fn paged(progress: &Progress, running: &Running) -> anyhow::Result<i64> {
         &format!(
             "{severity} page arrived at the webhook receiver: POST {} incident #{incident_id} \"{}\" (signature valid)",
             page.path,
-            incident["title"].as_str().unwrap_or("?")
+            shortened(incident["title"].as_str().unwrap_or("?"), 72)
         ),
     );
     let outage = running.load.wait_for_sample("outage", SAMPLE).await;
