@@ -25,6 +25,10 @@ const AFTER_STEP: [&str; 3] = ["outage+fallback", "outage+fallback+cache", "outa
 pub async fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
     let progress = Progress::new();
     let dir = DemoDir::open(dir)?;
+    // The server's own log is left out of the shift's story unless asked for.
+    if std::env::var_os("STAUNCH_LOG").is_some() {
+        crate::serve::init_tracing();
+    }
     println!("staunch demo: one on-call shift on the embedded default (SQLite), no set-up");
     for line in config::scaling_explained() {
         println!("  {line}");
