@@ -17,6 +17,12 @@ pub struct Args {
 
 #[derive(Subcommand)]
 enum Command {
+    /// A complete on-call shift in under a minute, with no set-up: page, triage, runbook, postmortem
+    Demo {
+        /// Keep the demo's files (config, database, regression case) here instead of a temporary directory
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Run the server (creates ./staunch.yaml and an SQLite database beside it on first start)
     Serve(ServeArgs),
     /// Write a commented, working example configuration
@@ -408,6 +414,7 @@ enum TokenCommand {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     use crate::client_commands as client;
     match args.command {
+        Command::Demo { dir } => crate::demo::run(dir).await,
         Command::Serve(serve_args) => crate::serve::run(serve_args).await,
         Command::Init { config, force } => crate::init::run(&config, force),
         Command::CheckConfig { config } => crate::init::check(&config),

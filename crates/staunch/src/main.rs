@@ -3,6 +3,7 @@
 
 mod args;
 mod client_commands;
+mod demo;
 mod eval;
 mod export;
 mod init;

@@ -83,7 +83,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Numbers the config's organisations in the database (creating new ones) so their integration
 /// keys and tokens resolve.
-async fn bind_organisations(config: &mut staunch_config::Config, store: &dyn Store) -> anyhow::Result<()> {
+pub(crate) async fn bind_organisations(config: &mut staunch_config::Config, store: &dyn Store) -> anyhow::Result<()> {
     let wanted: Vec<(OrgSlug, String)> =
         config.organisations.iter().map(|organisation| (organisation.slug.clone(), organisation.name.clone())).collect();
     let ids = store.ensure_organisations(&wanted).await?;
@@ -137,7 +137,7 @@ pub async fn open_store(url: &str, durability: Durability) -> anyhow::Result<Ope
     Ok(OpenedStore { store: Arc::new(store), only_engine: true, _lock_file: Some(lock_file) })
 }
 
-fn init_tracing() {
+pub(crate) fn init_tracing() {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("STAUNCH_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
