@@ -1,6 +1,7 @@
 //! `staunch.yaml`: users and how to reach them, schedules, escalation policies, services with
 //! their integration keys and routes, maintenance windows, SMTP and delivery settings.
 
+use crate::deploys::{DeploySettings, RawDeploys, build_deploys};
 use crate::runbooks::{build_runbooks, build_symptoms};
 use crate::secret_digest;
 use crate::slos::{RawSlo, SloDefinition, SloSettings, build_slos};
@@ -50,6 +51,8 @@ pub struct Organisation {
     pub runbooks: Vec<Runbook>,
     /// How its incidents' symptoms are named (`symptoms:`), first match wins.
     pub symptoms: Vec<SymptomRule>,
+    /// Deploy links, rollbacks and pipeline pages (`deploys:`).
+    pub deploys: DeploySettings,
 }
 
 impl Config {
@@ -207,6 +210,8 @@ struct RawConfig {
     runbooks: Vec<RawRunbook>,
     #[serde(default)]
     symptoms: Vec<RawSymptomRule>,
+    #[serde(default)]
+    deploys: RawDeploys,
     /// Further tenants, each with its own directory.
     #[serde(default)]
     organisations: Vec<RawOrganisation>,
@@ -236,6 +241,8 @@ struct RawOrganisation {
     runbooks: Vec<RawRunbook>,
     #[serde(default)]
     symptoms: Vec<RawSymptomRule>,
+    #[serde(default)]
+    deploys: RawDeploys,
 }
 
 #[derive(Deserialize)]
@@ -364,6 +371,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         slos: raw.slos,
         runbooks: raw.runbooks,
         symptoms: raw.symptoms,
+        deploys: raw.deploys,
     };
     let mut organisations: Vec<Organisation> = Vec::new();
     for (index, mut raw_organisation) in std::iter::once(default_org).chain(raw.organisations).enumerate() {
@@ -386,6 +394,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         let raw_slos = std::mem::take(&mut raw_organisation.slos);
         let raw_runbooks = std::mem::take(&mut raw_organisation.runbooks);
         let raw_symptoms = std::mem::take(&mut raw_organisation.symptoms);
+        let raw_deploys = std::mem::take(&mut raw_organisation.deploys);
         let directory = build_directory(raw_organisation, has_smtp, &mut organisation_problems);
         let service_ids: BTreeSet<String> = directory.services.keys().cloned().collect();
         let slos = build_slos(raw_slos, &service_ids, &mut organisation_problems);
@@ -396,6 +405,8 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         };
         let runbooks = build_runbooks(raw_runbooks, &limits, &mut organisation_problems);
         let symptoms = build_symptoms(raw_symptoms, &mut organisation_problems);
+        let runbook_names: BTreeSet<String> = runbooks.iter().map(|runbook| runbook.name.clone()).collect();
+        let deploys = build_deploys(raw_deploys, &service_ids, &runbook_names, &mut organisation_problems);
         problems.extend(organisation_problems.into_iter().map(|problem| format!("{prefix}{problem}")));
         for digest in directory.integrations_by_key_sha256.keys() {
             if let Some(other) =
@@ -405,7 +416,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                     .push(format!("{prefix}services: an integration key is also used by organisation {:?}", other.slug.as_str()));
             }
         }
-        organisations.push(Organisation { slug, name, directory, slos, runbooks, symptoms });
+        organisations.push(Organisation { slug, name, directory, slos, runbooks, symptoms, deploys });
     }
     raw.settings.check(&mut problems);
     if !problems.is_empty() {
