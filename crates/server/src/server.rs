@@ -78,6 +78,13 @@ pub async fn serve(
     let runbooks = crate::runbook::RunbookService::new(store.clone(), config.clone(), clock.clone(), slo_board.clone());
     let runbook_executor = crate::runbook::RunbookExecutor { service: runbooks.clone(), leader: leader.clone() };
     let runbook_task = tokio::spawn(runbook_executor.run(stop_workers.subscribe()));
+    let rollback_starter = crate::deploys::RollbackStarter {
+        store: store.clone(),
+        clock: clock.clone(),
+        runbooks: runbooks.clone(),
+        leader: leader.clone(),
+    };
+    let rollback_task = tokio::spawn(rollback_starter.run(stop_workers.subscribe()));
 
     let state = AppState {
         store,
@@ -110,6 +117,7 @@ pub async fn serve(
     let _ = stop_workers.send(());
     let _ = slo_task.await;
     let _ = runbook_task.await;
+    let _ = rollback_task.await;
     let _ = engine_task.await;
     let _ = outbox_task.await;
     let _ = leader_task.await;
