@@ -30,13 +30,16 @@ pub fn deploy_value(change: &ChangeEvent) -> serde_json::Value {
     })
 }
 
-/// Links the incident just opened to a recent deploy of the service its alert names.
+/// Links the incident just opened to a recent deploy of the service its alert names. Only an
+/// incident that pages calls for the rollback: a ticket (a slow burn) is linked, and a person
+/// decides.
 pub(crate) async fn link_on_open(
     tx: &mut dyn StoreTx,
     context: &mut ApplyContext<'_>,
     org: OrgId,
     incident_id: i64,
     labels: &Labels,
+    pages: bool,
 ) -> StoreResult<()> {
     let Some(service_id) = labels.get("service") else { return Ok(()) };
     let Some(organisation) = crate::runbook::context::organisation(context.config, org) else { return Ok(()) };
@@ -47,7 +50,7 @@ pub(crate) async fn link_on_open(
         return Ok(());
     };
     let change = &changes[index];
-    let rollback = settings.rollback(service_id);
+    let rollback = settings.rollback(service_id).filter(|_| pages);
     let new = NewDeployLink {
         org,
         incident_id,
