@@ -294,4 +294,41 @@ async fn failing_release_pipelines_page_and_a_success_resolves() {
     assert_eq!(incidents[0]["state"], "resolved", "{incidents:?}");
     let events: Vec<Value> = receiver.pages_for("/alice").iter().map(|page| page.body["event"].clone()).collect();
     assert_eq!(events.iter().filter(|event| *event == "incident.triggered").count(), 1, "one page for the whole streak: {events:?}");
+
+    // PagerDuty change events count too, by the build state in their custom details.
+    for build in 1..=3 {
+        let event = json!({
+            "routing_key": support::EVENTS_KEY,
+            "payload": { "summary": format!("Build {build} failed"), "source": "ci", "custom_details": { "build_state": "failed" } },
+        });
+        let response = app.http.post(app.url("/v2/change/enqueue")).json(&event).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 202);
+    }
+    let alert = pipeline_alert().await.unwrap();
+    assert_eq!((&alert["firing"], &alert["details"]["failures_in_a_row"]), (&json!(true), &json!(3)), "{alert}");
+}
+
+#[tokio::test]
+async fn two_replicas_on_postgres_roll_back_once() {
+    let Some(db_url) = support::fresh_postgres_database("deploys").await else { return };
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let (service, service_url) = Deployable::start().await;
+    let deploys = "  services:\n    checkout:\n      rollback_runbook: rollback-checkout\n      rollback: automatic\n";
+    let mut first = App::spawn_on(&config(&receiver.url, &service_url, deploys), &db_url).await;
+    let mut second = App::spawn_on_existing(&first.dir.clone(), &db_url).await;
+
+    let change_id = deployment_status(&second, DEPLOYED_SHA, "success").await;
+    burn(&first).await;
+    let incident_id = sev1_incident(&second).await;
+    let run = wait_for_run_state(&second, incident_id, "recovered").await;
+    assert_eq!(service.calls().len(), 1);
+    let view = first.api_get(&format!("/api/v1/incidents/{incident_id}")).await;
+    assert_eq!((view["deploy"]["change_id"].as_i64(), &view["deploy"]["rollback"]["run_id"]), (Some(change_id), &run["id"]));
+
+    // Whichever replica led goes away; the other leads and finds nothing left to start.
+    first.kill_9();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(runs(&second, incident_id).await.len(), 1);
+    assert_eq!(service.calls().len(), 1);
+    second.kill_9();
 }
