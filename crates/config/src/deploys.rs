@@ -131,11 +131,8 @@ pub(crate) fn build_deploys(
             }
             (None, None) => None,
         };
-        let service = ServiceDeploys {
-            link_window: raw_service.link_window,
-            rollback,
-            pipeline_failures: raw_service.pipeline_failures,
-        };
+        let service =
+            ServiceDeploys { link_window: raw_service.link_window, rollback, pipeline_failures: raw_service.pipeline_failures };
         services.insert(service_id, service);
     }
     DeploySettings { link_window: raw.link_window, pipeline_failures: raw.pipeline_failures, services }
@@ -175,7 +172,10 @@ mod tests {
     fn mistakes_are_named_by_field() {
         let cases = [
             ("services:\n  nope: {}\n", "deploys.services.nope: no service \"nope\""),
-            ("services:\n  chat:\n    rollback_runbook: gone\n", "deploys.services.chat.rollback_runbook: no runbook named \"gone\""),
+            (
+                "services:\n  chat:\n    rollback_runbook: gone\n",
+                "deploys.services.chat.rollback_runbook: no runbook named \"gone\"",
+            ),
             ("services:\n  chat:\n    rollback: automatic\n", "deploys.services.chat.rollback: needs rollback_runbook"),
             ("pipeline_failures: 0\n", "deploys.pipeline_failures: must be at least 1"),
             ("services:\n  chat:\n    pipeline_failures: 0\n", "deploys.services.chat.pipeline_failures: must be at least 1"),

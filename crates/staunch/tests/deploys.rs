@@ -95,7 +95,8 @@ deploys:
 {deploys}
 "#
     );
-    support::config(receiver_url, "1h", "", &extra).replace("      - type: alertmanager\n", &format!("{integration}      - type: alertmanager\n"))
+    support::config(receiver_url, "1h", "", &extra)
+        .replace("      - type: alertmanager\n", &format!("{integration}      - type: alertmanager\n"))
 }
 
 fn sign(body: &[u8]) -> String {
@@ -172,7 +173,8 @@ async fn timeline(app: &App, incident_id: i64) -> Vec<Value> {
 async fn a_burn_after_a_deploy_rolls_it_back_automatically_once() {
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
     let (service, service_url) = Deployable::start().await;
-    let deploys = "  link_window: 10m\n  services:\n    checkout:\n      rollback_runbook: rollback-checkout\n      rollback: automatic\n";
+    let deploys =
+        "  link_window: 10m\n  services:\n    checkout:\n      rollback_runbook: rollback-checkout\n      rollback: automatic\n";
     let mut app = App::spawn(&config(&receiver.url, &service_url, deploys)).await;
 
     let change_id = deployment_status(&app, DEPLOYED_SHA, "success").await;
@@ -244,7 +246,8 @@ async fn a_burn_without_a_recent_deploy_starts_no_rollback() {
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
     let (service, service_url) = Deployable::start().await;
     // The deploy is older than the window: a failed one now, a successful one an hour ago.
-    let deploys = "  link_window: 5m\n  services:\n    checkout:\n      rollback_runbook: rollback-checkout\n      rollback: automatic\n";
+    let deploys =
+        "  link_window: 5m\n  services:\n    checkout:\n      rollback_runbook: rollback-checkout\n      rollback: automatic\n";
     let app = App::spawn(&config(&receiver.url, &service_url, deploys)).await;
     deployment_status(&app, "0ld5ha", "failure").await;
 
@@ -293,7 +296,11 @@ async fn failing_release_pipelines_page_and_a_success_resolves() {
     let incidents = app.incidents("").await;
     assert_eq!(incidents[0]["state"], "resolved", "{incidents:?}");
     let events: Vec<Value> = receiver.pages_for("/alice").iter().map(|page| page.body["event"].clone()).collect();
-    assert_eq!(events.iter().filter(|event| *event == "incident.triggered").count(), 1, "one page for the whole streak: {events:?}");
+    assert_eq!(
+        events.iter().filter(|event| *event == "incident.triggered").count(),
+        1,
+        "one page for the whole streak: {events:?}"
+    );
 
     // PagerDuty change events count too, by the build state in their custom details.
     for build in 1..=3 {

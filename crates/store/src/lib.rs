@@ -8,8 +8,8 @@
 
 pub mod codec;
 pub mod conformance;
-pub mod dump;
 mod deploy_records;
+pub mod dump;
 mod error;
 mod records;
 mod runbook_records;

@@ -37,28 +37,28 @@ fn pagerduty(service: &str, when: &str, details: Value) -> ChangeFact {
 #[test]
 fn an_incident_links_to_the_newest_deploy_of_its_service_inside_the_window() {
     let window = SignedDuration::from_mins(30);
-    let chat_history = vec![
-        github_deployment("chat", "2026-11-22T10:00:00Z", "success"), // 0
-        github_deployment("chat", "2026-11-22T10:20:00Z", "failure"), // 1: failed, deployed nothing
-        github_push("chat", "2026-11-22T10:25:00Z"),                  // 2: chat deploys through deployments
+    let chat_history = [
+        github_deployment("chat", "2026-11-22T10:00:00Z", "success"),   // 0
+        github_deployment("chat", "2026-11-22T10:20:00Z", "failure"),   // 1: failed, deployed nothing
+        github_push("chat", "2026-11-22T10:25:00Z"),                    // 2: chat deploys through deployments
         github_deployment("search", "2026-11-22T10:28:00Z", "success"), // 3: another service
-        github_deployment("chat", "2026-11-22T10:10:00Z", "success"), // 4: newer than 0, listed later
+        github_deployment("chat", "2026-11-22T10:10:00Z", "success"),   // 4: newer than 0, listed later
     ];
-    let push_only = vec![github_push("docs", "2026-11-22T10:00:00Z")];
-    let pagerduty_history = vec![
+    let push_only = [github_push("docs", "2026-11-22T10:00:00Z")];
+    let pagerduty_history = [
         pagerduty("api", "2026-11-22T10:00:00Z", json!({ "build_state": "passed", "revision": "r1" })), // 0
-        pagerduty("api", "2026-11-22T10:05:00Z", json!({ "build_state": "failed" })),                  // 1
-        pagerduty("api", "2026-11-22T10:06:00Z", json!({})),                                          // 2
+        pagerduty("api", "2026-11-22T10:05:00Z", json!({ "build_state": "failed" })),                   // 1
+        pagerduty("api", "2026-11-22T10:06:00Z", json!({})),                                            // 2
     ];
     let pagerduty_failed_last = pagerduty_history[..2].to_vec();
     // (history, service, incident opened at (the clock), expected index)
     let cases: Vec<(&[ChangeFact], &str, &str, Option<usize>)> = vec![
         (&chat_history[..], "chat", "2026-11-22T10:30:00Z", Some(4)),
-        (&chat_history[..], "chat", "2026-11-22T10:40:00Z", Some(4)),  // exactly 30 minutes after: inside
+        (&chat_history[..], "chat", "2026-11-22T10:40:00Z", Some(4)), // exactly 30 minutes after: inside
         (&chat_history[..], "chat", "2026-11-22T10:40:00.000001Z", None), // just past the window
-        (&chat_history[..], "chat", "2026-11-22T10:05:00Z", Some(0)),  // before the second deploy
-        (&chat_history[..], "chat", "2026-11-22T10:00:00Z", None),     // at the deploy itself: not after it
-        (&chat_history[..], "chat", "2026-11-22T09:59:00Z", None),     // before any deploy
+        (&chat_history[..], "chat", "2026-11-22T10:05:00Z", Some(0)), // before the second deploy
+        (&chat_history[..], "chat", "2026-11-22T10:00:00Z", None),    // at the deploy itself: not after it
+        (&chat_history[..], "chat", "2026-11-22T09:59:00Z", None),    // before any deploy
         (&chat_history[..], "search", "2026-11-22T10:29:00Z", Some(3)),
         (&chat_history[..], "billing", "2026-11-22T10:30:00Z", None),
         (&push_only[..], "docs", "2026-11-22T10:15:00Z", Some(0)), // push-to-deploy

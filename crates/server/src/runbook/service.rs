@@ -11,8 +11,8 @@ use staunch_config::Config;
 use staunch_domain::runbook::render::{describe, dry_run};
 use staunch_domain::runbook::{RunProgress, RunState, Runbook, StepStatus, can_undo};
 use staunch_store::{
-    Actor, NewAuditEntry, NewRunbookRun, NewTimelineEntry, OrgId, RollbackSettlement, RollbackState, RunbookRun, Store, StoreError,
-    StoreTx,
+    Actor, NewAuditEntry, NewRunbookRun, NewTimelineEntry, OrgId, RollbackSettlement, RollbackState, RunbookRun, Store,
+    StoreError, StoreTx,
 };
 use tokio::sync::Notify;
 
@@ -125,8 +125,16 @@ impl RunbookService {
     /// and runs nothing. Refused while another run of the same runbook on the incident is not
     /// stopped.
     pub async fn start(&self, request: StartRequest) -> Result<RunbookRun, RunbookError> {
-        let StartRequest { org, incident_id, runbook: name, dry_run: is_dry_run, require_approval, actor, audit, deploy_rollback } =
-            request;
+        let StartRequest {
+            org,
+            incident_id,
+            runbook: name,
+            dry_run: is_dry_run,
+            require_approval,
+            actor,
+            audit,
+            deploy_rollback,
+        } = request;
         let runbook = self
             .runbooks(org)
             .iter()
