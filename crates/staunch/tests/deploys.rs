@@ -206,8 +206,15 @@ async fn a_burn_after_a_deploy_rolls_it_back_automatically_once() {
     let view = app.api_get(&format!("/api/v1/incidents/{incident_id}")).await;
     assert_eq!(view["deploy"]["rollback"]["state"], "started", "{view}");
     assert_eq!(view["deploy"]["rollback"]["run_id"], run["id"]);
-    let started = timeline(&app, incident_id).await.into_iter().find(|entry| entry["kind"] == "runbook.started").unwrap();
+    let entries = timeline(&app, incident_id).await;
+    let started = entries.iter().find(|entry| entry["kind"] == "runbook.started").unwrap();
     assert_eq!(started["data"]["rollback_of_deploy"], change_id, "{started}");
+    // Reported, never asserted: how long the rollback took to start (the task polls every 500 ms).
+    let time_of = |kind: &str| -> jiff::Timestamp {
+        entries.iter().find(|entry| entry["kind"] == kind).unwrap()["at"].as_str().unwrap().parse().unwrap()
+    };
+    let delay = time_of("runbook.started").duration_since(time_of("incident.opened"));
+    println!("rollback started {} ms after the incident opened", delay.as_millis());
 
     // Exactly once: a restarted server finds nothing pending and starts nothing again.
     app.kill_9();
