@@ -1,6 +1,7 @@
 //! `staunch.yaml`: users and how to reach them, schedules, escalation policies, services with
 //! their integration keys and routes, maintenance windows, SMTP and delivery settings.
 
+use crate::deploys::{DeploySettings, RawDeploys, build_deploys};
 use crate::heartbeats::{HeartbeatDefinition, RawHeartbeat, build_heartbeats};
 use crate::runbooks::{build_runbooks, build_symptoms};
 use crate::secret_digest;
@@ -53,6 +54,8 @@ pub struct Organisation {
     pub symptoms: Vec<SymptomRule>,
     /// Its outcome monitors (`heartbeats:`).
     pub heartbeats: Vec<HeartbeatDefinition>,
+    /// Deploy links, rollbacks and pipeline pages (`deploys:`).
+    pub deploys: DeploySettings,
 }
 
 impl Config {
@@ -217,6 +220,8 @@ struct RawConfig {
     symptoms: Vec<RawSymptomRule>,
     #[serde(default)]
     heartbeats: Vec<RawHeartbeat>,
+    #[serde(default)]
+    deploys: RawDeploys,
     /// Further tenants, each with its own directory.
     #[serde(default)]
     organisations: Vec<RawOrganisation>,
@@ -248,6 +253,8 @@ struct RawOrganisation {
     symptoms: Vec<RawSymptomRule>,
     #[serde(default)]
     heartbeats: Vec<RawHeartbeat>,
+    #[serde(default)]
+    deploys: RawDeploys,
 }
 
 #[derive(Deserialize)]
@@ -381,6 +388,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         runbooks: raw.runbooks,
         symptoms: raw.symptoms,
         heartbeats: raw.heartbeats,
+        deploys: raw.deploys,
     };
     let mut organisations: Vec<Organisation> = Vec::new();
     for (index, mut raw_organisation) in std::iter::once(default_org).chain(raw.organisations).enumerate() {
@@ -404,6 +412,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         let raw_runbooks = std::mem::take(&mut raw_organisation.runbooks);
         let raw_symptoms = std::mem::take(&mut raw_organisation.symptoms);
         let raw_heartbeats = std::mem::take(&mut raw_organisation.heartbeats);
+        let raw_deploys = std::mem::take(&mut raw_organisation.deploys);
         let directory = build_directory(raw_organisation, has_smtp, &mut organisation_problems);
         let service_ids: BTreeSet<String> = directory.services.keys().cloned().collect();
         let slos = build_slos(raw_slos, &service_ids, &mut organisation_problems);
@@ -415,6 +424,8 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         let runbooks = build_runbooks(raw_runbooks, &limits, &mut organisation_problems);
         let symptoms = build_symptoms(raw_symptoms, &mut organisation_problems);
         let heartbeats = build_heartbeats(raw_heartbeats, &service_ids, &mut organisation_problems);
+        let runbook_names: BTreeSet<String> = runbooks.iter().map(|runbook| runbook.name.clone()).collect();
+        let deploys = build_deploys(raw_deploys, &service_ids, &runbook_names, &mut organisation_problems);
         problems.extend(organisation_problems.into_iter().map(|problem| format!("{prefix}{problem}")));
         for digest in directory.integrations_by_key_sha256.keys() {
             if let Some(other) =
@@ -424,7 +435,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                     .push(format!("{prefix}services: an integration key is also used by organisation {:?}", other.slug.as_str()));
             }
         }
-        organisations.push(Organisation { slug, name, directory, slos, runbooks, symptoms, heartbeats });
+        organisations.push(Organisation { slug, name, directory, slos, runbooks, symptoms, heartbeats, deploys });
     }
     raw.settings.check(&mut problems);
     if !problems.is_empty() {

@@ -7,6 +7,7 @@
 
 pub mod action_item;
 pub mod alert;
+pub mod deploy;
 pub mod directory;
 pub mod duration;
 pub mod escalation;

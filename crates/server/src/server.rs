@@ -88,6 +88,13 @@ pub async fn serve(
         board: heartbeat_board.clone(),
     };
     let heartbeat_task = tokio::spawn(heartbeat_worker.run(stop_workers.subscribe()));
+    let rollback_starter = crate::deploys::RollbackStarter {
+        store: store.clone(),
+        clock: clock.clone(),
+        runbooks: runbooks.clone(),
+        leader: leader.clone(),
+    };
+    let rollback_task = tokio::spawn(rollback_starter.run(stop_workers.subscribe()));
 
     let state = AppState {
         store,
@@ -122,6 +129,7 @@ pub async fn serve(
     let _ = slo_task.await;
     let _ = runbook_task.await;
     let _ = heartbeat_task.await;
+    let _ = rollback_task.await;
     let _ = engine_task.await;
     let _ = outbox_task.await;
     let _ = leader_task.await;

@@ -264,6 +264,14 @@ impl Store for PostgresStore {
         crate::runbook_runs::one(&self.pool, org, run_id).await
     }
 
+    async fn deploy_link(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<DeployLink>> {
+        crate::deploy_links::for_incident(&self.pool, org, incident_id).await
+    }
+
+    async fn pending_rollbacks(&self, limit: u32) -> StoreResult<Vec<DeployLink>> {
+        crate::deploy_links::pending(&self.pool, limit).await
+    }
+
     async fn active_runbook_runs(&self) -> StoreResult<Vec<RunbookRun>> {
         crate::runbook_runs::active(&self.pool).await
     }

@@ -211,3 +211,45 @@ async fn replicas_read_the_time_from_the_database() {
     let difference = database_now.duration_since(Timestamp::now()).abs();
     assert!(difference < jiff::SignedDuration::from_secs(1), "{difference:?}");
 }
+
+/// Two replicas settle one pending rollback at once (each in the transaction that would start
+/// its run): the second waits for the first's row lock, then finds nothing pending, so only
+/// one run is ever committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_never_start_the_same_rollback() {
+    let url = support::fresh_database_url().await;
+    let first = PostgresStore::connect(&url).await.unwrap();
+    let second = PostgresStore::connect(&url).await.unwrap();
+    let incident = create_incident(&first, "g").await;
+    let link = NewDeployLink {
+        org: OrgId::DEFAULT,
+        incident_id: incident.id,
+        service_id: "checkout".into(),
+        change_id: 1,
+        deploy: serde_json::json!({ "id": 1 }),
+        linked_at: at(1),
+        rollback_runbook: Some("rollback".into()),
+        rollback_approval: false,
+        rollback_state: RollbackState::Pending,
+    };
+    let mut tx = first.begin().await.unwrap();
+    assert!(tx.insert_deploy_link(&link).await.unwrap());
+    tx.commit().await.unwrap();
+    let settlement =
+        |run_id: i64| RollbackSettlement { state: RollbackState::Started, run_id: Some(run_id), note: None, at: at(2) };
+
+    let mut first_tx = first.begin().await.unwrap();
+    assert!(first_tx.settle_rollback(OrgId::DEFAULT, incident.id, &settlement(1)).await.unwrap());
+    let racing = tokio::spawn(async move {
+        let mut second_tx = second.begin().await.unwrap();
+        let settled = second_tx.settle_rollback(OrgId::DEFAULT, incident.id, &settlement(2)).await.unwrap();
+        second_tx.commit().await.unwrap();
+        settled
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!racing.is_finished(), "the second settlement waits for the first's row lock");
+    first_tx.commit().await.unwrap();
+    assert!(!racing.await.unwrap(), "after the first commits, nothing is pending for the second");
+    let stored = first.deploy_link(OrgId::DEFAULT, incident.id).await.unwrap().unwrap();
+    assert_eq!((stored.rollback_state, stored.rollback_run_id), (RollbackState::Started, Some(1)));
+}

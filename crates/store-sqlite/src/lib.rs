@@ -12,6 +12,7 @@ mod migrate;
 pub use export::schema_version_at;
 pub use migrate::SCHEMA_VERSION;
 mod action_items;
+mod deploy_links;
 mod reads;
 mod runbook_runs;
 mod slo_buckets;

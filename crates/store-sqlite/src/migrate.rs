@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_slo_buckets.sql"),
     include_str!("../migrations/0004_runbooks.sql"),
     include_str!("../migrations/0005_postmortems.sql"),
+    include_str!("../migrations/0006_deploys.sql"),
 ];
 
 /// The schema version a migrated database is at: the number of migrations.

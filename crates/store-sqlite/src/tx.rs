@@ -517,6 +517,18 @@ impl StoreTx for SqliteTx {
     async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()> {
         crate::runbook_runs::update(&mut self.tx, run).await
     }
+
+    async fn recent_change_events(&mut self, org: OrgId, service_id: &str, limit: u32) -> StoreResult<Vec<ChangeEvent>> {
+        crate::deploy_links::recent_changes(&mut self.tx, org, service_id, limit).await
+    }
+
+    async fn insert_deploy_link(&mut self, link: &NewDeployLink) -> StoreResult<bool> {
+        crate::deploy_links::insert(&mut self.tx, link).await
+    }
+
+    async fn settle_rollback(&mut self, org: OrgId, incident_id: i64, settlement: &RollbackSettlement) -> StoreResult<bool> {
+        crate::deploy_links::settle(&mut self.tx, org, incident_id, settlement).await
+    }
 }
 
 #[cfg(test)]

@@ -267,3 +267,26 @@ pub fn runbook_outcomes<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Runboo
         successes: row.int("successes")?.max(0) as u64,
     })
 }
+
+pub fn deploy_link<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<DeployLink> {
+    let state = row.text("rollback_state")?;
+    Ok(DeployLink {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        incident_id: row.int("incident_id")?,
+        service_id: row.text("service_id")?,
+        change_id: row.int("change_id")?,
+        deploy: row.json("deploy")?,
+        linked_at: timestamp(row, "linked_at")?,
+        rollback_runbook: row.optional_text("rollback_runbook")?,
+        rollback_approval: row.boolean("rollback_approval")?,
+        rollback_state: RollbackState::parse(&state).ok_or_else(|| corrupt("rollback state", &state))?,
+        rollback_run_id: row.optional_int("rollback_run_id")?,
+        rollback_note: row.optional_text("rollback_note")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+/// The columns of `deploy_links`, in the order backends select them.
+pub const DEPLOY_LINK_COLUMNS: &str = "id, org_id, incident_id, service_id, change_id, deploy, linked_at, rollback_runbook, \
+    rollback_approval, rollback_state, rollback_run_id, rollback_note, updated_at";

@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             slo_buckets_add_up_per_minute_and_are_pruned,
             action_items_are_kept_per_incident_and_organisation,
             runbook_runs_round_trip_and_count_outcomes_per_symptom,
+            deploy_links_are_one_per_incident_and_settled_once,
         );
         // Needs two stores: the one exported from and a fresh one to import into.
         #[tokio::test]
@@ -715,6 +716,7 @@ struct Readable {
     api_tokens: Vec<Option<ApiToken>>,
     slo_buckets: Vec<SloBucket>,
     runbook_runs: Vec<RunbookRun>,
+    deploy_links: Vec<DeployLink>,
     next_job_due: Option<Timestamp>,
     action_items: Vec<ActionItem>,
 }
@@ -731,6 +733,7 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         api_tokens: vec![],
         slo_buckets: vec![],
         runbook_runs: vec![],
+        deploy_links: vec![],
         next_job_due: store.next_job_due().await.unwrap(),
         action_items: vec![],
     };
@@ -749,6 +752,7 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         everything.slo_buckets.extend(store.slo_buckets(org, "checkout-availability", at(-86_400)).await.unwrap());
         for incident in &everything.incidents {
             everything.runbook_runs.extend(store.runbook_runs(org, incident.id).await.unwrap());
+            everything.deploy_links.extend(store.deploy_link(org, incident.id).await.unwrap());
         }
     }
     for hash in token_hashes {
@@ -847,6 +851,7 @@ async fn populate_for_export(store: &Arc<dyn Store>) -> (Vec<OrgId>, Vec<String>
         token_hashes.push(hash);
         tx.append_audit(&new_audit_entry(org, at(21), "incident.acknowledge")).await.unwrap();
         tx.insert_runbook_run(&new_runbook_run(org, incident.id, "fallback", Some("outage"), 2)).await.unwrap();
+        tx.insert_deploy_link(&new_deploy_link(org, incident.id, 1)).await.unwrap();
         tx.commit().await.unwrap();
     }
     // The first job ran: its id is a gap the import keeps.
@@ -1200,4 +1205,77 @@ pub async fn runbook_runs_round_trip_and_count_outcomes_per_symptom(store: Arc<d
     ];
     assert_eq!(outcomes, expected);
     assert_eq!(store.runbook_outcomes(other).await.unwrap().len(), 1);
+}
+
+fn new_deploy_link(org: OrgId, incident_id: i64, change_id: i64) -> NewDeployLink {
+    NewDeployLink {
+        org,
+        incident_id,
+        service_id: "chat".into(),
+        change_id,
+        deploy: serde_json::json!({ "id": change_id, "summary": "deploy abc", "details": { "sha": "abc" } }),
+        linked_at: at(10),
+        rollback_runbook: Some("rollback".into()),
+        rollback_approval: false,
+        rollback_state: RollbackState::Pending,
+    }
+}
+
+pub async fn deploy_links_are_one_per_incident_and_settled_once(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let other = store.ensure_organisations(&[(OrgSlug::parse("acme").unwrap(), "Acme".into())]).await.unwrap()[0];
+    let incident = create_incident(&store, org, "chat", "a", at(0)).await;
+    let unlinked = create_incident(&store, org, "chat", "b", at(0)).await;
+    let other_incident = create_incident(&store, other, "chat", "a", at(0)).await;
+
+    let mut tx = store.begin().await.unwrap();
+    for (index, service) in ["chat", "search", "chat"].into_iter().enumerate() {
+        let change = NewChangeEvent {
+            org,
+            service_id: service.into(),
+            summary: format!("change {index}"),
+            source: None,
+            // Arrival order, not `at`, orders the recent changes.
+            at: at(100 - index as i64),
+            received_at: at(100),
+            details: serde_json::json!({}),
+            links: vec![],
+        };
+        tx.insert_change_event(&change).await.unwrap();
+    }
+    let recent = tx.recent_change_events(org, "chat", 10).await.unwrap();
+    assert_eq!(recent.iter().map(|change| change.summary.as_str()).collect::<Vec<_>>(), ["change 2", "change 0"]);
+    assert_eq!(tx.recent_change_events(org, "chat", 1).await.unwrap().len(), 1);
+    assert!(tx.recent_change_events(other, "chat", 10).await.unwrap().is_empty());
+
+    assert!(tx.insert_deploy_link(&new_deploy_link(org, incident.id, recent[0].id)).await.unwrap());
+    assert!(!tx.insert_deploy_link(&new_deploy_link(org, incident.id, recent[1].id)).await.unwrap(), "one link per incident");
+    let mut settled = new_deploy_link(other, other_incident.id, 99);
+    settled.rollback_state = RollbackState::None;
+    settled.rollback_runbook = None;
+    assert!(tx.insert_deploy_link(&settled).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let link = store.deploy_link(org, incident.id).await.unwrap().expect("linked");
+    assert_eq!((link.change_id, link.rollback_state, link.rollback_run_id), (recent[0].id, RollbackState::Pending, None));
+    assert_eq!(link.deploy["details"]["sha"], "abc");
+    assert_eq!(link.rollback_runbook.as_deref(), Some("rollback"));
+    assert!(store.deploy_link(org, unlinked.id).await.unwrap().is_none());
+    assert!(store.deploy_link(other, incident.id).await.unwrap().is_none(), "another organisation's link is invisible");
+    let pending: Vec<i64> = store.pending_rollbacks(10).await.unwrap().iter().map(|link| link.incident_id).collect();
+    assert_eq!(pending, [incident.id]);
+
+    let settlement = RollbackSettlement { state: RollbackState::Started, run_id: Some(7), note: None, at: at(20) };
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.settle_rollback(other, incident.id, &settlement).await.unwrap(), "not across organisations");
+    assert!(tx.settle_rollback(org, incident.id, &settlement).await.unwrap());
+    assert!(!tx.settle_rollback(org, incident.id, &settlement).await.unwrap(), "settled once");
+    drop(tx);
+    assert_eq!(store.pending_rollbacks(10).await.unwrap().len(), 1, "a rolled back settlement leaves it pending");
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.settle_rollback(org, incident.id, &settlement).await.unwrap());
+    tx.commit().await.unwrap();
+    let link = store.deploy_link(org, incident.id).await.unwrap().unwrap();
+    assert_eq!((link.rollback_state, link.rollback_run_id, link.updated_at), (RollbackState::Started, Some(7), at(20)));
+    assert!(store.pending_rollbacks(10).await.unwrap().is_empty());
 }

@@ -8,12 +8,14 @@
 
 pub mod codec;
 pub mod conformance;
+mod deploy_records;
 pub mod dump;
 mod error;
 mod records;
 mod runbook_records;
 mod scoped;
 
+pub use deploy_records::*;
 pub use error::{StoreError, StoreResult};
 pub use records::*;
 pub use runbook_records::*;
@@ -104,6 +106,10 @@ pub trait Store: Send + Sync + 'static {
     /// Per (symptom, runbook), the runs that were not dry runs and how many of them worked
     /// (see [`RunbookOutcomes`]). Runs still going count as attempts only once they stop.
     async fn runbook_outcomes(&self, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>>;
+    /// The deploy an incident is linked to, if any.
+    async fn deploy_link(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<DeployLink>>;
+    /// Links whose rollback is still `pending`, across all tenants, oldest first.
+    async fn pending_rollbacks(&self, limit: u32) -> StoreResult<Vec<DeployLink>>;
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -205,6 +211,16 @@ pub trait StoreTx: Send {
     async fn runbook_run_for_update(&mut self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>>;
     /// Writes a run's progress (state included) and `updated_at`/`finished_at`.
     async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()>;
+
+    /// The newest `limit` change events of one service, newest (by arrival) first, this
+    /// transaction's own included.
+    async fn recent_change_events(&mut self, org: OrgId, service_id: &str, limit: u32) -> StoreResult<Vec<ChangeEvent>>;
+    /// Links an incident to a deploy; `false` (changing nothing) when it is already linked.
+    async fn insert_deploy_link(&mut self, link: &NewDeployLink) -> StoreResult<bool>;
+    /// Moves the incident's rollback out of `pending`; `false` (changing nothing) when it is
+    /// not pending (any more). On PostgreSQL a concurrent settlement waits for this one's
+    /// commit and then finds nothing pending, so a rollback is settled once.
+    async fn settle_rollback(&mut self, org: OrgId, incident_id: i64, settlement: &RollbackSettlement) -> StoreResult<bool>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).

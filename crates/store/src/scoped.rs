@@ -68,6 +68,10 @@ impl Scoped {
     pub async fn runbook_run(&self, run_id: i64) -> StoreResult<Option<RunbookRun>> {
         self.store.runbook_run(self.org, run_id).await
     }
+    pub async fn deploy_link(&self, incident_id: i64) -> StoreResult<Option<DeployLink>> {
+        self.store.deploy_link(self.org, incident_id).await
+    }
+
     pub async fn runbook_outcomes(&self) -> StoreResult<Vec<RunbookOutcomes>> {
         self.store.runbook_outcomes(self.org).await
     }

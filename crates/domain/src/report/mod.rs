@@ -8,7 +8,10 @@
 //! - a GitHub `push` record counts as a deploy only for services that have no deployment
 //!   records (push-to-deploy); its lead time is from the head commit to the push's arrival;
 //! - merged pull requests are not deploys; every other change event (PagerDuty's
-//!   `/v2/change/enqueue`) is a deploy without a lead time.
+//!   `/v2/change/enqueue`) is a deploy without a lead time, unless it reports a failed
+//!   pipeline run (see `crate::deploy::pipeline`): a release that failed deployed nothing.
+//!
+//! The same list decides which deploy an incident is linked to (`crate::deploy::link`).
 //!
 //! A deploy *failed* when an incident of the same service opened within `failure_window`
 //! after it. Time to restore is measured on those incidents (DORA's failed-deployment
@@ -68,6 +71,8 @@ pub struct Report {
 /// One deploy found among the change events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deploy {
+    /// The change event's position in the list given to [`deploys`].
+    pub index: usize,
     pub service_id: String,
     pub at: Timestamp,
     pub lead_time: Option<SignedDuration>,
@@ -94,7 +99,7 @@ pub fn deploys(changes: &[ChangeFact]) -> Vec<Deploy> {
         .filter_map(|change| Some((change.details.get("after")?.as_str()?, change.at)))
         .collect();
     let mut deploys = Vec::new();
-    for change in changes {
+    for (index, change) in changes.iter().enumerate() {
         let deploy = match (is_github(change), kind(change)) {
             (true, "deployment") => {
                 if change.details.get("state").and_then(|state| state.as_str()) != Some("success") {
@@ -102,25 +107,38 @@ pub fn deploys(changes: &[ChangeFact]) -> Vec<Deploy> {
                 }
                 let sha = change.details.get("sha").and_then(|sha| sha.as_str()).unwrap_or("");
                 let lead_time = commit_times.get(sha).map(|committed| change.at.duration_since(*committed));
-                Deploy { service_id: change.service_id.clone(), at: change.at, lead_time }
+                Deploy { index, service_id: change.service_id.clone(), at: change.at, lead_time }
             }
             (true, "push") => {
                 if services_with_deployments.contains(change.service_id.as_str()) {
                     continue;
                 }
                 Deploy {
+                    index,
                     service_id: change.service_id.clone(),
                     at: change.received_at,
                     lead_time: Some(change.received_at.duration_since(change.at)),
                 }
             }
             (true, _) => continue,
-            (false, _) => Deploy { service_id: change.service_id.clone(), at: change.at, lead_time: None },
+            (false, _) => {
+                if crate::deploy::pipeline::result_of(change) == Some(crate::deploy::pipeline::PipelineResult::Failure) {
+                    continue;
+                }
+                Deploy { index, service_id: change.service_id.clone(), at: change.at, lead_time: None }
+            }
         };
         deploys.push(deploy);
     }
     deploys.sort_by_key(|deploy| deploy.at);
     deploys
+}
+
+/// Whether something that happened at `at` follows a deploy made at `deployed_at` within
+/// `window`: strictly after it, and at most `window` later. Reports count failed deploys with
+/// it, and incidents are linked to deploys with it.
+pub fn follows(deployed_at: Timestamp, at: Timestamp, window: SignedDuration) -> bool {
+    at > deployed_at && at <= deployed_at + window
 }
 
 /// The report over incidents opened and deploys made in `[since, until)`.
@@ -152,9 +170,7 @@ pub fn compute(
         let followed: Vec<&&IncidentFacts> = incidents
             .iter()
             .filter(|incident| {
-                incident.service_id == deploy.service_id
-                    && incident.created_at > deploy.at
-                    && incident.created_at <= deploy.at + failure_window
+                incident.service_id == deploy.service_id && follows(deploy.at, incident.created_at, failure_window)
             })
             .collect();
         if !followed.is_empty() {

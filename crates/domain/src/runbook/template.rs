@@ -27,6 +27,13 @@ pub enum Variable {
     Symptom,
     RunbookName,
     RunId,
+    /// The deploy the incident is linked to (`crate::deploy::link`).
+    DeployId,
+    DeploySummary,
+    DeploySource,
+    DeployAt,
+    /// A top-level field of the deploy's details (`deploy.details.sha`).
+    DeployDetail(String),
 }
 
 impl Variable {
@@ -42,7 +49,14 @@ impl Variable {
             "symptom" => Variable::Symptom,
             "runbook.name" => Variable::RunbookName,
             "run.id" => Variable::RunId,
+            "deploy.id" => Variable::DeployId,
+            "deploy.summary" => Variable::DeploySummary,
+            "deploy.source" => Variable::DeploySource,
+            "deploy.at" => Variable::DeployAt,
             _ => {
+                if let Some(detail) = name.strip_prefix("deploy.details.") {
+                    return valid_key(detail).then(|| Variable::DeployDetail(detail.to_string()));
+                }
                 if let Some(label) = name.strip_prefix("alert.labels.") {
                     return valid_key(label).then(|| Variable::AlertLabel(label.to_string()));
                 }
@@ -74,6 +88,11 @@ impl fmt::Display for Variable {
             Variable::Symptom => formatter.write_str("symptom"),
             Variable::RunbookName => formatter.write_str("runbook.name"),
             Variable::RunId => formatter.write_str("run.id"),
+            Variable::DeployId => formatter.write_str("deploy.id"),
+            Variable::DeploySummary => formatter.write_str("deploy.summary"),
+            Variable::DeploySource => formatter.write_str("deploy.source"),
+            Variable::DeployAt => formatter.write_str("deploy.at"),
+            Variable::DeployDetail(name) => write!(formatter, "deploy.details.{name}"),
         }
     }
 }
@@ -94,7 +113,7 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     #[error(
-        "unknown template variable {0:?}: expected incident.id, incident.title, incident.service, incident.severity, alert.name, alert.summary, alert.labels.NAME, alert.annotations.NAME, symptom, runbook.name or run.id"
+        "unknown template variable {0:?}: expected incident.id, incident.title, incident.service, incident.severity, alert.name, alert.summary, alert.labels.NAME, alert.annotations.NAME, symptom, runbook.name, run.id, deploy.id, deploy.summary, deploy.source, deploy.at or deploy.details.NAME"
     )]
     UnknownVariable(String),
     #[error("unclosed template variable: {{{{ without }}}}")]
@@ -111,6 +130,10 @@ pub enum RenderError {
     NoAlert(String),
     #[error("the incident has no symptom")]
     NoSymptom,
+    #[error("the incident is linked to no deploy to read {0} from")]
+    NoDeploy(String),
+    #[error("the linked deploy's details have no text, number or boolean {0:?}")]
+    MissingDeployDetail(String),
     #[error("{variable} holds a control character, which a header value cannot carry")]
     ControlCharacter { variable: String },
 }
@@ -232,6 +255,19 @@ pub struct TemplateContext {
     pub symptom: Option<String>,
     pub runbook_name: String,
     pub run_id: i64,
+    /// The deploy the incident is linked to; `None` when it is linked to none.
+    #[serde(default)]
+    pub deploy: Option<DeployValues>,
+}
+
+/// What templates may read of a linked deploy (a change event).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeployValues {
+    pub id: i64,
+    pub summary: String,
+    pub source: Option<String>,
+    pub at: String,
+    pub details: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -244,6 +280,7 @@ pub struct AlertValues {
 impl TemplateContext {
     pub fn value(&self, variable: &Variable) -> Result<String, RenderError> {
         let alert = || self.alert.as_ref().ok_or_else(|| RenderError::NoAlert(variable.to_string()));
+        let deploy = || self.deploy.as_ref().ok_or_else(|| RenderError::NoDeploy(variable.to_string()));
         Ok(match variable {
             Variable::IncidentId => self.incident_id.to_string(),
             Variable::IncidentTitle => self.incident_title.clone(),
@@ -262,6 +299,15 @@ impl TemplateContext {
             Variable::Symptom => self.symptom.clone().ok_or(RenderError::NoSymptom)?,
             Variable::RunbookName => self.runbook_name.clone(),
             Variable::RunId => self.run_id.to_string(),
+            Variable::DeployId => deploy()?.id.to_string(),
+            Variable::DeploySummary => deploy()?.summary.clone(),
+            Variable::DeploySource => deploy()?.source.clone().unwrap_or_default(),
+            Variable::DeployAt => deploy()?.at.clone(),
+            Variable::DeployDetail(name) => match deploy()?.details.get(name) {
+                Some(serde_json::Value::String(text)) => text.clone(),
+                Some(value @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => value.to_string(),
+                _ => return Err(RenderError::MissingDeployDetail(name.clone())),
+            },
         })
     }
 }
@@ -359,7 +405,31 @@ mod tests {
             symptom: Some("model_provider_outage".into()),
             runbook_name: "fallback".into(),
             run_id: 3,
+            deploy: None,
         }
+    }
+
+    #[test]
+    fn deploy_fields_render_as_data_and_are_refused_without_a_deploy() {
+        let url = Template::parse("https://deploys.example/rollback/{{deploy.details.sha}}?id={{deploy.id}}").unwrap();
+        let argv = Template::parse("{{deploy.summary}}").unwrap();
+        let mut context = context_with_label("pod", "p");
+        assert_eq!(url.render_url(&context), Err(RenderError::NoDeploy("deploy.details.sha".into())));
+        context.deploy = Some(DeployValues {
+            id: 12,
+            summary: "deploy $(reboot); {{incident.id}}".into(),
+            source: Some("github:acme/chat".into()),
+            at: "2026-11-22T10:00:00Z".into(),
+            details: serde_json::json!({ "sha": "ab/../c?d", "attempt": 2, "nested": { "x": 1 } }),
+        });
+        assert_eq!(url.render_url(&context).unwrap(), "https://deploys.example/rollback/ab%2F..%2Fc%3Fd?id=12");
+        assert_eq!(argv.render_plain(&context).unwrap(), "deploy $(reboot); {{incident.id}}");
+        let attempt = Template::parse("{{deploy.details.attempt}}").unwrap();
+        assert_eq!(attempt.render_plain(&context).unwrap(), "2");
+        let nested = Template::parse("{{deploy.details.nested}}").unwrap();
+        assert_eq!(nested.render_plain(&context), Err(RenderError::MissingDeployDetail("nested".into())));
+        assert!(Template::parse("{{deploy.details.}}").is_err());
+        assert!(Template::parse("{{deploy.author}}").is_err());
     }
 
     #[test]

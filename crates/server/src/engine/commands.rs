@@ -183,7 +183,11 @@ pub(crate) async fn apply(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, 
             let receipt = intake::ingest_run(tx, context, &requests).await?.into_iter().next().unwrap_or_default();
             Ok(Reply::Ingested(receipt))
         }
-        Command::RecordChange { event } => Ok(Reply::ChangeRecorded { id: tx.insert_change_event(event).await? }),
+        Command::RecordChange { event } => {
+            let id = tx.insert_change_event(event).await?;
+            super::deploys::pipeline_after_change(tx, context, event).await?;
+            Ok(Reply::ChangeRecorded { id })
+        }
         Command::Incident { org, incident_id, actor, action } => {
             let Some(incident) = tx.incident(*org, *incident_id).await? else {
                 return Ok(Reply::IncidentNotFound);

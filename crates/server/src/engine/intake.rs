@@ -346,6 +346,7 @@ async fn apply_event(
             });
             append(context, org, incident.id, actor, "incident.opened", data);
             triage(context, org, incident.id, &service.id, &event.labels);
+            super::deploys::link_on_open(tx, context, org, incident.id, &event.labels, event.pages()).await?;
             metrics::counter!("staunch_incidents_opened_total").increment(1);
             receipt.incidents_opened.push(incident.id);
             receipt.alerts_stored += 1;

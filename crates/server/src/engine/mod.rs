@@ -7,6 +7,7 @@
 
 mod action_items;
 mod commands;
+pub mod deploys;
 mod escalate;
 mod intake;
 mod state_change;

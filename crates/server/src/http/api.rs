@@ -79,7 +79,9 @@ pub async fn list_incidents(caller: Caller, RawQuery(query): RawQuery) -> Result
 pub async fn get_incident(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = incident_id(&id)?;
     let incident = caller.store.incident(id).await?.ok_or_else(incident_not_found)?;
-    Ok(Json(serde_json::json!({ "incident": incident })).into_response())
+    // The deploy it opened soon after, and where the rollback stands (`null`: not linked).
+    let deploy = caller.store.deploy_link(id).await?.map(|link| crate::deploys::link_view(&link));
+    Ok(Json(serde_json::json!({ "incident": incident, "deploy": deploy })).into_response())
 }
 
 fn incident_not_found() -> ApiError {

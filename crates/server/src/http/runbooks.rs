@@ -110,6 +110,7 @@ pub async fn start(
             require_approval: false,
             actor: caller.actor.clone(),
             audit: Some(audit),
+            deploy_rollback: false,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "run": run_view(&run) }))).into_response())

@@ -4,6 +4,7 @@
 use staunch_config::Config;
 use staunch_config::staunch::Organisation;
 use staunch_domain::labels::Labels;
+use staunch_domain::runbook::template::DeployValues;
 use staunch_domain::runbook::{AlertValues, IncidentFacts, RawRunbook, Runbook, RunbookLimits, TemplateContext};
 use staunch_domain::triage;
 use staunch_store::{Alert, AlertFilter, Incident, OrgId, Store, StoreResult};
@@ -37,6 +38,8 @@ pub fn stored_runbook(config: &Config, org: OrgId, definition: &serde_json::Valu
 pub struct IncidentView {
     pub incident: Incident,
     pub alerts: Vec<Alert>,
+    /// The deploy the incident is linked to, for `{{deploy.*}}` templates.
+    pub deploy: Option<DeployValues>,
 }
 
 impl IncidentView {
@@ -44,7 +47,8 @@ impl IncidentView {
         let mut alerts =
             store.alerts(org, &AlertFilter { incident_id: Some(incident.id), limit: 1000, ..Default::default() }).await?;
         alerts.sort_by_key(|alert| alert.id);
-        Ok(IncidentView { incident, alerts })
+        let deploy = store.deploy_link(org, incident.id).await?.map(|link| deploy_values(&link.deploy));
+        Ok(IncidentView { incident, alerts, deploy })
     }
 
     fn labels(&self) -> Vec<Labels> {
@@ -77,6 +81,7 @@ impl IncidentView {
             symptom,
             runbook_name: runbook_name.to_string(),
             run_id,
+            deploy: self.deploy.clone(),
         }
     }
 
@@ -86,6 +91,18 @@ impl IncidentView {
         ids.sort();
         ids.dedup();
         ids
+    }
+}
+
+/// The deploy a link copied (`crate::engine::deploys::deploy_value`) as template values.
+fn deploy_values(deploy: &serde_json::Value) -> DeployValues {
+    let text = |field: &str| deploy.get(field).and_then(|value| value.as_str()).map(str::to_string);
+    DeployValues {
+        id: deploy.get("id").and_then(|id| id.as_i64()).unwrap_or_default(),
+        summary: text("summary").unwrap_or_default(),
+        source: text("source"),
+        at: text("at").unwrap_or_default(),
+        details: deploy.get("details").cloned().unwrap_or(serde_json::Value::Null),
     }
 }
 

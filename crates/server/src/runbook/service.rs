@@ -10,7 +10,10 @@ use serde_json::json;
 use staunch_config::Config;
 use staunch_domain::runbook::render::{describe, dry_run};
 use staunch_domain::runbook::{RunProgress, RunState, Runbook, StepStatus, can_undo};
-use staunch_store::{Actor, NewAuditEntry, NewRunbookRun, NewTimelineEntry, OrgId, RunbookRun, Store, StoreError, StoreTx};
+use staunch_store::{
+    Actor, NewAuditEntry, NewRunbookRun, NewTimelineEntry, OrgId, RollbackSettlement, RollbackState, RunbookRun, Store,
+    StoreError, StoreTx,
+};
 use tokio::sync::Notify;
 
 use super::candidates::{self, Candidates};
@@ -49,6 +52,10 @@ pub struct StartRequest {
     pub actor: Actor,
     /// The audit entry to write with the run, for requests made through the API.
     pub audit: Option<Audit>,
+    /// The run is the rollback a deploy link calls for: the same transaction settles the
+    /// link's pending rollback, and the start is refused if it is no longer pending, so a
+    /// rollback starts once however many processes try.
+    pub deploy_rollback: bool,
 }
 
 pub(crate) struct Inner {
@@ -118,7 +125,16 @@ impl RunbookService {
     /// and runs nothing. Refused while another run of the same runbook on the incident is not
     /// stopped.
     pub async fn start(&self, request: StartRequest) -> Result<RunbookRun, RunbookError> {
-        let StartRequest { org, incident_id, runbook: name, dry_run: is_dry_run, require_approval, actor, audit } = request;
+        let StartRequest {
+            org,
+            incident_id,
+            runbook: name,
+            dry_run: is_dry_run,
+            require_approval,
+            actor,
+            audit,
+            deploy_rollback,
+        } = request;
         let runbook = self
             .runbooks(org)
             .iter()
@@ -160,6 +176,15 @@ impl RunbookService {
             created_at: now,
         };
         let run_id = tx.insert_runbook_run(&new).await?;
+        let deploy = if deploy_rollback && !is_dry_run {
+            let settlement = RollbackSettlement { state: RollbackState::Started, run_id: Some(run_id), note: None, at: now };
+            if !tx.settle_rollback(org, incident_id, &settlement).await? {
+                return Err(RunbookError::Conflict(format!("incident {incident_id} has no rollback waiting to start")));
+            }
+            view.deploy.as_ref().map(|deploy| json!(deploy.id))
+        } else {
+            None
+        };
         let mut run = RunbookRun {
             id: run_id,
             org,
@@ -197,6 +222,7 @@ impl RunbookService {
                     "symptom": symptom,
                     "approval_required": runbook.approval_required || require_approval,
                     "steps": runbook.steps.len(),
+                    "rollback_of_deploy": deploy,
                 }),
             ))
             .await?;

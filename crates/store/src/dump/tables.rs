@@ -242,6 +242,25 @@ pub const TABLES: &[Table] = &[
         seeded_ids: &[],
     },
     Table {
+        name: "deploy_links",
+        columns: &[
+            int("id"),
+            int("org_id"),
+            int("incident_id"),
+            text("service_id"),
+            int("change_id"),
+            json("deploy"),
+            int("linked_at"),
+            optional_text("rollback_runbook"),
+            boolean("rollback_approval"),
+            text("rollback_state"),
+            optional_int("rollback_run_id"),
+            optional_text("rollback_note"),
+            int("updated_at"),
+        ],
+        seeded_ids: &[],
+    },
+    Table {
         name: "audit_log",
         columns: &[
             int("id"),
