@@ -72,6 +72,7 @@ heartbeats:
         .await;
     assert_eq!(learning["state"], "learning", "{learning}");
     assert_eq!(learning["expected"], Value::Null, "{learning}");
+    assert!(receiver.pages().is_empty(), "learning never pages");
 
     // Four weeks of history around this time of day: a hundred events a minute.
     for week in 1..=4 {
@@ -80,7 +81,6 @@ heartbeats:
             push(&app, 1000, same_time + minute * (10 * step)).await;
         }
     }
-    assert!(receiver.pages().is_empty(), "learning never pages");
 
     // Now a tenth of the usual rate is a drop: the service's escalation pages.
     let pages = receiver.wait_for_pages("/alice", 1, Duration::from_secs(15)).await;
