@@ -8,10 +8,6 @@ use staunch_cli::{Client, render_incident, render_incidents, render_oncall, rend
 pub const TOKEN_FILE: &str = "staunch.token";
 
 /// A client for the server `options` names, with its token.
-pub fn client_for(options: &ClientArgs) -> Client {
-    client(options)
-}
-
 pub(crate) fn client(options: &ClientArgs) -> Client {
     let token = options.token.clone().or_else(|| std::fs::read_to_string(TOKEN_FILE).ok().map(|text| text.trim().to_string()));
     Client::new(&options.url, token)

@@ -8,9 +8,7 @@ use staunch_domain::regression_case::{CaseVerdict, check_case, parse_case};
 use staunch_domain::triage::ConfiguredTriage;
 use std::path::Path;
 
-fn client(options: &ClientArgs) -> staunch_cli::Client {
-    crate::client_commands::client(options)
-}
+use crate::client_commands::client;
 
 pub async fn postmortem(options: &ClientArgs, id: i64, html: bool) -> anyhow::Result<()> {
     let format = if html {

@@ -2,7 +2,7 @@
 //! approve it, tick a manual step, undo it, and show an incident's runs, through the API.
 
 use clap::Subcommand;
-use staunch_cli::{Client, render_candidates, render_run, render_runbooks, render_runs};
+use staunch_cli::{render_candidates, render_run, render_runbooks, render_runs};
 
 use crate::args::ClientArgs;
 
@@ -53,9 +53,7 @@ pub enum RunbookCommand {
     },
 }
 
-fn client(options: &ClientArgs) -> Client {
-    crate::client_commands::client_for(options)
-}
+use crate::client_commands::client;
 
 fn print(options: &ClientArgs, response: &serde_json::Value, render: impl Fn(&serde_json::Value) -> String) {
     if options.json {

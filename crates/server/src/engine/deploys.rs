@@ -42,7 +42,7 @@ pub(crate) async fn link_on_open(
     pages: bool,
 ) -> StoreResult<()> {
     let Some(service_id) = labels.get("service") else { return Ok(()) };
-    let Some(organisation) = crate::runbook::context::organisation(context.config, org) else { return Ok(()) };
+    let Some(organisation) = context.config.organisation_by_id(org) else { return Ok(()) };
     let settings = &organisation.deploys;
     let changes = tx.recent_change_events(org, service_id, RECENT_CHANGES).await?;
     let facts = crate::facts::changes(&changes);
@@ -90,7 +90,7 @@ pub(crate) async fn pipeline_after_change(
     context: &mut ApplyContext<'_>,
     event: &NewChangeEvent,
 ) -> StoreResult<()> {
-    let Some(organisation) = crate::runbook::context::organisation(context.config, event.org) else { return Ok(()) };
+    let Some(organisation) = context.config.organisation_by_id(event.org) else { return Ok(()) };
     let Some(threshold) = organisation.deploys.pipeline_failures(&event.service_id) else { return Ok(()) };
     let mut changes = tx.recent_change_events(event.org, &event.service_id, RECENT_CHANGES).await?;
     changes.reverse();

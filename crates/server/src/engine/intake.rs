@@ -77,7 +77,7 @@ fn triage(
     service_id: &str,
     labels: &staunch_domain::labels::Labels,
 ) {
-    let Some(organisation) = crate::runbook::context::organisation(context.config, org) else { return };
+    let Some(organisation) = context.config.organisation_by_id(org) else { return };
     let Some(symptom) = staunch_domain::triage::classify(&organisation.symptoms, service_id, std::slice::from_ref(labels)) else {
         return;
     };

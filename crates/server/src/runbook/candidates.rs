@@ -8,7 +8,7 @@ use staunch_config::Config;
 use staunch_domain::triage::{self, Record};
 use staunch_store::{Store, StoreResult};
 
-use super::context::{IncidentView, organisation};
+use super::context::IncidentView;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CandidateView {
@@ -33,7 +33,7 @@ pub struct Candidates {
 pub async fn for_incident(store: &dyn Store, config: &Config, view: &IncidentView) -> StoreResult<Candidates> {
     let org = view.incident.org;
     let symptom = view.symptom(config);
-    let Some(organisation) = organisation(config, org) else {
+    let Some(organisation) = config.organisation_by_id(org) else {
         return Ok(Candidates { symptom, runbooks: Vec::new() });
     };
     let facts = view.facts(symptom.clone());

@@ -2,21 +2,15 @@
 //! `applies_to` and triage look at, and the organisation's runbooks and symptom rules.
 
 use staunch_config::Config;
-use staunch_config::staunch::Organisation;
 use staunch_domain::labels::Labels;
 use staunch_domain::runbook::template::DeployValues;
 use staunch_domain::runbook::{AlertValues, IncidentFacts, RawRunbook, Runbook, RunbookLimits, TemplateContext};
 use staunch_domain::triage;
 use staunch_store::{Alert, AlertFilter, Incident, OrgId, Store, StoreResult};
 
-/// The organisation's part of the configuration, if this file describes it.
-pub fn organisation(config: &Config, org: OrgId) -> Option<&Organisation> {
-    config.organisation_by_id(org)
-}
-
 /// What a runbook is checked against in `org` (also when re-reading a run's stored copy).
 pub fn limits(config: &Config, org: OrgId) -> RunbookLimits {
-    let organisation = organisation(config, org);
+    let organisation = config.organisation_by_id(org);
     RunbookLimits {
         allowed_commands: config.settings.runbook_commands.clone(),
         slo_ids: organisation
@@ -57,7 +51,7 @@ impl IncidentView {
 
     /// The symptom named by the organisation's rules, first match wins.
     pub fn symptom(&self, config: &Config) -> Option<String> {
-        let organisation = organisation(config, self.incident.org)?;
+        let organisation = config.organisation_by_id(self.incident.org)?;
         triage::classify(&organisation.symptoms, &self.incident.service_id, &self.labels()).map(str::to_string)
     }
 

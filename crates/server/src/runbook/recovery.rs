@@ -10,7 +10,7 @@ use staunch_domain::runbook::{Check, Runbook, TemplateContext};
 use staunch_store::OrgId;
 
 use super::actions::{self, StepResult};
-use super::context::{IncidentView, organisation};
+use super::context::IncidentView;
 use crate::slo::SloBoard;
 
 /// How long a recovery probe may take.
@@ -44,7 +44,7 @@ pub async fn evaluate(
 }
 
 fn slo_state(config: &Config, board: &SloBoard, org: OrgId, slo_id: &str) -> (Option<bool>, String) {
-    let Some(slo) = organisation(config, org).and_then(|organisation| organisation.slos.iter().find(|slo| slo.id == slo_id))
+    let Some(slo) = config.organisation_by_id(org).and_then(|organisation| organisation.slos.iter().find(|slo| slo.id == slo_id))
     else {
         return (None, format!("slo {slo_id} is not configured"));
     };

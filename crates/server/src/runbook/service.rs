@@ -17,7 +17,7 @@ use staunch_store::{
 use tokio::sync::Notify;
 
 use super::candidates::{self, Candidates};
-use super::context::{IncidentView, organisation, stored_runbook};
+use super::context::{IncidentView, stored_runbook};
 use crate::clock::Clock;
 use crate::engine::Audit;
 use crate::slo::SloBoard;
@@ -107,7 +107,7 @@ impl RunbookService {
 
     /// The organisation's runbooks, in file order.
     pub fn runbooks(&self, org: OrgId) -> &[Runbook] {
-        organisation(&self.inner.config, org).map_or(&[], |organisation| organisation.runbooks.as_slice())
+        self.inner.config.organisation_by_id(org).map_or(&[], |organisation| organisation.runbooks.as_slice())
     }
 
     async fn incident_view(&self, org: OrgId, incident_id: i64) -> Result<IncidentView, RunbookError> {
