@@ -273,6 +273,7 @@ async fn opsgenie_alert_action(
         Ok(parts) => parts,
         Err(response) => return *response,
     };
+    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let request = match opsgenie::parse_alert_action(action, &identifier, identifier_type.as_deref(), &body) {
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
@@ -290,7 +291,7 @@ pub async fn opsgenie_update_message(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    opsgenie_update(state, UpdatedField::Message, identifier, query, headers, body)
+    opsgenie_update(state, UpdatedField::Message, identifier, query, headers, body).await
 }
 
 /// `PUT /v2/alerts/{identifier}/description`.
@@ -301,7 +302,7 @@ pub async fn opsgenie_update_description(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    opsgenie_update(state, UpdatedField::Description, identifier, query, headers, body)
+    opsgenie_update(state, UpdatedField::Description, identifier, query, headers, body).await
 }
 
 /// Checks an update and accepts it without changing anything. Alertmanager (the sender that
@@ -309,7 +310,7 @@ pub async fn opsgenie_update_description(
 /// message and description, and that create already refreshed the stored alert; an update on
 /// its own (another sender) is therefore not applied, which is logged. Opsgenie answers 202
 /// to updates too, processing them later.
-fn opsgenie_update(
+async fn opsgenie_update(
     state: AppState,
     field: UpdatedField,
     identifier: Result<Path<String>, PathRejection>,
@@ -322,6 +323,7 @@ fn opsgenie_update(
         Ok(parts) => parts,
         Err(response) => return *response,
     };
+    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let request = match opsgenie::parse_update(field, &identifier, identifier_type.as_deref(), &body) {
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
