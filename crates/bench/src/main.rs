@@ -64,9 +64,14 @@ struct Args {
     /// Alerts per request in the ingest phase
     #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
     batches: Vec<usize>,
-    /// Staunch durability modes to measure
+    /// Staunch configurations to measure: SQLite with `full` or `normal` durability, or
+    /// `postgres` (on `--postgres-url`)
     #[arg(long, value_delimiter = ',', default_value = "full,normal")]
     durability: Vec<String>,
+    /// A PostgreSQL server (superuser URL) for `--durability postgres`; each start creates a
+    /// fresh database on it
+    #[arg(long)]
+    postgres_url: Option<String>,
     /// Latency samples per server
     #[arg(long, default_value_t = 200)]
     samples: usize,
@@ -171,13 +176,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "no Alertmanager at {} (pass --alertmanager-bin)",
         args.alertmanager_bin.display()
     );
-    let binaries = Binaries { staunch, alertmanager: args.alertmanager_bin.clone() };
+    anyhow::ensure!(
+        !args.durability.iter().any(|mode| mode == "postgres") || args.postgres_url.is_some(),
+        "--durability postgres needs --postgres-url"
+    );
+    let binaries = Binaries { staunch, alertmanager: args.alertmanager_bin.clone(), postgres_url: args.postgres_url.clone() };
     let mut kinds = vec![Kind::Alertmanager];
     for mode in &args.durability {
         let durability = match mode.as_str() {
             "full" => Durability::Full,
             "normal" => Durability::Normal,
-            other => anyhow::bail!("unknown durability {other:?}: expected full or normal"),
+            "postgres" => Durability::Postgres,
+            other => anyhow::bail!("unknown durability {other:?}: expected full, normal or postgres"),
         };
         kinds.push(Kind::Staunch { durability });
     }

@@ -583,7 +583,11 @@ async fn list_run(
     }
     let other_cores_used = others.cores();
     let memory = server.memory()?;
-    let disk_bytes = server.db.as_ref().map(|db| {
+    let disk_bytes = server.db.as_ref().and_then(|db| match db {
+        servers::Database::Sqlite(path) => Some(path),
+        servers::Database::Postgres(_) => None,
+    });
+    let disk_bytes = disk_bytes.map(|db| {
         ["", "-wal"]
             .iter()
             .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db.display())).ok())

@@ -7,7 +7,7 @@
 use crate::procfs;
 use anyhow::Context;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,8 @@ pub enum Kind {
 pub enum Durability {
     Full,
     Normal,
+    /// Staunch on PostgreSQL (`--postgres-url`), where every commit is durable.
+    Postgres,
 }
 
 impl Durability {
@@ -35,6 +37,7 @@ impl Durability {
         match self {
             Durability::Full => "full",
             Durability::Normal => "normal",
+            Durability::Postgres => "postgres",
         }
     }
 }
@@ -66,6 +69,15 @@ pub enum Phase {
 pub struct Binaries {
     pub staunch: PathBuf,
     pub alertmanager: PathBuf,
+    /// A PostgreSQL server URL on which each Staunch start on PostgreSQL gets a fresh database.
+    pub postgres_url: Option<String>,
+}
+
+/// Where a Staunch server under test keeps its data.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
 }
 
 pub struct Server {
@@ -75,8 +87,8 @@ pub struct Server {
     pub pid: u32,
     /// Admin API token (Staunch only).
     pub token: Option<String>,
-    /// The SQLite database (Staunch only).
-    pub db: Option<PathBuf>,
+    /// The database (Staunch only).
+    pub db: Option<Database>,
     child: Option<Child>,
     // Declared last so the process is killed before its directory is removed.
     dir: tempfile::TempDir,
@@ -112,18 +124,16 @@ impl Server {
             Kind::Staunch { durability } => {
                 let config = dir.path().join("staunch.yaml");
                 std::fs::write(&config, staunch_config(phase, receiver_port))?;
-                let db = dir.path().join("staunch.db");
+                let db = match durability {
+                    Durability::Postgres => Database::Postgres(fresh_postgres_database(binaries).await?),
+                    Durability::Full | Durability::Normal => Database::Sqlite(dir.path().join("staunch.db")),
+                };
                 let mut command = Command::new(&binaries.staunch);
-                command
-                    .arg("serve")
-                    .arg("--config")
-                    .arg(&config)
-                    .arg("--db")
-                    .arg(&db)
-                    .arg("--listen")
-                    .arg(&listen)
-                    .arg("--durability")
-                    .arg(durability.as_str());
+                command.arg("serve").arg("--config").arg(&config).arg("--listen").arg(&listen);
+                match &db {
+                    Database::Sqlite(path) => command.arg("--db").arg(path).arg("--durability").arg(durability.as_str()),
+                    Database::Postgres(url) => command.arg("--db").arg(url),
+                };
                 (command, Some(db), "/healthz")
             }
             Kind::Alertmanager => {
@@ -207,13 +217,40 @@ impl Drop for Server {
     }
 }
 
-/// Counts the alert rows in a Staunch database. Opened read-write, so SQLite recovers the WAL
-/// of a killed server as any next start would.
-pub async fn count_stored_alerts(db: &Path) -> anyhow::Result<u64> {
+/// Counts the alert rows in a Staunch database. SQLite is opened read-write, so it recovers
+/// the WAL of a killed server as any next start would.
+pub async fn count_stored_alerts(db: &Database) -> anyhow::Result<u64> {
     use sqlx::ConnectOptions;
-    let mut connection = sqlx::sqlite::SqliteConnectOptions::new().filename(db).connect().await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts").fetch_one(&mut connection).await?;
+    const COUNT: &str = "SELECT COUNT(*) FROM alerts";
+    let count: i64 = match db {
+        Database::Sqlite(path) => {
+            let mut connection = sqlx::sqlite::SqliteConnectOptions::new().filename(path).connect().await?;
+            sqlx::query_scalar(COUNT).fetch_one(&mut connection).await?
+        }
+        Database::Postgres(url) => {
+            let mut connection = url.parse::<sqlx::postgres::PgConnectOptions>()?.connect().await?;
+            sqlx::query_scalar(COUNT).fetch_one(&mut connection).await?
+        }
+    };
     Ok(count.max(0) as u64)
+}
+
+/// Creates an empty database on the `--postgres-url` server and returns its URL, so every
+/// start measures a fresh installation as the SQLite ones do. The databases are left behind:
+/// point the harness at a throwaway server (`scripts/postgres-for-tests`).
+async fn fresh_postgres_database(binaries: &Binaries) -> anyhow::Result<String> {
+    use sqlx::ConnectOptions;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static STARTS: AtomicU32 = AtomicU32::new(0);
+    let server_url = binaries.postgres_url.as_deref().context("durability postgres needs --postgres-url")?;
+    let options: sqlx::postgres::PgConnectOptions = server_url.parse().context("--postgres-url is not a PostgreSQL URL")?;
+    let name = format!("staunch_bench_{}_{}", std::process::id(), STARTS.fetch_add(1, Ordering::Relaxed));
+    let mut connection = options.connect().await.context("cannot connect to --postgres-url")?;
+    // The name is made here of digits and underscores, never from input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut connection).await?;
+    let mut url = reqwest::Url::parse(server_url).context("--postgres-url is not a URL")?;
+    url.set_path(&name);
+    Ok(url.to_string())
 }
 
 fn staunch_config(phase: Phase, receiver_port: u16) -> String {
