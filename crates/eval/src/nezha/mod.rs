@@ -48,6 +48,17 @@ pub const AFTER_MINUTES: i64 = 3;
 
 /// Evaluates every day found under `directory` (the data set's root, or its `rca_data`).
 pub fn evaluate(directory: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Report, NezhaError> {
+    evaluate_inspecting(directory, &staunch_investigate::Settings::default(), progress, &mut |_, _| {})
+}
+
+/// [`evaluate`] with explicit settings, handing every case's full investigation to `inspect`
+/// (for a per-case look at the evidence).
+pub fn evaluate_inspecting(
+    directory: &Path,
+    settings: &staunch_investigate::Settings,
+    progress: &mut dyn FnMut(Progress),
+    inspect: &mut dyn FnMut(&Case, &staunch_investigate::Investigation),
+) -> Result<Report, NezhaError> {
     let root = if directory.join("rca_data").is_dir() { directory.join("rca_data") } else { directory.to_path_buf() };
     let days = day::find_days(&root)?;
     if days.is_empty() {
@@ -55,13 +66,13 @@ pub fn evaluate(directory: &Path, progress: &mut dyn FnMut(Progress)) -> Result<
     }
     let total: usize = days.iter().map(|day| day.cases.len()).sum();
     progress(Progress::Cases(total));
-    let settings = staunch_investigate::Settings::default();
     let mut results = Vec::new();
     for day in &days {
         let shared = day.read_shared()?;
         for case in &day.cases {
             let input = day.case_input(&shared, case)?;
-            let investigation = staunch_investigate::investigate(&input, &settings);
+            let investigation = staunch_investigate::investigate(&input, settings);
+            inspect(case, &investigation);
             results.push(CaseResult::new(case, &investigation));
             progress(Progress::CaseDone { label: format!("{} {}", case.system.name(), case.inject_time) });
         }
