@@ -8,6 +8,7 @@ use crate::evidence::{Evidence, Modality, ServiceScores};
 use crate::graph::{CallGraph, propagate};
 use crate::logs::{LogBatch, score_logs};
 use crate::metrics::{MetricSeries, score_metrics};
+use crate::peers::stand_out;
 use crate::traces::{EdgeSeries, SpanBatch, call_graph, calls, score_edge_series, score_spans};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,11 +37,24 @@ pub struct Settings {
     pub abstain_below: f64,
     /// Observations quoted for and against each hypothesis.
     pub evidence_per_hypothesis: usize,
+    /// How far back before the onset metric and per-edge series are read for their baseline,
+    /// when the input has that much (it is never shorter than the case's before window).
+    /// Minute-level series are cheap to keep, and five points give a MAD that mistakes the
+    /// ordinary jitter of a sparse latency percentile for a fault; thirty points measure it.
+    /// The median and MAD stay robust to the earlier faults such a window holds, each a few
+    /// minutes of it.
+    pub series_history_ms: i64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { half_strength_z: 3.0, temperature: 0.1, abstain_below: 0.3, evidence_per_hypothesis: 4 }
+        Settings {
+            half_strength_z: 3.0,
+            temperature: 0.1,
+            abstain_below: 0.3,
+            evidence_per_hypothesis: 4,
+            series_history_ms: 30 * 60_000,
+        }
     }
 }
 
@@ -73,11 +87,12 @@ impl Investigation {
 pub fn investigate(input: &CaseInput, settings: &Settings) -> Investigation {
     let mut graph = input.graph.clone();
     let mut per_modality: Vec<ServiceScores> = Vec::new();
-    let metric_scores = score_metrics(&input.metrics, &input.windows);
+    let series_windows = Windows { before_ms: input.windows.before_ms.max(settings.series_history_ms), ..input.windows };
+    let metric_scores = score_metrics(&input.metrics, &series_windows);
     if !metric_scores.is_empty() {
         per_modality.push(metric_scores);
     }
-    let mut trace_scores = score_edge_series(&input.edge_series, &input.windows);
+    let mut trace_scores = score_edge_series(&input.edge_series, &series_windows);
     if let Some(spans) = &input.spans {
         graph.merge(&call_graph(&calls(&spans.spans)));
         let from_spans = score_spans(spans, &input.windows);
@@ -109,14 +124,31 @@ fn strength(z: f64, settings: &Settings) -> f64 {
 pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Settings) -> Investigation {
     let services: BTreeSet<&str> = per_modality.iter().flat_map(|scores| scores.strongest.keys().map(String::as_str)).collect();
     let modalities: Vec<Modality> = per_modality.iter().map(|scores| scores.modality).collect();
-    let mut combined: BTreeMap<String, f64> = BTreeMap::new();
-    for service in &services {
-        // A service a modality never observed counts as quiet there: averaging only over the
-        // modalities that saw it would favour services that are barely observed.
-        let total: f64 = per_modality.iter().map(|scores| strength(scores.z_of(service), settings)).sum();
-        combined.insert(service.to_string(), total / per_modality.len().max(1) as f64);
+    // Each modality's evidence is read as how much it singles a service out from its peers
+    // in this case; the modalities are then combined as independent witnesses (noisy-OR), so
+    // one modality that clearly singles a service out is enough, and agreement adds to it.
+    // Symptoms (latency, call rates, traffic) travel along calls, so only they are propagated
+    // over the call graph; evidence of a service's own misbehaviour is added after, unmoved.
+    let noisy_or = |z_of: &dyn Fn(&ServiceScores, &str) -> f64| -> BTreeMap<String, f64> {
+        let standing: Vec<BTreeMap<String, f64>> = per_modality
+            .iter()
+            .map(|scores| stand_out(&services.iter().map(|service| (service.to_string(), z_of(scores, service))).collect()))
+            .collect();
+        services
+            .iter()
+            .map(|service| {
+                let doubt: f64 =
+                    standing.iter().map(|peers| 1.0 - strength(peers.get(*service).copied().unwrap_or(0.0), settings)).product();
+                (service.to_string(), 1.0 - doubt)
+            })
+            .collect()
+    };
+    let own = noisy_or(&|scores, service| scores.own_z_of(service));
+    let symptoms = noisy_or(&|scores, service| scores.symptom_z_of(service));
+    let mut propagated = propagate(&symptoms, graph);
+    for (service, result) in propagated.iter_mut() {
+        result.score += own.get(service).copied().unwrap_or(0.0);
     }
-    let propagated = propagate(&combined, graph);
     let mut ranked: Vec<(&String, f64)> = propagated.iter().map(|(service, result)| (service, result.score)).collect();
     ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then_with(|| left.0.cmp(right.0)));
     let top = ranked.first().map_or(0.0, |(_, score)| *score);

@@ -61,10 +61,13 @@ pub struct Propagated {
 }
 
 /// Propagates excess anomaly (each service's strength above the case's median, so that the
-/// background noise every service shows moves nothing) along the graph: a service gains the
-/// excess it shares with its most anomalous caller and loses the excess it shares with its
-/// most anomalous callee. Two adjacent anomalous services thus always favour the callee, and
-/// along a chain of victims the blame flows to its end.
+/// background noise every service shows moves nothing) along the graph: a service loses the
+/// excess it shares with its most anomalous callee, which explains it. Two adjacent anomalous
+/// services thus always favour the callee, and along a chain of victims the blame flows to
+/// its end. The anomalous caller that points at a service is reported (`blamed_by`) but adds
+/// nothing: its anomaly is the callee's symptom seen a second time, and adding it would favour
+/// services with many callers (a hub that everything calls always has an anomalous caller)
+/// over services with none (an entry point such as a web front end).
 pub fn propagate(strengths: &BTreeMap<String, f64>, graph: &CallGraph) -> BTreeMap<String, Propagated> {
     let values: Vec<f64> = strengths.values().copied().collect();
     let background = crate::robust::median(&values).unwrap_or(0.0);
@@ -82,8 +85,7 @@ pub fn propagate(strengths: &BTreeMap<String, f64>, graph: &CallGraph) -> BTreeM
         .map(|(service, strength)| {
             let blamed_by = strongest_shared(service, &mut graph.callers_of(service));
             let explained_by = strongest_shared(service, &mut graph.callees_of(service));
-            let score = strength + blamed_by.as_ref().map_or(0.0, |(_, gain)| *gain)
-                - explained_by.as_ref().map_or(0.0, |(_, loss)| *loss);
+            let score = strength - explained_by.as_ref().map_or(0.0, |(_, loss)| *loss);
             (service.clone(), Propagated { score, blamed_by, explained_by })
         })
         .collect()

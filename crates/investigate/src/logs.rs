@@ -86,14 +86,37 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
             entry.2 += 1.0;
         }
     }
-    for ((service, template), (level, before, after)) in counts {
+    let mut lines_after: BTreeMap<&str, f64> = BTreeMap::new();
+    for ((service, _), (_, _, after)) in &counts {
+        *lines_after.entry(service.as_str()).or_default() += after;
+    }
+    for ((service, template), (level, before, after)) in &counts {
+        let (level, before, after) = (*level, *before, *after);
         let z = count_shift(before, before_seconds, after, after_seconds);
+        let still_logging = lines_after.get(service.as_str()).copied().unwrap_or(0.0) > after;
+        if z < 0.0 && still_logging {
+            // A code path that logged steadily and stopped while its service goes on logging:
+            // the event a fault skips (Nezha's expected-but-missing event). A service that
+            // falls silent altogether is not blamed: its callers may simply have stopped.
+            let text = drain.template(*template).map(|template| template.text()).unwrap_or_default();
+            scores.add_own(Evidence {
+                modality: Modality::Logs,
+                service: service.clone(),
+                signal: format!("silenced template #{template}"),
+                detail: format!(
+                    "{after} lines in {after_seconds:.0} s after the onset against {before} in {before_seconds:.0} s before ({z:.1} sd) while the service kept logging: {}",
+                    shorten(&text, 160)
+                ),
+                z: -z,
+            });
+            continue;
+        }
         if z <= 0.0 {
             continue;
         }
-        let text = drain.template(template).map(|template| template.text()).unwrap_or_default();
+        let text = drain.template(*template).map(|template| template.text()).unwrap_or_default();
         let novelty = if before == 0.0 { "new " } else { "" };
-        scores.add(Evidence {
+        let evidence = Evidence {
             modality: Modality::Logs,
             service: service.clone(),
             signal: format!("{novelty}{level:?} template #{template}").to_lowercase(),
@@ -102,7 +125,14 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
                 shorten(&text, 160)
             ),
             z: z * level.weight(),
-        });
+        };
+        // An error or warning a service writes is about itself; a burst of ordinary lines is
+        // as often a burst of traffic its callers sent.
+        if level >= Level::Warning {
+            scores.add_own(evidence);
+        } else {
+            scores.add(evidence);
+        }
     }
     scores
 }

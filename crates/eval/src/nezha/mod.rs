@@ -45,6 +45,9 @@ pub enum Progress {
 /// these data are at least four minutes apart, so the effect window stays inside one fault).
 pub const BEFORE_MINUTES: i64 = 5;
 pub const AFTER_MINUTES: i64 = 3;
+/// How much metric and per-edge history before the onset a case carries: what a live engine
+/// keeps of minute-level series. The engine decides how much of it to use.
+pub const SERIES_HISTORY_MINUTES: i64 = 60;
 
 /// Evaluates every day found under `directory` (the data set's root, or its `rca_data`).
 pub fn evaluate(directory: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Report, NezhaError> {
