@@ -22,7 +22,13 @@ fn main() -> std::process::ExitCode {
         println!("== {} {} {} (injected: {})", case.system.name(), case.inject_time, case.fault_type, case.root_service);
         for (position, hypothesis) in investigation.hypotheses.iter().take(5).enumerate() {
             let marker = if hypothesis.service == case.root_service { "*" } else { " " };
-            println!("{marker}{} {:<34} {:.3} conf {:.2}", position + 1, hypothesis.service, hypothesis.score, hypothesis.confidence);
+            println!(
+                "{marker}{} {:<34} {:.3} conf {:.2}",
+                position + 1,
+                hypothesis.service,
+                hypothesis.score,
+                hypothesis.confidence
+            );
             for evidence in hypothesis.evidence_for.iter().take(3) {
                 println!("      {:?} {} z={:.1}", evidence.modality, evidence.signal, evidence.z);
             }

@@ -243,6 +243,7 @@ mod tests {
             }
             if slowed.contains(service) {
                 latency[5] = 0.9;
+                latency[6] = 0.8;
             }
             series.push(metric(service, "CpuUsageRate(%)", &cpu));
             series.push(metric(service, "PodServerLatencyP99(s)", &latency));
@@ -275,6 +276,71 @@ mod tests {
         let total: f64 = investigation.hypotheses.iter().map(|hypothesis| hypothesis.confidence).sum();
         assert!((total - 1.0).abs() < 1e-9);
         assert!(!investigation.abstained, "{investigation:#?}");
+    }
+
+    #[test]
+    fn an_entry_point_with_its_own_resource_anomaly_outranks_its_slowed_callees() {
+        // frontend has no callers; its CPU is the fault, and its callees look slow (their
+        // latency is measured while frontend starves). Own evidence is not propagated away.
+        let investigation =
+            investigate(&case(metrics_with_fault("frontend", &["cart", "checkout", "ads"])), &Settings::default());
+        assert_eq!(investigation.ranking().next(), Some("frontend"), "{investigation:#?}");
+    }
+
+    #[test]
+    fn one_modality_that_singles_a_service_out_is_enough() {
+        // Every service's latency doubles (a symptom everywhere, singling nobody out); only
+        // email logs a new error. Averaging modalities would drown the one clear witness.
+        let mut metrics = Vec::new();
+        for service in ["frontend", "cart", "checkout", "payment", "email", "ads"] {
+            let wobble = [0.0, 0.4, -0.3, 0.2, -0.1, 0.3, -0.2, 0.1];
+            let latency: Vec<f64> =
+                wobble.iter().enumerate().map(|(minute, delta)| (if minute >= 5 { 0.2 } else { 0.1 }) + delta / 100.0).collect();
+            metrics.push(metric(service, "PodServerLatencyP99(s)", &latency));
+        }
+        let mut lines = Vec::new();
+        for second in 0..480 {
+            for service in ["frontend", "cart", "checkout", "payment", "email", "ads"] {
+                lines.push(LogLine {
+                    service: service.into(),
+                    at: second * 1000,
+                    text: format!("INFO {service} handled {second}"),
+                });
+            }
+            if second > 320 && second % 10 == 0 {
+                lines.push(LogLine { service: "email".into(), at: second * 1000, text: "ERROR smtp relay refused".into() });
+            }
+        }
+        let mut input = case(metrics);
+        input.logs = Some(LogBatch { lines, covered: vec![] });
+        let investigation = investigate(&input, &Settings::default());
+        assert_eq!(investigation.ranking().next(), Some("email"), "{investigation:#?}");
+    }
+
+    #[test]
+    fn series_history_measures_a_series_usual_jitter() {
+        // ads's latency swings between 0.1 and 0.19 all the time but happened to be calm in
+        // the five minutes before the onset; against thirty minutes it is ordinary.
+        let windows = Windows { onset: 35 * MINUTE, before_ms: 5 * MINUTE, after_ms: 3 * MINUTE };
+        let latency: Vec<f64> = (0..39)
+            .map(|minute| match minute {
+                30..=34 => 0.1,
+                35.. => 0.18,
+                _ => 0.1 + 0.01 * ((minute * 7) % 10) as f64,
+            })
+            .collect();
+        let input = CaseInput {
+            windows,
+            metrics: vec![metric("ads", "PodServerLatencyP99(s)", &latency)],
+            edge_series: vec![],
+            spans: None,
+            logs: None,
+            graph: CallGraph::new(),
+        };
+        let quoted = |settings: &Settings| investigate(&input, settings).hypotheses[0].evidence_for.len();
+        assert_eq!(quoted(&Settings::default()), 0, "thirty minutes of history know this swing");
+        let short = Settings { series_history_ms: 0, ..Settings::default() };
+        assert_eq!(quoted(&short), 1, "five calm minutes alone make the usual swing look like a fault");
     }
 
     #[test]

@@ -152,6 +152,36 @@ mod tests {
     }
 
     #[test]
+    fn a_hub_that_everything_calls_gains_nothing_from_its_anomalous_callers() {
+        // frontend (an entry point: no callers, quiet callees) is the root. orders, which
+        // preserve and cancel call, is less anomalous than frontend; its anomalous callers
+        // must not lift it above frontend (adding their excess would give it 1.08).
+        let mut graph = CallGraph::new();
+        for caller in ["preserve", "cancel"] {
+            graph.add(caller, "orders");
+        }
+        for callee in ["a", "b"] {
+            graph.add("frontend", callee);
+        }
+        let input = strengths(&[
+            ("frontend", 0.8),
+            ("preserve", 0.75),
+            ("cancel", 0.7),
+            ("orders", 0.6),
+            ("a", 0.1),
+            ("b", 0.1),
+            ("c", 0.12),
+            ("d", 0.1),
+            ("e", 0.11),
+        ]);
+        let propagated = propagate(&input, &graph);
+        assert_eq!(propagated["orders"].score, 0.6, "{propagated:?}");
+        assert!(propagated["orders"].blamed_by.is_some(), "an anomalous caller is still reported: {propagated:?}");
+        assert_eq!(ranked(&propagated)[0], "frontend", "{propagated:?}");
+        assert!(propagated["preserve"].score < propagated["orders"].score, "callers are still explained by the callee");
+    }
+
+    #[test]
     fn without_a_graph_scores_are_unchanged() {
         let input = strengths(&[("a", 0.3), ("b", 0.8)]);
         let propagated = propagate(&input, &CallGraph::new());

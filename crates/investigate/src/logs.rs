@@ -195,6 +195,43 @@ mod tests {
     }
 
     #[test]
+    fn a_code_path_that_stops_logging_while_its_service_goes_on_is_evidence() {
+        let mut lines = steady_traffic();
+        for second in 0..120 {
+            if second < 60 {
+                lines.push(line(
+                    "prices",
+                    second * 1000 + 5,
+                    &format!("INFO PriceServiceImpl discount for route {second} applied"),
+                ));
+            }
+        }
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
+        let evidence = &scores.evidence["prices"][0];
+        assert!(evidence.signal.starts_with("silenced template"), "{evidence:?}");
+        assert!(scores.own_z_of("prices") > 3.0, "{scores:?}");
+        assert!(scores.z_of("orders") < 1.5, "{scores:?}");
+    }
+
+    #[test]
+    fn errors_are_own_evidence_and_ordinary_bursts_are_symptoms() {
+        let mut lines = steady_traffic();
+        for second in 60..120 {
+            lines.push(line("prices", second * 1000 + 7, "ERROR PriceServiceImpl no price for route: NullPointerException"));
+            for copy in 0..3 {
+                lines.push(line(
+                    "orders",
+                    second * 1000 + 8 + copy,
+                    &format!("INFO OrderServiceImpl retry {copy} of order {second}"),
+                ));
+            }
+        }
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
+        assert!(scores.own_z_of("prices") > 5.0, "{scores:?}");
+        assert!(scores.own_z_of("orders") < 1.0 && scores.symptom_z_of("orders") > 10.0, "{scores:?}");
+    }
+
+    #[test]
     fn a_service_that_falls_silent_is_not_blamed() {
         let mut lines = steady_traffic();
         lines.retain(|line| !(line.service == "prices" && line.at >= 60_000));

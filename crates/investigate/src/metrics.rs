@@ -117,6 +117,26 @@ mod tests {
     }
 
     #[test]
+    fn minutes_without_requests_are_not_latency_samples() {
+        // Zeros are minutes without a request: against a baseline of zeros, the first real
+        // request would otherwise look infinitely slow.
+        let sparse = vec![series("news", "PodServerLatencyP99(s)", &[0.0, 0.0, 0.02, 0.0, 0.021, 0.0, 0.022, 0.0])];
+        let scores = score_metrics(&sparse, &windows());
+        assert!(scores.z_of("news") < 3.0, "{scores:?}");
+    }
+
+    #[test]
+    fn resource_evidence_is_the_services_own_and_latency_a_symptom() {
+        let input = vec![
+            series("cart", "CpuUsageRate(%)", &[20.0, 21.0, 19.0, 20.0, 22.0, 80.0, 85.0, 20.0]),
+            series("frontend", "PodServerLatencyP99(s)", &[0.1, 0.11, 0.1, 0.09, 0.1, 0.9, 0.8, 0.1]),
+        ];
+        let scores = score_metrics(&input, &windows());
+        assert!(scores.own_z_of("cart") > 10.0 && scores.symptom_z_of("cart") == 0.0, "{scores:?}");
+        assert!(scores.symptom_z_of("frontend") > 10.0 && scores.own_z_of("frontend") == 0.0, "{scores:?}");
+    }
+
+    #[test]
     fn traffic_and_node_metrics_are_not_evidence_about_the_service() {
         for (metric, expected) in [
             ("CpuUsageRate(%)", Some(MetricKind::Resource)),

@@ -130,6 +130,18 @@ mod tests {
     }
 
     #[test]
+    fn a_one_point_spike_is_not_a_sustained_shift() {
+        let baseline = [10.0, 11.0, 9.0, 10.0, 10.0];
+        let spike = shift_of_extreme(&baseline, &[10.0, 90.0, 10.5]).unwrap();
+        assert!(spike.z < 1.0, "only one point of three moved: {spike:?}");
+        let sustained = shift_of_extreme(&baseline, &[10.0, 90.0, 60.0]).unwrap();
+        assert_eq!(sustained.observed, 60.0, "the deviation two points reach");
+        assert!(sustained.z > 10.0, "{sustained:?}");
+        let single = shift_of_extreme(&baseline, &[90.0]).unwrap();
+        assert_eq!(single.observed, 90.0, "a one-point window is read as it is");
+    }
+
+    #[test]
     fn ratio_shifts_count_factors_not_baseline_deviations() {
         let baseline = [0.005, 0.0052, 0.0049, 0.005, 0.0051];
         let overflow = ratio_shift_of_extreme(&baseline, &[573.0]).unwrap();

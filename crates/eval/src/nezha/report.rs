@@ -87,7 +87,11 @@ impl Report {
     pub fn render(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
-        let _ = writeln!(out, "{:<16} {:>5} {:>7} {:>7} {:>7} {:>9} {:>6}", "SYSTEM", "CASES", "AS@1", "AS@3", "AS@5", "ABSTAINED", "BRIER");
+        let _ = writeln!(
+            out,
+            "{:<16} {:>5} {:>7} {:>7} {:>7} {:>9} {:>6}",
+            "SYSTEM", "CASES", "AS@1", "AS@3", "AS@5", "ABSTAINED", "BRIER"
+        );
         for (system, figures) in &self.systems {
             let _ = writeln!(
                 out,
