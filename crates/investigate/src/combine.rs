@@ -1,5 +1,6 @@
-//! The combiner: runs every signal a case has data for, turns each modality's z-scores into
-//! strengths on one scale, averages the modalities present, propagates over the call graph,
+//! The combiner: runs every signal a case has data for, reads each modality's z-scores as how
+//! far they single a service out from its peers, combines the modalities as independent
+//! witnesses (own evidence and symptoms apart), propagates the symptoms over the call graph,
 //! and ranks services with their evidence and a confidence. Below the confidence threshold
 //! the investigation abstains: it still lists its ranking, but says it does not know.
 
@@ -191,7 +192,9 @@ pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Set
                     modality: Modality::Traces,
                     service: service.to_string(),
                     signal: format!("caller {caller} anomalous"),
-                    detail: format!("its caller {caller} is anomalous too, which a fault here would explain (+{share:.2})"),
+                    detail: format!(
+                        "its caller {caller} is anomalous too ({share:.2} of excess in common), which a fault here would explain"
+                    ),
                     z: 0.0,
                 });
             }

@@ -1,7 +1,7 @@
 //! The call graph (caller → callee) and propagation over it. A fault in a callee shows up in
 //! every caller that waits on it, often more loudly than in the callee itself; propagation
-//! moves the part of a caller's anomaly that an anomalous callee explains down to that
-//! callee, so the root outranks its victims.
+//! takes from a caller the part of its anomaly that an anomalous callee explains, so the root
+//! outranks its victims.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,8 +1,9 @@
 //! Log signals: lines are mined into templates (see [`crate::drain`]), then each service's
 //! template counts after the onset are compared with the rate before it. A template that
 //! bursts, above all an error template never seen before the onset, is evidence against the
-//! service that logged it. Only increases count: a service whose callers fail logs less,
-//! which says nothing against it.
+//! service that logged it. A fall counts only for a template that stops while its service
+//! goes on logging (a code path the fault skips): a service whose callers fail logs less
+//! overall, which says nothing against it.
 
 use crate::drain::{Drain, DrainSettings};
 use crate::evidence::{Evidence, Modality, ServiceScores};

@@ -40,9 +40,10 @@ pub enum Progress {
     CaseDone { label: String },
 }
 
-/// How far around an onset the engine looks: five minutes of baseline (one-minute metrics
-/// give five points, enough for a median and a MAD) and three minutes of effect (faults in
-/// these data are at least four minutes apart, so the effect window stays inside one fault).
+/// How far around an onset the engine looks: five minutes of baseline for logs and traces
+/// (the upstream files hold about one to two minutes before each onset anyway; metric and
+/// edge series get [`SERIES_HISTORY_MINUTES`]) and three minutes of effect (faults in these
+/// data are at least four minutes apart, so the effect window stays inside one fault).
 pub const BEFORE_MINUTES: i64 = 5;
 pub const AFTER_MINUTES: i64 = 3;
 /// How much metric and per-edge history before the onset a case carries: what a live engine
