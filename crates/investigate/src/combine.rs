@@ -1,5 +1,6 @@
-//! The combiner: runs every signal a case has data for, turns each modality's z-scores into
-//! strengths on one scale, averages the modalities present, propagates over the call graph,
+//! The combiner: runs every signal a case has data for, reads each modality's z-scores as how
+//! far they single a service out from its peers, combines the modalities as independent
+//! witnesses (own evidence and symptoms apart), propagates the symptoms over the call graph,
 //! and ranks services with their evidence and a confidence. Below the confidence threshold
 //! the investigation abstains: it still lists its ranking, but says it does not know.
 
@@ -8,6 +9,7 @@ use crate::evidence::{Evidence, Modality, ServiceScores};
 use crate::graph::{CallGraph, propagate};
 use crate::logs::{LogBatch, score_logs};
 use crate::metrics::{MetricSeries, score_metrics};
+use crate::peers::stand_out;
 use crate::traces::{EdgeSeries, SpanBatch, call_graph, calls, score_edge_series, score_spans};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,11 +38,24 @@ pub struct Settings {
     pub abstain_below: f64,
     /// Observations quoted for and against each hypothesis.
     pub evidence_per_hypothesis: usize,
+    /// How far back before the onset metric and per-edge series are read for their baseline,
+    /// when the input has that much (it is never shorter than the case's before window).
+    /// Minute-level series are cheap to keep, and five points give a MAD that mistakes the
+    /// ordinary jitter of a sparse latency percentile for a fault; thirty points measure it.
+    /// The median and MAD stay robust to the earlier faults such a window holds, each a few
+    /// minutes of it.
+    pub series_history_ms: i64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { half_strength_z: 3.0, temperature: 0.1, abstain_below: 0.3, evidence_per_hypothesis: 4 }
+        Settings {
+            half_strength_z: 3.0,
+            temperature: 0.1,
+            abstain_below: 0.3,
+            evidence_per_hypothesis: 4,
+            series_history_ms: 30 * 60_000,
+        }
     }
 }
 
@@ -73,11 +88,12 @@ impl Investigation {
 pub fn investigate(input: &CaseInput, settings: &Settings) -> Investigation {
     let mut graph = input.graph.clone();
     let mut per_modality: Vec<ServiceScores> = Vec::new();
-    let metric_scores = score_metrics(&input.metrics, &input.windows);
+    let series_windows = Windows { before_ms: input.windows.before_ms.max(settings.series_history_ms), ..input.windows };
+    let metric_scores = score_metrics(&input.metrics, &series_windows);
     if !metric_scores.is_empty() {
         per_modality.push(metric_scores);
     }
-    let mut trace_scores = score_edge_series(&input.edge_series, &input.windows);
+    let mut trace_scores = score_edge_series(&input.edge_series, &series_windows);
     if let Some(spans) = &input.spans {
         graph.merge(&call_graph(&calls(&spans.spans)));
         let from_spans = score_spans(spans, &input.windows);
@@ -109,14 +125,31 @@ fn strength(z: f64, settings: &Settings) -> f64 {
 pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Settings) -> Investigation {
     let services: BTreeSet<&str> = per_modality.iter().flat_map(|scores| scores.strongest.keys().map(String::as_str)).collect();
     let modalities: Vec<Modality> = per_modality.iter().map(|scores| scores.modality).collect();
-    let mut combined: BTreeMap<String, f64> = BTreeMap::new();
-    for service in &services {
-        // A service a modality never observed counts as quiet there: averaging only over the
-        // modalities that saw it would favour services that are barely observed.
-        let total: f64 = per_modality.iter().map(|scores| strength(scores.z_of(service), settings)).sum();
-        combined.insert(service.to_string(), total / per_modality.len().max(1) as f64);
+    // Each modality's evidence is read as how much it singles a service out from its peers
+    // in this case; the modalities are then combined as independent witnesses (noisy-OR), so
+    // one modality that clearly singles a service out is enough, and agreement adds to it.
+    // Symptoms (latency, call rates, traffic) travel along calls, so only they are propagated
+    // over the call graph; evidence of a service's own misbehaviour is added after, unmoved.
+    let noisy_or = |z_of: &dyn Fn(&ServiceScores, &str) -> f64| -> BTreeMap<String, f64> {
+        let standing: Vec<BTreeMap<String, f64>> = per_modality
+            .iter()
+            .map(|scores| stand_out(&services.iter().map(|service| (service.to_string(), z_of(scores, service))).collect()))
+            .collect();
+        services
+            .iter()
+            .map(|service| {
+                let doubt: f64 =
+                    standing.iter().map(|peers| 1.0 - strength(peers.get(*service).copied().unwrap_or(0.0), settings)).product();
+                (service.to_string(), 1.0 - doubt)
+            })
+            .collect()
+    };
+    let own = noisy_or(&|scores, service| scores.own_z_of(service));
+    let symptoms = noisy_or(&|scores, service| scores.symptom_z_of(service));
+    let mut propagated = propagate(&symptoms, graph);
+    for (service, result) in propagated.iter_mut() {
+        result.score += own.get(service).copied().unwrap_or(0.0);
     }
-    let propagated = propagate(&combined, graph);
     let mut ranked: Vec<(&String, f64)> = propagated.iter().map(|(service, result)| (service, result.score)).collect();
     ranked.sort_by(|left, right| right.1.total_cmp(&left.1).then_with(|| left.0.cmp(right.0)));
     let top = ranked.first().map_or(0.0, |(_, score)| *score);
@@ -159,7 +192,9 @@ pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Set
                     modality: Modality::Traces,
                     service: service.to_string(),
                     signal: format!("caller {caller} anomalous"),
-                    detail: format!("its caller {caller} is anomalous too, which a fault here would explain (+{share:.2})"),
+                    detail: format!(
+                        "its caller {caller} is anomalous too ({share:.2} of excess in common), which a fault here would explain"
+                    ),
                     z: 0.0,
                 });
             }
@@ -211,6 +246,7 @@ mod tests {
             }
             if slowed.contains(service) {
                 latency[5] = 0.9;
+                latency[6] = 0.8;
             }
             series.push(metric(service, "CpuUsageRate(%)", &cpu));
             series.push(metric(service, "PodServerLatencyP99(s)", &latency));
@@ -243,6 +279,71 @@ mod tests {
         let total: f64 = investigation.hypotheses.iter().map(|hypothesis| hypothesis.confidence).sum();
         assert!((total - 1.0).abs() < 1e-9);
         assert!(!investigation.abstained, "{investigation:#?}");
+    }
+
+    #[test]
+    fn an_entry_point_with_its_own_resource_anomaly_outranks_its_slowed_callees() {
+        // frontend has no callers; its CPU is the fault, and its callees look slow (their
+        // latency is measured while frontend starves). Own evidence is not propagated away.
+        let investigation =
+            investigate(&case(metrics_with_fault("frontend", &["cart", "checkout", "ads"])), &Settings::default());
+        assert_eq!(investigation.ranking().next(), Some("frontend"), "{investigation:#?}");
+    }
+
+    #[test]
+    fn one_modality_that_singles_a_service_out_is_enough() {
+        // Every service's latency doubles (a symptom everywhere, singling nobody out); only
+        // email logs a new error. Averaging modalities would drown the one clear witness.
+        let mut metrics = Vec::new();
+        for service in ["frontend", "cart", "checkout", "payment", "email", "ads"] {
+            let wobble = [0.0, 0.4, -0.3, 0.2, -0.1, 0.3, -0.2, 0.1];
+            let latency: Vec<f64> =
+                wobble.iter().enumerate().map(|(minute, delta)| (if minute >= 5 { 0.2 } else { 0.1 }) + delta / 100.0).collect();
+            metrics.push(metric(service, "PodServerLatencyP99(s)", &latency));
+        }
+        let mut lines = Vec::new();
+        for second in 0..480 {
+            for service in ["frontend", "cart", "checkout", "payment", "email", "ads"] {
+                lines.push(LogLine {
+                    service: service.into(),
+                    at: second * 1000,
+                    text: format!("INFO {service} handled {second}"),
+                });
+            }
+            if second > 320 && second % 10 == 0 {
+                lines.push(LogLine { service: "email".into(), at: second * 1000, text: "ERROR smtp relay refused".into() });
+            }
+        }
+        let mut input = case(metrics);
+        input.logs = Some(LogBatch { lines, covered: vec![] });
+        let investigation = investigate(&input, &Settings::default());
+        assert_eq!(investigation.ranking().next(), Some("email"), "{investigation:#?}");
+    }
+
+    #[test]
+    fn series_history_measures_a_series_usual_jitter() {
+        // ads's latency swings between 0.1 and 0.19 all the time but happened to be calm in
+        // the five minutes before the onset; against thirty minutes it is ordinary.
+        let windows = Windows { onset: 35 * MINUTE, before_ms: 5 * MINUTE, after_ms: 3 * MINUTE };
+        let latency: Vec<f64> = (0..39)
+            .map(|minute| match minute {
+                30..=34 => 0.1,
+                35.. => 0.18,
+                _ => 0.1 + 0.01 * ((minute * 7) % 10) as f64,
+            })
+            .collect();
+        let input = CaseInput {
+            windows,
+            metrics: vec![metric("ads", "PodServerLatencyP99(s)", &latency)],
+            edge_series: vec![],
+            spans: None,
+            logs: None,
+            graph: CallGraph::new(),
+        };
+        let quoted = |settings: &Settings| investigate(&input, settings).hypotheses[0].evidence_for.len();
+        assert_eq!(quoted(&Settings::default()), 0, "thirty minutes of history know this swing");
+        let short = Settings { series_history_ms: 0, ..Settings::default() };
+        assert_eq!(quoted(&short), 1, "five calm minutes alone make the usual swing look like a fault");
     }
 
     #[test]

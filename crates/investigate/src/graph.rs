@@ -1,7 +1,7 @@
 //! The call graph (caller → callee) and propagation over it. A fault in a callee shows up in
 //! every caller that waits on it, often more loudly than in the callee itself; propagation
-//! moves the part of a caller's anomaly that an anomalous callee explains down to that
-//! callee, so the root outranks its victims.
+//! takes from a caller the part of its anomaly that an anomalous callee explains, so the root
+//! outranks its victims.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,10 +61,13 @@ pub struct Propagated {
 }
 
 /// Propagates excess anomaly (each service's strength above the case's median, so that the
-/// background noise every service shows moves nothing) along the graph: a service gains the
-/// excess it shares with its most anomalous caller and loses the excess it shares with its
-/// most anomalous callee. Two adjacent anomalous services thus always favour the callee, and
-/// along a chain of victims the blame flows to its end.
+/// background noise every service shows moves nothing) along the graph: a service loses the
+/// excess it shares with its most anomalous callee, which explains it. Two adjacent anomalous
+/// services thus always favour the callee, and along a chain of victims the blame flows to
+/// its end. The anomalous caller that points at a service is reported (`blamed_by`) but adds
+/// nothing: its anomaly is the callee's symptom seen a second time, and adding it would favour
+/// services with many callers (a hub that everything calls always has an anomalous caller)
+/// over services with none (an entry point such as a web front end).
 pub fn propagate(strengths: &BTreeMap<String, f64>, graph: &CallGraph) -> BTreeMap<String, Propagated> {
     let values: Vec<f64> = strengths.values().copied().collect();
     let background = crate::robust::median(&values).unwrap_or(0.0);
@@ -82,8 +85,7 @@ pub fn propagate(strengths: &BTreeMap<String, f64>, graph: &CallGraph) -> BTreeM
         .map(|(service, strength)| {
             let blamed_by = strongest_shared(service, &mut graph.callers_of(service));
             let explained_by = strongest_shared(service, &mut graph.callees_of(service));
-            let score = strength + blamed_by.as_ref().map_or(0.0, |(_, gain)| *gain)
-                - explained_by.as_ref().map_or(0.0, |(_, loss)| *loss);
+            let score = strength - explained_by.as_ref().map_or(0.0, |(_, loss)| *loss);
             (service.clone(), Propagated { score, blamed_by, explained_by })
         })
         .collect()
@@ -147,6 +149,36 @@ mod tests {
         let input = strengths(&[("frontend", 0.9), ("cart", 0.4), ("currency", 0.45), ("ads", 0.4), ("shipping", 0.42)]);
         let propagated = propagate(&input, &graph);
         assert_eq!(ranked(&propagated)[0], "frontend", "{propagated:?}");
+    }
+
+    #[test]
+    fn a_hub_that_everything_calls_gains_nothing_from_its_anomalous_callers() {
+        // frontend (an entry point: no callers, quiet callees) is the root. orders, which
+        // preserve and cancel call, is less anomalous than frontend; its anomalous callers
+        // must not lift it above frontend (adding their excess would give it 1.08).
+        let mut graph = CallGraph::new();
+        for caller in ["preserve", "cancel"] {
+            graph.add(caller, "orders");
+        }
+        for callee in ["a", "b"] {
+            graph.add("frontend", callee);
+        }
+        let input = strengths(&[
+            ("frontend", 0.8),
+            ("preserve", 0.75),
+            ("cancel", 0.7),
+            ("orders", 0.6),
+            ("a", 0.1),
+            ("b", 0.1),
+            ("c", 0.12),
+            ("d", 0.1),
+            ("e", 0.11),
+        ]);
+        let propagated = propagate(&input, &graph);
+        assert_eq!(propagated["orders"].score, 0.6, "{propagated:?}");
+        assert!(propagated["orders"].blamed_by.is_some(), "an anomalous caller is still reported: {propagated:?}");
+        assert_eq!(ranked(&propagated)[0], "frontend", "{propagated:?}");
+        assert!(propagated["preserve"].score < propagated["orders"].score, "callers are still explained by the callee");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Log signals: lines are mined into templates (see [`crate::drain`]), then each service's
 //! template counts after the onset are compared with the rate before it. A template that
 //! bursts, above all an error template never seen before the onset, is evidence against the
-//! service that logged it. Only increases count: a service whose callers fail logs less,
-//! which says nothing against it.
+//! service that logged it. A fall counts only for a template that stops while its service
+//! goes on logging (a code path the fault skips): a service whose callers fail logs less
+//! overall, which says nothing against it.
 
 use crate::drain::{Drain, DrainSettings};
 use crate::evidence::{Evidence, Modality, ServiceScores};
@@ -86,14 +87,37 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
             entry.2 += 1.0;
         }
     }
-    for ((service, template), (level, before, after)) in counts {
+    let mut lines_after: BTreeMap<&str, f64> = BTreeMap::new();
+    for ((service, _), (_, _, after)) in &counts {
+        *lines_after.entry(service.as_str()).or_default() += after;
+    }
+    for ((service, template), (level, before, after)) in &counts {
+        let (level, before, after) = (*level, *before, *after);
         let z = count_shift(before, before_seconds, after, after_seconds);
+        let still_logging = lines_after.get(service.as_str()).copied().unwrap_or(0.0) > after;
+        if z < 0.0 && still_logging {
+            // A code path that logged steadily and stopped while its service goes on logging:
+            // the event a fault skips (Nezha's expected-but-missing event). A service that
+            // falls silent altogether is not blamed: its callers may simply have stopped.
+            let text = drain.template(*template).map(|template| template.text()).unwrap_or_default();
+            scores.add_own(Evidence {
+                modality: Modality::Logs,
+                service: service.clone(),
+                signal: format!("silenced template #{template}"),
+                detail: format!(
+                    "{after} lines in {after_seconds:.0} s after the onset against {before} in {before_seconds:.0} s before ({z:.1} sd) while the service kept logging: {}",
+                    shorten(&text, 160)
+                ),
+                z: -z,
+            });
+            continue;
+        }
         if z <= 0.0 {
             continue;
         }
-        let text = drain.template(template).map(|template| template.text()).unwrap_or_default();
+        let text = drain.template(*template).map(|template| template.text()).unwrap_or_default();
         let novelty = if before == 0.0 { "new " } else { "" };
-        scores.add(Evidence {
+        let evidence = Evidence {
             modality: Modality::Logs,
             service: service.clone(),
             signal: format!("{novelty}{level:?} template #{template}").to_lowercase(),
@@ -102,7 +126,14 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
                 shorten(&text, 160)
             ),
             z: z * level.weight(),
-        });
+        };
+        // An error or warning a service writes is about itself; a burst of ordinary lines is
+        // as often a burst of traffic its callers sent.
+        if level >= Level::Warning {
+            scores.add_own(evidence);
+        } else {
+            scores.add(evidence);
+        }
     }
     scores
 }
@@ -162,6 +193,43 @@ mod tests {
     fn steady_logs_give_no_evidence() {
         let scores = score_logs(&LogBatch { lines: steady_traffic(), covered: vec![] }, &windows());
         assert!(scores.z_of("orders") < 1.5 && scores.z_of("prices") < 1.5, "{scores:?}");
+    }
+
+    #[test]
+    fn a_code_path_that_stops_logging_while_its_service_goes_on_is_evidence() {
+        let mut lines = steady_traffic();
+        for second in 0..120 {
+            if second < 60 {
+                lines.push(line(
+                    "prices",
+                    second * 1000 + 5,
+                    &format!("INFO PriceServiceImpl discount for route {second} applied"),
+                ));
+            }
+        }
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
+        let evidence = &scores.evidence["prices"][0];
+        assert!(evidence.signal.starts_with("silenced template"), "{evidence:?}");
+        assert!(scores.own_z_of("prices") > 3.0, "{scores:?}");
+        assert!(scores.z_of("orders") < 1.5, "{scores:?}");
+    }
+
+    #[test]
+    fn errors_are_own_evidence_and_ordinary_bursts_are_symptoms() {
+        let mut lines = steady_traffic();
+        for second in 60..120 {
+            lines.push(line("prices", second * 1000 + 7, "ERROR PriceServiceImpl no price for route: NullPointerException"));
+            for copy in 0..3 {
+                lines.push(line(
+                    "orders",
+                    second * 1000 + 8 + copy,
+                    &format!("INFO OrderServiceImpl retry {copy} of order {second}"),
+                ));
+            }
+        }
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
+        assert!(scores.own_z_of("prices") > 5.0, "{scores:?}");
+        assert!(scores.own_z_of("orders") < 1.0 && scores.symptom_z_of("orders") > 10.0, "{scores:?}");
     }
 
     #[test]

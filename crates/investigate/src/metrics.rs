@@ -7,7 +7,7 @@
 use crate::Millis;
 use crate::Windows;
 use crate::evidence::{Evidence, Modality, ServiceScores};
-use crate::robust::shift_of_extreme;
+use crate::robust::{ratio_shift_of_extreme, shift_of_extreme};
 
 /// One metric of one pod (or service) over time.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,10 +27,15 @@ pub enum MetricKind {
 }
 
 /// Which metrics are evidence about their own service, by name. `None` for traffic volume,
-/// host-wide (`Node…`) and constant metrics.
+/// host-wide (`Node…`), client-side latency and constant metrics.
 pub fn classify(metric: &str) -> Option<MetricKind> {
     let lower = metric.to_ascii_lowercase();
     if lower.starts_with("node") || lower.contains("successrate") {
+        return None;
+    }
+    // Client latency is how long a service waits for its callees: evidence about them, which
+    // per-edge latencies apportion, not about the service that waits.
+    if lower.contains("clientlatency") {
         return None;
     }
     if lower.contains("latency") {
@@ -47,13 +52,20 @@ pub fn score_metrics(series: &[MetricSeries], windows: &Windows) -> ServiceScore
     let mut scores = ServiceScores::new(Modality::Metrics);
     for one in series {
         scores.observe(&one.service);
-        if classify(&one.metric).is_none() {
-            continue;
-        }
-        let before: Vec<f64> = one.points.iter().filter(|(at, _)| windows.is_before(*at)).map(|(_, value)| *value).collect();
-        let after: Vec<f64> = one.points.iter().filter(|(at, _)| windows.is_after(*at)).map(|(_, value)| *value).collect();
-        let Some(shift) = shift_of_extreme(&before, &after) else { continue };
-        scores.add(Evidence {
+        let Some(kind) = classify(&one.metric) else { continue };
+        // A latency percentile of zero is a minute without requests, not an instant answer:
+        // counting it as a value makes the next real request look infinitely slow.
+        let sampled = |value: &f64| kind != MetricKind::Latency || *value > 0.0;
+        let before: Vec<f64> =
+            one.points.iter().filter(|(at, _)| windows.is_before(*at)).map(|(_, value)| *value).filter(sampled).collect();
+        let after: Vec<f64> =
+            one.points.iter().filter(|(at, _)| windows.is_after(*at)).map(|(_, value)| *value).filter(sampled).collect();
+        let shift = match kind {
+            MetricKind::Latency => ratio_shift_of_extreme(&before, &after),
+            MetricKind::Resource => shift_of_extreme(&before, &after),
+        };
+        let Some(shift) = shift else { continue };
+        let evidence = Evidence {
             modality: Modality::Metrics,
             service: one.service.clone(),
             signal: one.metric.clone(),
@@ -62,7 +74,11 @@ pub fn score_metrics(series: &[MetricSeries], windows: &Windows) -> ServiceScore
                 one.metric, shift.baseline, shift.observed, shift.z
             ),
             z: shift.z,
-        });
+        };
+        match kind {
+            MetricKind::Resource => scores.add_own(evidence),
+            MetricKind::Latency => scores.add(evidence),
+        }
     }
     scores
 }
@@ -101,11 +117,32 @@ mod tests {
     }
 
     #[test]
+    fn minutes_without_requests_are_not_latency_samples() {
+        // Zeros are minutes without a request: against a baseline of zeros, the first real
+        // request would otherwise look infinitely slow.
+        let sparse = vec![series("news", "PodServerLatencyP99(s)", &[0.0, 0.0, 0.02, 0.0, 0.021, 0.0, 0.022, 0.0])];
+        let scores = score_metrics(&sparse, &windows());
+        assert!(scores.z_of("news") < 3.0, "{scores:?}");
+    }
+
+    #[test]
+    fn resource_evidence_is_the_services_own_and_latency_a_symptom() {
+        let input = vec![
+            series("cart", "CpuUsageRate(%)", &[20.0, 21.0, 19.0, 20.0, 22.0, 80.0, 85.0, 20.0]),
+            series("frontend", "PodServerLatencyP99(s)", &[0.1, 0.11, 0.1, 0.09, 0.1, 0.9, 0.8, 0.1]),
+        ];
+        let scores = score_metrics(&input, &windows());
+        assert!(scores.own_z_of("cart") > 10.0 && scores.symptom_z_of("cart") == 0.0, "{scores:?}");
+        assert!(scores.symptom_z_of("frontend") > 10.0 && scores.own_z_of("frontend") == 0.0, "{scores:?}");
+    }
+
+    #[test]
     fn traffic_and_node_metrics_are_not_evidence_about_the_service() {
         for (metric, expected) in [
             ("CpuUsageRate(%)", Some(MetricKind::Resource)),
             ("MemoryUsageRate(%)", Some(MetricKind::Resource)),
             ("PodServerLatencyP99(s)", Some(MetricKind::Latency)),
+            ("PodClientLatencyP99(s)", None),
             ("PodWorkload(Ops)", None),
             ("NetworkReceiveBytes", None),
             ("NodeCpuUsageRate(%)", None),

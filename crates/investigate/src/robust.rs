@@ -41,17 +41,41 @@ pub fn robust_scale(baseline_values: &[f64], center: f64) -> f64 {
     (NORMAL_CONSISTENCY * mad).max(RELATIVE_FLOOR * center.abs()).max(ABSOLUTE_FLOOR)
 }
 
-/// The largest deviation of any point in `window` from the baseline's median (BARO's score:
-/// a fault shows as at least one point far from normal, in either direction).
+/// The largest deviation from the baseline's median that the window holds for at least
+/// [`SUSTAINED_POINTS`] points (BARO's extreme, in either direction, with the persistence an
+/// alert rule's `for:` asks): an injected fault lasts minutes, while sparse traffic makes
+/// one-minute spikes in a healthy series every few minutes.
 pub fn shift_of_extreme(baseline_values: &[f64], window: &[f64]) -> Option<Shift> {
     let center = median(baseline_values)?;
     let scale = robust_scale(baseline_values, center);
-    let observed = window
-        .iter()
-        .copied()
-        .filter(|value| value.is_finite())
-        .max_by(|left, right| (left - center).abs().total_cmp(&(right - center).abs()))?;
+    let observed = sustained_extreme(window, center)?;
     Some(Shift { z: (observed - center).abs() / scale, baseline: center, observed })
+}
+
+/// [`shift_of_extreme`] for positive quantities that vary by factors, such as latencies: the
+/// shift is measured on their logarithm, so a percentile that jumps to an overflow bucket a
+/// hundred thousand times its usual value counts as about a dozen doublings, not as a
+/// hundred thousand baseline deviations. The scale is at least ln 1.1, the same tenth of the
+/// baseline's level [`robust_scale`] allows. Non-positive values are not samples.
+pub fn ratio_shift_of_extreme(baseline_values: &[f64], window: &[f64]) -> Option<Shift> {
+    const LEAST_LOG_SCALE: f64 = 0.095_310_179_804_324_87; // ln 1.1
+    let logs = |values: &[f64]| -> Vec<f64> { values.iter().filter(|value| **value > 0.0).map(|value| value.ln()).collect() };
+    let (baseline, window) = (logs(baseline_values), logs(window));
+    let center = median(&baseline)?;
+    let scale = (1.4826 * median_absolute_deviation(&baseline, center).unwrap_or(0.0)).max(LEAST_LOG_SCALE);
+    let observed = sustained_extreme(&window, center)?;
+    Some(Shift { z: (observed - center).abs() / scale, baseline: center.exp(), observed: observed.exp() })
+}
+
+/// How many points of a window must reach a deviation for it to count.
+pub const SUSTAINED_POINTS: usize = 2;
+
+/// The value whose deviation from `center` is the [`SUSTAINED_POINTS`]-th largest in the
+/// window (the window's most extreme value when it is shorter than that).
+fn sustained_extreme(window: &[f64], center: f64) -> Option<f64> {
+    let mut values: Vec<f64> = window.iter().copied().filter(|value| value.is_finite()).collect();
+    values.sort_by(|left, right| (right - center).abs().total_cmp(&(left - center).abs()));
+    values.get(SUSTAINED_POINTS.min(values.len()).checked_sub(1)?).copied()
 }
 
 /// The deviation of the window's median from the baseline's median: for dense, spiky samples
@@ -103,6 +127,30 @@ mod tests {
     fn a_flat_baseline_is_measured_against_a_tenth_of_its_level() {
         let shift = shift_of_extreme(&[50.0; 5], &[55.0]).unwrap();
         assert!((shift.z - 1.0).abs() < 1e-9, "{shift:?}");
+    }
+
+    #[test]
+    fn a_one_point_spike_is_not_a_sustained_shift() {
+        let baseline = [10.0, 11.0, 9.0, 10.0, 10.0];
+        let spike = shift_of_extreme(&baseline, &[10.0, 90.0, 10.5]).unwrap();
+        assert!(spike.z < 1.0, "only one point of three moved: {spike:?}");
+        let sustained = shift_of_extreme(&baseline, &[10.0, 90.0, 60.0]).unwrap();
+        assert_eq!(sustained.observed, 60.0, "the deviation two points reach");
+        assert!(sustained.z > 10.0, "{sustained:?}");
+        let single = shift_of_extreme(&baseline, &[90.0]).unwrap();
+        assert_eq!(single.observed, 90.0, "a one-point window is read as it is");
+    }
+
+    #[test]
+    fn ratio_shifts_count_factors_not_baseline_deviations() {
+        let baseline = [0.005, 0.0052, 0.0049, 0.005, 0.0051];
+        let overflow = ratio_shift_of_extreme(&baseline, &[573.0]).unwrap();
+        let doubling = ratio_shift_of_extreme(&baseline, &[0.01]).unwrap();
+        let linear = shift_of_extreme(&baseline, &[573.0]).unwrap();
+        assert!(overflow.z < 200.0 && linear.z > 100_000.0, "{overflow:?} {linear:?}");
+        assert!(doubling.z > 3.0, "a doubling of a steady latency is still an anomaly: {doubling:?}");
+        assert!((overflow.observed - 573.0).abs() < 1e-6 && (overflow.baseline - 0.005).abs() < 1e-9);
+        assert_eq!(ratio_shift_of_extreme(&[0.0, 0.0], &[1.0]), None, "zeros are not samples");
     }
 
     #[test]

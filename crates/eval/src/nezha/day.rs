@@ -3,7 +3,7 @@
 //! traces read only around each case's onset.
 
 use super::files::{Table, csv_path, parse_time, service_of_pod};
-use super::{AFTER_MINUTES, BEFORE_MINUTES, NezhaError};
+use super::{AFTER_MINUTES, BEFORE_MINUTES, NezhaError, SERIES_HISTORY_MINUTES};
 use staunch_investigate::logs::{LogBatch, LogLine};
 use staunch_investigate::metrics::MetricSeries;
 use staunch_investigate::traces::{EdgeSeries, Span, SpanBatch};
@@ -137,7 +137,9 @@ impl Day {
     pub fn case_input(&self, shared: &Shared, case: &Case) -> Result<CaseInput, NezhaError> {
         let windows = Windows { onset: case.onset, before_ms: BEFORE_MINUTES * MINUTE, after_ms: AFTER_MINUTES * MINUTE };
         let (from, to) = (windows.onset - windows.before_ms, windows.onset + windows.after_ms);
-        let inside = |points: &[(Millis, f64)]| points.iter().copied().filter(|(at, _)| *at >= from && *at <= to).collect();
+        let series_from = windows.onset - SERIES_HISTORY_MINUTES.max(BEFORE_MINUTES) * MINUTE;
+        let inside =
+            |points: &[(Millis, f64)]| points.iter().copied().filter(|(at, _)| *at >= series_from && *at <= to).collect();
         let metrics = shared
             .metrics
             .iter()

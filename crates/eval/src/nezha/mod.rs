@@ -40,14 +40,29 @@ pub enum Progress {
     CaseDone { label: String },
 }
 
-/// How far around an onset the engine looks: five minutes of baseline (one-minute metrics
-/// give five points, enough for a median and a MAD) and three minutes of effect (faults in
-/// these data are at least four minutes apart, so the effect window stays inside one fault).
+/// How far around an onset the engine looks: five minutes of baseline for logs and traces
+/// (the upstream files hold about one to two minutes before each onset anyway; metric and
+/// edge series get [`SERIES_HISTORY_MINUTES`]) and three minutes of effect (faults in these
+/// data are at least four minutes apart, so the effect window stays inside one fault).
 pub const BEFORE_MINUTES: i64 = 5;
 pub const AFTER_MINUTES: i64 = 3;
+/// How much metric and per-edge history before the onset a case carries: what a live engine
+/// keeps of minute-level series. The engine decides how much of it to use.
+pub const SERIES_HISTORY_MINUTES: i64 = 60;
 
 /// Evaluates every day found under `directory` (the data set's root, or its `rca_data`).
 pub fn evaluate(directory: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Report, NezhaError> {
+    evaluate_inspecting(directory, &staunch_investigate::Settings::default(), progress, &mut |_, _| {})
+}
+
+/// [`evaluate`] with explicit settings, handing every case's full investigation to `inspect`
+/// (for a per-case look at the evidence).
+pub fn evaluate_inspecting(
+    directory: &Path,
+    settings: &staunch_investigate::Settings,
+    progress: &mut dyn FnMut(Progress),
+    inspect: &mut dyn FnMut(&Case, &staunch_investigate::Investigation),
+) -> Result<Report, NezhaError> {
     let root = if directory.join("rca_data").is_dir() { directory.join("rca_data") } else { directory.to_path_buf() };
     let days = day::find_days(&root)?;
     if days.is_empty() {
@@ -55,13 +70,13 @@ pub fn evaluate(directory: &Path, progress: &mut dyn FnMut(Progress)) -> Result<
     }
     let total: usize = days.iter().map(|day| day.cases.len()).sum();
     progress(Progress::Cases(total));
-    let settings = staunch_investigate::Settings::default();
     let mut results = Vec::new();
     for day in &days {
         let shared = day.read_shared()?;
         for case in &day.cases {
             let input = day.case_input(&shared, case)?;
-            let investigation = staunch_investigate::investigate(&input, &settings);
+            let investigation = staunch_investigate::investigate(&input, settings);
+            inspect(case, &investigation);
             results.push(CaseResult::new(case, &investigation));
             progress(Progress::CaseDone { label: format!("{} {}", case.system.name(), case.inject_time) });
         }

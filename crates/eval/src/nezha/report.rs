@@ -83,6 +83,46 @@ impl Report {
         self.cases.iter().filter(|case| case.system == system && case.abstained).count()
     }
 
+    /// The figures per system, then one line per case: what `staunch eval rca nezha` prints.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<16} {:>5} {:>7} {:>7} {:>7} {:>9} {:>6}",
+            "SYSTEM", "CASES", "AS@1", "AS@3", "AS@5", "ABSTAINED", "BRIER"
+        );
+        for (system, figures) in &self.systems {
+            let _ = writeln!(
+                out,
+                "{:<16} {:>5} {:>6.2}% {:>6.2}% {:>6.2}% {:>9} {:>6.3}",
+                system,
+                figures.cases,
+                figures.as1 * 100.0,
+                figures.as3 * 100.0,
+                figures.as5 * 100.0,
+                self.abstentions(system),
+                self.brier(system)
+            );
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<16} {:<20} {:<15} {:<30} {:>4}  {:<30} {:>5}",
+            "SYSTEM", "INJECTED AT", "FAULT", "INJECTED SERVICE", "RANK", "FIRST HYPOTHESIS", "CONF"
+        );
+        for case in &self.cases {
+            let rank = case.rank.map_or("-".to_string(), |rank| rank.to_string());
+            let first = format!("{}{}", case.first.as_deref().unwrap_or("-"), if case.abstained { " (abstained)" } else { "" });
+            let _ = writeln!(
+                out,
+                "{:<16} {:<20} {:<15} {:<30} {:>4}  {:<30} {:>5.2}",
+                case.system, case.inject_time, case.fault_type, case.root_service, rank, first, case.confidence
+            );
+        }
+        out
+    }
+
     /// Mean squared gap between the first hypothesis's confidence and whether it was right:
     /// 0 is perfect, 0.25 is what always answering 50% earns.
     pub fn brier(&self, system: &str) -> f64 {
