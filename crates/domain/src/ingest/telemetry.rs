@@ -245,7 +245,12 @@ fn read_name(object: &mut JsonObject, key: &str, limits: &BatchLimits, problems:
 }
 
 /// `Some(None)` when absent; `None` when bad (the problem recorded).
-fn read_optional_name(object: &mut JsonObject, key: &str, limits: &BatchLimits, problems: &mut Problems) -> Option<Option<String>> {
+fn read_optional_name(
+    object: &mut JsonObject,
+    key: &str,
+    limits: &BatchLimits,
+    problems: &mut Problems,
+) -> Option<Option<String>> {
     let path = object.field_path(key);
     match object.non_blank_string(key, problems) {
         Field::Absent => Some(None),
