@@ -30,6 +30,12 @@ notifications:
   max_backoff: 5m
   timeout: 10s
 
+# Log lines, trace spans and metric points pushed to /api/v1/telemetry/{logs,spans,metrics}
+# (with a responder API token) feed live investigations. They are disposable: kept this long,
+# then pruned, and never exported. Between 1h and 90d.
+# telemetry:
+#   retention: 7d
+
 # People, and how to reach them. Every contact method of a paged user is used.
 users:
   - id: alice
