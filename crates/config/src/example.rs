@@ -35,6 +35,7 @@ notifications:
 # then pruned, and never exported. Between 1h and 90d.
 # telemetry:
 #   retention: 7d
+#   rate_limit: {per_second: 2000, burst: 20000}   # items per organisation; beyond it 429
 
 # People, and how to reach them. Every contact method of a paged user is used.
 users:

@@ -1,19 +1,24 @@
-//! `telemetry:`: how long pushed log lines, spans and metric points are kept. One setting for
-//! the whole server (every organisation's telemetry ages out alike), checked at load.
+//! `telemetry:`: how long pushed log lines, spans and metric points are kept, and how fast one
+//! organisation may push them. One setting for the whole server (every organisation's
+//! telemetry ages out alike), checked at load.
 
 use serde::Deserialize;
 use staunch_domain::duration::HumanDuration;
+use staunch_domain::rate_limit::RateLimit;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetrySettings {
     /// Telemetry older than this is deleted by the leader, and refused when pushed.
     pub retention: HumanDuration,
+    /// Items (lines, spans, points) per second one organisation may push; unlimited when
+    /// absent. Beyond it pushes are answered 429 with `Retry-After`.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        TelemetrySettings { retention: HumanDuration::from_secs(7 * 86_400) }
+        TelemetrySettings { retention: HumanDuration::from_secs(7 * 86_400), rate_limit: None }
     }
 }
 
@@ -26,6 +31,11 @@ impl TelemetrySettings {
     pub(crate) fn check(&self, problems: &mut Vec<String>) {
         if !(MIN_RETENTION_MS..=MAX_RETENTION_MS).contains(&self.retention.as_millis()) {
             problems.push(format!("telemetry.retention: {} must be between 1h and 90d", self.retention));
+        }
+        if let Some(limit) = &self.rate_limit
+            && let Err(error) = limit.check()
+        {
+            problems.push(format!("telemetry.rate_limit: {error}"));
         }
     }
 }
@@ -51,6 +61,10 @@ mod tests {
                 .map_err(|error| error.to_string());
             assert_eq!(got.as_deref().map_err(String::as_str), expected, "{text}");
         }
+        let limited = parse_config("telemetry: {rate_limit: {per_second: 100, burst: 1000}}", "test").unwrap();
+        assert_eq!(limited.telemetry.rate_limit.map(|limit| (limit.per_second, limit.burst)), Some((100.0, 1000.0)));
+        let bad_limit = parse_config("telemetry: {rate_limit: {per_second: 0, burst: 10}}", "test").unwrap_err().to_string();
+        assert_eq!(bad_limit, "test: telemetry.rate_limit: per_second must be a positive number, not 0");
         let unknown = parse_config("telemetry: {keep: 2d}", "test").unwrap_err().to_string();
         assert!(unknown.contains("keep"), "{unknown}");
     }

@@ -232,3 +232,26 @@ async fn telemetry_older_than_the_retention_is_pruned() {
         .await;
     assert_eq!((status, answer["field"].as_str()), (422, Some("lines[0].at")), "older than the retention is refused: {answer}");
 }
+
+#[tokio::test]
+async fn an_organisation_over_its_telemetry_rate_limit_is_told_when_to_retry() {
+    let app = App::spawn(&config("telemetry:\n  rate_limit: {per_second: 1, burst: 10}\n")).await;
+    let now = Timestamp::now();
+    let lines = |count: usize| {
+        let lines: Vec<Value> = (0..count)
+            .map(|index| json!({ "service": "cart", "at": now.to_string(), "message": format!("line {index}") }))
+            .collect();
+        json!({ "lines": lines })
+    };
+    let (status, answer) = app.api_post("/api/v1/telemetry/logs", lines(10)).await;
+    assert_eq!((status, answer), (202, json!({ "accepted": 10 })));
+    let response = app.http.post(app.url("/api/v1/telemetry/logs")).bearer_auth(&app.token).json(&lines(5)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1, "{retry_after}");
+    let answer: Value = response.json().await.unwrap();
+    assert!(answer["error"].as_str().unwrap().contains("retry after"), "{answer}");
+    let from = (now - SignedDuration::from_mins(1)).to_string();
+    let stored = app.api_get(&format!("/api/v1/telemetry/logs?from={from}")).await;
+    assert_eq!(stored["lines"].as_array().unwrap().len(), 10, "the throttled batch was not stored");
+}

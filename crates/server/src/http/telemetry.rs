@@ -2,11 +2,13 @@
 //! metric points as JSON batches (an API token with the responder role; the token decides the
 //! organisation), and viewers read them back or investigate a window around an onset. A push
 //! is answered 202 only once its batch is committed; a bad batch stores nothing and is
-//! answered 422 naming every bad field (`lines[3].at`).
+//! answered 422 naming every bad field (`lines[3].at`); an organisation over
+//! `telemetry.rate_limit` (items per second) is answered 429 with `Retry-After`.
 
 use super::AppState;
 use super::auth::Caller;
 use super::errors::{ApiError, parse_query};
+use super::ingest::with_retry_after;
 use crate::signals::investigate_window;
 use axum::Json;
 use axum::body::Bytes;
@@ -58,6 +60,16 @@ fn in_flight_key(caller: &Caller) -> String {
     format!("telemetry:org:{}", caller.org().0)
 }
 
+/// Charges `items` to the organisation's telemetry bucket, when a limit is configured: the
+/// 429 to answer when it is over.
+fn over_rate_limit(state: &AppState, caller: &Caller, items: usize) -> Option<Response> {
+    let limit = state.config.telemetry.rate_limit?;
+    let over = state.rate_limits.admit_key(&in_flight_key(caller), limit, items, state.clock.now()).err()?;
+    let message = format!("too many telemetry items for this organisation: retry after {} s", over.retry_after_seconds);
+    let response = (StatusCode::TOO_MANY_REQUESTS, Json(serde_json::json!({ "error": message }))).into_response();
+    Some(with_retry_after(response, &over))
+}
+
 fn accepted_response(kind: &'static str, count: usize) -> Response {
     metrics::counter!("staunch_telemetry_accepted_total", "kind" => kind).increment(count as u64);
     (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": count }))).into_response()
@@ -76,6 +88,9 @@ pub async fn push_logs(
         Ok(lines) => lines,
         Err(error) => return Ok(invalid_batch(error)),
     };
+    if let Some(throttled) = over_rate_limit(&state, &caller, lines.len()) {
+        return Ok(throttled);
+    }
     caller.store.add_log_lines(&lines).await?;
     Ok(accepted_response("logs", lines.len()))
 }
@@ -93,6 +108,9 @@ pub async fn push_spans(
         Ok(spans) => spans,
         Err(error) => return Ok(invalid_batch(error)),
     };
+    if let Some(throttled) = over_rate_limit(&state, &caller, spans.len()) {
+        return Ok(throttled);
+    }
     caller.store.add_spans(&spans).await?;
     Ok(accepted_response("spans", spans.len()))
 }
@@ -110,6 +128,9 @@ pub async fn push_metrics(
         Ok(points) => points,
         Err(error) => return Ok(invalid_batch(error)),
     };
+    if let Some(throttled) = over_rate_limit(&state, &caller, points.len()) {
+        return Ok(throttled);
+    }
     caller.store.add_metric_points(&points).await?;
     Ok(accepted_response("metrics", points.len()))
 }
