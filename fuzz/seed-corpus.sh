@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-mkdir -p corpus/alertmanager_webhook corpus/pagerduty_event corpus/pagerduty_change_event
+mkdir -p corpus/alertmanager_webhook corpus/pagerduty_event corpus/pagerduty_change_event corpus/telemetry_batch
 
 key=e93facc04764012d7bfb002500d5d1a6
 
@@ -30,5 +30,12 @@ printf '%s' "{\"routing_key\":\"$key\",\"payload\":{\"summary\":\"Build Success\
     > corpus/pagerduty_change_event/seed-change.json
 printf '%s' "{\"routing_key\":\"$key\",\"payload\":{\"summary\":\"deployed\",\"timestamp\":\"2024-05-01T12:00:00.123456\"},\"images\":[{\"src\":\"https://ci.test/1.png\"}]}" \
     > corpus/pagerduty_change_event/seed-minimal.json
+
+printf '%s' '{"lines":[{"service":"cart","at":"2026-01-01T10:00:00Z","level":"error","message":"redis timeout","pod":"cart-0","attributes":{"k":1}},{"service":"cart","at":1767261600000,"message":"ok"}]}' \
+    > corpus/telemetry_batch/seed-logs.json
+printf '%s' '{"spans":[{"trace_id":"t","span_id":"a","service":"front","operation":"GET /","start":"2026-01-01T10:00:00Z","duration_ms":12.5},{"trace_id":"t","span_id":"b","parent_span_id":"a","service":"cart","operation":"get","start":1767261600001,"duration_ms":3,"status":"error"}]}' \
+    > corpus/telemetry_batch/seed-spans.json
+printf '%s' '{"points":[{"service":"cart","name":"latency_ms","at":"2026-01-01T10:00:00Z","value":12.5,"pod":"cart-0"}]}' \
+    > corpus/telemetry_batch/seed-metrics.json
 
 echo "seeded: $(ls corpus/alertmanager_webhook | wc -l) alertmanager, $(ls corpus/pagerduty_event | wc -l) event, $(ls corpus/pagerduty_change_event | wc -l) change"

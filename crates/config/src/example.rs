@@ -30,6 +30,13 @@ notifications:
   max_backoff: 5m
   timeout: 10s
 
+# Log lines, trace spans and metric points pushed to /api/v1/telemetry/{logs,spans,metrics}
+# (with a responder API token) feed live investigations. They are disposable: kept this long,
+# then pruned, and never exported. Between 1h and 90d.
+# telemetry:
+#   retention: 7d
+#   rate_limit: {per_second: 2000, burst: 20000}   # items per organisation; beyond it 429
+
 # People, and how to reach them. Every contact method of a paged user is used.
 users:
   - id: alice

@@ -12,6 +12,7 @@ pub mod slo_import;
 pub mod slos;
 pub mod sloth;
 pub mod staunch;
+pub mod telemetry;
 
 pub use staunch::{Config, ConfigError, NotificationSettings, SmtpSettings, SmtpTls, load_config, parse_config};
 

@@ -6,6 +6,7 @@ use crate::heartbeats::{HeartbeatDefinition, RawHeartbeat, build_heartbeats};
 use crate::runbooks::{build_runbooks, build_symptoms};
 use crate::secret_digest;
 use crate::slos::{RawSlo, SloDefinition, SloSettings, build_slos};
+use crate::telemetry::TelemetrySettings;
 use serde::Deserialize;
 use staunch_domain::alert::SourceFormat;
 use staunch_domain::directory::{Channel, ContactMethod, Directory, Integration, Service, SigningSecret, Team, User};
@@ -30,6 +31,8 @@ pub struct Config {
     pub notifications: NotificationSettings,
     /// `settings:` (the SLO evaluation tick).
     pub settings: SloSettings,
+    /// `telemetry:` (how long pushed telemetry is kept).
+    pub telemetry: TelemetrySettings,
     /// Organisations by the id the database gave them (see [`Config::bind_org_ids`]). The
     /// default organisation is bound from the start: its id is fixed by the schema.
     bound: HashMap<OrgId, usize>,
@@ -202,6 +205,8 @@ struct RawConfig {
     notifications: NotificationSettings,
     #[serde(default)]
     settings: SloSettings,
+    #[serde(default)]
+    telemetry: TelemetrySettings,
     #[serde(default)]
     users: Vec<RawUser>,
     #[serde(default)]
@@ -438,6 +443,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         organisations.push(Organisation { slug, name, directory, slos, runbooks, symptoms, heartbeats, deploys });
     }
     raw.settings.check(&mut problems);
+    raw.telemetry.check(&mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -446,6 +452,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         smtp: raw.smtp,
         notifications: raw.notifications,
         settings: raw.settings,
+        telemetry: raw.telemetry,
         bound: HashMap::new(),
         key_owners: HashMap::new(),
         empty: Directory::default(),

@@ -18,6 +18,7 @@ mod payload;
 pub mod receiver;
 pub mod runbook;
 pub mod server;
+pub mod signals;
 pub mod slo;
 pub mod telemetry;
 pub mod tls;

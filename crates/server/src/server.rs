@@ -95,6 +95,13 @@ pub async fn serve(
         leader: leader.clone(),
     };
     let rollback_task = tokio::spawn(rollback_starter.run(stop_workers.subscribe()));
+    let telemetry_pruner = crate::signals::TelemetryPruner {
+        store: store.clone(),
+        config: config.clone(),
+        clock: clock.clone(),
+        leader: leader.clone(),
+    };
+    let telemetry_pruner_task = tokio::spawn(telemetry_pruner.run(stop_workers.subscribe()));
 
     let state = AppState {
         store,
@@ -130,6 +137,7 @@ pub async fn serve(
     let _ = runbook_task.await;
     let _ = heartbeat_task.await;
     let _ = rollback_task.await;
+    let _ = telemetry_pruner_task.await;
     let _ = engine_task.await;
     let _ = outbox_task.await;
     let _ = leader_task.await;

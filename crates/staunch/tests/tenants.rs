@@ -146,6 +146,38 @@ async fn globex_state(app: &App, tokens: &Tokens, incident_id: i64) -> Value {
         "silences": get_ok(app, &tokens.globex_admin, "/api/v1/silences").await["silences"],
         "audit": get_ok(app, &tokens.globex_admin, "/api/v1/audit").await["audit"],
         "runs": get_ok(app, &tokens.globex_admin, &format!("/api/v1/incidents/{incident_id}/runbook-runs")).await["runs"],
+        "telemetry": telemetry_of(app, &tokens.globex_admin).await,
+    })
+}
+
+/// One log line, one span and one metric point, a minute old, with `marker` in every name.
+fn telemetry_batches(marker: &str) -> [(&'static str, Value); 3] {
+    let at = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1)).to_string();
+    [
+        (
+            "/api/v1/telemetry/logs",
+            json!({ "lines": [{ "service": format!("{marker}-api"), "at": at, "level": "error", "message": format!("{marker} failed") }] }),
+        ),
+        (
+            "/api/v1/telemetry/spans",
+            json!({ "spans": [{ "trace_id": marker, "span_id": "1", "service": format!("{marker}-api"), "operation": "GET /", "start": at, "duration_ms": 3, "status": "error" }] }),
+        ),
+        (
+            "/api/v1/telemetry/metrics",
+            json!({ "points": [{ "service": format!("{marker}-api"), "name": "latency_ms", "at": at, "value": 1.5 }] }),
+        ),
+    ]
+}
+
+/// Everything pushed in the last hour, as `token`'s organisation reads it.
+async fn telemetry_of(app: &App, token: &str) -> Value {
+    let from = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string();
+    let onset = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(2)).to_string();
+    json!({
+        "logs": get_ok(app, token, &format!("/api/v1/telemetry/logs?from={from}")).await["lines"],
+        "spans": get_ok(app, token, &format!("/api/v1/telemetry/spans?from={from}")).await["spans"],
+        "metrics": get_ok(app, token, &format!("/api/v1/telemetry/metrics?from={from}")).await["points"],
+        "investigation": get_ok(app, token, &format!("/api/v1/telemetry/investigation?onset={onset}")).await["investigation"]["hypotheses"],
     })
 }
 
@@ -205,9 +237,23 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
+    // B pushes telemetry.
+    for (path, batch) in telemetry_batches("globex") {
+        let (status, answer) = call(&app, &tokens.globex_admin, "POST", path, Some(batch)).await;
+        assert_eq!(status, 202, "{path}: {answer}");
+    }
+
     // Organisation A has an incident of its own on a service of the same name.
     trigger(&app, EVENTS_KEY, "default-api-slow").await;
     let before = globex_state(&app, &tokens, globex_incident_id).await;
+    assert!(before["telemetry"].to_string().contains("globex-api"), "B reads its own telemetry: {}", before["telemetry"]);
+    // A pushes telemetry of its own, and sees only that.
+    for (path, batch) in telemetry_batches("initech") {
+        let (status, answer) = call(&app, &tokens.default_admin, "POST", path, Some(batch)).await;
+        assert_eq!(status, 202, "{path}: {answer}");
+    }
+    let own = telemetry_of(&app, &tokens.default_admin).await.to_string();
+    assert!(own.contains("initech-api") && !own.contains("globex"), "A's telemetry reads show B's: {own}");
 
     let admin = &tokens.default_admin;
     // Reads: lists hold none of B's rows, B's ids are unknown.
@@ -259,6 +305,7 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
         ("POST", format!("/api/v1/runbook-runs/{globex_run_id}/undo"), None),
         ("POST", format!("/api/v1/runbook-runs/{globex_run_id}/steps/0/tick"), None),
     ];
+    // (Telemetry has no ids: its reads are checked above and B's telemetry below, unchanged.)
     for (method, path, body) in not_found {
         let (status, answer) = call(&app, admin, method, &path, body).await;
         assert_eq!(status, 404, "{method} {path} with A's token: {answer}");
@@ -303,6 +350,9 @@ async fn roles_limit_tokens_and_integration_keys_only_ingest() {
         ("/api/v1/runbook-runs/1/approve".to_string(), None),
         ("/api/v1/runbook-runs/1/undo".to_string(), None),
         ("/api/v1/runbook-runs/1/steps/0/tick".to_string(), None),
+        ("/api/v1/telemetry/logs".to_string(), Some(json!({ "lines": [] }))),
+        ("/api/v1/telemetry/spans".to_string(), Some(json!({ "spans": [] }))),
+        ("/api/v1/telemetry/metrics".to_string(), Some(json!({ "points": [] }))),
     ] {
         let (status, answer) = call(&app, &tokens.default_viewer, "POST", &path, body).await;
         assert_eq!(status, 403, "viewer POST {path}: {answer}");
@@ -316,6 +366,12 @@ async fn roles_limit_tokens_and_integration_keys_only_ingest() {
     // An integration key is not an API token.
     let (status, _) = call(&app, EVENTS_KEY, "GET", "/api/v1/incidents", None).await;
     assert_eq!(status, 401);
+    let (status, _) = call(&app, EVENTS_KEY, "POST", "/api/v1/telemetry/logs", Some(json!({ "lines": [] }))).await;
+    assert_eq!(status, 401, "telemetry is pushed with an API token");
+    // A responder pushes telemetry; a push is not an audited change (like SLO events).
+    let (status, answer) =
+        call(&app, &tokens.default_responder, "POST", "/api/v1/telemetry/logs", Some(json!({ "lines": [] }))).await;
+    assert_eq!((status, answer), (202, json!({ "accepted": 0 })));
 
     // A responder's change is audited: who, what, to what, from where.
     let (status, _) =

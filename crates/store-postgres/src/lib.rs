@@ -25,6 +25,7 @@ mod deploy_links;
 mod reads;
 mod runbook_runs;
 mod slo_buckets;
+mod telemetry;
 mod tx;
 
 use sqlx::PgPool;

@@ -607,4 +607,20 @@ impl StoreTx for PostgresTx {
     async fn settle_rollback(&mut self, org: OrgId, incident_id: i64, settlement: &RollbackSettlement) -> StoreResult<bool> {
         crate::deploy_links::settle(self.tx()?, org, incident_id, settlement).await
     }
+
+    async fn insert_log_lines(&mut self, org: OrgId, lines: &[LogLine]) -> StoreResult<()> {
+        crate::telemetry::insert_logs(self.tx()?, org, lines).await
+    }
+
+    async fn insert_spans(&mut self, org: OrgId, spans: &[Span]) -> StoreResult<()> {
+        crate::telemetry::insert_spans(self.tx()?, org, spans).await
+    }
+
+    async fn insert_metric_points(&mut self, org: OrgId, points: &[MetricPoint]) -> StoreResult<()> {
+        crate::telemetry::insert_metrics(self.tx()?, org, points).await
+    }
+
+    async fn prune_telemetry(&mut self, org: OrgId, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        crate::telemetry::prune(self.tx()?, org, before, limit).await
+    }
 }

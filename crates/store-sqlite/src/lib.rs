@@ -16,6 +16,7 @@ mod deploy_links;
 mod reads;
 mod runbook_runs;
 mod slo_buckets;
+mod telemetry;
 mod tx;
 
 use sqlx::SqlitePool;

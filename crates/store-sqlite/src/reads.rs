@@ -281,6 +281,18 @@ impl Store for SqliteStore {
     async fn runbook_outcomes(&self, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>> {
         crate::runbook_runs::outcomes(&self.pool, org).await
     }
+
+    async fn telemetry_logs(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<LogLine>> {
+        crate::telemetry::logs(&self.pool, org, query).await
+    }
+
+    async fn telemetry_spans(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<Span>> {
+        crate::telemetry::spans(&self.pool, org, query).await
+    }
+
+    async fn telemetry_metrics(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<MetricPoint>> {
+        crate::telemetry::metrics(&self.pool, org, query).await
+    }
 }
 
 /// Leadership on an embedded database: the process that has it open is the only one.

@@ -43,11 +43,23 @@ macro_rules! conformance_tests {
             runbook_runs_round_trip_and_count_outcomes_per_symptom,
             deploy_links_are_one_per_incident_and_settled_once,
         );
+        $crate::conformance_tests!(@telemetry $make_store;
+            telemetry_is_read_per_organisation_window_and_service,
+            telemetry_is_pruned_in_bounded_batches_per_organisation,
+        );
         // Needs two stores: the one exported from and a fresh one to import into.
         #[tokio::test]
         async fn export_then_import_keeps_every_row_and_id() {
             $crate::conformance::export_then_import_keeps_every_row_and_id($make_store().await, $make_store().await).await;
         }
+    };
+    (@telemetry $make_store:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::conformance_telemetry::$case($make_store().await).await;
+            }
+        )*
     };
     (@cases $make_store:path; $($case:ident),* $(,)?) => {
         $(

@@ -8,18 +8,21 @@
 
 pub mod codec;
 pub mod conformance;
+pub mod conformance_telemetry;
 mod deploy_records;
 pub mod dump;
 mod error;
 mod records;
 mod runbook_records;
 mod scoped;
+mod telemetry_records;
 
 pub use deploy_records::*;
 pub use error::{StoreError, StoreResult};
 pub use records::*;
 pub use runbook_records::*;
 pub use scoped::Scoped;
+pub use telemetry_records::*;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -110,6 +113,39 @@ pub trait Store: Send + Sync + 'static {
     async fn deploy_link(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<DeployLink>>;
     /// Links whose rollback is still `pending`, across all tenants, oldest first.
     async fn pending_rollbacks(&self, limit: u32) -> StoreResult<Vec<DeployLink>>;
+
+    /// Pushed log lines of `org` inside the query (see [`TelemetryQuery`]), oldest first.
+    async fn telemetry_logs(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<LogLine>>;
+    /// Pushed spans of `org` that started inside the query, oldest first.
+    async fn telemetry_spans(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<Span>>;
+    /// Pushed metric points of `org` inside the query, oldest first.
+    async fn telemetry_metrics(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<MetricPoint>>;
+
+    /// Stores log lines in a transaction of their own; durable on return.
+    async fn add_log_lines(&self, org: OrgId, lines: &[LogLine]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.insert_log_lines(org, lines).await?;
+        tx.commit().await
+    }
+    /// Stores spans in a transaction of their own; durable on return.
+    async fn add_spans(&self, org: OrgId, spans: &[Span]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.insert_spans(org, spans).await?;
+        tx.commit().await
+    }
+    /// Stores metric points in a transaction of their own; durable on return.
+    async fn add_metric_points(&self, org: OrgId, points: &[MetricPoint]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.insert_metric_points(org, points).await?;
+        tx.commit().await
+    }
+    /// One bounded pruning batch in a transaction of its own (see [`StoreTx::prune_telemetry`]).
+    async fn prune_telemetry(&self, org: OrgId, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let deleted = tx.prune_telemetry(org, before, limit).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -221,6 +257,14 @@ pub trait StoreTx: Send {
     /// not pending (any more). On PostgreSQL a concurrent settlement waits for this one's
     /// commit and then finds nothing pending, so a rollback is settled once.
     async fn settle_rollback(&mut self, org: OrgId, incident_id: i64, settlement: &RollbackSettlement) -> StoreResult<bool>;
+
+    async fn insert_log_lines(&mut self, org: OrgId, lines: &[LogLine]) -> StoreResult<()>;
+    async fn insert_spans(&mut self, org: OrgId, spans: &[Span]) -> StoreResult<()>;
+    async fn insert_metric_points(&mut self, org: OrgId, points: &[MetricPoint]) -> StoreResult<()>;
+    /// Deletes up to `limit` rows of each telemetry table of `org` timestamped before `before`
+    /// (spans by their start) and returns how many went; fewer than `limit` per table means
+    /// nothing older is left.
+    async fn prune_telemetry(&mut self, org: OrgId, before: Timestamp, limit: u32) -> StoreResult<u64>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).

@@ -75,4 +75,23 @@ impl Scoped {
     pub async fn runbook_outcomes(&self) -> StoreResult<Vec<RunbookOutcomes>> {
         self.store.runbook_outcomes(self.org).await
     }
+
+    pub async fn telemetry_logs(&self, query: &TelemetryQuery) -> StoreResult<Vec<LogLine>> {
+        self.store.telemetry_logs(self.org, query).await
+    }
+    pub async fn telemetry_spans(&self, query: &TelemetryQuery) -> StoreResult<Vec<Span>> {
+        self.store.telemetry_spans(self.org, query).await
+    }
+    pub async fn telemetry_metrics(&self, query: &TelemetryQuery) -> StoreResult<Vec<MetricPoint>> {
+        self.store.telemetry_metrics(self.org, query).await
+    }
+    pub async fn add_log_lines(&self, lines: &[LogLine]) -> StoreResult<()> {
+        self.store.add_log_lines(self.org, lines).await
+    }
+    pub async fn add_spans(&self, spans: &[Span]) -> StoreResult<()> {
+        self.store.add_spans(self.org, spans).await
+    }
+    pub async fn add_metric_points(&self, points: &[MetricPoint]) -> StoreResult<()> {
+        self.store.add_metric_points(self.org, points).await
+    }
 }

@@ -9,6 +9,7 @@ pub mod grafana;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod slack;
+pub mod telemetry;
 mod walk;
 
 pub use error::{FieldError, IngestError};

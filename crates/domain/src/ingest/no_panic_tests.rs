@@ -37,6 +37,11 @@ fn run_every_parser(body: &[u8]) {
         let _ = crate::ingest::github::parse_delivery(event, body);
     }
     let _ = crate::ingest::slack::parse_command(&String::from_utf8_lossy(body));
+    let limits = crate::ingest::telemetry::BatchLimits::default();
+    let times = crate::ingest::telemetry::AcceptedTimes { not_before: jiff::Timestamp::MIN, not_after: jiff::Timestamp::MAX };
+    let _ = crate::ingest::telemetry::parse_log_batch(body, &limits, &times);
+    let _ = crate::ingest::telemetry::parse_span_batch(body, &limits, &times);
+    let _ = crate::ingest::telemetry::parse_metric_batch(body, &limits, &times);
 }
 
 /// Arbitrary JSON, a few levels deep.

@@ -14,6 +14,7 @@ mod rate_limit;
 mod runbooks;
 mod slack;
 mod slos;
+mod telemetry;
 
 use crate::clock::Clock;
 use crate::engine::EngineHandle;
@@ -101,6 +102,10 @@ pub fn router(state: AppState) -> Router {
         .route("/heartbeats", get(heartbeats::list))
         .route("/heartbeats/{id}", get(heartbeats::get))
         .route("/heartbeats/{id}/events", post(heartbeats::push_events))
+        .route("/telemetry/logs", get(telemetry::read_logs).post(telemetry::push_logs))
+        .route("/telemetry/spans", get(telemetry::read_spans).post(telemetry::push_spans))
+        .route("/telemetry/metrics", get(telemetry::read_metrics).post(telemetry::push_metrics))
+        .route("/telemetry/investigation", get(telemetry::investigation))
         .fallback(errors::not_found);
     Router::new()
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))

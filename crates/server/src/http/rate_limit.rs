@@ -6,7 +6,7 @@
 
 use super::ingest::IngestTarget;
 use jiff::Timestamp;
-use staunch_domain::rate_limit::TokenBucket;
+use staunch_domain::rate_limit::{RateLimit, TokenBucket};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -42,10 +42,15 @@ impl RateLimits {
         let Some(limit) = target.integration.rate_limit else {
             return Ok(());
         };
+        self.admit_key(&target.key_sha256, limit, events, now)
+    }
+
+    /// Charges `cost` to the bucket named `key` (created with `limit`), or says when to retry.
+    pub(super) fn admit_key(&self, key: &str, limit: RateLimit, cost: usize, now: Timestamp) -> Result<(), Throttled> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket = buckets.entry(target.key_sha256.clone()).or_insert_with(|| TokenBucket::new(limit, now));
+        let bucket = buckets.entry(key.to_string()).or_insert_with(|| TokenBucket::new(limit, now));
         bucket
-            .take(events.max(1) as f64, now)
+            .take(cost.max(1) as f64, now)
             .map_err(|wait| Throttled { retry_after_seconds: (wait.as_secs_f64().ceil() as u64).max(1) })
     }
 }

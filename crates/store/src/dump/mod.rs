@@ -15,7 +15,7 @@ mod tables;
 pub use export::{EXPORT_PAGE_ROWS, ExportSummary, export_to};
 pub use format::{FORMAT_NAME, FORMAT_VERSION, Header, Trailer};
 pub use import::{IMPORT_BATCH_ROWS, ImportAudit, ImportSummary, import_from};
-pub use tables::{Cell, Column, ColumnKind, TABLES, Table, row_cells, row_to_json, table_named};
+pub use tables::{Cell, Column, ColumnKind, NOT_EXPORTED, TABLES, Table, row_cells, row_to_json, table_named};
 
 /// Why an export or an import stopped. An import that stops has changed nothing.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,173 @@
+//! The SQLite side of pushed telemetry: inserts row by row through one prepared statement
+//! inside the caller's transaction, window reads on `(org_id, time)` with the service set
+//! passed as one JSON array (`json_each`) so the statement stays prepared whatever its size,
+//! and pruning in bounded batches.
+
+use crate::backend;
+use crate::codec::micros;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use staunch_store::{
+    LogLine, MetricPoint, OrgId, Span, StoreResult, TelemetryQuery, attributes_from_json, span_status, timestamp_from_micros,
+};
+
+/// `?` placeholders 2–5 of every read: the window, the service filter and the limit.
+const WINDOW_AND_SERVICES: &str = "org_id = ? AND {time} >= ? AND {time} < ? AND (? = 0 OR service IN (SELECT value FROM json_each(?))) ORDER BY {time}, id LIMIT ?";
+
+fn window_clause(time: &str) -> String {
+    WINDOW_AND_SERVICES.replace("{time}", time)
+}
+
+async fn fetch(
+    pool: &SqlitePool,
+    columns: &str,
+    table: &str,
+    time: &str,
+    org: OrgId,
+    query: &TelemetryQuery,
+) -> StoreResult<Vec<SqliteRow>> {
+    let sql = format!("SELECT {columns} FROM {table} WHERE {}", window_clause(time));
+    let services = serde_json::to_string(&query.services).unwrap_or_else(|_| "[]".into());
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(micros(query.from))
+        .bind(micros(query.to))
+        .bind(query.services.len() as i64)
+        .bind(services)
+        .bind(i64::from(query.limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)
+}
+
+pub(crate) async fn logs(pool: &SqlitePool, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<LogLine>> {
+    let rows = fetch(pool, "service, at, level, message, pod, attributes", "telemetry_logs", "at", org, query).await?;
+    rows.iter()
+        .map(|row| {
+            let attributes: Option<String> = row.try_get("attributes").map_err(backend)?;
+            let attributes = attributes.map(|text| serde_json::from_str(&text)).transpose().map_err(backend)?;
+            Ok(LogLine {
+                service: row.try_get("service").map_err(backend)?,
+                at: timestamp_from_micros(row.try_get("at").map_err(backend)?)?,
+                level: row.try_get("level").map_err(backend)?,
+                message: row.try_get("message").map_err(backend)?,
+                pod: row.try_get("pod").map_err(backend)?,
+                attributes: attributes_from_json(attributes)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn spans(pool: &SqlitePool, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<Span>> {
+    let columns = "trace_id, span_id, parent_span_id, service, operation, start_at, duration_ms, status";
+    let rows = fetch(pool, columns, "telemetry_spans", "start_at", org, query).await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get("status").map_err(backend)?;
+            Ok(Span {
+                trace_id: row.try_get("trace_id").map_err(backend)?,
+                span_id: row.try_get("span_id").map_err(backend)?,
+                parent_span_id: row.try_get("parent_span_id").map_err(backend)?,
+                service: row.try_get("service").map_err(backend)?,
+                operation: row.try_get("operation").map_err(backend)?,
+                start: timestamp_from_micros(row.try_get("start_at").map_err(backend)?)?,
+                duration_ms: row.try_get("duration_ms").map_err(backend)?,
+                status: span_status(&status)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn metrics(pool: &SqlitePool, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<MetricPoint>> {
+    let rows = fetch(pool, "service, name, at, value, pod", "telemetry_metrics", "at", org, query).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(MetricPoint {
+                service: row.try_get("service").map_err(backend)?,
+                name: row.try_get("name").map_err(backend)?,
+                at: timestamp_from_micros(row.try_get("at").map_err(backend)?)?,
+                value: row.try_get("value").map_err(backend)?,
+                pod: row.try_get("pod").map_err(backend)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn insert_logs(connection: &mut SqliteConnection, org: OrgId, lines: &[LogLine]) -> StoreResult<()> {
+    for line in lines {
+        let attributes = line.attributes.as_ref().map(|attributes| serde_json::Value::Object(attributes.clone()).to_string());
+        sqlx::query(
+            "INSERT INTO telemetry_logs (org_id, service, at, level, message, pod, attributes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(org.0)
+        .bind(&line.service)
+        .bind(micros(line.at))
+        .bind(&line.level)
+        .bind(&line.message)
+        .bind(&line.pod)
+        .bind(attributes)
+        .execute(&mut *connection)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_spans(connection: &mut SqliteConnection, org: OrgId, spans: &[Span]) -> StoreResult<()> {
+    for span in spans {
+        sqlx::query(
+            "INSERT INTO telemetry_spans (org_id, trace_id, span_id, parent_span_id, service, operation, start_at, duration_ms, status) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(org.0)
+        .bind(&span.trace_id)
+        .bind(&span.span_id)
+        .bind(&span.parent_span_id)
+        .bind(&span.service)
+        .bind(&span.operation)
+        .bind(micros(span.start))
+        .bind(span.duration_ms)
+        .bind(span.status.as_str())
+        .execute(&mut *connection)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_metrics(connection: &mut SqliteConnection, org: OrgId, points: &[MetricPoint]) -> StoreResult<()> {
+    for point in points {
+        sqlx::query("INSERT INTO telemetry_metrics (org_id, service, name, at, value, pod) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(org.0)
+            .bind(&point.service)
+            .bind(&point.name)
+            .bind(micros(point.at))
+            .bind(point.value)
+            .bind(&point.pod)
+            .execute(&mut *connection)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn prune(
+    connection: &mut SqliteConnection,
+    org: OrgId,
+    before: jiff::Timestamp,
+    limit: u32,
+) -> StoreResult<u64> {
+    let mut deleted = 0;
+    for (table, time) in [("telemetry_logs", "at"), ("telemetry_spans", "start_at"), ("telemetry_metrics", "at")] {
+        let sql = format!("DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE org_id = ? AND {time} < ? LIMIT ?)");
+        let result = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(micros(before))
+            .bind(i64::from(limit))
+            .execute(&mut *connection)
+            .await
+            .map_err(backend)?;
+        deleted += result.rows_affected();
+    }
+    Ok(deleted)
+}
