@@ -124,9 +124,8 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
         }
         // A template that already came in bursts before the onset bursts by habit: its rise is
         // measured against its own clumping (a quasi-Poisson z), not against a steady rate.
-        let dispersion = before_buckets
-            .get(&(service.clone(), *template))
-            .map_or(1.0, |buckets| dispersion_index(buckets, &recorded_buckets));
+        let dispersion =
+            before_buckets.get(&(service.clone(), *template)).map_or(1.0, |buckets| dispersion_index(buckets, &recorded_buckets));
         let z = z / dispersion.max(1.0).sqrt();
         let text = drain.template(*template).map(|template| template.text()).unwrap_or_default();
         let novelty = if before == 0.0 { "new " } else { "" };
