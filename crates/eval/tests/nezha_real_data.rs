@@ -53,6 +53,14 @@ fn the_full_evaluation_gives_sane_figures_that_beat_chance() {
             assert!((0.0..=1.0).contains(&share), "{system}: {figures:?}");
         }
         assert!(figures.as1 <= figures.as3 && figures.as3 <= figures.as5, "{system}: {figures:?}");
+        assert!(figures.as1 <= figures.avg5 && figures.avg5 <= figures.as5, "{system}: {figures:?}");
+        assert!(figures.abstained <= figures.cases && (0.0..=1.0).contains(&figures.brier), "{system}: {figures:?}");
+        assert!(
+            0.0 <= figures.latency_ms_p50
+                && figures.latency_ms_p50 <= figures.latency_ms_p99
+                && figures.latency_ms_p99 <= figures.latency_ms_max,
+            "{system}: {figures:?}"
+        );
         let of_system: Vec<_> = report.cases.iter().filter(|case| case.system == system).collect();
         let chance = of_system.iter().map(|case| 1.0 / case.candidates.max(1) as f64).sum::<f64>() / of_system.len() as f64;
         assert!(of_system.iter().all(|case| case.candidates >= 5), "every case ranks the whole system");
