@@ -126,14 +126,20 @@ pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Set
     let services: BTreeSet<&str> = per_modality.iter().flat_map(|scores| scores.strongest.keys().map(String::as_str)).collect();
     let modalities: Vec<Modality> = per_modality.iter().map(|scores| scores.modality).collect();
     // Each modality's evidence is read as how much it singles a service out from its peers
-    // in this case; the modalities are then combined as independent witnesses (noisy-OR), so
+    // in this case, the peers being the services that modality observed: a service it never
+    // saw is no quiet peer, and counting it as one lowers the bar for everyone else; the modalities are then combined as independent witnesses (noisy-OR), so
     // one modality that clearly singles a service out is enough, and agreement adds to it.
     // Symptoms (latency, call rates, traffic) travel along calls, so only they are propagated
     // over the call graph; evidence of a service's own misbehaviour is added after, unmoved.
+    // Below the n-sigma threshold a shift is what any service does by chance, not a witness:
+    // counting it lets a busy service's ordinary noise add up across modalities.
+    let witness = |z: f64| if z >= settings.half_strength_z { z } else { 0.0 };
     let noisy_or = |z_of: &dyn Fn(&ServiceScores, &str) -> f64| -> BTreeMap<String, f64> {
         let standing: Vec<BTreeMap<String, f64>> = per_modality
             .iter()
-            .map(|scores| stand_out(&services.iter().map(|service| (service.to_string(), z_of(scores, service))).collect()))
+            .map(|scores| {
+                stand_out(&scores.strongest.keys().map(|service| (service.clone(), witness(z_of(scores, service)))).collect())
+            })
             .collect();
         services
             .iter()

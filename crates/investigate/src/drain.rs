@@ -1,6 +1,6 @@
 //! A small log template miner in the spirit of Drain (He et al., ICWS 2017): lines are split
 //! into tokens, tokens that carry variables (numbers, ids) are masked, and lines are routed by
-//! token count and their first tokens to a leaf of candidate templates; a line joins the most
+//! token count, their first tokens and a logger's source location to a leaf of candidate templates; a line joins the most
 //! similar template when at least half of its tokens agree, and the positions that disagree
 //! become wildcards. Templates are stable ids, so counts before and after an onset compare.
 
@@ -84,9 +84,12 @@ impl Drain {
     }
 
     /// The first tokens route a line; a wildcard there would scatter one shape over many
-    /// leaves, so a masked token routes as the wildcard itself.
+    /// leaves, so a masked token routes as the wildcard itself. A source location routes too:
+    /// lines from two log statements are two templates however alike their words.
     fn routing_key(&self, tokens: &[String]) -> Vec<String> {
-        tokens.iter().take(self.settings.routing_tokens).cloned().collect()
+        let mut key: Vec<String> = tokens.iter().take(self.settings.routing_tokens).cloned().collect();
+        key.extend(tokens.iter().skip(self.settings.routing_tokens).find(|token| is_source_location(token)).cloned());
+        key
     }
 }
 
@@ -100,9 +103,21 @@ pub fn tokenize(line: &str, max_tokens: usize) -> Vec<String> {
         .collect()
 }
 
-/// Numbers, hex ids, UUIDs, IPs and times: anything with a digit in it.
+/// Numbers, hex ids, UUIDs, IPs and times: anything with a digit in it, except a logger's
+/// source location (`RouteController#53`, a class and a line number), which names the log
+/// statement itself: two statements of one class differ only there, and masking it merges a
+/// code path that stops logging with a sibling that goes on.
 fn is_variable(token: &str) -> bool {
-    token.chars().any(|character| character.is_ascii_digit())
+    token.chars().any(|character| character.is_ascii_digit()) && !is_source_location(token)
+}
+
+fn is_source_location(token: &str) -> bool {
+    let Some((class, line)) = token.rsplit_once('#') else { return false };
+    let starts_like_a_name = class.chars().next().is_some_and(|character| character.is_ascii_alphabetic());
+    starts_like_a_name
+        && class.chars().all(|character| character.is_ascii_alphanumeric() || "._$".contains(character))
+        && !line.is_empty()
+        && line.chars().all(|character| character.is_ascii_digit())
 }
 
 /// Share of positions where the template and the line agree (Drain's simSeq). Wildcards in the
@@ -149,5 +164,19 @@ mod tests {
             ["TraceID", "<*>", "SpanID", "<*>", "getRoute", "id", "<*>"]
         );
         assert_eq!(tokenize("a b c d", 2), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_source_location_is_part_of_the_template() {
+        assert_eq!(
+            tokenize("11:04:01.2 INFO r.c.RouteController#53 TraceID: 9af0 [getRouteById]", 48),
+            ["<*>", "<*>", "<*>", "INFO", "r.c.RouteController#53", "TraceID", "<*>", "getRouteById"]
+        );
+        assert_eq!(tokenize("order #4411 u1#x #7", 48), ["order", "<*>", "<*>", "<*>"]);
+        let mut drain = Drain::new(DrainSettings::default());
+        let kept = drain.add("11:04:01.2 INFO r.c.RouteController#53 getRouteById query route by id 7f3a");
+        let other = drain.add("11:04:01.9 INFO r.c.RouteController#47 getRouteById query route by id 7f3a");
+        assert_eq!(drain.add("11:04:02.5 INFO r.c.RouteController#53 getRouteById query route by id 9c"), kept);
+        assert_ne!(kept, other, "two log statements stay two templates");
     }
 }

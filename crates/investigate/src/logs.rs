@@ -1,7 +1,8 @@
 //! Log signals: lines are mined into templates (see [`crate::drain`]), then each service's
 //! template counts after the onset are compared with the rate before it. A template that
 //! bursts, above all an error template never seen before the onset, is evidence against the
-//! service that logged it. A fall counts only for a template that stops while its service
+//! service that logged it, measured against how much the template already came in bursts
+//! before the onset. A fall counts only for a template that stops while its service
 //! goes on logging (a code path the fault skips): a service whose callers fail logs less
 //! overall, which says nothing against it.
 
@@ -69,6 +70,9 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
     let mut drain = Drain::new(DrainSettings::default());
     // (service, template) → (level, count before, count after)
     let mut counts: BTreeMap<(String, usize), (Level, f64, f64)> = BTreeMap::new();
+    // (service, template) → its lines per burstiness bucket of the before window
+    let mut before_buckets: BTreeMap<(String, usize), BTreeMap<i64, f64>> = BTreeMap::new();
+    let baseline_start = windows.onset - windows.before_ms;
     let mut ordered: Vec<&LogLine> = batch.lines.iter().collect();
     // Mining in time order makes the templates independent of the order files were read in.
     ordered.sort_by_key(|line| line.at);
@@ -83,6 +87,8 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
         entry.0 = entry.0.max(Level::of(&line.text));
         if before {
             entry.1 += 1.0;
+            let bucket = (line.at - baseline_start) / BURST_BUCKET_MS;
+            *before_buckets.entry((line.service.clone(), template)).or_default().entry(bucket).or_default() += 1.0;
         } else {
             entry.2 += 1.0;
         }
@@ -91,6 +97,7 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
     for ((service, _), (_, _, after)) in &counts {
         *lines_after.entry(service.as_str()).or_default() += after;
     }
+    let recorded_buckets = covered_buckets(&batch.covered, baseline_start, windows.onset);
     for ((service, template), (level, before, after)) in &counts {
         let (level, before, after) = (*level, *before, *after);
         let z = count_shift(before, before_seconds, after, after_seconds);
@@ -115,6 +122,11 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
         if z <= 0.0 {
             continue;
         }
+        // A template that already came in bursts before the onset bursts by habit: its rise is
+        // measured against its own clumping (a quasi-Poisson z), not against a steady rate.
+        let dispersion =
+            before_buckets.get(&(service.clone(), *template)).map_or(1.0, |buckets| dispersion_index(buckets, &recorded_buckets));
+        let z = z / dispersion.max(1.0).sqrt();
         let text = drain.template(*template).map(|template| template.text()).unwrap_or_default();
         let novelty = if before == 0.0 { "new " } else { "" };
         let evidence = Evidence {
@@ -136,6 +148,35 @@ pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
         }
     }
     scores
+}
+
+/// Width of the buckets a template's clumping is measured in before the onset: short enough
+/// that a minute of baseline gives several, long enough that a steady template fills each.
+const BURST_BUCKET_MS: i64 = 10_000;
+
+/// The buckets of `[start, end)` the recording covers in full (every one when nothing is listed).
+fn covered_buckets(covered: &[(Millis, Millis)], start: Millis, end: Millis) -> Vec<i64> {
+    (0..(end - start) / BURST_BUCKET_MS)
+        .filter(|bucket| {
+            let from = start + bucket * BURST_BUCKET_MS;
+            covered.is_empty() || covered.iter().any(|(begin, until)| *begin <= from && from + BURST_BUCKET_MS <= *until)
+        })
+        .collect()
+}
+
+/// Variance over mean of a template's counts per recorded bucket (1 for a Poisson stream, more
+/// when it clumps); 1 when there are too few buckets or lines to tell.
+fn dispersion_index(counts: &BTreeMap<i64, f64>, buckets: &[i64]) -> f64 {
+    if buckets.len() < 3 {
+        return 1.0;
+    }
+    let values: Vec<f64> = buckets.iter().map(|bucket| counts.get(bucket).copied().unwrap_or(0.0)).collect();
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    if mean <= 0.0 {
+        return 1.0;
+    }
+    let variance = values.iter().map(|value| (value - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64;
+    variance / mean
 }
 
 fn shorten(text: &str, limit: usize) -> String {
@@ -230,6 +271,43 @@ mod tests {
         let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
         assert!(scores.own_z_of("prices") > 5.0, "{scores:?}");
         assert!(scores.own_z_of("orders") < 1.0 && scores.symptom_z_of("orders") > 10.0, "{scores:?}");
+    }
+
+    #[test]
+    fn a_template_that_already_came_in_bursts_is_not_new_evidence() {
+        // Both services log one warning a second on average before the onset; `orders` in
+        // bursts of thirty every thirty seconds, `prices` steadily. After the onset both log three a
+        // second: a burst for the steady template, the habit of the bursty one.
+        let mut lines = Vec::new();
+        for second in 0..120 {
+            let at = second * 1000;
+            let before = second < 60;
+            if !before || second % 30 == 0 {
+                let copies = if before { 30 } else { 3 };
+                for copy in 0..copies {
+                    lines.push(line("orders", at + copy, "WARN OrderServiceImpl left ticket info is empty"));
+                }
+            }
+            for copy in 0..(if before { 1 } else { 3 }) {
+                lines.push(line("prices", at + copy, "WARN PriceServiceImpl no discount for route"));
+            }
+        }
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
+        assert!(scores.own_z_of("prices") > 3.0, "{scores:?}");
+        assert!(scores.own_z_of("orders") < scores.own_z_of("prices") / 2.0, "{scores:?}");
+        assert!(scores.own_z_of("orders") < 3.0, "{scores:?}");
+    }
+
+    #[test]
+    fn dispersion_of_steady_and_clumped_counts() {
+        let steady: BTreeMap<i64, f64> = (0..6).map(|bucket| (bucket, 10.0)).collect();
+        let clumped: BTreeMap<i64, f64> = [(0, 60.0)].into_iter().collect();
+        let buckets: Vec<i64> = (0..6).collect();
+        assert_eq!(dispersion_index(&steady, &buckets), 0.0);
+        assert!(dispersion_index(&clumped, &buckets) > 50.0);
+        assert_eq!(dispersion_index(&clumped, &buckets[..2]), 1.0, "too few buckets to tell");
+        assert_eq!(covered_buckets(&[(0, 35_000)], 0, 60_000), [0, 1, 2]);
+        assert_eq!(covered_buckets(&[], 0, 60_000).len(), 6);
     }
 
     #[test]

@@ -33,5 +33,9 @@ fn json_output_is_one_object_with_the_figures_per_system() {
             (0.0..=1.0).contains(&share("as1")) && share("as1") <= share("as3") && share("as3") <= share("as5"),
             "{system}: {figures}"
         );
+        assert!(share("as1") <= share("avg5") && share("avg5") <= share("as5"), "{system}: {figures}");
+        assert!((0.0..=1.0).contains(&share("brier")), "{system}: {figures}");
+        assert!(figures["abstained"].as_u64().unwrap() <= figures["cases"].as_u64().unwrap(), "{system}: {figures}");
+        assert!(share("latency_ms_p50") >= 0.0 && share("latency_ms_p50") <= share("latency_ms_p99"), "{system}: {figures}");
     }
 }

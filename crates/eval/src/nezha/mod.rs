@@ -75,9 +75,12 @@ pub fn evaluate_inspecting(
         let shared = day.read_shared()?;
         for case in &day.cases {
             let input = day.case_input(&shared, case)?;
+            // Timed around the investigation alone: reading the files is the data set's cost.
+            let started = std::time::Instant::now();
             let investigation = staunch_investigate::investigate(&input, settings);
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
             inspect(case, &investigation);
-            results.push(CaseResult::new(case, &investigation));
+            results.push(CaseResult::new(case, &investigation, latency_ms));
             progress(Progress::CaseDone { label: format!("{} {}", case.system.name(), case.inject_time) });
         }
     }
