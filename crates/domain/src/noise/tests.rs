@@ -7,6 +7,11 @@ use super::backtest::backtest;
 use super::threshold::recall_threshold;
 use super::*;
 
+/// (acted after minutes, resolved after minutes, labelled at minutes after opening, expected).
+type LabelCase = (Option<i64>, Option<i64>, i64, Option<Outcome>);
+/// (hour opened, kind, acted after minutes, resolved after minutes).
+type RawAlert = (i64, u8, Option<i64>, Option<i64>);
+
 fn at(hours: i64) -> Timestamp {
     Timestamp::from_second(1_700_000_000 + hours * 3600).unwrap()
 }
@@ -51,8 +56,7 @@ fn mixed_history(hours: i64, flap_matters_every: i64) -> Vec<HistoricalAlert> {
 
 #[test]
 fn labels_follow_the_facts_known_before_the_time_they_are_taken_at() {
-    // (acted after minutes, resolved after minutes, labelled at minutes after opening, expected)
-    let cases: &[(Option<i64>, Option<i64>, i64, Option<Outcome>)] = &[
+    let cases: &[LabelCase] = &[
         (Some(5), Some(60), 120, Some(Outcome::Actionable)),
         (Some(5), None, 120, Some(Outcome::Actionable)),
         (None, Some(4), 120, Some(Outcome::Noise)),
@@ -155,7 +159,7 @@ fn the_backtest_avoids_pages_of_pure_noise_and_misses_nothing() {
     assert!(report.recall_floor_held);
 }
 
-fn arbitrary_history() -> impl Strategy<Value = Vec<(i64, u8, Option<i64>, Option<i64>)>> {
+fn arbitrary_history() -> impl Strategy<Value = Vec<RawAlert>> {
     prop::collection::vec((0i64..2000, 0u8..6, prop::option::of(0i64..600), prop::option::of(0i64..600)), 0..250)
 }
 
@@ -169,7 +173,7 @@ proptest! {
         split_hour in 100i64..1900,
     ) {
         let split = at(split_hour);
-        let build = |(index, (hour, kind, acted, resolved)): (usize, &(i64, u8, Option<i64>, Option<i64>))| {
+        let build = |(index, (hour, kind, acted, resolved)): (usize, &RawAlert)| {
             let alertname = format!("Kind{kind}");
             historical(index as i64, features(if kind % 2 == 0 { "api" } else { "web" }, &alertname, *hour), *acted, *resolved)
         };
