@@ -110,6 +110,31 @@ pub trait Store: Send + Sync + 'static {
     async fn deploy_link(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<DeployLink>>;
     /// Links whose rollback is still `pending`, across all tenants, oldest first.
     async fn pending_rollbacks(&self, limit: u32) -> StoreResult<Vec<DeployLink>>;
+
+    /// The paging incident openings of `org` created in `[since, before)` (the newest `limit`,
+    /// returned oldest first) with what became of them before `before`: the first human action
+    /// (a timeline entry by a user or token, or an acknowledgement by the sender) and the
+    /// first resolution (the incident's or its alert's). Nothing at or after `before` is read,
+    /// so a model trained on the answer has not seen the future. Tickets are left out: they
+    /// page nobody, so nobody acting on them says little.
+    async fn noise_history(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<staunch_domain::noise::HistoricalAlert>>;
+
+    /// The language-model exchanges about one incident, oldest first.
+    async fn llm_exchanges(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<LlmExchange>>;
+
+    /// Keeps one language-model exchange, in a transaction of its own; durable on return.
+    async fn insert_llm_exchange(&self, exchange: &NewLlmExchange) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let id = tx.insert_llm_exchange(exchange).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -221,6 +246,7 @@ pub trait StoreTx: Send {
     /// not pending (any more). On PostgreSQL a concurrent settlement waits for this one's
     /// commit and then finds nothing pending, so a rollback is settled once.
     async fn settle_rollback(&mut self, org: OrgId, incident_id: i64, settlement: &RollbackSettlement) -> StoreResult<bool>;
+    async fn insert_llm_exchange(&mut self, exchange: &NewLlmExchange) -> StoreResult<i64>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).
