@@ -329,7 +329,12 @@ pub fn historical_alert<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<staunc
         features: staunch_domain::noise::AlertFeatures {
             service: row.text("service_id")?,
             format,
-            severity: row.text("severity")?,
+            // As the alert had it when it opened the incident (a worse alert may raise it later).
+            severity: opened_data
+                .as_ref()
+                .and_then(|data| data.get("severity")?.as_str().and_then(Severity::parse))
+                .map(|severity| severity.as_str().to_string())
+                .unwrap_or(row.text("severity")?),
             labels,
             summary: row.text("title")?,
             at: opened_at,
