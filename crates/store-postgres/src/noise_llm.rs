@@ -16,8 +16,8 @@ pub(crate) async fn noise_history(
     limit: u32,
 ) -> StoreResult<Vec<HistoricalAlert>> {
     let rows = sqlx::query(
-        "SELECT i.id AS id, i.service_id AS service_id, i.title AS title, i.severity AS severity, \
-         i.created_at AS created_at, \
+        "SELECT * FROM (SELECT i.id AS id, i.service_id AS service_id, i.title AS title, i.severity AS severity, \
+         i.created_at AS created_at, i.group_key AS group_key, \
          (SELECT t.actor_id FROM timeline t WHERE t.org_id = i.org_id AND t.incident_id = i.id \
             AND t.kind = 'incident.opened' ORDER BY t.id LIMIT 1) AS opened_by, \
          (SELECT t.data::text FROM timeline t WHERE t.org_id = i.org_id AND t.incident_id = i.id \
@@ -28,8 +28,9 @@ pub(crate) async fn noise_history(
          (SELECT MIN(t.at) FROM timeline t WHERE t.org_id = i.org_id AND t.incident_id = i.id AND t.at < $3 \
             AND t.kind IN ('incident.resolved', 'alert.resolved')) AS resolved_at \
          FROM incidents i \
-         WHERE i.org_id = $1 AND i.created_at >= $2 AND i.created_at < $3 AND i.group_key NOT LIKE 'ticket:%' \
-         ORDER BY i.created_at DESC, i.id DESC LIMIT $4",
+         WHERE i.org_id = $1 AND i.created_at >= $2 AND i.created_at < $3) history \
+         WHERE history.group_key NOT LIKE 'ticket:%' OR history.first_human_action_at IS NOT NULL \
+         ORDER BY history.created_at DESC, history.id DESC LIMIT $4",
     )
     .bind(org.0)
     .bind(micros(since))

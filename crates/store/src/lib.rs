@@ -115,8 +115,9 @@ pub trait Store: Send + Sync + 'static {
     /// returned oldest first) with what became of them before `before`: the first human action
     /// (a timeline entry by a user or token, or an acknowledgement by the sender) and the
     /// first resolution (the incident's or its alert's). Nothing at or after `before` is read,
-    /// so a model trained on the answer has not seen the future. Tickets are left out: they
-    /// page nobody, so nobody acting on them says little.
+    /// so a model trained on the answer has not seen the future. Tickets nobody acted on are
+    /// left out (they paged nobody, so nobody acting says little); a ticket somebody acted on
+    /// is kept, so a kind the model wrongly tickets can still be learnt back as actionable.
     async fn noise_history(
         &self,
         org: OrgId,

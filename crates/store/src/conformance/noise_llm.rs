@@ -42,6 +42,7 @@ pub async fn noise_history_labels_openings_with_what_was_known_before_the_cut(st
     let sender_ack = create_incident(&store, org, "api", "sender-ack", at(30)).await;
     let still_open = create_incident(&store, org, "api", "open", at(40)).await;
     let ticket = create_incident(&store, org, "api", "ticket:flapped", at(50)).await;
+    let acted_ticket = create_incident(&store, org, "api", "ticket:acted", at(60)).await;
     let after_cut = create_incident(&store, org, "api", "after", at(1000)).await;
     let elsewhere = create_incident(&store, other, "api", "acked", at(0)).await;
     let opened = |id: i64, org: OrgId, seconds: i64| {
@@ -66,6 +67,8 @@ pub async fn noise_history_labels_openings_with_what_was_known_before_the_cut(st
         entry(org, still_open.id, 41, Actor::system(), "escalation.paged", serde_json::json!({})),
         opened(ticket.id, org, 50),
         entry(org, ticket.id, 52, integration(), "incident.resolved", serde_json::json!({})),
+        opened(acted_ticket.id, org, 60),
+        entry(org, acted_ticket.id, 61, user("carol"), "note.added", serde_json::json!({})),
         opened(after_cut.id, org, 1000),
         opened(elsewhere.id, other, 0),
     ])
@@ -78,13 +81,20 @@ pub async fn noise_history_labels_openings_with_what_was_known_before_the_cut(st
     let ids: Vec<i64> = history.iter().map(|alert| alert.incident_id).collect();
     assert_eq!(
         ids,
-        vec![acked.id, flapped.id, late_ack.id, sender_ack.id, still_open.id],
-        "tickets, later openings and other organisations are left out"
+        vec![acked.id, flapped.id, late_ack.id, sender_ack.id, still_open.id, acted_ticket.id],
+        "tickets nobody acted on, later openings and other organisations are left out"
     );
     let labels: Vec<Option<Outcome>> = history.iter().map(|alert| label_as_of(alert, cut)).collect();
     assert_eq!(
         labels,
-        vec![Some(Outcome::Actionable), Some(Outcome::Noise), Some(Outcome::Noise), Some(Outcome::Actionable), None]
+        vec![
+            Some(Outcome::Actionable),
+            Some(Outcome::Noise),
+            Some(Outcome::Noise),
+            Some(Outcome::Actionable),
+            None,
+            Some(Outcome::Actionable)
+        ]
     );
     assert_eq!(history[2].first_human_action_at, None, "a note after the cut is not read");
     assert_eq!(history[1].resolved_at, Some(at(12)));
@@ -100,10 +110,10 @@ pub async fn noise_history_labels_openings_with_what_was_known_before_the_cut(st
     let later = store.noise_history(org, at(-100), at(2000), 1000).await.unwrap();
     let late = later.iter().find(|alert| alert.incident_id == late_ack.id).unwrap();
     assert_eq!(late.first_human_action_at, Some(at(600)));
-    assert_eq!(later.len(), 6);
+    assert_eq!(later.len(), 7);
     // `since` and `limit` keep the newest.
     let newest = store.noise_history(org, at(15), cut, 2).await.unwrap();
-    assert_eq!(newest.iter().map(|alert| alert.incident_id).collect::<Vec<_>>(), vec![sender_ack.id, still_open.id]);
+    assert_eq!(newest.iter().map(|alert| alert.incident_id).collect::<Vec<_>>(), vec![still_open.id, acted_ticket.id]);
     let theirs = store.noise_history(other, at(-100), cut, 1000).await.unwrap();
     assert_eq!(theirs.iter().map(|alert| alert.incident_id).collect::<Vec<_>>(), vec![elsewhere.id]);
 }
