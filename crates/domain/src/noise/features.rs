@@ -23,7 +23,7 @@ pub struct AlertFeatures {
     pub service: String,
     /// `alertmanager`, `events_v2`, ...
     pub format: String,
-    /// `sev1` ... `sev4`.
+    /// `sev1` ... `sev3`.
     pub severity: String,
     pub labels: BTreeMap<String, String>,
     pub summary: String,
