@@ -11,9 +11,10 @@
 //!   problems that nearly always get acknowledged, mixed ones, and flappy kinds that
 //!   occasionally matter (1 in 100, 1 in 50: the cases the recall floor is about).
 //! - Drift: from 45% of the way in, a new flappy kind appears (`web/TLSHandshakeBlip`) and
-//!   `search/IndexLag` calms from 30% to 5% acted on. With `--late-drift`, `queue/ConsumerLag`
-//!   turns from noise into a real problem (40% acted on) at 85% of the way in — after a 0.7
-//!   split, so no model trained before it can know (a failure case by construction).
+//!   `search/IndexLag` calms from 30% to 5% acted on. With `--late-drift`, `cache/HitRateLow`
+//!   (never acted on until then) turns into a real problem (40% acted on) at 85% of the way
+//!   in — after a 0.7 split, so no model trained before it can know: a failure case by
+//!   construction.
 //! - Alerts opened in the last six hours are still open at the end: unlabelled.
 //! - Labels: `alertname`, `team`, `env`, `instance` (one of several per service); summaries
 //!   carry numbers that vary.
@@ -131,7 +132,7 @@ pub async fn generate(options: &Options) -> anyhow::Result<Written> {
         for kind in KINDS.iter().chain((progress >= 0.45).then_some(&DRIFT_NEW_KIND)) {
             let acted_on = match (kind.alertname, options.late_drift) {
                 ("IndexLag", _) if progress >= 0.45 => 0.05,
-                ("ConsumerLag", true) if progress >= 0.85 => 0.4,
+                ("HitRateLow", true) if progress >= 0.85 => 0.4,
                 _ => kind.acted_on,
             };
             let mean = kind.per_day / 24.0 * if working { 1.5 } else { 0.5 };

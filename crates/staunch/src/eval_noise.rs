@@ -90,6 +90,13 @@ fn print_report(report: &BacktestReport) {
     );
     let verdict = if report.recall_floor_held { "held" } else { "NOT held" };
     println!("recall floor        {:.0}%: {verdict}", report.recall_floor * 100.0);
+    println!("{:<32} {:>10} {:>8} {:>6} {:>8}", "KIND", "ACTIONABLE", "TICKETED", "NOISE", "TICKETED");
+    for (kind, outcome) in &report.kinds {
+        println!(
+            "{:<32} {:>10} {:>8} {:>6} {:>8}",
+            kind, outcome.actionable, outcome.actionable_ticketed, outcome.noise, outcome.noise_ticketed
+        );
+    }
     for miss in report.misses.iter().take(10) {
         println!("  missed: incident {} ({}) scored {:.4}", miss.incident_id, miss.kind, miss.probability);
     }

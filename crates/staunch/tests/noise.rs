@@ -93,7 +93,8 @@ async fn likely_noise_opens_a_ticket_and_a_real_alert_still_pages() {
     let probability = incident["noise_probability"].as_f64().unwrap();
     assert!(probability > model["threshold"].as_f64().unwrap(), "{incident} {model}");
     let timeline = app.api_get(&format!("/api/v1/incidents/{ticket}/timeline")).await;
-    let opening = timeline["timeline"].as_array().unwrap().iter().find(|entry| entry["kind"] == "incident.opened").unwrap().clone();
+    let opening =
+        timeline["timeline"].as_array().unwrap().iter().find(|entry| entry["kind"] == "incident.opened").unwrap().clone();
     assert_eq!(opening["data"]["noise"]["ticketed"], true, "{opening}");
     assert_eq!(opening["data"]["noise"]["likely_noise"], true, "{opening}");
 
@@ -103,7 +104,8 @@ async fn likely_noise_opens_a_ticket_and_a_real_alert_still_pages() {
     assert_eq!(real_incident["escalation_policy_id"], "default", "{real_incident}");
     assert!(real_incident["noise_probability"].as_f64().unwrap() < 0.5, "{real_incident}");
     let timeline = app.api_get(&format!("/api/v1/incidents/{real}/timeline")).await;
-    let opening = timeline["timeline"].as_array().unwrap().iter().find(|entry| entry["kind"] == "incident.opened").unwrap().clone();
+    let opening =
+        timeline["timeline"].as_array().unwrap().iter().find(|entry| entry["kind"] == "incident.opened").unwrap().clone();
     assert_eq!(opening["data"]["noise"]["ticketed"], false, "{opening}");
 
     // Only the real alert paged: the ticket's page never comes.

@@ -6,6 +6,8 @@
 //! alerts are labelled with everything known at the end (`label_until`).
 
 use jiff::Timestamp;
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::outcome::{HistoricalAlert, Outcome, label_as_of};
@@ -33,6 +35,16 @@ pub struct BacktestReport {
     pub recall_floor_held: bool,
     /// The actionable alerts that would have been ticketed, for a human to read.
     pub misses: Vec<Miss>,
+    /// Per (service/alertname) kind: what the test period held and what was ticketed.
+    pub kinds: BTreeMap<String, KindOutcome>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KindOutcome {
+    pub actionable: u32,
+    pub noise: u32,
+    pub actionable_ticketed: u32,
+    pub noise_ticketed: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,6 +82,7 @@ pub fn backtest(
         recall_floor: policy.target_recall,
         recall_floor_held: true,
         misses: Vec::new(),
+        kinds: BTreeMap::new(),
     };
     for alert in history.iter().filter(|alert| alert.opened_at >= split_at) {
         let Some(outcome) = label_as_of(alert, label_until) else {
@@ -77,8 +90,12 @@ pub fn backtest(
             continue;
         };
         let verdict = triage.verdict(&alert.features, choice, policy);
+        let kind = report.kinds.entry(alert.features.key()).or_default();
+        let ticketed = u32::from(verdict.likely_noise);
         match outcome {
             Outcome::Actionable => {
+                kind.actionable += 1;
+                kind.actionable_ticketed += ticketed;
                 report.test_actionable += 1;
                 if verdict.likely_noise {
                     report.actionable_ticketed += 1;
@@ -90,6 +107,8 @@ pub fn backtest(
                 }
             }
             Outcome::Noise => {
+                kind.noise += 1;
+                kind.noise_ticketed += ticketed;
                 report.test_noise += 1;
                 report.noise_ticketed += u32::from(verdict.likely_noise);
             }

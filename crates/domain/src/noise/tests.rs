@@ -77,21 +77,25 @@ fn labels_follow_the_facts_known_before_the_time_they_are_taken_at() {
 }
 
 #[test]
-fn the_recall_threshold_leaves_at_most_the_allowed_share_above_it() {
+fn the_recall_threshold_leaves_at_most_the_allowed_share_above_it_with_margin() {
+    let high: Vec<f64> = (0..12).map(|index| 0.99 - index as f64 * 0.001).collect();
     // (scores, target recall, expected threshold)
-    let cases: &[(&[f64], f64, f64)] = &[
-        (&[], 0.99, 1.0),
-        (&[0.2, 0.9, 0.4], 0.99, 0.9),
-        (&[0.1; 99], 0.99, 0.1),
-        // 200 scores at 99%: two may be above.
-        (&[[0.95, 0.9].as_slice(), [0.3; 198].as_slice()].concat(), 0.99, 0.3),
-        (&[[0.95, 0.9, 0.8].as_slice(), [0.3; 197].as_slice()].concat(), 0.99, 0.8),
-        (&[0.7, 0.6, 0.5, 0.4], 0.5, 0.5),
+    let cases: &[(Vec<f64>, f64, f64)] = &[
+        (vec![], 0.99, 1.0),
+        (vec![0.2, 0.9, 0.4], 0.99, 0.9),
+        (vec![0.1; 99], 0.99, 0.1),
+        // 200 at 99%: two could be above at exactly 1%, but 3/200 is already over it.
+        ([[0.95, 0.9].as_slice(), [0.3; 198].as_slice()].concat(), 0.99, 0.95),
+        // 2,000 at 99%: ten may be above ((10 + 3·√11) / 2000 ≤ 1%), not eleven.
+        ([high.as_slice(), vec![0.3; 1988].as_slice()].concat(), 0.99, high[10]),
+        (vec![0.7, 0.6, 0.5, 0.4], 0.5, 0.7),
+        // With a loose target the margin still leaves room.
+        ([vec![0.9; 5].as_slice(), vec![0.2; 95].as_slice()].concat(), 0.8, 0.2),
     ];
     for (scores, target, expected) in cases {
-        let mut scores = scores.to_vec();
+        let mut scores = scores.clone();
         let threshold = recall_threshold(&mut scores, *target);
-        assert_eq!(threshold, *expected, "scores {scores:?}");
+        assert_eq!(threshold, *expected, "target {target} scores {scores:?}");
         let above = scores.iter().filter(|score| **score > threshold).count();
         assert!(above as f64 <= (1.0 - target) * scores.len() as f64 + 1e-9);
     }
