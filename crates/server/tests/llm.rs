@@ -25,11 +25,13 @@ enum Behaviour {
     Answer(String),
 }
 
+/// The authorization header and the body of one request.
+type Received = (Option<String>, serde_json::Value);
+
 #[derive(Clone)]
 struct Fake {
     behaviour: Behaviour,
-    /// (authorization header, body) of every request.
-    received: Arc<Mutex<Vec<(Option<String>, serde_json::Value)>>>,
+    received: Arc<Mutex<Vec<Received>>>,
 }
 
 async fn completions(State(fake): State<Fake>, headers: HeaderMap, Json(body): Json<serde_json::Value>) -> Response {
