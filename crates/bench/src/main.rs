@@ -10,8 +10,11 @@
 //! - `list`: listing one service's open alerts while 100,000 are open.
 //! - `slo`: evaluating 10,000 SLOs per tick, beside Prometheus evaluating their Sloth rules
 //!   (not part of `all`).
+//! - `noise-history`: writes a synthetic alert history into a new SQLite database for
+//!   `staunch eval noise` (see `noise_history` for how it is generated; not part of `all`).
 
 mod load;
+mod noise_history;
 mod noisy;
 mod payload;
 mod phases;
@@ -36,6 +39,8 @@ enum What {
     All,
     /// SLO evaluation cost per tick and memory, beside Prometheus evaluating Sloth rules
     Slo,
+    /// A synthetic alert history (who acted on what) for `staunch eval noise --db FILE`
+    NoiseHistory,
     /// The evaluator half of `slo`, run as a child process (its memory is measured alone)
     #[value(hide = true)]
     SloEvaluator,
@@ -112,6 +117,18 @@ struct Args {
     /// Write all results as JSON to this file
     #[arg(long)]
     out: Option<PathBuf>,
+    /// noise-history: the SQLite file to create
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// noise-history: days of history
+    #[arg(long, default_value_t = 120)]
+    days: u32,
+    /// noise-history: the random seed
+    #[arg(long, default_value_t = 6)]
+    seed: u64,
+    /// noise-history: a flappy kind turns into a real problem at 85% of the history
+    #[arg(long)]
+    late_drift: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -145,6 +162,21 @@ async fn interrupted() {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if args.what == What::NoiseHistory {
+        let db = args.db.clone().context("noise-history needs --db FILE")?;
+        let options = noise_history::Options { db, days: args.days, seed: args.seed, late_drift: args.late_drift };
+        let written = noise_history::generate(&options).await?;
+        println!(
+            "{}: {} incidents from {} to {}, {} acted on, {} still open at the end",
+            options.db.display(),
+            written.incidents,
+            written.start,
+            written.end,
+            written.acted_on,
+            written.open_at_end
+        );
+        return Ok(());
+    }
     if args.what == What::SloEvaluator {
         let figures = slo::measure_evaluators(args.slos, args.slo_ticks)?;
         println!("{}", serde_json::to_string(&figures)?);

@@ -103,6 +103,10 @@ services:
     # event) is an incident of its own, keyed by its dedup_key. [] = one per service.
     group_by: [alertname]
     auto_resolve: true               # resolve the incident when all its alerts resolve
+    # Every new alert is scored with the probability it is noise, learnt from which past
+    # alerts people acted on. `ticket` opens likely noise as a ticket (pages nobody) once 50
+    # alerts of each kind of outcome are on record; `auto` keeps 99% of actionable alerts paging.
+    # noise: {action: ticket, threshold: auto}   # default: {action: page} (score only)
     integrations:
       # Alertmanager: webhook_configs url http://HOST:8080/integrations/alertmanager/<key>
       - type: alertmanager
@@ -115,11 +119,36 @@ services:
     # routes:
     #   - matchers: ['team="database"']
     #     service: database
+
+# An OpenAI-compatible language model (optional, off unless providers are named): it only
+# summarises investigations and re-ranks their top candidates; every prompt and answer is kept
+# for audit. Providers are tried in order. The key is read from the named environment
+# variable; never put it in this file.
+# llm:
+#   timeout: 20s
+#   providers:
+#     - name: primary
+#       base_url: https://llm.example.internal/v1
+#       model: small-model
+#       api_key_env: STAUNCH_LLM_KEY
 "#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_commented_noise_and_llm_settings_are_valid_once_uncommented() {
+        let text = example_config("a".repeat(32).as_str(), "b".repeat(32).as_str(), "secret")
+            .replace("    # noise: {action: ticket", "    noise: {action: ticket");
+        let (before, llm) = text.split_once("# llm:").expect("the llm example");
+        let text = format!("{before}llm:{}", llm.replace("#   ", "  "));
+        let config = crate::parse_config(&text, "example").expect("uncommented example is valid");
+        let noise = config.organisations[0].noise.for_service("checkout");
+        assert_eq!(noise.action, crate::noise::NoiseAction::Ticket);
+        assert_eq!(config.llm.providers.len(), 1);
+        assert_eq!(config.llm.providers[0].api_key_env.as_deref(), Some("STAUNCH_LLM_KEY"));
+    }
 
     #[test]
     fn example_is_a_valid_config() {

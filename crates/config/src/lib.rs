@@ -7,6 +7,8 @@ pub mod alertmanager;
 pub mod deploys;
 pub mod example;
 pub mod heartbeats;
+pub mod llm;
+pub mod noise;
 mod runbooks;
 pub mod slo_import;
 pub mod slos;

@@ -65,11 +65,17 @@ pub struct SloSettings {
     pub slo_tick: HumanDuration,
     /// The only executables (absolute paths) a runbook's command steps may run.
     pub runbook_commands: Vec<String>,
+    /// How often the alert-noise model is rebuilt from the database.
+    pub noise_retrain: HumanDuration,
 }
 
 impl Default for SloSettings {
     fn default() -> Self {
-        SloSettings { slo_tick: HumanDuration::from_secs(60), runbook_commands: Vec::new() }
+        SloSettings {
+            slo_tick: HumanDuration::from_secs(60),
+            runbook_commands: Vec::new(),
+            noise_retrain: HumanDuration::from_secs(600),
+        }
     }
 }
 
@@ -80,6 +86,9 @@ impl SloSettings {
             problems.push(format!("settings.slo_tick: {} must be between 100ms and 1m", self.slo_tick));
         }
         crate::runbooks::check_allowed_commands(&self.runbook_commands, problems);
+        if self.noise_retrain.as_millis() < 100 {
+            problems.push(format!("settings.noise_retrain: {} must be at least 100ms", self.noise_retrain));
+        }
     }
 }
 

@@ -33,6 +33,8 @@ pub struct Config {
     pub settings: SloSettings,
     /// `telemetry:` (how long pushed telemetry is kept).
     pub telemetry: TelemetrySettings,
+    /// `llm:` (off when it names no provider).
+    pub llm: crate::llm::LlmSettings,
     /// Organisations by the id the database gave them (see [`Config::bind_org_ids`]). The
     /// default organisation is bound from the start: its id is fixed by the schema.
     bound: HashMap<OrgId, usize>,
@@ -59,6 +61,8 @@ pub struct Organisation {
     pub heartbeats: Vec<HeartbeatDefinition>,
     /// Deploy links, rollbacks and pipeline pages (`deploys:`).
     pub deploys: DeploySettings,
+    /// What each service does with alerts judged likely noise (`services[].noise`).
+    pub noise: crate::noise::NoiseSettings,
 }
 
 impl Config {
@@ -227,6 +231,8 @@ struct RawConfig {
     heartbeats: Vec<RawHeartbeat>,
     #[serde(default)]
     deploys: RawDeploys,
+    #[serde(default)]
+    llm: Option<crate::llm::RawLlm>,
     /// Further tenants, each with its own directory.
     #[serde(default)]
     organisations: Vec<RawOrganisation>,
@@ -322,6 +328,8 @@ struct RawService {
     integrations: Vec<RawIntegration>,
     #[serde(default)]
     routes: Vec<RawRoute>,
+    #[serde(default)]
+    noise: Option<crate::noise::RawServiceNoise>,
 }
 
 fn yes() -> bool {
@@ -418,6 +426,11 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         let raw_symptoms = std::mem::take(&mut raw_organisation.symptoms);
         let raw_heartbeats = std::mem::take(&mut raw_organisation.heartbeats);
         let raw_deploys = std::mem::take(&mut raw_organisation.deploys);
+        let raw_noise: Vec<(String, crate::noise::RawServiceNoise)> = raw_organisation
+            .services
+            .iter_mut()
+            .filter_map(|service| service.noise.take().map(|noise| (service.id.clone(), noise)))
+            .collect();
         let directory = build_directory(raw_organisation, has_smtp, &mut organisation_problems);
         let service_ids: BTreeSet<String> = directory.services.keys().cloned().collect();
         let slos = build_slos(raw_slos, &service_ids, &mut organisation_problems);
@@ -431,6 +444,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         let heartbeats = build_heartbeats(raw_heartbeats, &service_ids, &mut organisation_problems);
         let runbook_names: BTreeSet<String> = runbooks.iter().map(|runbook| runbook.name.clone()).collect();
         let deploys = build_deploys(raw_deploys, &service_ids, &runbook_names, &mut organisation_problems);
+        let noise = crate::noise::build_noise(raw_noise, &mut organisation_problems);
         problems.extend(organisation_problems.into_iter().map(|problem| format!("{prefix}{problem}")));
         for digest in directory.integrations_by_key_sha256.keys() {
             if let Some(other) =
@@ -440,10 +454,11 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
                     .push(format!("{prefix}services: an integration key is also used by organisation {:?}", other.slug.as_str()));
             }
         }
-        organisations.push(Organisation { slug, name, directory, slos, runbooks, symptoms, heartbeats, deploys });
+        organisations.push(Organisation { slug, name, directory, slos, runbooks, symptoms, heartbeats, deploys, noise });
     }
     raw.settings.check(&mut problems);
     raw.telemetry.check(&mut problems);
+    let llm = crate::llm::build_llm(raw.llm, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -453,6 +468,7 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
         notifications: raw.notifications,
         settings: raw.settings,
         telemetry: raw.telemetry,
+        llm,
         bound: HashMap::new(),
         key_owners: HashMap::new(),
         empty: Directory::default(),

@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod intake;
 pub mod labels;
 pub mod matcher;
+pub mod noise;
 pub mod postmortem;
 pub mod rate_limit;
 pub mod regression_case;

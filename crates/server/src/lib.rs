@@ -13,6 +13,8 @@ pub mod facts;
 pub mod heartbeat;
 pub mod http;
 pub mod leader;
+pub mod llm;
+pub mod noise;
 pub mod outbox;
 mod payload;
 pub mod receiver;

@@ -63,7 +63,15 @@ pub async fn serve(
     let (outbox_handle, outbox_inbox) = outbox::channel();
     let outbox = Outbox::new(store.clone(), config.clone(), clock.clone())?;
     let (engine, engine_handle) = engine::engine(store.clone(), config.clone(), clock.clone(), outbox_handle);
+    let noise_models = engine.noise_models();
     let engine_task = tokio::spawn(engine.run(stop_workers.subscribe()));
+    let noise_worker = crate::noise::NoiseWorker {
+        store: store.clone(),
+        config: config.clone(),
+        clock: clock.clone(),
+        models: noise_models.clone(),
+    };
+    let noise_task = tokio::spawn(noise_worker.run(stop_workers.subscribe()));
     let outbox_task = tokio::spawn(outbox.run(outbox_inbox, stop_workers.subscribe()));
     let slo_board = crate::slo::SloBoard::default();
     let slo_worker = crate::slo::SloWorker {
@@ -103,6 +111,7 @@ pub async fn serve(
     };
     let telemetry_pruner_task = tokio::spawn(telemetry_pruner.run(stop_workers.subscribe()));
 
+    let llm = crate::llm::LanguageModel::from_config(&config.llm, store.clone(), clock.clone());
     let state = AppState {
         store,
         config,
@@ -114,6 +123,8 @@ pub async fn serve(
         slos: slo_board,
         runbooks,
         heartbeats: heartbeat_board,
+        llm,
+        noise: noise_models,
     };
     let app = router(state);
     match options.tls {
@@ -135,6 +146,7 @@ pub async fn serve(
     let _ = stop_workers.send(());
     let _ = slo_task.await;
     let _ = runbook_task.await;
+    let _ = noise_task.await;
     let _ = heartbeat_task.await;
     let _ = rollback_task.await;
     let _ = telemetry_pruner_task.await;

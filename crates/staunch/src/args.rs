@@ -324,6 +324,28 @@ enum EvalCommand {
         #[command(subcommand)]
         command: RcaCommand,
     },
+    /// Alert-noise backtest on a database's history: train on what was known before the split,
+    /// score every incident opening after it, print recall on actionable alerts and pages avoided
+    Noise {
+        /// Database: a path, sqlite: URL or postgres:// URL
+        #[arg(long, env = "STAUNCH_DB")]
+        db: String,
+        /// The organisation (slug)
+        #[arg(long, default_value = "default")]
+        org: String,
+        /// Split at this time (RFC 3339); default: at --train-fraction of the labelled history
+        #[arg(long, conflicts_with = "train_fraction")]
+        split_at: Option<String>,
+        /// Share of the labelled history (oldest first) to train on
+        #[arg(long, default_value_t = 0.7)]
+        train_fraction: f64,
+        /// A fixed threshold instead of the one learnt from history
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Print one JSON object with the figures and nothing else on stdout
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -424,6 +446,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Slo { command: SloCommand::Rules(rules_args) } => crate::slo::rules(&rules_args),
         Command::Eval { command: EvalCommand::Rca { command: RcaCommand::Nezha { directory, json } } } => {
             crate::eval::nezha(&directory, json)
+        }
+        Command::Eval { command: EvalCommand::Noise { db, org, split_at, train_fraction, threshold, json } } => {
+            let options = crate::eval_noise::NoiseEvalOptions { db, org, split_at, train_fraction, threshold, json };
+            crate::eval_noise::noise(options).await
         }
         Command::Slo { command: SloCommand::Import { file } } => crate::slo::import(&file),
         Command::Runbook { command } => crate::runbook::run(command).await,

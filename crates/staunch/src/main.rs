@@ -5,6 +5,7 @@ mod args;
 mod client_commands;
 mod demo;
 mod eval;
+mod eval_noise;
 mod export;
 mod init;
 mod learn;

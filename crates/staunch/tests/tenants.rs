@@ -300,6 +300,7 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
         ("POST", format!("/api/v1/incidents/{id}/runbooks"), Some(json!({ "runbook": "call-the-vendor" }))),
         ("POST", format!("/api/v1/incidents/{id}/runbooks"), Some(json!({ "runbook": "call-the-vendor", "dry_run": true }))),
         ("GET", format!("/api/v1/incidents/{id}/runbook-runs"), None),
+        ("GET", format!("/api/v1/incidents/{id}/llm-exchanges"), None),
         ("GET", format!("/api/v1/runbook-runs/{globex_run_id}"), None),
         ("POST", format!("/api/v1/runbook-runs/{globex_run_id}/approve"), None),
         ("POST", format!("/api/v1/runbook-runs/{globex_run_id}/undo"), None),
@@ -358,11 +359,15 @@ async fn roles_limit_tokens_and_integration_keys_only_ingest() {
         assert_eq!(status, 403, "viewer POST {path}: {answer}");
         assert!(answer["error"].as_str().unwrap().contains("responder"), "{answer}");
     }
-    // Only admins read the audit log.
+    // Only admins read the audit log and the language-model exchanges.
     for token in [&tokens.default_viewer, &tokens.default_responder] {
         let (status, _) = call(&app, token, "GET", "/api/v1/audit", None).await;
         assert_eq!(status, 403);
+        let (status, _) = call(&app, token, "GET", &format!("/api/v1/incidents/{incident_id}/llm-exchanges"), None).await;
+        assert_eq!(status, 403);
     }
+    let exchanges = get_ok(&app, &tokens.default_admin, &format!("/api/v1/incidents/{incident_id}/llm-exchanges")).await;
+    assert_eq!(exchanges["llm_exchanges"], json!([]), "no language model is configured: nothing was sent");
     // An integration key is not an API token.
     let (status, _) = call(&app, EVENTS_KEY, "GET", "/api/v1/incidents", None).await;
     assert_eq!(status, 401);

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_postmortems.sql"),
     include_str!("../migrations/0006_deploys.sql"),
     include_str!("../migrations/0008_telemetry.sql"),
+    include_str!("../migrations/0009_noise_llm.sql"),
 ];
 
 /// The schema version a migrated database is at: the number of migrations.

@@ -262,7 +262,8 @@ impl StoreTx for PostgresTx {
     async fn insert_incident(&mut self, incident: &NewIncident) -> StoreResult<Incident> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO incidents (org_id, title, service_id, severity, state, group_key, escalation_policy_id, \
-             auto_resolve, created_at, updated_at) VALUES ($1, $2, $3, $4, 'triggered', $5, $6, $7, $8, $8) RETURNING id",
+             auto_resolve, created_at, updated_at, noise_ppm) VALUES ($1, $2, $3, $4, 'triggered', $5, $6, $7, $8, $8, $9) \
+             RETURNING id",
         )
         .bind(incident.org.0)
         .bind(&incident.title)
@@ -272,6 +273,7 @@ impl StoreTx for PostgresTx {
         .bind(&incident.escalation_policy_id)
         .bind(incident.auto_resolve)
         .bind(micros(incident.created_at))
+        .bind(incident.noise_probability.map(probability_to_ppm))
         .fetch_one(&mut **self.tx()?)
         .await
         .map_err(|error| map_insert_error(error, "open incident for this group"))?;
@@ -293,6 +295,8 @@ impl StoreTx for PostgresTx {
             acknowledged_at: None,
             mitigated_at: None,
             resolved_at: None,
+            // As it reads back: stored in millionths.
+            noise_probability: incident.noise_probability.map(|probability| ppm_to_probability(probability_to_ppm(probability))),
         })
     }
 
@@ -622,5 +626,9 @@ impl StoreTx for PostgresTx {
 
     async fn prune_telemetry(&mut self, org: OrgId, before: Timestamp, limit: u32) -> StoreResult<u64> {
         crate::telemetry::prune(self.tx()?, org, before, limit).await
+    }
+
+    async fn insert_llm_exchange(&mut self, exchange: &NewLlmExchange) -> StoreResult<i64> {
+        crate::noise_llm::insert_exchange(self.tx()?, exchange).await
     }
 }

@@ -25,6 +25,7 @@ fn new_incident(group_key: &str) -> NewIncident {
         escalation_policy_id: None,
         auto_resolve: true,
         created_at: at(0),
+        noise_probability: None,
     }
 }
 

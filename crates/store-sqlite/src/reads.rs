@@ -10,7 +10,7 @@ use staunch_store::*;
 
 pub(crate) const INCIDENT_COLUMNS: &str = "id, org_id, title, service_id, severity, state, group_key, assignee, \
     escalation_policy_id, escalation_level, escalation_cycle, auto_resolve, created_at, updated_at, \
-    acknowledged_at, mitigated_at, resolved_at";
+    acknowledged_at, mitigated_at, resolved_at, noise_ppm";
 pub(crate) const ALERT_COLUMNS: &str = "id, org_id, service_id, dedup_key, firing, summary, severity, labels, \
     annotations, details, links, images, format, incident_id, silenced_by, first_seen, last_seen, starts_at, \
     resolved_at, event_count";
@@ -292,6 +292,20 @@ impl Store for SqliteStore {
 
     async fn telemetry_metrics(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<MetricPoint>> {
         crate::telemetry::metrics(&self.pool, org, query).await
+    }
+
+    async fn noise_history(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<staunch_domain::noise::HistoricalAlert>> {
+        crate::noise_llm::noise_history(&self.pool, org, since, before, limit).await
+    }
+
+    async fn llm_exchanges(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<LlmExchange>> {
+        crate::noise_llm::exchanges(&self.pool, org, incident_id).await
     }
 }
 

@@ -196,7 +196,7 @@ impl StoreTx for SqliteTx {
     async fn insert_incident(&mut self, incident: &NewIncident) -> StoreResult<Incident> {
         let result = sqlx::query(
             "INSERT INTO incidents (org_id, title, service_id, severity, state, group_key, escalation_policy_id, \
-             auto_resolve, created_at, updated_at) VALUES (?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?)",
+             auto_resolve, created_at, updated_at, noise_ppm) VALUES (?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?)",
         )
         .bind(incident.org.0)
         .bind(&incident.title)
@@ -207,6 +207,7 @@ impl StoreTx for SqliteTx {
         .bind(incident.auto_resolve)
         .bind(micros(incident.created_at))
         .bind(micros(incident.created_at))
+        .bind(incident.noise_probability.map(probability_to_ppm))
         .execute(&mut *self.tx)
         .await
         .map_err(|error| map_insert_error(error, "open incident for this group"))?;
@@ -228,6 +229,8 @@ impl StoreTx for SqliteTx {
             acknowledged_at: None,
             mitigated_at: None,
             resolved_at: None,
+            // As it reads back: stored in millionths.
+            noise_probability: incident.noise_probability.map(|probability| ppm_to_probability(probability_to_ppm(probability))),
         })
     }
 
@@ -544,6 +547,10 @@ impl StoreTx for SqliteTx {
 
     async fn prune_telemetry(&mut self, org: OrgId, before: Timestamp, limit: u32) -> StoreResult<u64> {
         crate::telemetry::prune(&mut self.tx, org, before, limit).await
+    }
+
+    async fn insert_llm_exchange(&mut self, exchange: &NewLlmExchange) -> StoreResult<i64> {
+        crate::noise_llm::insert_exchange(&mut self.tx, exchange).await
     }
 }
 

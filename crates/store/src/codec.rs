@@ -114,6 +114,7 @@ pub fn incident<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Incident> {
         acknowledged_at: optional_timestamp(row, "acknowledged_at")?,
         mitigated_at: optional_timestamp(row, "mitigated_at")?,
         resolved_at: optional_timestamp(row, "resolved_at")?,
+        noise_probability: row.optional_int("noise_ppm")?.map(ppm_to_probability),
     })
 }
 
@@ -290,3 +291,56 @@ pub fn deploy_link<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<DeployLink>
 /// The columns of `deploy_links`, in the order backends select them.
 pub const DEPLOY_LINK_COLUMNS: &str = "id, org_id, incident_id, service_id, change_id, deploy, linked_at, rollback_runbook, \
     rollback_approval, rollback_state, rollback_run_id, rollback_note, updated_at";
+
+pub fn llm_exchange<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<LlmExchange> {
+    Ok(LlmExchange {
+        id: row.int("id")?,
+        org: OrgId(row.int("org_id")?),
+        incident_id: row.optional_int("incident_id")?,
+        purpose: row.text("purpose")?,
+        provider: row.text("provider")?,
+        model: row.text("model")?,
+        prompt: row.text("prompt")?,
+        response: row.optional_text("response")?,
+        error: row.optional_text("error")?,
+        started_at: timestamp(row, "started_at")?,
+        finished_at: timestamp(row, "finished_at")?,
+    })
+}
+
+/// One incident opening of the noise history: the incident's columns, the `incident.opened`
+/// entry (`opened_by`, `opened_data`: its labels) and the first human action and resolution
+/// before the read's cut (`first_human_action_at`, `resolved_at`).
+pub fn historical_alert<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<staunch_domain::noise::HistoricalAlert> {
+    let opened_at = timestamp(row, "created_at")?;
+    let opened_data = row.optional_text("opened_data")?.and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let labels = opened_data
+        .as_ref()
+        .and_then(|data| data.get("labels"))
+        .and_then(|labels| serde_json::from_value(labels.clone()).ok())
+        .unwrap_or_default();
+    // `integration:<service>/<format>`: the format is what follows the last slash.
+    let format = row
+        .optional_text("opened_by")?
+        .and_then(|actor| actor.rsplit_once('/').map(|(_, format)| format.to_string()))
+        .unwrap_or_else(|| "unknown".to_string());
+    Ok(staunch_domain::noise::HistoricalAlert {
+        incident_id: row.int("id")?,
+        features: staunch_domain::noise::AlertFeatures {
+            service: row.text("service_id")?,
+            format,
+            // As the alert had it when it opened the incident (a worse alert may raise it later).
+            severity: opened_data
+                .as_ref()
+                .and_then(|data| data.get("severity")?.as_str().and_then(Severity::parse))
+                .map(|severity| severity.as_str().to_string())
+                .unwrap_or(row.text("severity")?),
+            labels,
+            summary: row.text("title")?,
+            at: opened_at,
+        },
+        opened_at,
+        first_human_action_at: optional_timestamp(row, "first_human_action_at")?,
+        resolved_at: optional_timestamp(row, "resolved_at")?,
+    })
+}

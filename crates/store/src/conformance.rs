@@ -11,6 +11,9 @@ use staunch_domain::incident::IncidentState;
 use staunch_domain::severity::Severity;
 use std::sync::Arc;
 
+mod noise_llm;
+pub use noise_llm::*;
+
 /// Generates one `#[tokio::test]` per conformance case. `$make_store` is an async function
 /// returning a fresh `Arc<dyn Store>`.
 #[macro_export]
@@ -42,6 +45,9 @@ macro_rules! conformance_tests {
             action_items_are_kept_per_incident_and_organisation,
             runbook_runs_round_trip_and_count_outcomes_per_symptom,
             deploy_links_are_one_per_incident_and_settled_once,
+            noise_history_labels_openings_with_what_was_known_before_the_cut,
+            noise_probability_is_kept_on_the_incident,
+            llm_exchanges_are_kept_per_incident_and_organisation,
         );
         $crate::conformance_tests!(@telemetry $make_store;
             telemetry_is_read_per_organisation_window_and_service,
@@ -106,6 +112,7 @@ fn new_incident(org: OrgId, service: &str, group_key: &str, created_at: Timestam
         escalation_policy_id: Some("default".into()),
         auto_resolve: true,
         created_at,
+        noise_probability: None,
     }
 }
 
@@ -729,6 +736,7 @@ struct Readable {
     slo_buckets: Vec<SloBucket>,
     runbook_runs: Vec<RunbookRun>,
     deploy_links: Vec<DeployLink>,
+    llm_exchanges: Vec<LlmExchange>,
     next_job_due: Option<Timestamp>,
     action_items: Vec<ActionItem>,
 }
@@ -746,6 +754,7 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         slo_buckets: vec![],
         runbook_runs: vec![],
         deploy_links: vec![],
+        llm_exchanges: vec![],
         next_job_due: store.next_job_due().await.unwrap(),
         action_items: vec![],
     };
@@ -765,6 +774,7 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         for incident in &everything.incidents {
             everything.runbook_runs.extend(store.runbook_runs(org, incident.id).await.unwrap());
             everything.deploy_links.extend(store.deploy_link(org, incident.id).await.unwrap());
+            everything.llm_exchanges.extend(store.llm_exchanges(org, incident.id).await.unwrap());
         }
     }
     for hash in token_hashes {
@@ -788,6 +798,9 @@ async fn populate_for_export(store: &Arc<dyn Store>) -> (Vec<OrgId>, Vec<String>
         let mut incident = create_incident(store, org, "checkout", &format!("group-{index}"), at(index as i64)).await;
         let resolved = create_incident(store, org, "search", "{}", at(10)).await;
         let mut tx = store.begin().await.unwrap();
+        let scored = NewIncident { noise_probability: Some(0.123_456_7), ..new_incident(org, "search", "scored", at(11)) };
+        tx.insert_incident(&scored).await.unwrap();
+        tx.insert_llm_exchange(&noise_llm::new_exchange(org, incident.id, "summarise")).await.unwrap();
         incident.state = IncidentState::Acknowledged;
         incident.assignee = Some("alice".into());
         incident.acknowledged_at = Some(at(20));

@@ -146,6 +146,32 @@ pub trait Store: Send + Sync + 'static {
         tx.commit().await?;
         Ok(deleted)
     }
+
+    /// The paging incident openings of `org` created in `[since, before)` (the newest `limit`,
+    /// returned oldest first) with what became of them before `before`: the first human action
+    /// (a timeline entry by a user or token, or an acknowledgement by the sender) and the
+    /// first resolution (the incident's or its alert's). Nothing at or after `before` is read,
+    /// so a model trained on the answer has not seen the future. Tickets nobody acted on are
+    /// left out (they paged nobody, so nobody acting says little); a ticket somebody acted on
+    /// is kept, so a kind the model wrongly tickets can still be learnt back as actionable.
+    async fn noise_history(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<staunch_domain::noise::HistoricalAlert>>;
+
+    /// The language-model exchanges about one incident, oldest first.
+    async fn llm_exchanges(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<LlmExchange>>;
+
+    /// Keeps one language-model exchange, in a transaction of its own; durable on return.
+    async fn insert_llm_exchange(&self, exchange: &NewLlmExchange) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let id = tx.insert_llm_exchange(exchange).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -265,6 +291,7 @@ pub trait StoreTx: Send {
     /// (spans by their start) and returns how many went; fewer than `limit` per table means
     /// nothing older is left.
     async fn prune_telemetry(&mut self, org: OrgId, before: Timestamp, limit: u32) -> StoreResult<u64>;
+    async fn insert_llm_exchange(&mut self, exchange: &NewLlmExchange) -> StoreResult<i64>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).

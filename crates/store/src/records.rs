@@ -75,6 +75,8 @@ pub struct NewIncident {
     pub escalation_policy_id: Option<String>,
     pub auto_resolve: bool,
     pub created_at: Timestamp,
+    /// The probability that the alert opening it is noise, when it was scored.
+    pub noise_probability: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +98,8 @@ pub struct Incident {
     pub acknowledged_at: Option<Timestamp>,
     pub mitigated_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
+    /// The probability that the alert opening it was noise, as scored then (alert-noise triage).
+    pub noise_probability: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -466,4 +470,45 @@ pub struct ActionItem {
     pub created_by: Actor,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// One language-model exchange kept for audit: the prompt, and the answer or the failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewLlmExchange {
+    pub org: OrgId,
+    pub incident_id: Option<i64>,
+    /// `summarise` or `rerank`.
+    pub purpose: String,
+    pub provider: String,
+    pub model: String,
+    pub prompt: String,
+    pub response: Option<String>,
+    pub error: Option<String>,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmExchange {
+    pub id: i64,
+    pub org: OrgId,
+    pub incident_id: Option<i64>,
+    pub purpose: String,
+    pub provider: String,
+    pub model: String,
+    pub prompt: String,
+    pub response: Option<String>,
+    pub error: Option<String>,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+}
+
+/// Probabilities are stored as integer millionths, so every backend and the export hold them
+/// exactly alike.
+pub fn probability_to_ppm(probability: f64) -> i64 {
+    (probability.clamp(0.0, 1.0) * 1_000_000.0).round() as i64
+}
+
+pub fn ppm_to_probability(ppm: i64) -> f64 {
+    ppm.clamp(0, 1_000_000) as f64 / 1_000_000.0
 }

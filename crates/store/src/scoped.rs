@@ -72,6 +72,10 @@ impl Scoped {
         self.store.deploy_link(self.org, incident_id).await
     }
 
+    pub async fn llm_exchanges(&self, incident_id: i64) -> StoreResult<Vec<LlmExchange>> {
+        self.store.llm_exchanges(self.org, incident_id).await
+    }
+
     pub async fn runbook_outcomes(&self) -> StoreResult<Vec<RunbookOutcomes>> {
         self.store.runbook_outcomes(self.org).await
     }

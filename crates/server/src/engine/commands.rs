@@ -161,12 +161,15 @@ pub(crate) struct ApplyContext<'a> {
     pub timeline: Vec<NewTimelineEntry>,
     /// The earliest `run_at` of the jobs this transaction scheduled.
     pub earliest_job: Option<Timestamp>,
+    /// The trained alert-noise models new alerts are scored with.
+    pub noise: &'a crate::noise::NoiseModels,
 }
 
 impl<'a> ApplyContext<'a> {
-    pub fn new(config: &'a Config, now: Timestamp) -> ApplyContext<'a> {
+    pub fn new(config: &'a Config, noise: &'a crate::noise::NoiseModels, now: Timestamp) -> ApplyContext<'a> {
         ApplyContext {
             config,
+            noise,
             now,
             handed_over: Vec::new(),
             silences: Default::default(),

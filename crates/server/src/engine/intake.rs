@@ -10,12 +10,14 @@ use super::commands::{ApplyContext, IngestReceipt};
 use super::timeline::append;
 use super::{escalate, state_change};
 use jiff::Timestamp;
+use staunch_config::noise::NoiseAction;
 use staunch_domain::alert::{AlertAction, AlertEvent, SourceFormat};
 use staunch_domain::directory::Service;
 use staunch_domain::escalation::EscalationPosition;
 use staunch_domain::incident::{IncidentState, StateChange};
 use staunch_domain::intake::{self, IntakeDecision, KnownAlert};
 use staunch_domain::matcher::{Matcher, parse_matchers};
+use staunch_domain::noise::{NoiseVerdict, ThresholdChoice};
 use staunch_store::{Actor, Alert, Incident, NewAlert, NewIncident, OrgId, StoreResult, StoreTx};
 use std::collections::{BTreeSet, HashMap};
 
@@ -178,6 +180,43 @@ struct WorkItem<'a> {
     service: &'a Service,
     event: &'a AlertEvent,
     group: GroupKey,
+    /// Whether an incident it opens pages: not for a ticket (`staunch_page="false"`), nor for
+    /// an alert the noise model judged likely noise on a service that asked for tickets.
+    pages: bool,
+    /// The noise model's verdict, when the service asked for tickets (scored up front, since
+    /// it decides the group).
+    noise: Option<NoiseVerdict>,
+}
+
+/// The noise verdict of a trigger bound for a service whose `noise.action` is `ticket`.
+fn noise_verdict_for_routing(
+    context: &ApplyContext<'_>,
+    org: OrgId,
+    service: &Service,
+    event: &AlertEvent,
+) -> Option<NoiseVerdict> {
+    if event.action != AlertAction::Trigger || !event.pages() {
+        return None;
+    }
+    let setting = context.config.organisation_by_id(org)?.noise.for_service(&service.id);
+    if setting.action != NoiseAction::Ticket {
+        return None;
+    }
+    let triage = context.noise.get(org)?;
+    let features = crate::noise::features_of(&service.id, event, context.now);
+    Some(triage.verdict(&features, setting.threshold, context.noise.policy()))
+}
+
+/// The verdict recorded on a new incident: the one routing used, or a score alone.
+fn noise_verdict_for_record(context: &ApplyContext<'_>, org: OrgId, item: &WorkItem<'_>) -> Option<NoiseVerdict> {
+    if item.noise.is_some() {
+        return item.noise;
+    }
+    let triage = context.noise.get(org)?;
+    let features = crate::noise::features_of(&item.service.id, item.event, context.now);
+    let threshold =
+        context.config.organisation_by_id(org).map(|organisation| organisation.noise.for_service(&item.service.id).threshold);
+    Some(triage.verdict(&features, threshold.unwrap_or(ThresholdChoice::Auto), context.noise.policy()))
 }
 
 pub(crate) async fn ingest_run(
@@ -198,9 +237,11 @@ pub(crate) async fn ingest_run(
                     service.id.clone(),
                     intake::incident_group_key(&event.labels, &service.group_by, &event.dedup_key),
                 );
+                let noise = noise_verdict_for_routing(context, request.org, service, event);
+                let pages = event.pages() && !noise.is_some_and(|verdict| verdict.likely_noise);
                 // Tickets group apart: a page must never join an incident that pages nobody.
-                let group = if event.pages() { group } else { (group.0, group.1, format!("ticket:{}", group.2)) };
-                work.push(WorkItem { request: index, service, event, group });
+                let group = if pages { group } else { (group.0, group.1, format!("ticket:{}", group.2)) };
+                work.push(WorkItem { request: index, service, event, group, pages, noise });
             }
         }
     }
@@ -327,6 +368,7 @@ async fn apply_event(
 
     match intake::decide(event.action, known, open_incident.as_ref().map(|incident| incident.id)) {
         IntakeDecision::OpenIncident { .. } => {
+            let noise = noise_verdict_for_record(context, org, item);
             let mut incident = tx
                 .insert_incident(&NewIncident {
                     org,
@@ -334,19 +376,28 @@ async fn apply_event(
                     service_id: service.id.clone(),
                     severity: event.severity,
                     group_key: item.group.2.clone(),
-                    escalation_policy_id: if event.pages() { service.escalation_policy_id.clone() } else { None },
+                    escalation_policy_id: if item.pages { service.escalation_policy_id.clone() } else { None },
                     auto_resolve: service.auto_resolve,
                     created_at: context.now,
+                    noise_probability: noise.map(|verdict| verdict.probability),
                 })
                 .await?;
             store_alert(tx, snapshot, alert_key, service, event, existing, Some(incident.id), None, context.now).await?;
-            let data = serde_json::json!({
+            let mut data = serde_json::json!({
                 "title": incident.title, "service": service.id, "severity": incident.severity,
                 "dedup_key": event.dedup_key, "labels": event.labels,
             });
+            if let Some(verdict) = noise {
+                // When the verdict turned a page into a ticket, the entry says so and why.
+                let ticketed = event.pages() && !item.pages;
+                data["noise"] = serde_json::json!({
+                    "probability": verdict.probability, "threshold": verdict.threshold,
+                    "likely_noise": verdict.likely_noise, "ticketed": ticketed,
+                });
+            }
             append(context, org, incident.id, actor, "incident.opened", data);
             triage(context, org, incident.id, &service.id, &event.labels);
-            super::deploys::link_on_open(tx, context, org, incident.id, &event.labels, event.pages()).await?;
+            super::deploys::link_on_open(tx, context, org, incident.id, &event.labels, item.pages).await?;
             metrics::counter!("staunch_incidents_opened_total").increment(1);
             receipt.incidents_opened.push(incident.id);
             receipt.alerts_stored += 1;

@@ -89,6 +89,7 @@ pub struct Engine {
     /// When the earliest job is due, as far as this engine knows (see `JOB_POLL`).
     next_job_due: Option<Timestamp>,
     next_job_due_read_at: std::time::Instant,
+    noise: crate::noise::NoiseModels,
 }
 
 pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxHandle) -> (Engine, EngineHandle) {
@@ -102,11 +103,18 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         queued: DeficitRoundRobin::new(FAIR_QUANTUM),
         next_job_due: None,
         next_job_due_read_at: std::time::Instant::now() - JOB_POLL,
+        noise: crate::noise::NoiseModels::default(),
     };
     (engine, EngineHandle { sender })
 }
 
 impl Engine {
+    /// The noise models this engine scores new alerts with, for the worker that trains them
+    /// and the API that shows them.
+    pub fn noise_models(&self) -> crate::noise::NoiseModels {
+        self.noise.clone()
+    }
+
     pub async fn run(mut self, mut shutdown: broadcast::Receiver<()>) {
         loop {
             if self.queued.is_empty() {
@@ -163,7 +171,7 @@ impl Engine {
         let size = batch.len();
         let outcome = async {
             let mut tx = self.store.begin().await?;
-            let mut context = commands::ApplyContext::new(&self.config, now);
+            let mut context = commands::ApplyContext::new(&self.config, &self.noise, now);
             let mut replies = Vec::with_capacity(batch.len());
             let mut index = 0;
             while index < batch.len() {
@@ -228,7 +236,7 @@ impl Engine {
         let outcome = async {
             let mut tx = self.store.begin().await?;
             let jobs = tx.due_jobs(now, 256).await?;
-            let mut context = commands::ApplyContext::new(&self.config, now);
+            let mut context = commands::ApplyContext::new(&self.config, &self.noise, now);
             for job in &jobs {
                 escalate::run_job(&mut *tx, &mut context, job).await?;
                 tx.delete_job(job.id).await?;

@@ -89,7 +89,7 @@ fn incident_not_found() -> ApiError {
 }
 
 /// The incident id in the path, once it is known to name an incident of the caller's org.
-async fn existing_incident_id(caller: &Caller, raw: &str) -> Result<i64, ApiError> {
+pub(super) async fn existing_incident_id(caller: &Caller, raw: &str) -> Result<i64, ApiError> {
     let id = incident_id(raw)?;
     caller.store.incident(id).await?.ok_or_else(incident_not_found)?;
     Ok(id)

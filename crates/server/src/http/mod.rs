@@ -9,6 +9,7 @@ mod github;
 mod heartbeats;
 mod ingest;
 mod ingest_compat;
+mod noise_llm;
 mod postmortems;
 mod rate_limit;
 mod runbooks;
@@ -50,6 +51,10 @@ pub struct AppState {
     pub runbooks: crate::runbook::RunbookService,
     /// The latest heartbeat evaluations (see `crate::heartbeat`).
     pub heartbeats: crate::heartbeat::HeartbeatBoard,
+    /// The trained alert-noise models (see `crate::noise`).
+    pub noise: crate::noise::NoiseModels,
+    /// The language model, when `llm:` names a provider (see `crate::llm`).
+    pub llm: Option<crate::llm::LanguageModel>,
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {
@@ -106,6 +111,8 @@ pub fn router(state: AppState) -> Router {
         .route("/telemetry/spans", get(telemetry::read_spans).post(telemetry::push_spans))
         .route("/telemetry/metrics", get(telemetry::read_metrics).post(telemetry::push_metrics))
         .route("/telemetry/investigation", get(telemetry::investigation))
+        .route("/noise", get(noise_llm::noise_model))
+        .route("/incidents/{id}/llm-exchanges", get(noise_llm::llm_exchanges))
         .fallback(errors::not_found);
     Router::new()
         .route("/integrations/alertmanager/{key}", post(ingest::alertmanager))
