@@ -22,6 +22,7 @@ pub use export::schema_version_at;
 pub use migrate::SCHEMA_VERSION;
 mod action_items;
 mod deploy_links;
+mod investigation;
 mod reads;
 mod runbook_runs;
 mod slo_buckets;

@@ -290,3 +290,20 @@ pub fn deploy_link<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<DeployLink>
 /// The columns of `deploy_links`, in the order backends select them.
 pub const DEPLOY_LINK_COLUMNS: &str = "id, org_id, incident_id, service_id, change_id, deploy, linked_at, rollback_runbook, \
     rollback_approval, rollback_state, rollback_run_id, rollback_note, updated_at";
+
+/// A catalog row's entity (column `entity`, JSON).
+pub fn catalog_entity<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<staunch_domain::catalog::CatalogEntity> {
+    let value = row.json("entity")?;
+    serde_json::from_value(value).map_err(|error| StoreError::Corrupt(format!("column entity: {error}")))
+}
+
+/// Columns `incident_id`, `computed_at`, `result`.
+pub fn stored_investigation<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<StoredInvestigation> {
+    Ok(StoredInvestigation {
+        incident_id: row.int("incident_id")?,
+        computed_at: timestamp(row, "computed_at")?,
+        result: row.json("result")?,
+    })
+}
+
+pub const CHANGE_EVENT_COLUMNS: &str = "id, org_id, service_id, summary, source, at, received_at, details, links";

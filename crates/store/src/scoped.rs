@@ -75,4 +75,22 @@ impl Scoped {
     pub async fn runbook_outcomes(&self) -> StoreResult<Vec<RunbookOutcomes>> {
         self.store.runbook_outcomes(self.org).await
     }
+
+    pub async fn catalog(&self) -> StoreResult<Vec<staunch_domain::catalog::CatalogEntity>> {
+        self.store.catalog(self.org).await
+    }
+    pub async fn change_events_between(
+        &self,
+        from: jiff::Timestamp,
+        until: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeEvent>> {
+        self.store.change_events_between(self.org, from, until, limit).await
+    }
+    pub async fn similar_incidents(&self, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>> {
+        self.store.similar_incidents(self.org, query).await
+    }
+    pub async fn investigation(&self, incident_id: i64) -> StoreResult<Option<StoredInvestigation>> {
+        self.store.investigation(self.org, incident_id).await
+    }
 }
