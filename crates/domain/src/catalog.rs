@@ -42,12 +42,27 @@ impl EntityKind {
     }
 }
 
-/// A reference to an entity, `kind:namespace/name` (Backstage's entity ref).
+/// A reference to an entity, `kind:namespace/name` (Backstage's entity ref); in JSON, that
+/// string.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct EntityRef {
     pub kind: EntityKind,
     pub namespace: String,
     pub name: String,
+}
+
+impl TryFrom<String> for EntityRef {
+    type Error = String;
+    fn try_from(text: String) -> Result<EntityRef, String> {
+        EntityRef::parse(&text, None)
+    }
+}
+
+impl From<EntityRef> for String {
+    fn from(reference: EntityRef) -> String {
+        reference.key()
+    }
 }
 
 impl EntityRef {
@@ -133,12 +148,12 @@ pub fn check_catalog(entities: &[CatalogEntity]) -> Result<(), CatalogError> {
     let mut seen = BTreeSet::new();
     for (index, entity) in entities.iter().enumerate() {
         let at = format!("entities[{index}]");
-        check_name(&entity.name).map_err(|problem| CatalogError { at: format!("{at}.metadata.name"), problem })?;
-        check_name(&entity.namespace).map_err(|problem| CatalogError { at: format!("{at}.metadata.namespace"), problem })?;
+        check_name(&entity.name).map_err(|problem| CatalogError { at: format!("{at}.name"), problem })?;
+        check_name(&entity.namespace).map_err(|problem| CatalogError { at: format!("{at}.namespace"), problem })?;
         for (tag_index, tag) in entity.tags.iter().enumerate() {
             if tag.is_empty() || tag.len() > 63 || tag.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 let problem = format!("tag {tag:?} must be 1 to 63 characters without spaces");
-                return Err(CatalogError { at: format!("{at}.metadata.tags[{tag_index}]"), problem });
+                return Err(CatalogError { at: format!("{at}.tags[{tag_index}]"), problem });
             }
         }
         let key = entity.entity_ref().key();

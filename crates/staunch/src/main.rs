@@ -7,6 +7,7 @@ mod demo;
 mod eval;
 mod export;
 mod init;
+mod investigate;
 mod learn;
 mod memory;
 mod migrate;

@@ -21,7 +21,7 @@ use crate::outbox::OutboxHandle;
 use jiff::Timestamp;
 use staunch_config::Config;
 use staunch_domain::fairness::DeficitRoundRobin;
-use staunch_store::{OrgId, Store, StoreError};
+use staunch_store::{JobKind, OrgId, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -230,7 +230,13 @@ impl Engine {
             let jobs = tx.due_jobs(now, 256).await?;
             let mut context = commands::ApplyContext::new(&self.config, now);
             for job in &jobs {
-                escalate::run_job(&mut *tx, &mut context, job).await?;
+                match (job.kind, job.incident_id) {
+                    (JobKind::Investigate, Some(incident_id)) => {
+                        let store = &self.store;
+                        crate::investigation::refresh(store, &mut *tx, &mut context.timeline, job.org, incident_id, now).await?
+                    }
+                    _ => escalate::run_job(&mut *tx, &mut context, job).await?,
+                }
                 tx.delete_job(job.id).await?;
             }
             timeline::flush(&mut *tx, &mut context).await?;
