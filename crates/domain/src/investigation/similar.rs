@@ -1,13 +1,19 @@
 //! Similar past incident hypotheses: a past incident resembles this one by the words they
 //! share (title, alert text and label values, notes) and by service.
 //!
-//! strength = 0.75 × dice(words) + 0.25 × (same service), times 0.6 when the past incident is
-//! not resolved yet (what fixed it is not known). The database's full-text search picked the
+//! strength = 0.45 × (0.75 × dice(words) + 0.25 × same service), times 0.6 when the past
+//! incident is not resolved yet (what fixed it is not known). The 0.45: alert rules fire
+//! again with the same words, so resemblance says the symptom is familiar and what may fix
+//! it, not that the cause is the same; it can lead only when no change or service is
+//! stronger. The database's full-text search picked the
 //! candidates; the score here is recomputed from words so it does not depend on the
 //! backend's ranking function. The runbook that worked there is suggested.
 
 use super::words::{self, dice, shared};
 use super::{Hypothesis, HypothesisKind, InvestigationInput, Visible};
+
+/// What a perfect resemblance is worth (see the module doc).
+const RESEMBLANCE_WEIGHT: f64 = 0.45;
 
 pub(crate) fn rank(input: &InvestigationInput<'_>, seen: &Visible<'_>) -> Vec<Hypothesis> {
     input
@@ -18,7 +24,7 @@ pub(crate) fn rank(input: &InvestigationInput<'_>, seen: &Visible<'_>) -> Vec<Hy
             let past_words = words::words(&format!("{} {}", past.title, past.text));
             let similarity = dice(&seen.incident_words, &past_words);
             let same_service = past.service_id == seen.incident_service;
-            let mut strength = 0.75 * similarity + if same_service { 0.25 } else { 0.0 };
+            let mut strength = RESEMBLANCE_WEIGHT * (0.75 * similarity + if same_service { 0.25 } else { 0.0 });
             let mut evidence_for = Vec::new();
             let mut evidence_against = Vec::new();
             let common = shared(&seen.incident_words, &past_words);
