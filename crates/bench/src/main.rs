@@ -10,12 +10,15 @@
 //! - `list`: listing one service's open alerts while 100,000 are open.
 //! - `slo`: evaluating 10,000 SLOs per tick, beside Prometheus evaluating their Sloth rules
 //!   (not part of `all`).
+//! - `rca`: time to first hypotheses for a new incident with 500,000 changes and 100,000 past
+//!   incidents in SQLite, in this process (not part of `all`).
 
 mod load;
 mod noisy;
 mod payload;
 mod phases;
 mod procfs;
+mod rca;
 mod receiver;
 mod report;
 mod servers;
@@ -36,6 +39,8 @@ enum What {
     All,
     /// SLO evaluation cost per tick and memory, beside Prometheus evaluating Sloth rules
     Slo,
+    /// Time to first hypotheses with a large history in SQLite
+    Rca,
     /// The evaluator half of `slo`, run as a child process (its memory is measured alone)
     #[value(hide = true)]
     SloEvaluator,
@@ -104,6 +109,15 @@ struct Args {
     /// Minutes Prometheus evaluates the rules in the slo phase, after a minute of warm-up
     #[arg(long, default_value_t = 5)]
     prometheus_minutes: u64,
+    /// Change events stored before the rca phase
+    #[arg(long, default_value_t = 500_000)]
+    rca_changes: u64,
+    /// Past incidents stored before the rca phase
+    #[arg(long, default_value_t = 100_000)]
+    rca_past_incidents: u64,
+    /// New incidents investigated (and timed) in the rca phase
+    #[arg(long, default_value_t = 200)]
+    rca_incidents: usize,
     /// Write all results as JSON to this file
     #[arg(long)]
     out: Option<PathBuf>,
@@ -143,6 +157,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.what == What::SloEvaluator {
         let figures = slo::measure_evaluators(args.slos, args.slo_ticks)?;
         println!("{}", serde_json::to_string(&figures)?);
+        return Ok(());
+    }
+    if args.what == What::Rca {
+        let settings = rca::RcaSettings {
+            changes: args.rca_changes,
+            past_incidents: args.rca_past_incidents,
+            incidents: args.rca_incidents,
+            services: 200,
+        };
+        let results = rca::rca(&settings).await?;
+        println!("{}", rca::render(&results));
+        if let Some(path) = &args.out {
+            std::fs::write(path, serde_json::to_string_pretty(&results)? + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         return Ok(());
     }
     let staunch = match args.staunch_bin.clone() {
