@@ -301,7 +301,7 @@ mod tests {
         ];
         for (text, expected) in cases {
             let got = EntityRef::parse(text, None).map(|reference| reference.key());
-            assert_eq!(got.as_deref().map_err(String::as_str), expected.map_err(|e| e), "{text}");
+            assert_eq!(got.as_deref().map_err(String::as_str), expected, "{text}");
         }
     }
 

@@ -143,7 +143,7 @@ async fn wait_for_investigation_after_last_note(app: &App, token: &str, incident
     for _ in 0..200 {
         let timeline = get_ok(app, token, &format!("/api/v1/incidents/{incident_id}/timeline")).await;
         let last_note =
-            timeline["timeline"].as_array().unwrap().iter().filter(|entry| entry["kind"] == "incident.note").last().cloned();
+            timeline["timeline"].as_array().unwrap().iter().filter(|entry| entry["kind"] == "incident.note").next_back().cloned();
         let (status, investigation) =
             call(app, token, "GET", &format!("/api/v1/incidents/{incident_id}/investigation"), None).await;
         let computed_at = investigation["computed_at"].as_str().and_then(|at| at.parse::<jiff::Timestamp>().ok());
