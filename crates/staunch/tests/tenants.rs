@@ -142,8 +142,7 @@ async fn trigger(app: &App, routing_key: &str, dedup_key: &str) {
 async fn wait_for_investigation_after_last_note(app: &App, token: &str, incident_id: i64) {
     for _ in 0..200 {
         let timeline = get_ok(app, token, &format!("/api/v1/incidents/{incident_id}/timeline")).await;
-        let last_note =
-            timeline["timeline"].as_array().unwrap().iter().filter(|entry| entry["kind"] == "incident.note").next_back().cloned();
+        let last_note = timeline["timeline"].as_array().unwrap().iter().rfind(|entry| entry["kind"] == "incident.note").cloned();
         let (status, investigation) =
             call(app, token, "GET", &format!("/api/v1/incidents/{incident_id}/investigation"), None).await;
         let computed_at = investigation["computed_at"].as_str().and_then(|at| at.parse::<jiff::Timestamp>().ok());
