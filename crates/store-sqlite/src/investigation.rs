@@ -1,6 +1,6 @@
 //! The SQLite side of the investigation: the catalog, stored investigations, change events by
 //! time, and past incidents through the FTS5 index `incident_search` (kept by triggers, see
-//! migration 0007).
+//! migration 0007) and its vocabulary `incident_search_vocab`.
 
 use crate::backend;
 use crate::codec::{Columns, json_text, micros};
@@ -95,6 +95,44 @@ pub(crate) async fn changes_between(
     rows.iter().map(|row| codec::change_event(&Columns(row))).collect()
 }
 
+/// A word held by more than this share of the index's rows is left out of a search...
+const COMMON_WORD_SHARE: f64 = 0.05;
+/// ...as long as this many words remain.
+const MIN_SEARCH_WORDS: usize = 3;
+/// Smaller indexes are searched with every word: they are cheap to search whole.
+const FILTER_FROM_ROWS: i64 = 10_000;
+
+/// Leaves out the words most rows hold (by `incident_search_vocab`, over every organisation's
+/// rows, as bm25's own word weights are), keeping at least [`MIN_SEARCH_WORDS`], rarest
+/// first, and only once the index holds [`FILTER_FROM_ROWS`] rows. Matching and ranking a word every incident holds is most of a search's cost, and it
+/// adds almost nothing to the ranking. A word the vocabulary does not know as written (the
+/// index stems words) is kept.
+async fn without_common_words(pool: &SqlitePool, quoted: Vec<String>) -> StoreResult<Vec<String>> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM incident_search").fetch_one(pool).await.map_err(backend)?;
+    if total < FILTER_FROM_ROWS {
+        return Ok(quoted);
+    }
+    let mut counted = Vec::with_capacity(quoted.len());
+    for word in quoted {
+        let bare = word.trim_matches('"').to_string();
+        let rows: Option<i64> = sqlx::query_scalar("SELECT doc FROM incident_search_vocab WHERE term = ?")
+            .bind(&bare)
+            .fetch_optional(pool)
+            .await
+            .map_err(backend)?;
+        counted.push((rows.unwrap_or(0), word));
+    }
+    counted.sort_by_key(|(rows, _)| *rows);
+    let limit = (total as f64 * COMMON_WORD_SHARE) as i64;
+    Ok(counted
+        .into_iter()
+        .enumerate()
+        .filter(|(index, (rows, _))| *index < MIN_SEARCH_WORDS || *rows <= limit)
+        .map(|(_, (_, word))| word)
+        .collect())
+}
+
 /// FTS5 with an OR of quoted words (quotes make every word a plain token, whatever it
 /// spells); `rank` (bm25) ranks, lower is better, so the score is its negation. An incident with
 /// several matching rows counts by its best one (the CTE is materialized because FTS5's rank
@@ -109,6 +147,7 @@ pub(crate) async fn similar(pool: &SqlitePool, org: OrgId, query: &SimilarIncide
     if words.is_empty() || query.limit == 0 {
         return Ok(Vec::new());
     }
+    let words = without_common_words(pool, words).await?;
     let rows = sqlx::query(
         "WITH matches AS MATERIALIZED ( \
            SELECT incident_id, rank FROM incident_search \
