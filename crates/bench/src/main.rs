@@ -12,6 +12,8 @@
 //!   (not part of `all`).
 //! - `noise-history`: writes a synthetic alert history into a new SQLite database for
 //!   `staunch eval noise` (see `noise_history` for how it is generated; not part of `all`).
+//! - `rca`: time to first hypotheses for a new incident with 500,000 changes and 100,000 past
+//!   incidents in SQLite, in this process (not part of `all`).
 
 mod load;
 mod noise_history;
@@ -19,6 +21,7 @@ mod noisy;
 mod payload;
 mod phases;
 mod procfs;
+mod rca;
 mod receiver;
 mod report;
 mod servers;
@@ -41,6 +44,8 @@ enum What {
     Slo,
     /// A synthetic alert history (who acted on what) for `staunch eval noise --db FILE`
     NoiseHistory,
+    /// Time to first hypotheses with a large history in SQLite
+    Rca,
     /// The evaluator half of `slo`, run as a child process (its memory is measured alone)
     #[value(hide = true)]
     SloEvaluator,
@@ -114,6 +119,15 @@ struct Args {
     /// Minutes Prometheus evaluates the rules in the slo phase, after a minute of warm-up
     #[arg(long, default_value_t = 5)]
     prometheus_minutes: u64,
+    /// Change events stored before the rca phase
+    #[arg(long, default_value_t = 500_000)]
+    rca_changes: u64,
+    /// Past incidents stored before the rca phase
+    #[arg(long, default_value_t = 100_000)]
+    rca_past_incidents: u64,
+    /// New incidents investigated (and timed) in the rca phase
+    #[arg(long, default_value_t = 200)]
+    rca_incidents: usize,
     /// Write all results as JSON to this file
     #[arg(long)]
     out: Option<PathBuf>,
@@ -180,6 +194,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.what == What::SloEvaluator {
         let figures = slo::measure_evaluators(args.slos, args.slo_ticks)?;
         println!("{}", serde_json::to_string(&figures)?);
+        return Ok(());
+    }
+    if args.what == What::Rca {
+        let settings = rca::RcaSettings {
+            changes: args.rca_changes,
+            past_incidents: args.rca_past_incidents,
+            incidents: args.rca_incidents,
+            services: 200,
+        };
+        let results = rca::rca(&settings).await?;
+        println!("{}", rca::render(&results));
+        if let Some(path) = &args.out {
+            std::fs::write(path, serde_json::to_string_pretty(&results)? + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         return Ok(());
     }
     let staunch = match args.staunch_bin.clone() {

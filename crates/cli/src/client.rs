@@ -61,6 +61,11 @@ impl Client {
         self.send(request, path).await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> Result<Value, ClientError> {
+        let request = self.http.put(self.url(path)).json(&body);
+        self.send(request, path).await
+    }
+
     pub async fn delete(&self, path: &str) -> Result<Value, ClientError> {
         let request = self.http.delete(self.url(path));
         self.send(request, path).await

@@ -4,6 +4,7 @@
 //! returns domain types that have already been checked (parse, don't validate).
 
 pub mod alertmanager;
+pub mod catalog;
 pub mod deploys;
 pub mod example;
 pub mod heartbeats;

@@ -7,6 +7,7 @@
 
 pub mod action_item;
 pub mod alert;
+pub mod catalog;
 pub mod deploy;
 pub mod directory;
 pub mod duration;
@@ -16,6 +17,7 @@ pub mod heartbeat;
 pub mod incident;
 pub mod ingest;
 pub mod intake;
+pub mod investigation;
 pub mod labels;
 pub mod matcher;
 pub mod noise;

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod facts;
 pub mod heartbeat;
 pub mod http;
+pub mod investigation;
 pub mod leader;
 pub mod llm;
 pub mod noise;

@@ -190,7 +190,12 @@ enum Command {
         #[arg(long)]
         html: bool,
     },
-    /// One incident's follow-ups and regression case
+    /// The service catalog: owners and dependencies, from Backstage catalog-info.yaml
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// One incident's investigation, follow-ups and regression case
     Incident {
         #[command(subcommand)]
         command: IncidentCommand,
@@ -387,7 +392,32 @@ enum SilenceCommand {
 }
 
 #[derive(Subcommand)]
+enum CatalogCommand {
+    /// Make a catalog-info.yaml file (or every one under a directory) the organisation's whole
+    /// catalog: new entities are added, changed ones updated, missing ones removed
+    Import {
+        #[command(flatten)]
+        client: ClientArgs,
+        path: PathBuf,
+    },
+    /// List the catalog's entities
+    Show {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum IncidentCommand {
+    /// Ranked hypotheses (changes, services, similar past incidents) with their evidence
+    Investigate {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: i64,
+        /// Compute it from what was known at this time (RFC 3339) instead of showing the latest
+        #[arg(long)]
+        as_of: Option<jiff::Timestamp>,
+    },
     /// Write a resolved incident as a regression case (JSON)
     ExportCase {
         #[command(flatten)]
@@ -488,6 +518,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Postmortem { client: options, id, html } => crate::learn::postmortem(&options, id, html).await,
         Command::Incident { command: IncidentCommand::ExportCase { client: options, id, out } } => {
             crate::learn::export_case(&options, id, out.as_deref()).await
+        }
+        Command::Incident { command: IncidentCommand::Investigate { client: options, id, as_of } } => {
+            crate::investigate::investigate(&options, id, as_of).await
+        }
+        Command::Catalog { command: CatalogCommand::Import { client: options, path } } => {
+            crate::investigate::import_catalog(&options, &path).await
+        }
+        Command::Catalog { command: CatalogCommand::Show { client: options } } => {
+            crate::investigate::show_catalog(&options).await
         }
         Command::Cases { command: CasesCommand::Check { directory, config, org } } => {
             crate::learn::check_cases(&config, &org, &directory)

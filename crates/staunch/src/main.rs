@@ -8,6 +8,7 @@ mod eval;
 mod eval_noise;
 mod export;
 mod init;
+mod investigate;
 mod learn;
 mod memory;
 mod migrate;

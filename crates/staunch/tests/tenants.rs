@@ -107,6 +107,7 @@ async fn call(app: &App, token: &str, method: &str, path: &str, body: Option<Val
         "POST" => app.http.post(url),
         "DELETE" => app.http.delete(url),
         "PATCH" => app.http.patch(url),
+        "PUT" => app.http.put(url),
         other => panic!("unknown method {other}"),
     };
     let request = request.bearer_auth(token);
@@ -137,6 +138,23 @@ async fn trigger(app: &App, routing_key: &str, dedup_key: &str) {
 }
 
 /// Everything organisation B has, as B sees it.
+/// Waits until the incident's stored investigation was computed after its newest note.
+async fn wait_for_investigation_after_last_note(app: &App, token: &str, incident_id: i64) {
+    for _ in 0..200 {
+        let timeline = get_ok(app, token, &format!("/api/v1/incidents/{incident_id}/timeline")).await;
+        let last_note = timeline["timeline"].as_array().unwrap().iter().rfind(|entry| entry["kind"] == "incident.note").cloned();
+        let (status, investigation) =
+            call(app, token, "GET", &format!("/api/v1/incidents/{incident_id}/investigation"), None).await;
+        let computed_at = investigation["computed_at"].as_str().and_then(|at| at.parse::<jiff::Timestamp>().ok());
+        let note_at = last_note.and_then(|note| note["at"].as_str().and_then(|at| at.parse::<jiff::Timestamp>().ok()));
+        if status == 200 && investigation["stored"] == true && computed_at > note_at {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the investigation of incident {incident_id} never caught up with its last note");
+}
+
 async fn globex_state(app: &App, tokens: &Tokens, incident_id: i64) -> Value {
     json!({
         "incident": get_ok(app, &tokens.globex_admin, &format!("/api/v1/incidents/{incident_id}")).await["incident"],
@@ -242,6 +260,14 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
         let (status, answer) = call(&app, &tokens.globex_admin, "POST", path, Some(batch)).await;
         assert_eq!(status, 202, "{path}: {answer}");
     }
+    // B's catalog names its own services.
+    let catalog = json!({ "entities": [{ "kind": "Component", "namespace": "default", "name": "globex-billing",
+                                          "depends_on": ["component:globex-db"] }] });
+    let (status, answer) = call(&app, &tokens.globex_admin, "PUT", "/api/v1/catalog", Some(catalog)).await;
+    assert_eq!(status, 200, "{answer}");
+    // B's investigation has caught up with its note (it is refreshed shortly after one), so
+    // B's timeline holds still from here on.
+    wait_for_investigation_after_last_note(&app, &tokens.globex_admin, globex_incident_id).await;
 
     // Organisation A has an incident of its own on a service of the same name.
     trigger(&app, EVENTS_KEY, "default-api-slow").await;
@@ -266,6 +292,7 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
         ("/api/v1/changes", "changes"),
         ("/api/v1/silences", "silences"),
         ("/api/v1/audit", "audit"),
+        ("/api/v1/catalog", "entities"),
     ];
     for (path, key) in lists {
         let body = get_ok(&app, admin, path).await;
@@ -284,6 +311,8 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
     let id = globex_incident_id;
     let not_found = [
         ("GET", format!("/api/v1/incidents/{id}"), None),
+        ("GET", format!("/api/v1/incidents/{id}/investigation"), None),
+        ("GET", format!("/api/v1/incidents/{id}/investigation?as_of={}", jiff::Timestamp::now()), None),
         ("GET", format!("/api/v1/incidents/{id}/alerts"), None),
         ("GET", format!("/api/v1/incidents/{id}/timeline"), None),
         ("GET", format!("/api/v1/incidents/{id}/notifications"), None),
@@ -327,7 +356,12 @@ async fn no_api_call_with_one_organisations_token_reaches_anothers_data() {
     assert_eq!(before, after);
     let audit = after["audit"].as_array().unwrap();
     let actions: Vec<&str> = audit.iter().map(|entry| entry["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["runbook.start", "incident.note", "silence.create", "token.create"]);
+    assert_eq!(actions, ["catalog.replace", "runbook.start", "incident.note", "silence.create", "token.create"]);
+    // A replaced its own catalog; B's is as it was.
+    let (status, answer) = call(&app, admin, "PUT", "/api/v1/catalog", Some(json!({ "entities": [] }))).await;
+    assert_eq!(status, 200, "{answer}");
+    let globex_catalog = get_ok(&app, &tokens.globex_admin, "/api/v1/catalog").await.to_string();
+    assert!(globex_catalog.contains("globex-billing"), "{globex_catalog}");
     let runbooks = get_ok(&app, admin, "/api/v1/runbooks").await.to_string();
     assert!(runbooks.contains("call-the-vendor") && !runbooks.contains("globex"), "{runbooks}");
     assert!(audit.iter().all(|entry| entry["actor"]["id"] != "ops-admin"));
@@ -359,6 +393,16 @@ async fn roles_limit_tokens_and_integration_keys_only_ingest() {
         assert_eq!(status, 403, "viewer POST {path}: {answer}");
         assert!(answer["error"].as_str().unwrap().contains("responder"), "{answer}");
     }
+    // Only admins replace the catalog (it is configuration); viewers read it and investigations.
+    for token in [&tokens.default_viewer, &tokens.default_responder] {
+        let (status, _) = call(&app, token, "PUT", "/api/v1/catalog", Some(json!({ "entities": [] }))).await;
+        assert_eq!(status, 403);
+    }
+    let (status, _) = call(&app, &tokens.default_viewer, "GET", "/api/v1/catalog", None).await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        call(&app, &tokens.default_viewer, "GET", &format!("/api/v1/incidents/{incident_id}/investigation"), None).await;
+    assert_eq!(status, 200);
     // Only admins read the audit log and the language-model exchanges.
     for token in [&tokens.default_viewer, &tokens.default_responder] {
         let (status, _) = call(&app, token, "GET", "/api/v1/audit", None).await;

@@ -23,6 +23,7 @@ pub use migrate::SCHEMA_VERSION;
 mod action_items;
 mod deploy_links;
 mod noise_llm;
+mod investigation;
 mod reads;
 mod runbook_runs;
 mod slo_buckets;

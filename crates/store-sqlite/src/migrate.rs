@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_runbooks.sql"),
     include_str!("../migrations/0005_postmortems.sql"),
     include_str!("../migrations/0006_deploys.sql"),
+    include_str!("../migrations/0007_investigation.sql"),
     include_str!("../migrations/0008_telemetry.sql"),
     include_str!("../migrations/0009_noise_llm.sql"),
 ];

@@ -274,6 +274,28 @@ impl Store for SqliteStore {
         crate::deploy_links::pending(&self.pool, limit).await
     }
 
+    async fn catalog(&self, org: OrgId) -> StoreResult<Vec<staunch_domain::catalog::CatalogEntity>> {
+        crate::investigation::catalog(&self.pool, org).await
+    }
+
+    async fn change_events_between(
+        &self,
+        org: OrgId,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeEvent>> {
+        crate::investigation::changes_between(&self.pool, org, from, until, limit).await
+    }
+
+    async fn similar_incidents(&self, org: OrgId, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>> {
+        crate::investigation::similar(&self.pool, org, query).await
+    }
+
+    async fn investigation(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<StoredInvestigation>> {
+        crate::investigation::latest(&self.pool, org, incident_id).await
+    }
+
     async fn active_runbook_runs(&self) -> StoreResult<Vec<RunbookRun>> {
         crate::runbook_runs::active(&self.pool).await
     }

@@ -552,6 +552,27 @@ impl StoreTx for SqliteTx {
     async fn insert_llm_exchange(&mut self, exchange: &NewLlmExchange) -> StoreResult<i64> {
         crate::noise_llm::insert_exchange(&mut self.tx, exchange).await
     }
+
+    async fn catalog_entities(&mut self, org: OrgId) -> StoreResult<Vec<staunch_domain::catalog::CatalogEntity>> {
+        crate::investigation::catalog(&mut *self.tx, org).await
+    }
+
+    async fn upsert_catalog_entity(
+        &mut self,
+        org: OrgId,
+        entity: &staunch_domain::catalog::CatalogEntity,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        crate::investigation::upsert_entity(&mut self.tx, org, entity, at).await
+    }
+
+    async fn delete_catalog_entity(&mut self, org: OrgId, entity_ref: &str) -> StoreResult<()> {
+        crate::investigation::delete_entity(&mut self.tx, org, entity_ref).await
+    }
+
+    async fn save_investigation(&mut self, org: OrgId, investigation: &StoredInvestigation) -> StoreResult<()> {
+        crate::investigation::save(&mut self.tx, org, investigation).await
+    }
 }
 
 #[cfg(test)]

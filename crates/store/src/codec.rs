@@ -344,3 +344,20 @@ pub fn historical_alert<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<staunc
         resolved_at: optional_timestamp(row, "resolved_at")?,
     })
 }
+
+/// A catalog row's entity (column `entity`, JSON).
+pub fn catalog_entity<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<staunch_domain::catalog::CatalogEntity> {
+    let value = row.json("entity")?;
+    serde_json::from_value(value).map_err(|error| StoreError::Corrupt(format!("column entity: {error}")))
+}
+
+/// Columns `incident_id`, `computed_at`, `result`.
+pub fn stored_investigation<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<StoredInvestigation> {
+    Ok(StoredInvestigation {
+        incident_id: row.int("incident_id")?,
+        computed_at: timestamp(row, "computed_at")?,
+        result: row.json("result")?,
+    })
+}
+
+pub const CHANGE_EVENT_COLUMNS: &str = "id, org_id, service_id, summary, source, at, received_at, details, links";

@@ -45,6 +45,10 @@ macro_rules! conformance_tests {
             action_items_are_kept_per_incident_and_organisation,
             runbook_runs_round_trip_and_count_outcomes_per_symptom,
             deploy_links_are_one_per_incident_and_settled_once,
+            catalog_is_replaced_per_organisation,
+            change_events_are_read_by_time_window,
+            similar_incidents_see_only_their_organisation_before_the_cut,
+            investigations_keep_the_latest_per_incident,
             noise_history_labels_openings_with_what_was_known_before_the_cut,
             noise_probability_is_kept_on_the_incident,
             llm_exchanges_are_kept_per_incident_and_organisation,
@@ -736,6 +740,8 @@ struct Readable {
     slo_buckets: Vec<SloBucket>,
     runbook_runs: Vec<RunbookRun>,
     deploy_links: Vec<DeployLink>,
+    catalog: Vec<staunch_domain::catalog::CatalogEntity>,
+    investigations: Vec<StoredInvestigation>,
     llm_exchanges: Vec<LlmExchange>,
     next_job_due: Option<Timestamp>,
     action_items: Vec<ActionItem>,
@@ -754,6 +760,8 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         slo_buckets: vec![],
         runbook_runs: vec![],
         deploy_links: vec![],
+        catalog: vec![],
+        investigations: vec![],
         llm_exchanges: vec![],
         next_job_due: store.next_job_due().await.unwrap(),
         action_items: vec![],
@@ -774,8 +782,10 @@ async fn readable(store: &Arc<dyn Store>, orgs: &[OrgId], token_hashes: &[String
         for incident in &everything.incidents {
             everything.runbook_runs.extend(store.runbook_runs(org, incident.id).await.unwrap());
             everything.deploy_links.extend(store.deploy_link(org, incident.id).await.unwrap());
+            everything.investigations.extend(store.investigation(org, incident.id).await.unwrap());
             everything.llm_exchanges.extend(store.llm_exchanges(org, incident.id).await.unwrap());
         }
+        everything.catalog.extend(store.catalog(org).await.unwrap());
     }
     for hash in token_hashes {
         everything.api_tokens.push(store.api_token_by_hash(hash).await.unwrap());
@@ -877,6 +887,10 @@ async fn populate_for_export(store: &Arc<dyn Store>) -> (Vec<OrgId>, Vec<String>
         tx.append_audit(&new_audit_entry(org, at(21), "incident.acknowledge")).await.unwrap();
         tx.insert_runbook_run(&new_runbook_run(org, incident.id, "fallback", Some("outage"), 2)).await.unwrap();
         tx.insert_deploy_link(&new_deploy_link(org, incident.id, 1)).await.unwrap();
+        tx.replace_catalog(org, &[catalog_component("checkout", "pay", &["resource:db"])], at(0)).await.unwrap();
+        let investigation =
+            StoredInvestigation { incident_id: incident.id, computed_at: at(5), result: serde_json::json!({"top": []}) };
+        tx.save_investigation(org, &investigation).await.unwrap();
         tx.commit().await.unwrap();
     }
     // The first job ran: its id is a gap the import keeps.
@@ -1303,4 +1317,149 @@ pub async fn deploy_links_are_one_per_incident_and_settled_once(store: Arc<dyn S
     let link = store.deploy_link(org, incident.id).await.unwrap().unwrap();
     assert_eq!((link.rollback_state, link.rollback_run_id, link.updated_at), (RollbackState::Started, Some(7), at(20)));
     assert!(store.pending_rollbacks(10).await.unwrap().is_empty());
+}
+
+fn catalog_component(name: &str, owner: &str, depends_on: &[&str]) -> staunch_domain::catalog::CatalogEntity {
+    use staunch_domain::catalog::*;
+    CatalogEntity {
+        kind: EntityKind::Component,
+        namespace: "default".into(),
+        name: name.into(),
+        description: None,
+        tags: vec!["web".into()],
+        owner: Some(owner.into()),
+        system: None,
+        entity_type: Some("service".into()),
+        depends_on: depends_on.iter().map(|text| EntityRef::parse(text, None).unwrap()).collect(),
+    }
+}
+
+pub async fn catalog_is_replaced_per_organisation(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let other = store.ensure_organisations(&[(OrgSlug::parse("acme").unwrap(), "Acme".into())]).await.unwrap()[0];
+    let first = [catalog_component("frontend", "web", &["component:checkout"]), catalog_component("checkout", "pay", &[])];
+    let mut tx = store.begin().await.unwrap();
+    let sync = tx.replace_catalog(org, &first, at(0)).await.unwrap();
+    assert_eq!(sync.added, ["component:default/frontend", "component:default/checkout"]);
+    tx.replace_catalog(other, &[catalog_component("billing", "fin", &[])], at(0)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.catalog(org).await.unwrap(), [first[1].clone(), first[0].clone()], "by entity ref");
+
+    let second = [catalog_component("frontend", "web-team", &["component:checkout"]), catalog_component("search", "web", &[])];
+    let mut tx = store.begin().await.unwrap();
+    let sync = tx.replace_catalog(org, &second, at(10)).await.unwrap();
+    tx.commit().await.unwrap();
+    let expected = CatalogSync {
+        added: vec!["component:default/search".into()],
+        updated: vec!["component:default/frontend".into()],
+        removed: vec!["component:default/checkout".into()],
+        unchanged: 0,
+    };
+    assert_eq!(sync, expected);
+    let names: Vec<String> = store.catalog(org).await.unwrap().into_iter().map(|entity| entity.name).collect();
+    assert_eq!(names, ["frontend", "search"]);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.replace_catalog(org, &second, at(20)).await.unwrap().unchanged, 2);
+    drop(tx);
+    let others: Vec<String> = store.catalog(other).await.unwrap().into_iter().map(|entity| entity.name).collect();
+    assert_eq!(others, ["billing"], "another organisation's catalog is untouched");
+}
+
+pub async fn change_events_are_read_by_time_window(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let other = store.ensure_organisations(&[(OrgSlug::parse("acme").unwrap(), "Acme".into())]).await.unwrap()[0];
+    let mut tx = store.begin().await.unwrap();
+    for (organisation, seconds) in [(org, 10), (org, 20), (org, 30), (org, 40), (other, 25)] {
+        let change = NewChangeEvent {
+            org: organisation,
+            service_id: "chat".into(),
+            summary: format!("change at {seconds}"),
+            source: None,
+            at: at(seconds),
+            received_at: at(100),
+            details: serde_json::json!({}),
+            links: vec![],
+        };
+        tx.insert_change_event(&change).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let summaries = |changes: Vec<ChangeEvent>| changes.into_iter().map(|change| change.summary).collect::<Vec<_>>();
+    let window = store.change_events_between(org, at(20), at(30), 10).await.unwrap();
+    assert_eq!(summaries(window), ["change at 30", "change at 20"], "both ends included, newest first");
+    assert_eq!(summaries(store.change_events_between(org, at(0), at(100), 1).await.unwrap()), ["change at 40"]);
+    assert_eq!(summaries(store.change_events_between(other, at(0), at(100), 10).await.unwrap()), ["change at 25"]);
+}
+
+pub async fn similar_incidents_see_only_their_organisation_before_the_cut(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let other = store.ensure_organisations(&[(OrgSlug::parse("acme").unwrap(), "Acme".into())]).await.unwrap()[0];
+    let titled = |organisation: OrgId, title: &str, group: &str, seconds: i64| {
+        let mut incident = new_incident(organisation, "checkout", group, at(seconds));
+        incident.title = title.into();
+        incident
+    };
+    let mut tx = store.begin().await.unwrap();
+    let latency = tx.insert_incident(&titled(org, "Checkout latency high", "a", 0)).await.unwrap();
+    let disk = tx.insert_incident(&titled(org, "Disk full on database", "b", 10)).await.unwrap();
+    let later = tx.insert_incident(&titled(org, "Checkout latency high again", "c", 1000)).await.unwrap();
+    let foreign = tx.insert_incident(&titled(other, "Checkout latency high", "a", 0)).await.unwrap();
+    tx.append_timeline(&NewTimelineEntry {
+        org,
+        incident_id: latency.id,
+        at: at(50),
+        actor: Actor::system(),
+        kind: "incident.note".into(),
+        data: serde_json::json!({ "text": "rolled back the payments deploy" }),
+    })
+    .await
+    .unwrap();
+    let mut throttled = new_alert(org, "checkout", "cpu", Some(disk.id));
+    throttled.summary = "CPU throttled".into();
+    tx.insert_alert(&throttled).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let search = |words: &[&str], before: i64, exclude: Option<i64>| SimilarIncidentQuery {
+        words: words.iter().map(|word| word.to_string()).collect(),
+        before: at(before),
+        exclude_incident: exclude,
+        limit: 5,
+    };
+    let found = |hits: Vec<SimilarIncidentHit>| hits.into_iter().map(|hit| hit.incident_id).collect::<Vec<_>>();
+    let hits = store.similar_incidents(org, &search(&["checkout", "latency"], 500, None)).await.unwrap();
+    assert_eq!(found(hits), [latency.id], "not the other organisation's, not one opened after the cut");
+    let hits = store.similar_incidents(org, &search(&["checkout", "latency"], 2000, None)).await.unwrap();
+    assert_eq!(found(hits).len(), 2);
+    assert!(
+        !found(store.similar_incidents(org, &search(&["checkout"], 2000, Some(later.id))).await.unwrap()).contains(&later.id)
+    );
+    let hits = store.similar_incidents(org, &search(&["payments"], 40, None)).await.unwrap();
+    assert!(hits.is_empty(), "a note written after the cut is not seen: {hits:?}");
+    assert_eq!(found(store.similar_incidents(org, &search(&["payments"], 60, None)).await.unwrap()), [latency.id]);
+    assert_eq!(found(store.similar_incidents(org, &search(&["throttled"], 500, None)).await.unwrap()), [disk.id]);
+    assert!(store.similar_incidents(org, &search(&["nothing"], 500, None)).await.unwrap().is_empty());
+    assert!(store.similar_incidents(org, &search(&[], 500, None)).await.unwrap().is_empty());
+    let foreign_hits = store.similar_incidents(other, &search(&["checkout"], 2000, None)).await.unwrap();
+    assert_eq!(found(foreign_hits), [foreign.id]);
+    // The same words, in any order of relevance, rank a fuller match first.
+    let hits = store.similar_incidents(org, &search(&["disk", "full", "database", "checkout"], 500, None)).await.unwrap();
+    assert_eq!(found(hits).first(), Some(&disk.id));
+}
+
+pub async fn investigations_keep_the_latest_per_incident(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let other = store.ensure_organisations(&[(OrgSlug::parse("acme").unwrap(), "Acme".into())]).await.unwrap()[0];
+    let incident = create_incident(&store, org, "chat", "a", at(0)).await;
+    for (seconds, version) in [(10, 1), (20, 2)] {
+        let mut tx = store.begin().await.unwrap();
+        let stored = StoredInvestigation {
+            incident_id: incident.id,
+            computed_at: at(seconds),
+            result: serde_json::json!({ "v": version }),
+        };
+        tx.save_investigation(org, &stored).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let latest = store.investigation(org, incident.id).await.unwrap().expect("stored");
+    assert_eq!((latest.computed_at, latest.result), (at(20), serde_json::json!({ "v": 2 })));
+    assert!(store.investigation(other, incident.id).await.unwrap().is_none());
 }

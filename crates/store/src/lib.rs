@@ -12,6 +12,7 @@ pub mod conformance_telemetry;
 mod deploy_records;
 pub mod dump;
 mod error;
+mod investigation_records;
 mod records;
 mod runbook_records;
 mod scoped;
@@ -19,6 +20,7 @@ mod telemetry_records;
 
 pub use deploy_records::*;
 pub use error::{StoreError, StoreResult};
+pub use investigation_records::*;
 pub use records::*;
 pub use runbook_records::*;
 pub use scoped::Scoped;
@@ -172,6 +174,22 @@ pub trait Store: Send + Sync + 'static {
         tx.commit().await?;
         Ok(id)
     }
+
+    /// The organisation's catalog entities, by entity ref.
+    async fn catalog(&self, org: OrgId) -> StoreResult<Vec<staunch_domain::catalog::CatalogEntity>>;
+    /// Change events whose `at` lies in `[from, until]`, newest first, at most `limit`; read
+    /// through the `(org, at)` index so the cost follows the window, not the history.
+    async fn change_events_between(
+        &self,
+        org: OrgId,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeEvent>>;
+    /// Past incidents whose title, alerts or notes share words with the query, best first.
+    async fn similar_incidents(&self, org: OrgId, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>>;
+    /// The latest stored investigation of an incident.
+    async fn investigation(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<StoredInvestigation>>;
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -292,6 +310,54 @@ pub trait StoreTx: Send {
     /// nothing older is left.
     async fn prune_telemetry(&mut self, org: OrgId, before: Timestamp, limit: u32) -> StoreResult<u64>;
     async fn insert_llm_exchange(&mut self, exchange: &NewLlmExchange) -> StoreResult<i64>;
+
+    /// The organisation's catalog, read inside the transaction.
+    async fn catalog_entities(&mut self, org: OrgId) -> StoreResult<Vec<staunch_domain::catalog::CatalogEntity>>;
+    /// Inserts or replaces one entity (by its entity ref).
+    async fn upsert_catalog_entity(
+        &mut self,
+        org: OrgId,
+        entity: &staunch_domain::catalog::CatalogEntity,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    async fn delete_catalog_entity(&mut self, org: OrgId, entity_ref: &str) -> StoreResult<()>;
+
+    /// Makes `entities` the organisation's whole catalog: adds the new, rewrites the changed,
+    /// deletes the ones no longer there, and says which.
+    async fn replace_catalog(
+        &mut self,
+        org: OrgId,
+        entities: &[staunch_domain::catalog::CatalogEntity],
+        at: Timestamp,
+    ) -> StoreResult<CatalogSync> {
+        let existing: std::collections::BTreeMap<String, staunch_domain::catalog::CatalogEntity> =
+            self.catalog_entities(org).await?.into_iter().map(|entity| (catalog_entity_key(&entity), entity)).collect();
+        let mut sync = CatalogSync::default();
+        let mut wanted = std::collections::BTreeSet::new();
+        for entity in entities {
+            let key = catalog_entity_key(entity);
+            wanted.insert(key.clone());
+            match existing.get(&key) {
+                Some(old) if old == entity => sync.unchanged += 1,
+                Some(_) => {
+                    self.upsert_catalog_entity(org, entity, at).await?;
+                    sync.updated.push(key);
+                }
+                None => {
+                    self.upsert_catalog_entity(org, entity, at).await?;
+                    sync.added.push(key);
+                }
+            }
+        }
+        for key in existing.keys().filter(|key| !wanted.contains(*key)) {
+            self.delete_catalog_entity(org, key).await?;
+            sync.removed.push(key.clone());
+        }
+        Ok(sync)
+    }
+
+    /// Stores the latest investigation of an incident, replacing the previous one.
+    async fn save_investigation(&mut self, org: OrgId, investigation: &StoredInvestigation) -> StoreResult<()>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).

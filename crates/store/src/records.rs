@@ -160,17 +160,22 @@ pub struct TimelineEntry {
 pub enum JobKind {
     /// Page the next escalation level of an incident if it is still triggered.
     Escalate,
+    /// Compute (or refresh) the incident's investigation. At most one waits per incident:
+    /// scheduling one replaces the one waiting, so a burst of alerts and notes runs it once.
+    Investigate,
 }
 
 impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Escalate => "escalate",
+            JobKind::Investigate => "investigate",
         }
     }
     pub fn parse(text: &str) -> Option<JobKind> {
         match text {
             "escalate" => Some(JobKind::Escalate),
+            "investigate" => Some(JobKind::Investigate),
             _ => None,
         }
     }

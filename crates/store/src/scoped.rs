@@ -98,4 +98,21 @@ impl Scoped {
     pub async fn add_metric_points(&self, points: &[MetricPoint]) -> StoreResult<()> {
         self.store.add_metric_points(self.org, points).await
     }
+    pub async fn catalog(&self) -> StoreResult<Vec<staunch_domain::catalog::CatalogEntity>> {
+        self.store.catalog(self.org).await
+    }
+    pub async fn change_events_between(
+        &self,
+        from: jiff::Timestamp,
+        until: jiff::Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeEvent>> {
+        self.store.change_events_between(self.org, from, until, limit).await
+    }
+    pub async fn similar_incidents(&self, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>> {
+        self.store.similar_incidents(self.org, query).await
+    }
+    pub async fn investigation(&self, incident_id: i64) -> StoreResult<Option<StoredInvestigation>> {
+        self.store.investigation(self.org, incident_id).await
+    }
 }

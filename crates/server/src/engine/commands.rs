@@ -43,6 +43,11 @@ pub enum Command {
         actor: Actor,
         action: super::action_items::ActionItemAction,
     },
+    /// Makes `entities` the organisation's whole service catalog.
+    ReplaceCatalog {
+        org: OrgId,
+        entities: Vec<staunch_domain::catalog::CatalogEntity>,
+    },
 }
 
 impl Command {
@@ -52,7 +57,8 @@ impl Command {
             Command::Ingest { org, .. }
             | Command::Incident { org, .. }
             | Command::ExpireSilence { org, .. }
-            | Command::ActionItem { org, .. } => *org,
+            | Command::ActionItem { org, .. }
+            | Command::ReplaceCatalog { org, .. } => *org,
             Command::RecordChange { event } => event.org,
             Command::CreateSilence { silence } => silence.org,
         }
@@ -97,6 +103,10 @@ impl Audit {
             Reply::Incident(_) | Reply::ChangeRecorded { .. } | Reply::SilenceExpired { found: true } => self.target.clone(),
             Reply::SilenceCreated { id } => format!("silence/{id}"),
             Reply::ActionItem(item) => format!("action-item/{}", item.id),
+            Reply::CatalogReplaced(sync) if sync.added.is_empty() && sync.updated.is_empty() && sync.removed.is_empty() => {
+                return None;
+            }
+            Reply::CatalogReplaced(_) => self.target.clone(),
             Reply::Ingested(_)
             | Reply::IncidentNotFound
             | Reply::ActionItemNotFound
@@ -136,6 +146,7 @@ pub enum Reply {
     SilenceExpired { found: bool },
     ActionItem(Box<staunch_store::ActionItem>),
     ActionItemNotFound,
+    CatalogReplaced(staunch_store::CatalogSync),
 }
 
 /// What happened to each event of an ingest command.
@@ -209,5 +220,8 @@ pub(crate) async fn apply(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, 
             Ok(Reply::SilenceExpired { found: tx.expire_silence(*org, *silence_id, context.now).await? })
         }
         Command::ActionItem { org, actor, action } => super::action_items::apply(tx, context, *org, actor, action).await,
+        Command::ReplaceCatalog { org, entities } => {
+            Ok(Reply::CatalogReplaced(tx.replace_catalog(*org, entities, context.now).await?))
+        }
     }
 }

@@ -167,5 +167,7 @@ pub(crate) async fn run_job(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>
             tx.update_incident(&incident).await?;
             Ok(())
         }
+        // Run by the engine after the job batch commits (`crate::investigation::refresh`).
+        JobKind::Investigate => Ok(()),
     }
 }

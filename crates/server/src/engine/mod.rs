@@ -21,7 +21,7 @@ use crate::outbox::OutboxHandle;
 use jiff::Timestamp;
 use staunch_config::Config;
 use staunch_domain::fairness::DeficitRoundRobin;
-use staunch_store::{OrgId, Store, StoreError};
+use staunch_store::{JobKind, OrgId, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -237,21 +237,41 @@ impl Engine {
             let mut tx = self.store.begin().await?;
             let jobs = tx.due_jobs(now, 256).await?;
             let mut context = commands::ApplyContext::new(&self.config, &self.noise, now);
+            let mut investigations = Vec::new();
             for job in &jobs {
-                escalate::run_job(&mut *tx, &mut context, job).await?;
+                match (job.kind, job.incident_id) {
+                    // Computed after this commit, outside the writer (it reads a lot); the
+                    // lease job left in its place runs it again if this process dies first.
+                    (JobKind::Investigate, Some(incident_id)) => {
+                        let lease = crate::investigation::lease_job(job.org, incident_id, now);
+                        context.earliest_job = Some(context.earliest_job.map_or(lease.run_at, |due| due.min(lease.run_at)));
+                        let lease_id = tx.schedule_job(&lease).await?;
+                        investigations.push((job.org, incident_id, lease_id));
+                    }
+                    _ => escalate::run_job(&mut *tx, &mut context, job).await?,
+                }
                 tx.delete_job(job.id).await?;
             }
             timeline::flush(&mut *tx, &mut context).await?;
             tx.commit().await?;
-            Ok::<_, StoreError>((jobs.len(), context.handed_over))
+            Ok::<_, StoreError>((jobs.len(), context.handed_over, context.earliest_job, investigations))
         }
         .await;
         match outcome {
-            Ok((count, handed_over)) => {
+            Ok((count, handed_over, earliest_job, investigations)) => {
                 if count > 0 {
                     tracing::debug!(count, "ran due jobs");
                 }
                 self.outbox.hand_over(handed_over);
+                self.jobs_scheduled(earliest_job);
+                for (org, incident_id, lease_id) in investigations {
+                    let (store, clock) = (self.store.clone(), self.clock.clone());
+                    tokio::spawn(async move {
+                        if let Err(error) = crate::investigation::refresh(store, clock, org, incident_id, lease_id).await {
+                            tracing::warn!(%error, incident_id, "investigation not stored; it runs again when its lease ends");
+                        }
+                    });
+                }
             }
             Err(error) => tracing::error!(%error, "job batch rolled back; it will be retried"),
         }

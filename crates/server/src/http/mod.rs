@@ -10,6 +10,7 @@ mod heartbeats;
 mod ingest;
 mod ingest_compat;
 mod noise_llm;
+mod investigations;
 mod postmortems;
 mod rate_limit;
 mod runbooks;
@@ -80,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/reassign", post(api::reassign))
         .route("/incidents/{id}/severity", post(api::set_severity))
         .route("/incidents/{id}/notes", post(api::add_note))
+        .route("/incidents/{id}/investigation", get(investigations::get_investigation))
+        .route("/catalog", get(investigations::get_catalog).put(investigations::put_catalog))
         .route("/alerts", get(api::list_alerts))
         .route("/alerts/{id}", get(api::get_alert))
         .route("/changes", get(api::list_changes))

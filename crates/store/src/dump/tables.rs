@@ -284,6 +284,16 @@ pub const TABLES: &[Table] = &[
         seeded_ids: &[],
     },
     Table {
+        name: "catalog_entities",
+        columns: &[int("id"), int("org_id"), text("entity_ref"), json("entity"), int("updated_at")],
+        seeded_ids: &[],
+    },
+    Table {
+        name: "investigations",
+        columns: &[int("id"), int("org_id"), int("incident_id"), int("computed_at"), json("result")],
+        seeded_ids: &[],
+    },
+    Table {
         name: "audit_log",
         columns: &[
             int("id"),

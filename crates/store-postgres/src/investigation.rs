@@ -1,0 +1,131 @@
+//! The PostgreSQL side of the investigation: the catalog, stored investigations, change events
+//! by time, and past incidents through `incident_search` (a `tsvector` column with a GIN
+//! index, kept by triggers, see migration 0007).
+
+use crate::backend;
+use crate::codec::{Columns, json_text, micros};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
+use staunch_domain::catalog::CatalogEntity;
+use staunch_store::codec::{self, CHANGE_EVENT_COLUMNS};
+use staunch_store::*;
+
+pub(crate) async fn catalog(connection: impl sqlx::PgExecutor<'_>, org: OrgId) -> StoreResult<Vec<CatalogEntity>> {
+    let rows = sqlx::query("SELECT entity FROM catalog_entities WHERE org_id = $1 ORDER BY entity_ref")
+        .bind(org.0)
+        .fetch_all(connection)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(|row| codec::catalog_entity(&Columns(row))).collect()
+}
+
+pub(crate) async fn upsert_entity(
+    connection: &mut PgConnection,
+    org: OrgId,
+    entity: &CatalogEntity,
+    at: jiff::Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO catalog_entities (org_id, entity_ref, entity, updated_at) VALUES ($1, $2, $3::jsonb, $4) \
+         ON CONFLICT (org_id, entity_ref) DO UPDATE SET entity = excluded.entity, updated_at = excluded.updated_at",
+    )
+    .bind(org.0)
+    .bind(catalog_entity_key(entity))
+    .bind(json_text(entity))
+    .bind(micros(at))
+    .execute(connection)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(crate) async fn delete_entity(connection: &mut PgConnection, org: OrgId, entity_ref: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM catalog_entities WHERE org_id = $1 AND entity_ref = $2")
+        .bind(org.0)
+        .bind(entity_ref)
+        .execute(connection)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+pub(crate) async fn save(connection: &mut PgConnection, org: OrgId, investigation: &StoredInvestigation) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO investigations (org_id, incident_id, computed_at, result) VALUES ($1, $2, $3, $4::jsonb) \
+         ON CONFLICT (org_id, incident_id) DO UPDATE SET computed_at = excluded.computed_at, result = excluded.result",
+    )
+    .bind(org.0)
+    .bind(investigation.incident_id)
+    .bind(micros(investigation.computed_at))
+    .bind(json_text(&investigation.result))
+    .execute(connection)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(crate) async fn latest(pool: &PgPool, org: OrgId, incident_id: i64) -> StoreResult<Option<StoredInvestigation>> {
+    let row = sqlx::query("SELECT incident_id, computed_at, result FROM investigations WHERE org_id = $1 AND incident_id = $2")
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(|row| codec::stored_investigation(&Columns(row))).transpose()
+}
+
+pub(crate) async fn changes_between(
+    pool: &PgPool,
+    org: OrgId,
+    from: jiff::Timestamp,
+    until: jiff::Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<ChangeEvent>> {
+    let sql = format!(
+        "SELECT {CHANGE_EVENT_COLUMNS} FROM change_events \
+         WHERE org_id = $1 AND at >= $2 AND at <= $3 ORDER BY at DESC, id DESC LIMIT $4"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(micros(from))
+        .bind(micros(until))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(|row| codec::change_event(&Columns(row))).collect()
+}
+
+/// An OR of the words as a `tsquery` (words are letters and digits only, so nothing in them
+/// is tsquery syntax), ranked by `ts_rank`; an incident counts by its best row.
+pub(crate) async fn similar(pool: &PgPool, org: OrgId, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>> {
+    let words: Vec<&str> = query
+        .words
+        .iter()
+        .map(String::as_str)
+        .filter(|word| !word.is_empty() && word.chars().all(char::is_alphanumeric))
+        .collect();
+    if words.is_empty() || query.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT incident_id, MAX(ts_rank(document, query))::float8 AS best \
+         FROM incident_search, to_tsquery('english', $1) AS query \
+         WHERE document @@ query AND org_id = $2 AND opened_at < $3 AND at < $3 AND incident_id <> $4 \
+         GROUP BY incident_id ORDER BY best DESC, incident_id DESC LIMIT $5",
+    )
+    .bind(words.join(" | "))
+    .bind(org.0)
+    .bind(micros(query.before))
+    .bind(query.exclude_incident.unwrap_or(-1))
+    .bind(i64::from(query.limit))
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
+    rows.iter()
+        .map(|row| {
+            let incident_id: i64 = row.try_get("incident_id").map_err(backend)?;
+            let best: f64 = row.try_get("best").map_err(backend)?;
+            Ok(SimilarIncidentHit { incident_id, score: best })
+        })
+        .collect()
+}

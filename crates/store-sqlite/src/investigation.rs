@@ -1,0 +1,173 @@
+//! The SQLite side of the investigation: the catalog, stored investigations, change events by
+//! time, and past incidents through the FTS5 index `incident_search` (kept by triggers, see
+//! migration 0007) and its vocabulary `incident_search_vocab`.
+
+use crate::backend;
+use crate::codec::{Columns, json_text, micros};
+use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
+use staunch_domain::catalog::CatalogEntity;
+use staunch_store::codec::{self, CHANGE_EVENT_COLUMNS};
+use staunch_store::*;
+
+pub(crate) async fn catalog(connection: impl sqlx::SqliteExecutor<'_>, org: OrgId) -> StoreResult<Vec<CatalogEntity>> {
+    let rows = sqlx::query("SELECT entity FROM catalog_entities WHERE org_id = ? ORDER BY entity_ref")
+        .bind(org.0)
+        .fetch_all(connection)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(|row| codec::catalog_entity(&Columns(row))).collect()
+}
+
+pub(crate) async fn upsert_entity(
+    connection: &mut SqliteConnection,
+    org: OrgId,
+    entity: &CatalogEntity,
+    at: jiff::Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO catalog_entities (org_id, entity_ref, entity, updated_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (org_id, entity_ref) DO UPDATE SET entity = excluded.entity, updated_at = excluded.updated_at",
+    )
+    .bind(org.0)
+    .bind(catalog_entity_key(entity))
+    .bind(json_text(entity))
+    .bind(micros(at))
+    .execute(connection)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(crate) async fn delete_entity(connection: &mut SqliteConnection, org: OrgId, entity_ref: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM catalog_entities WHERE org_id = ? AND entity_ref = ?")
+        .bind(org.0)
+        .bind(entity_ref)
+        .execute(connection)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+pub(crate) async fn save(connection: &mut SqliteConnection, org: OrgId, investigation: &StoredInvestigation) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO investigations (org_id, incident_id, computed_at, result) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (org_id, incident_id) DO UPDATE SET computed_at = excluded.computed_at, result = excluded.result",
+    )
+    .bind(org.0)
+    .bind(investigation.incident_id)
+    .bind(micros(investigation.computed_at))
+    .bind(json_text(&investigation.result))
+    .execute(connection)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(crate) async fn latest(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Option<StoredInvestigation>> {
+    let row = sqlx::query("SELECT incident_id, computed_at, result FROM investigations WHERE org_id = ? AND incident_id = ?")
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(|row| codec::stored_investigation(&Columns(row))).transpose()
+}
+
+pub(crate) async fn changes_between(
+    pool: &SqlitePool,
+    org: OrgId,
+    from: jiff::Timestamp,
+    until: jiff::Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<ChangeEvent>> {
+    let sql = format!(
+        "SELECT {CHANGE_EVENT_COLUMNS} FROM change_events INDEXED BY change_events_by_at \
+         WHERE org_id = ? AND at >= ? AND at <= ? ORDER BY at DESC, id DESC LIMIT ?"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(micros(from))
+        .bind(micros(until))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(|row| codec::change_event(&Columns(row))).collect()
+}
+
+/// A word held by more than this share of the index's rows is left out of a search...
+const COMMON_WORD_SHARE: f64 = 0.05;
+/// ...as long as this many words remain.
+const MIN_SEARCH_WORDS: usize = 3;
+/// Smaller indexes are searched with every word: they are cheap to search whole.
+const FILTER_FROM_ROWS: i64 = 10_000;
+
+/// Leaves out the words most rows hold (by `incident_search_vocab`, over every organisation's
+/// rows, as bm25's own word weights are), keeping at least [`MIN_SEARCH_WORDS`], rarest
+/// first, and only once the index holds [`FILTER_FROM_ROWS`] rows. Matching and ranking a word every incident holds is most of a search's cost, and it
+/// adds almost nothing to the ranking. A word the vocabulary does not know as written (the
+/// index stems words) is kept.
+async fn without_common_words(pool: &SqlitePool, quoted: Vec<String>) -> StoreResult<Vec<String>> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM incident_search").fetch_one(pool).await.map_err(backend)?;
+    if total < FILTER_FROM_ROWS {
+        return Ok(quoted);
+    }
+    let mut counted = Vec::with_capacity(quoted.len());
+    for word in quoted {
+        let bare = word.trim_matches('"').to_string();
+        let rows: Option<i64> = sqlx::query_scalar("SELECT doc FROM incident_search_vocab WHERE term = ?")
+            .bind(&bare)
+            .fetch_optional(pool)
+            .await
+            .map_err(backend)?;
+        counted.push((rows.unwrap_or(0), word));
+    }
+    counted.sort_by_key(|(rows, _)| *rows);
+    let limit = (total as f64 * COMMON_WORD_SHARE) as i64;
+    Ok(counted
+        .into_iter()
+        .enumerate()
+        .filter(|(index, (rows, _))| *index < MIN_SEARCH_WORDS || *rows <= limit)
+        .map(|(_, (_, word))| word)
+        .collect())
+}
+
+/// FTS5 with an OR of quoted words (quotes make every word a plain token, whatever it
+/// spells); `rank` (bm25) ranks, lower is better, so the score is its negation. An incident with
+/// several matching rows counts by its best one (the CTE is materialized because FTS5's rank
+/// cannot be read from a flattened subquery under GROUP BY).
+pub(crate) async fn similar(pool: &SqlitePool, org: OrgId, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>> {
+    let words: Vec<String> = query
+        .words
+        .iter()
+        .filter(|word| !word.is_empty() && word.chars().all(char::is_alphanumeric))
+        .map(|word| format!("\"{word}\""))
+        .collect();
+    if words.is_empty() || query.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let words = without_common_words(pool, words).await?;
+    let rows = sqlx::query(
+        "WITH matches AS MATERIALIZED ( \
+           SELECT incident_id, rank FROM incident_search \
+           WHERE incident_search MATCH ? AND org_id = ? AND opened_at < ? AND at < ? AND incident_id <> ? \
+         ) SELECT incident_id, MIN(rank) AS best FROM matches GROUP BY incident_id ORDER BY best, incident_id DESC LIMIT ?",
+    )
+    .bind(words.join(" OR "))
+    .bind(org.0)
+    .bind(micros(query.before))
+    .bind(micros(query.before))
+    .bind(query.exclude_incident.unwrap_or(-1))
+    .bind(i64::from(query.limit))
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
+    rows.iter()
+        .map(|row| {
+            let incident_id: i64 = row.try_get("incident_id").map_err(backend)?;
+            let best: f64 = row.try_get("best").map_err(backend)?;
+            Ok(SimilarIncidentHit { incident_id, score: -best })
+        })
+        .collect()
+}
