@@ -203,6 +203,13 @@ impl DependencyGraph {
         self.dependents.entry(to.to_string()).or_default().insert(from.to_string());
     }
 
+    /// Every `dependsOn` edge as (dependent, dependency).
+    pub fn edges(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.dependencies.iter().flat_map(|(service, dependencies)| {
+            dependencies.iter().map(move |dependency| (service.as_str(), dependency.as_str()))
+        })
+    }
+
     pub fn dependencies_of(&self, service: &str) -> impl Iterator<Item = &str> {
         self.dependencies.get(service).into_iter().flatten().map(String::as_str)
     }

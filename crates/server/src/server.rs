@@ -62,7 +62,9 @@ pub async fn serve(
     let (leader_task, leader) = crate::leader::campaign(store.clone(), stop_workers.subscribe());
     let (outbox_handle, outbox_inbox) = outbox::channel();
     let outbox = Outbox::new(store.clone(), config.clone(), clock.clone())?;
+    let llm = crate::llm::LanguageModel::from_config(&config.llm, store.clone(), clock.clone());
     let (engine, engine_handle) = engine::engine(store.clone(), config.clone(), clock.clone(), outbox_handle);
+    let engine = engine.with_language_model(llm.clone());
     let noise_models = engine.noise_models();
     let engine_task = tokio::spawn(engine.run(stop_workers.subscribe()));
     let noise_worker = crate::noise::NoiseWorker {
@@ -111,7 +113,6 @@ pub async fn serve(
     };
     let telemetry_pruner_task = tokio::spawn(telemetry_pruner.run(stop_workers.subscribe()));
 
-    let llm = crate::llm::LanguageModel::from_config(&config.llm, store.clone(), clock.clone());
     let state = AppState {
         store,
         config,

@@ -282,3 +282,64 @@ async fn the_key_is_read_from_its_variable_and_never_shown() {
     let received = working_fake.received.lock().unwrap().clone();
     assert_eq!(received[0].0.as_deref(), Some(format!("Bearer {KEY}").as_str()));
 }
+
+fn ranked(title: &str, confidence: f64) -> staunch_domain::investigation::Hypothesis {
+    staunch_domain::investigation::Hypothesis {
+        kind: staunch_domain::investigation::HypothesisKind::Change,
+        title: title.into(),
+        service_id: None,
+        change_id: None,
+        incident_id: None,
+        strength: confidence,
+        confidence,
+        evidence_for: vec![format!("evidence for {title}")],
+        evidence_against: vec![],
+        suggested_runbook: None,
+    }
+}
+
+fn ranked_investigation(incident_id: i64, abstained: bool) -> staunch_domain::investigation::Investigation {
+    let now = jiff::Timestamp::now();
+    staunch_domain::investigation::Investigation {
+        incident_id,
+        as_of: now,
+        onset: now,
+        hypotheses: vec![ranked("deploy a1", 0.6), ranked("deploy b2", 0.3)],
+        abstained,
+        summary: "Most likely: deploy a1".into(),
+        considered: staunch_domain::investigation::Considered {
+            changes: 2,
+            alerting_services: 1,
+            similar_incidents: 0,
+            telemetry: false,
+        },
+        model_summary: None,
+        model_reranked: false,
+    }
+}
+
+#[tokio::test]
+async fn an_investigation_is_reordered_and_summarised_by_the_model_only_when_it_does_not_abstain() {
+    let (store, _directory) = store().await;
+    let incident_id = incident(&store).await;
+    let incident = store.incident(OrgId::DEFAULT, incident_id).await.unwrap().unwrap();
+    let (base_url, fake) = fake(Behaviour::Answer("[\"h1\", \"h0\"]".into())).await;
+    let model = LanguageModel::new(vec![provider("only", &base_url)], store.clone(), Arc::new(SystemClock)).unwrap();
+
+    let before = ranked_investigation(incident_id, true);
+    let mut abstaining = before.clone();
+    staunch_server::investigation::consult_language_model(&model, OrgId::DEFAULT, &incident, &mut abstaining).await;
+    assert_eq!(abstaining, before, "nothing is asked about weak evidence");
+    assert!(fake.received.lock().unwrap().is_empty());
+
+    let mut leading = ranked_investigation(incident_id, false);
+    staunch_server::investigation::consult_language_model(&model, OrgId::DEFAULT, &incident, &mut leading).await;
+    let titles: Vec<&str> = leading.hypotheses.iter().map(|hypothesis| hypothesis.title.as_str()).collect();
+    assert_eq!(titles, ["deploy b2", "deploy a1"], "the model's permutation is applied");
+    assert!(leading.model_reranked);
+    assert_eq!(leading.hypotheses[0].confidence, 0.3, "confidences stay the ranking's own");
+    assert!(leading.model_summary.is_some());
+    let purposes: Vec<String> =
+        store.llm_exchanges(OrgId::DEFAULT, incident_id).await.unwrap().into_iter().map(|row| row.purpose).collect();
+    assert_eq!(purposes, ["rerank", "summarise"]);
+}

@@ -255,3 +255,37 @@ async fn an_organisation_over_its_telemetry_rate_limit_is_told_when_to_retry() {
     let stored = app.api_get(&format!("/api/v1/telemetry/logs?from={from}")).await;
     assert_eq!(stored["lines"].as_array().unwrap().len(), 10, "the throttled batch was not stored");
 }
+
+/// The incident's own investigation (`/api/v1/incidents/{id}/investigation`) reads the pushed
+/// telemetry around the incident's onset: `cart`, which no alert names, is among its
+/// hypotheses with the telemetry's evidence.
+#[tokio::test]
+async fn an_incident_investigation_uses_the_telemetry_around_its_onset() {
+    let app = App::spawn(&config("")).await;
+    let onset = Timestamp::now() - SignedDuration::from_mins(3);
+    let (lines, spans, points) = incident_traffic(onset);
+    push(&app, "logs", "lines", lines).await;
+    push(&app, "spans", "spans", spans).await;
+    push(&app, "metrics", "points", points).await;
+    let (status, body) = app
+        .enqueue(json!({
+            "routing_key": support::EVENTS_KEY, "event_action": "trigger", "dedup_key": "front-errors",
+            "payload": { "summary": "front answers 5xx", "source": "test", "severity": "critical", "timestamp": onset.to_string() },
+        }))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let incident = app.incidents("").await[0]["id"].as_i64().unwrap();
+
+    let as_of = Timestamp::now();
+    let body = app.api_get(&format!("/api/v1/incidents/{incident}/investigation?as_of={as_of}")).await;
+    let investigation = &body["investigation"];
+    assert_eq!(investigation["considered"]["telemetry"], true, "{investigation:#}");
+    let cart = investigation["hypotheses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|hypothesis| hypothesis["kind"] == "service" && hypothesis["service_id"] == "cart")
+        .unwrap_or_else(|| panic!("cart is a hypothesis: {investigation:#}"));
+    let evidence = cart["evidence_for"].to_string();
+    assert!(evidence.contains("telemetry"), "{evidence}");
+}

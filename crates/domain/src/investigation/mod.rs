@@ -174,6 +174,14 @@ pub struct Investigation {
     /// One sentence: the leading hypothesis, or why Staunch does not know yet.
     pub summary: String,
     pub considered: Considered,
+    /// What the optional language model said of the investigation, for humans; set by the
+    /// shell after ranking, never read by the ranking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_summary: Option<String>,
+    /// Whether the language model reordered the leading hypotheses (their confidences stay
+    /// the ranking's own).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub model_reranked: bool,
 }
 
 /// Ranks the hypotheses for one incident.
@@ -215,6 +223,8 @@ pub fn investigate(input: &InvestigationInput<'_>, settings: &Settings) -> Inves
         abstained,
         summary,
         considered,
+        model_summary: None,
+        model_reranked: false,
     }
 }
 

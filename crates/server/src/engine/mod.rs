@@ -90,6 +90,8 @@ pub struct Engine {
     next_job_due: Option<Timestamp>,
     next_job_due_read_at: std::time::Instant,
     noise: crate::noise::NoiseModels,
+    /// Consulted by investigation refreshes when `llm:` names a provider.
+    language_model: Option<crate::llm::LanguageModel>,
 }
 
 pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxHandle) -> (Engine, EngineHandle) {
@@ -104,6 +106,7 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         next_job_due: None,
         next_job_due_read_at: std::time::Instant::now() - JOB_POLL,
         noise: crate::noise::NoiseModels::default(),
+        language_model: None,
     };
     (engine, EngineHandle { sender })
 }
@@ -113,6 +116,12 @@ impl Engine {
     /// and the API that shows them.
     pub fn noise_models(&self) -> crate::noise::NoiseModels {
         self.noise.clone()
+    }
+
+    /// The language model investigation refreshes consult (off by default).
+    pub fn with_language_model(mut self, language_model: Option<crate::llm::LanguageModel>) -> Engine {
+        self.language_model = language_model;
+        self
     }
 
     pub async fn run(mut self, mut shutdown: broadcast::Receiver<()>) {
@@ -265,9 +274,10 @@ impl Engine {
                 self.outbox.hand_over(handed_over);
                 self.jobs_scheduled(earliest_job);
                 for (org, incident_id, lease_id) in investigations {
-                    let (store, clock) = (self.store.clone(), self.clock.clone());
+                    let (store, clock, language_model) = (self.store.clone(), self.clock.clone(), self.language_model.clone());
                     tokio::spawn(async move {
-                        if let Err(error) = crate::investigation::refresh(store, clock, org, incident_id, lease_id).await {
+                        let refreshed = crate::investigation::refresh(store, clock, language_model, org, incident_id, lease_id);
+                        if let Err(error) = refreshed.await {
                             tracing::warn!(%error, incident_id, "investigation not stored; it runs again when its lease ends");
                         }
                     });

@@ -14,8 +14,11 @@
 //! `GET /api/v1/incidents/{id}/investigation?as_of=…` computes one on demand, seeing only
 //! what was timestamped before `as_of` (see `gather`).
 //!
-//! Telemetry (pushed logs, spans, metrics) is not read here yet: [`TELEMETRY`] is the slot
-//! where a service ranking for the incident's window goes when the store holds one.
+//! Pushed telemetry (logs, spans, metric points) around the onset, when there is any, adds a
+//! service ranking from `staunch_investigate` (`crate::signals`), read with the same `as_of`
+//! cut and with the catalog's dependencies as known calls. When `llm:` names a provider, a
+//! refresh whose leading hypotheses changed asks the model to reorder the first few and to
+//! summarise them (`crate::llm`); without it, or when it fails, the ranking stands as computed.
 
 mod gather;
 
@@ -25,8 +28,8 @@ use jiff::Timestamp;
 use staunch_domain::investigation::{Investigation, InvestigationInput, Settings, investigate};
 use staunch_store::{Actor, Incident, JobKind, NewJob, NewTimelineEntry, OrgId, Scoped, Store, StoreResult, StoredInvestigation};
 
-/// No telemetry ranking is available to live investigations yet.
-pub const TELEMETRY: Option<&staunch_investigate::Investigation> = None;
+/// Hypotheses the language model may reorder: the head of the list, where order matters.
+const RERANKED_TOP: usize = 5;
 
 /// Hypotheses summarised on the timeline.
 const TIMELINE_TOP: usize = 3;
@@ -35,6 +38,11 @@ const TIMELINE_TOP: usize = 3;
 pub async fn compute(store: &Scoped, incident: &Incident, as_of: Timestamp) -> StoreResult<Investigation> {
     let settings = Settings::default();
     let gathered = gather::gather(store, incident, as_of, &settings).await?;
+    let mut known_calls = staunch_investigate::CallGraph::new();
+    for (dependent, dependency) in gathered.graph.edges() {
+        known_calls.add(dependent, dependency);
+    }
+    let telemetry = crate::signals::investigate_window(store, gathered.incident.onset, as_of, Some(known_calls)).await?;
     let input = InvestigationInput {
         incident: &gathered.incident,
         alerts: &gathered.alerts,
@@ -42,7 +50,7 @@ pub async fn compute(store: &Scoped, incident: &Incident, as_of: Timestamp) -> S
         changes: &gathered.changes,
         graph: &gathered.graph,
         similar: &gathered.similar,
-        telemetry: TELEMETRY,
+        telemetry: telemetry.as_ref(),
         as_of,
     };
     Ok(investigate(&input, &settings))
@@ -86,6 +94,7 @@ pub(crate) fn lease_job(org: OrgId, incident_id: i64, now: Timestamp) -> NewJob 
 pub(crate) async fn refresh(
     store: Arc<dyn Store>,
     clock: Arc<dyn crate::clock::Clock>,
+    language_model: Option<crate::llm::LanguageModel>,
     org: OrgId,
     incident_id: i64,
     lease_id: i64,
@@ -97,13 +106,18 @@ pub(crate) async fn refresh(
         return tx.commit().await;
     };
     let now = clock.now();
-    let investigation = compute(&scoped, &incident, now).await?;
+    let mut investigation = compute(&scoped, &incident, now).await?;
     let summary = timeline_summary(&investigation);
     let previous = scoped.investigation(incident_id).await?;
     let unchanged = previous.as_ref().is_some_and(|previous| {
         let stored: Option<Investigation> = serde_json::from_value(previous.result.clone()).ok();
         stored.is_some_and(|stored| timeline_summary(&stored) == summary)
     });
+    // The model is asked only when the leads changed: a refresh per note must not mean a
+    // paid request per note. Its answer is kept with the ranking, not on the timeline.
+    if let Some(language_model) = language_model.as_ref().filter(|_| !unchanged) {
+        consult_language_model(language_model, org, &incident, &mut investigation).await;
+    }
     let result = serde_json::to_value(&investigation).unwrap_or(serde_json::Value::Null);
     let mut tx = store.begin().await?;
     tx.save_investigation(org, &StoredInvestigation { incident_id, computed_at: now, result }).await?;
@@ -120,4 +134,55 @@ pub(crate) async fn refresh(
     }
     tx.delete_job(lease_id).await?;
     tx.commit().await
+}
+
+/// The facts the language model sees about one hypothesis.
+fn hypothesis_facts(hypothesis: &staunch_domain::investigation::Hypothesis) -> crate::llm::HypothesisFacts {
+    crate::llm::HypothesisFacts {
+        kind: serde_json::to_value(hypothesis.kind).ok().and_then(|kind| kind.as_str().map(str::to_string)).unwrap_or_default(),
+        subject: hypothesis.title.clone(),
+        confidence: hypothesis.confidence,
+        evidence_for: hypothesis.evidence_for.clone(),
+        evidence_against: hypothesis.evidence_against.clone(),
+    }
+}
+
+/// Lets the model reorder the leading hypotheses (only a permutation of them is accepted) and
+/// summarise the result. Nothing is asked when Staunch abstains: a fluent paragraph about weak
+/// evidence would read as more certain than the ranking is.
+pub async fn consult_language_model(
+    language_model: &crate::llm::LanguageModel,
+    org: OrgId,
+    incident: &Incident,
+    investigation: &mut Investigation,
+) {
+    if investigation.abstained || investigation.hypotheses.is_empty() {
+        return;
+    }
+    let head = investigation.hypotheses.len().min(RERANKED_TOP);
+    if head > 1 {
+        let candidates: Vec<crate::llm::RerankCandidate> = investigation.hypotheses[..head]
+            .iter()
+            .enumerate()
+            .map(|(index, hypothesis)| crate::llm::RerankCandidate {
+                id: format!("h{index}"),
+                facts: hypothesis_facts(hypothesis),
+            })
+            .collect();
+        if let Some(order) = language_model.rerank(org, Some(incident.id), &candidates).await {
+            let positions: Vec<usize> = order.iter().filter_map(|id| id.strip_prefix('h')?.parse().ok()).collect();
+            debug_assert_eq!(positions.len(), head, "rerank answers a permutation of the candidates");
+            if positions.len() == head {
+                let reordered: Vec<_> = positions.iter().map(|&position| investigation.hypotheses[position].clone()).collect();
+                investigation.model_reranked = positions.iter().enumerate().any(|(index, &position)| index != position);
+                investigation.hypotheses.splice(..head, reordered);
+            }
+        }
+    }
+    let facts = crate::llm::InvestigationFacts {
+        title: incident.title.clone(),
+        service: incident.service_id.clone(),
+        hypotheses: investigation.hypotheses.iter().take(RERANKED_TOP).map(hypothesis_facts).collect(),
+    };
+    investigation.model_summary = language_model.summarise(org, Some(incident.id), &facts).await;
 }
