@@ -257,19 +257,7 @@ impl<'a> Visible<'a> {
         let notes: Vec<&NoteContext> = input.notes.iter().filter(|note| note.at < input.as_of).collect();
         // An onset after `as_of` would let changes after `as_of` count.
         let onset = input.incident.onset.min(input.as_of);
-        let mut text = input.incident.title.clone();
-        for alert in &alerts {
-            text.push(' ');
-            text.push_str(&alert.summary);
-            for value in alert.labels.values() {
-                text.push(' ');
-                text.push_str(value);
-            }
-        }
-        for note in &notes {
-            text.push(' ');
-            text.push_str(&note.text);
-        }
+        let text = incident_text(&input.incident.title, alerts.iter().copied(), notes.iter().copied());
         Visible { alerts, onset, incident_service: input.incident.service_id.clone(), incident_words: words::words(&text) }
     }
 
@@ -297,4 +285,28 @@ pub(crate) fn human_gap(gap: SignedDuration) -> String {
     }
     let (hours, minutes) = (minutes / 60, minutes % 60);
     if minutes == 0 { format!("{hours}h") } else { format!("{hours}h {minutes}m") }
+}
+
+/// The words an incident is known by: its title, its alerts' summaries and label values, and
+/// its notes. Ranking matches changes against it; the store's search looks for past incidents
+/// with it.
+pub fn incident_text<'a>(
+    title: &str,
+    alerts: impl IntoIterator<Item = &'a AlertContext>,
+    notes: impl IntoIterator<Item = &'a NoteContext>,
+) -> String {
+    let mut text = title.to_string();
+    for alert in alerts {
+        text.push(' ');
+        text.push_str(&alert.summary);
+        for value in alert.labels.values() {
+            text.push(' ');
+            text.push_str(value);
+        }
+    }
+    for note in notes {
+        text.push(' ');
+        text.push_str(&note.text);
+    }
+    text
 }

@@ -75,64 +75,58 @@ fn accepted_response(kind: &'static str, count: usize) -> Response {
     (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": count }))).into_response()
 }
 
-pub async fn push_logs(
-    State(state): State<AppState>,
-    caller: Caller,
+type BatchParser<T> = fn(&[u8], &BatchLimits, &AcceptedTimes) -> Result<Vec<T>, IngestError>;
+
+/// What every push shares: the role, one of the organisation's in-flight slots (held until
+/// the batch is stored), the parse and the rate limit. `Err` is the answer to give instead.
+async fn admit_batch<T>(
+    state: &AppState,
+    caller: &Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Role::Responder)?;
-    let _slot = state.rate_limits.in_flight_slot(&in_flight_key(&caller)).await;
-    let body = body?;
-    let (limits, times) = accepted(&state);
-    let lines = match parse_log_batch(&body, &limits, &times) {
-        Ok(lines) => lines,
-        Err(error) => return Ok(invalid_batch(error)),
-    };
-    if let Some(throttled) = over_rate_limit(&state, &caller, lines.len()) {
-        return Ok(throttled);
+    parse: BatchParser<T>,
+) -> Result<(Vec<T>, Option<tokio::sync::OwnedSemaphorePermit>), Response> {
+    caller.require(Role::Responder).map_err(IntoResponse::into_response)?;
+    let slot = state.rate_limits.in_flight_slot(&in_flight_key(caller)).await;
+    let body = body.map_err(|rejection| ApiError::from(rejection).into_response())?;
+    let (limits, times) = accepted(state);
+    let items = parse(&body, &limits, &times).map_err(invalid_batch)?;
+    if let Some(throttled) = over_rate_limit(state, caller, items.len()) {
+        return Err(throttled);
     }
-    caller.store.add_log_lines(&lines).await?;
-    Ok(accepted_response("logs", lines.len()))
+    Ok((items, slot))
 }
 
-pub async fn push_spans(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Role::Responder)?;
-    let _slot = state.rate_limits.in_flight_slot(&in_flight_key(&caller)).await;
-    let body = body?;
-    let (limits, times) = accepted(&state);
-    let spans = match parse_span_batch(&body, &limits, &times) {
-        Ok(spans) => spans,
-        Err(error) => return Ok(invalid_batch(error)),
+pub async fn push_logs(State(state): State<AppState>, caller: Caller, body: Result<Bytes, BytesRejection>) -> Response {
+    let (lines, _slot) = match admit_batch(&state, &caller, body, parse_log_batch).await {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
     };
-    if let Some(throttled) = over_rate_limit(&state, &caller, spans.len()) {
-        return Ok(throttled);
+    match caller.store.add_log_lines(&lines).await {
+        Ok(()) => accepted_response("logs", lines.len()),
+        Err(error) => ApiError::from(error).into_response(),
     }
-    caller.store.add_spans(&spans).await?;
-    Ok(accepted_response("spans", spans.len()))
 }
 
-pub async fn push_metrics(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Role::Responder)?;
-    let _slot = state.rate_limits.in_flight_slot(&in_flight_key(&caller)).await;
-    let body = body?;
-    let (limits, times) = accepted(&state);
-    let points = match parse_metric_batch(&body, &limits, &times) {
-        Ok(points) => points,
-        Err(error) => return Ok(invalid_batch(error)),
+pub async fn push_spans(State(state): State<AppState>, caller: Caller, body: Result<Bytes, BytesRejection>) -> Response {
+    let (spans, _slot) = match admit_batch(&state, &caller, body, parse_span_batch).await {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
     };
-    if let Some(throttled) = over_rate_limit(&state, &caller, points.len()) {
-        return Ok(throttled);
+    match caller.store.add_spans(&spans).await {
+        Ok(()) => accepted_response("spans", spans.len()),
+        Err(error) => ApiError::from(error).into_response(),
     }
-    caller.store.add_metric_points(&points).await?;
-    Ok(accepted_response("metrics", points.len()))
+}
+
+pub async fn push_metrics(State(state): State<AppState>, caller: Caller, body: Result<Bytes, BytesRejection>) -> Response {
+    let (points, _slot) = match admit_batch(&state, &caller, body, parse_metric_batch).await {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
+    };
+    match caller.store.add_metric_points(&points).await {
+        Ok(()) => accepted_response("metrics", points.len()),
+        Err(error) => ApiError::from(error).into_response(),
+    }
 }
 
 #[derive(Deserialize)]

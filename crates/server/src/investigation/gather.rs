@@ -73,19 +73,7 @@ pub(crate) async fn gather(store: &Scoped, incident: &Incident, as_of: Timestamp
         .collect();
     let graph = DependencyGraph::from_entities(&store.catalog().await?);
 
-    let mut text = incident.title.clone();
-    for alert in &alerts {
-        text.push(' ');
-        text.push_str(&alert.summary);
-        for value in alert.labels.values() {
-            text.push(' ');
-            text.push_str(value);
-        }
-    }
-    for note in &notes {
-        text.push(' ');
-        text.push_str(&note.text);
-    }
+    let text = staunch_domain::investigation::incident_text(&incident.title, &alerts, &notes);
     let query = SimilarIncidentQuery {
         words: search_words(&text, SEARCH_WORDS),
         before: as_of,
