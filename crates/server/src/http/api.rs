@@ -17,16 +17,13 @@ use staunch_domain::duration::HumanDuration;
 use staunch_domain::incident::{IncidentState, StateChange};
 use staunch_domain::matcher::parse_matchers;
 use staunch_domain::severity::Severity;
-use staunch_store::{AlertFilter, AuditFilter, IncidentFilter, NewSilence, Role};
+use staunch_store::{AlertFilter, AuditFilter, Incident, IncidentFilter, NewSilence, Role};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 1000;
 
-fn incident_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{raw:?} is not an incident id")))
+pub(super) fn incident_id(raw: &str) -> Result<i64, ApiError> {
+    super::errors::positive_id(raw, "id", "an incident id")
 }
 
 fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
@@ -77,8 +74,8 @@ pub async fn list_incidents(caller: Caller, RawQuery(query): RawQuery) -> Result
 }
 
 pub async fn get_incident(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = incident_id(&id)?;
-    let incident = caller.store.incident(id).await?.ok_or_else(incident_not_found)?;
+    let incident = existing_incident(&caller, &id).await?;
+    let id = incident.id;
     // The deploy it opened soon after, and where the rollback stands (`null`: not linked).
     let deploy = caller.store.deploy_link(id).await?.map(|link| crate::deploys::link_view(&link));
     Ok(Json(serde_json::json!({ "incident": incident, "deploy": deploy })).into_response())
@@ -88,11 +85,15 @@ fn incident_not_found() -> ApiError {
     ApiError::field(StatusCode::NOT_FOUND, "id", "no such incident")
 }
 
+/// The incident the path names, when it is one of the caller's org: 400 for what is no id,
+/// 404 for an id of no incident.
+pub(super) async fn existing_incident(caller: &Caller, raw: &str) -> Result<Incident, ApiError> {
+    caller.store.incident(incident_id(raw)?).await?.ok_or_else(incident_not_found)
+}
+
 /// The incident id in the path, once it is known to name an incident of the caller's org.
 pub(super) async fn existing_incident_id(caller: &Caller, raw: &str) -> Result<i64, ApiError> {
-    let id = incident_id(raw)?;
-    caller.store.incident(id).await?.ok_or_else(incident_not_found)?;
-    Ok(id)
+    Ok(existing_incident(caller, raw).await?.id)
 }
 
 pub async fn incident_alerts(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -125,7 +126,7 @@ pub(super) async fn act_on_incident(
     caller: &Caller,
     incident_id: i64,
     action: IncidentAction,
-) -> Result<staunch_store::Incident, ApiError> {
+) -> Result<Incident, ApiError> {
     caller.require(Role::Responder)?;
     let (name, details) = match &action {
         IncidentAction::Change(change) => (format!("incident.{}", change.as_str()), serde_json::Value::Null),

@@ -95,6 +95,15 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// A positive id from the path, or a 400 naming `field`; `what` completes "… is not", e.g.
+/// "an incident id".
+pub fn positive_id(raw: &str, field: &str, what: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, field, format!("{raw:?} is not {what}")))
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
 }

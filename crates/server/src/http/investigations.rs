@@ -32,10 +32,8 @@ pub async fn get_investigation(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let query: InvestigationQuery = parse_query(query.as_deref())?;
-    let id =
-        id.parse::<i64>().map_err(|_| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not an incident id")))?;
-    let incident =
-        caller.store.incident(id).await?.ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such incident"))?;
+    let incident = super::api::existing_incident(&caller, &id).await?;
+    let id = incident.id;
     if query.as_of.is_none()
         && let Some(stored) = caller.store.investigation(id).await?
     {

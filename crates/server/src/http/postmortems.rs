@@ -3,8 +3,9 @@
 //! regression case (`/incidents/{id}/case`) and the response and DORA report (`/report`).
 
 use super::AppState;
+use super::api::existing_incident;
 use super::auth::Caller;
-use super::errors::{ApiError, parse_json, parse_query};
+use super::errors::{ApiError, parse_json, parse_query, positive_id};
 use crate::engine::{ActionItemAction, ActionItemPatch, Command, Reply};
 use crate::facts;
 use axum::Json;
@@ -19,22 +20,10 @@ use serde::{Deserialize, Deserializer};
 use staunch_domain::action_item::ActionItemStatus;
 use staunch_domain::duration::HumanDuration;
 use staunch_domain::postmortem::{PostmortemInput, build, render_html, render_markdown};
-use staunch_store::{Incident, Role};
+use staunch_store::Role;
 
 /// How long before an incident a change of its service counts as a contributing factor.
 const CHANGE_WINDOW: SignedDuration = SignedDuration::from_hours(24);
-
-fn positive_id(raw: &str, what: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{raw:?} is not an {what} id")))
-}
-
-async fn incident_of(caller: &Caller, raw: &str) -> Result<Incident, ApiError> {
-    let id = positive_id(raw, "incident")?;
-    caller.store.incident(id).await?.ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such incident"))
-}
 
 fn engine_reply(result: Result<Reply, crate::engine::EngineError>, created: bool) -> Result<Response, ApiError> {
     match result {
@@ -56,7 +45,7 @@ fn engine_reply(result: Result<Reply, crate::engine::EngineError>, created: bool
 }
 
 pub async fn list_action_items(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let incident = incident_of(&caller, &id).await?;
+    let incident = existing_incident(&caller, &id).await?;
     let items = caller.store.action_items(incident.id).await?;
     Ok(Json(serde_json::json!({ "action_items": items })).into_response())
 }
@@ -76,7 +65,7 @@ pub async fn add_action_item(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Responder)?;
-    let incident = incident_of(&caller, &id).await?;
+    let incident = existing_incident(&caller, &id).await?;
     let body: NewActionItemBody = parse_json(&body?)?;
     let details = serde_json::json!({ "text": body.text, "owner": body.owner, "due": body.due });
     let audit = caller.audit("action_item.add", format!("incident/{}", incident.id), details);
@@ -108,7 +97,7 @@ pub async fn update_action_item(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Responder)?;
-    let action_item_id = positive_id(&id, "action item")?;
+    let action_item_id = positive_id(&id, "id", "an action item id")?;
     let body: PatchBody = parse_json(&body?)?;
     let details = serde_json::json!({ "text": body.text, "owner": body.owner, "due": body.due, "status": body.status });
     let audit = caller.audit("action_item.update", format!("action-item/{action_item_id}"), details);
@@ -140,7 +129,7 @@ pub async fn postmortem(
             format!("unknown format {format:?}: expected md, html or json"),
         ));
     }
-    let incident = incident_of(&caller, &id).await?;
+    let incident = existing_incident(&caller, &id).await?;
     let now = state.clock.now();
     let record = facts::load_incident(&caller.store, &state.config, incident, now).await?;
     let incident = facts::incident(&record.incident);
@@ -171,7 +160,7 @@ pub async fn regression_case(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let incident = incident_of(&caller, &id).await?;
+    let incident = existing_incident(&caller, &id).await?;
     let timeline = facts::timeline(&caller.store.timeline(incident.id).await?);
     let filter = staunch_store::AlertFilter { incident_id: Some(incident.id), limit: 1000, ..Default::default() };
     let alerts = facts::alerts(&caller.store.alerts(&filter).await?);

@@ -14,7 +14,7 @@ use staunch_store::{Role, RunbookRun};
 
 use super::AppState;
 use super::auth::Caller;
-use super::errors::{ApiError, parse_json};
+use super::errors::{ApiError, parse_json, positive_id};
 use crate::runbook::{RunbookError, StartRequest};
 
 impl From<RunbookError> for ApiError {
@@ -25,13 +25,6 @@ impl From<RunbookError> for ApiError {
             RunbookError::Store(error) => error.into(),
         }
     }
-}
-
-fn positive_id(raw: &str, field: &str, what: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, field, format!("{raw:?} is not {what}")))
 }
 
 /// A run with each step's name beside its progress, as the API and the CLI show it.
@@ -71,7 +64,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Respo
 }
 
 pub async fn candidates(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let incident_id = positive_id(&id, "id", "an incident id")?;
+    let incident_id = super::api::incident_id(&id)?;
     let candidates = state.runbooks.candidates(caller.org(), incident_id).await?;
     Ok(Json(serde_json::json!({ "symptom": candidates.symptom, "candidates": candidates.runbooks })).into_response())
 }
@@ -91,7 +84,7 @@ pub async fn start(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Responder)?;
-    let incident_id = positive_id(&id, "id", "an incident id")?;
+    let incident_id = super::api::incident_id(&id)?;
     let body: StartBody =
         parse_json(&body.map_err(|_| ApiError::field(StatusCode::BAD_REQUEST, "body", "cannot read request body"))?)?;
     let action = if body.dry_run { "runbook.dry_run" } else { "runbook.start" };
@@ -117,8 +110,7 @@ pub async fn start(
 }
 
 pub async fn incident_runs(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let incident_id = positive_id(&id, "id", "an incident id")?;
-    caller.store.incident(incident_id).await?.ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such incident"))?;
+    let incident_id = super::api::existing_incident_id(&caller, &id).await?;
     let runs: Vec<serde_json::Value> = caller.store.runbook_runs(incident_id).await?.iter().map(run_view).collect();
     Ok(Json(serde_json::json!({ "runs": runs })).into_response())
 }
