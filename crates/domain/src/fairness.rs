@@ -5,6 +5,10 @@
 //! floods the queue gets its quantum per round like everybody else, so a quiet tenant's item
 //! is taken within one round of arriving, however long the flood's queue is. Credit is not
 //! hoarded: a tenant whose queue empties loses what it had left.
+//!
+//! A tenant whose queue was empty goes ahead of the tenants already waiting (as new flows do
+//! in FQ-CoDel): an occasional alert is taken next, not after one more quantum of every flood.
+//! It still gets one quantum per turn, so a tenant cannot use this to take more than its share.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -39,7 +43,9 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
     pub fn push(&mut self, tenant: K, item: T, cost: u64) {
         let queue = self.queues.entry(tenant.clone()).or_default();
         if queue.is_empty() {
-            self.active.push_back(tenant);
+            // Behind the front tenant when its round was cut short: it continues first.
+            let position = usize::from(self.front_round_unfinished).min(self.active.len());
+            self.active.insert(position, tenant);
         }
         queue.push_back((item, cost.max(1)));
         self.queued_items += 1;
@@ -56,6 +62,11 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
 
     pub fn is_empty(&self) -> bool {
         self.queued_items == 0
+    }
+
+    /// The tenants with work queued that are not in `tenants`.
+    pub fn tenants_other_than<'a>(&'a self, tenants: &'a [K]) -> impl Iterator<Item = &'a K> + 'a {
+        self.active.iter().filter(move |tenant| !tenants.contains(tenant))
     }
 
     /// Takes items in fair order until their total cost reaches `budget` or nothing is left.
@@ -115,7 +126,7 @@ mod tests {
     }
 
     #[test]
-    fn a_quiet_tenant_is_served_within_one_round_of_a_flood() {
+    fn a_quiet_tenant_is_served_before_a_floods_next_quantum() {
         // Tenant a queued 1,000 items of cost 100 before b's single item arrived.
         let mut queues = DeficitRoundRobin::new(100);
         for item in 0..1000 {
@@ -123,9 +134,39 @@ mod tests {
         }
         queues.push("b", 5000, 1);
         let first = queues.take(300);
-        assert_eq!(first, vec![0, 5000, 1], "b goes right after a's first quantum");
+        assert_eq!(first, vec![5000, 0, 1], "b, newly waiting, goes before a's next quantum");
         assert_eq!(queues.len(), 998);
         assert_eq!(queues.take(200), vec![2, 3]);
+    }
+
+    #[test]
+    fn a_tenant_arriving_while_a_slice_is_applied_leads_the_next() {
+        // The engine takes a slice (one quantum) at a time; b arrives while a's first is applied.
+        let mut queues = DeficitRoundRobin::new(32);
+        for item in 0..100 {
+            queues.push("a", item, 1);
+        }
+        assert_eq!(queues.take(32), (0..32).collect::<Vec<_>>());
+        assert_eq!(queues.tenants_other_than(&["a"]).count(), 0);
+        queues.push("b", 5000, 1);
+        assert_eq!(queues.tenants_other_than(&["a"]).collect::<Vec<_>>(), vec![&"b"]);
+        assert_eq!(queues.take(32).first(), Some(&5000), "b's item leads the next slice");
+    }
+
+    #[test]
+    fn a_tenant_that_keeps_emptying_its_queue_still_gets_one_quantum_per_turn() {
+        let mut queues = DeficitRoundRobin::new(10);
+        for item in 0..100 {
+            queues.push("a", item, 10);
+        }
+        let (mut a_cost, mut c_cost) = (0, 0);
+        for round in 0..20 {
+            queues.push("c", 1000 + round, 10);
+            for item in queues.take(20) {
+                if item >= 1000 { c_cost += 10 } else { a_cost += 10 }
+            }
+        }
+        assert_eq!((a_cost, c_cost), (200, 200));
     }
 
     #[test]

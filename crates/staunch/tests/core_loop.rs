@@ -178,6 +178,43 @@ async fn sigterm_shuts_down_cleanly_and_state_survives() {
 }
 
 #[tokio::test]
+async fn a_payload_larger_than_one_engine_slice_is_answered_once_for_all_its_alerts() {
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let app = App::spawn(&config(&receiver.url, "1h", "", "")).await;
+    let alert = |instance: usize| {
+        json!({"status": "firing", "labels": {"alertname": "Wide", "instance": format!("i{instance}")}, "annotations": {"summary": "wide"},
+        "startsAt": "2026-11-22T04:18:18Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": format!("fp-{instance}")})
+    };
+    // 100 alerts are four slices; the last names the first alert again, three slices later.
+    let mut alerts: Vec<serde_json::Value> = (0..99).map(alert).collect();
+    alerts.push(alert(0));
+    let payload = json!({"version": "4", "groupKey": "{}:{alertname=\"Wide\"}", "truncatedAlerts": 3, "status": "firing", "receiver": "staunch",
+        "groupLabels": {"alertname": "Wide"}, "commonLabels": {"alertname": "Wide"}, "commonAnnotations": {}, "externalURL": "http://am",
+        "alerts": alerts});
+    let response = app
+        .http
+        .post(app.url(&format!("/integrations/alertmanager/{}", support::ALERTMANAGER_KEY)))
+        .json(&payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let receipt: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(receipt["receipt"]["alerts_stored"], 99, "{receipt}");
+    assert_eq!(receipt["receipt"]["deduplicated"], 1, "{receipt}");
+    assert_eq!(receipt["receipt"]["incidents_opened"], json!([1]), "{receipt}");
+    let listed = app.api_get("/api/v1/alerts?service=checkout&limit=500").await;
+    assert_eq!(listed["alerts"].as_array().unwrap().len(), 99);
+    receiver.wait_for_pages("/alice", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.pages().len(), 1, "one incident, one page");
+    let timeline = app.api_get("/api/v1/incidents/1/timeline").await;
+    let truncations =
+        timeline["timeline"].as_array().unwrap().iter().filter(|entry| entry["data"]["truncated_alerts"] == 3).count();
+    assert_eq!(truncations, 1, "the truncation is recorded once, not per slice: {timeline}");
+}
+
+#[tokio::test]
 async fn one_payload_naming_an_alert_twice_stores_it_once() {
     let receiver = Receiver::start(WEBHOOK_SECRET).await;
     let app = App::spawn(&config(&receiver.url, "1h", "", "")).await;

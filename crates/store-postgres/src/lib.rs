@@ -27,6 +27,7 @@ mod noise_llm;
 mod reads;
 mod runbook_runs;
 mod slo_buckets;
+mod statistics;
 mod telemetry;
 mod tx;
 
@@ -46,6 +47,7 @@ pub struct PostgresStore {
     options: PgConnectOptions,
     /// Rollbacks of dropped transactions still running (see `tx.rs`).
     rollbacks: Arc<tx::PendingRollbacks>,
+    alert_growth: Arc<statistics::AlertGrowth>,
 }
 
 impl PostgresStore {
@@ -61,7 +63,8 @@ impl PostgresStore {
             .await
             .map_err(backend)?;
         migrate::run(&pool).await?;
-        Ok(PostgresStore { pool, options, rollbacks: Arc::default() })
+        let alert_growth = statistics::AlertGrowth::new(pool.clone());
+        Ok(PostgresStore { pool, options, rollbacks: Arc::default(), alert_growth })
     }
 
     pub async fn close(&self) {

@@ -6,6 +6,7 @@
 
 use crate::codec::{self, json_text, micros, optional_micros};
 use crate::reads::{ALERT_COLUMNS, INCIDENT_COLUMNS, incident_select};
+use crate::statistics::AlertGrowth;
 use crate::{backend, map_insert_error};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -20,11 +21,18 @@ pub(crate) struct PostgresTx {
     /// `None` only once committed (or while being dropped).
     tx: Option<Transaction<'static, Postgres>>,
     rollbacks: Arc<PendingRollbacks>,
+    alert_growth: Arc<AlertGrowth>,
+    /// Alerts this transaction inserted, reported to `alert_growth` once committed.
+    inserted_alerts: u64,
 }
 
 impl PostgresTx {
-    pub(crate) fn new(tx: Transaction<'static, Postgres>, rollbacks: Arc<PendingRollbacks>) -> PostgresTx {
-        PostgresTx { tx: Some(tx), rollbacks }
+    pub(crate) fn new(
+        tx: Transaction<'static, Postgres>,
+        rollbacks: Arc<PendingRollbacks>,
+        alert_growth: Arc<AlertGrowth>,
+    ) -> PostgresTx {
+        PostgresTx { tx: Some(tx), rollbacks, alert_growth, inserted_alerts: 0 }
     }
 
     fn tx(&mut self) -> StoreResult<&mut Transaction<'static, Postgres>> {
@@ -102,7 +110,9 @@ fn pair_columns(pairs: &[(String, String)]) -> (Vec<&str>, Vec<&str>) {
 impl StoreTx for PostgresTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         let tx = self.tx.take().ok_or_else(|| StoreError::Backend("transaction already finished".into()))?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        self.alert_growth.committed(self.inserted_alerts);
+        Ok(())
     }
 
     async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {
@@ -163,6 +173,7 @@ impl StoreTx for PostgresTx {
         .fetch_all(&mut **self.tx()?)
         .await
         .map_err(|error| map_insert_error(error, "alert with this dedup key"))?;
+        self.inserted_alerts += rows.len() as u64;
         // RETURNING order is not promised by PostgreSQL: match rows back by their unique key.
         let by_key: HashMap<(i64, &str, &str), i64> = rows
             .iter()

@@ -10,6 +10,7 @@ mod commands;
 pub mod deploys;
 mod escalate;
 mod intake;
+mod slices;
 mod state_change;
 mod timeline;
 
@@ -43,7 +44,7 @@ const JOB_POLL: Duration = Duration::from_millis(250);
 
 #[derive(Clone)]
 pub struct EngineHandle {
-    sender: mpsc::Sender<Envelope>,
+    sender: mpsc::Sender<Request>,
 }
 
 impl EngineHandle {
@@ -59,7 +60,7 @@ impl EngineHandle {
 
     async fn send(&self, command: Command, audit: Option<Audit>) -> Result<Reply, EngineError> {
         let (reply_sender, reply_receiver) = tokio::sync::oneshot::channel();
-        self.sender.send(Envelope { command, audit, reply: reply_sender }).await.map_err(|_| EngineError::ShuttingDown)?;
+        self.sender.send(Request { command, audit, reply: reply_sender }).await.map_err(|_| EngineError::ShuttingDown)?;
         reply_receiver.await.map_err(|_| EngineError::ShuttingDown)?
     }
 }
@@ -72,10 +73,18 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
-struct Envelope {
+/// A command as a handler sent it.
+struct Request {
     command: Command,
     audit: Option<Audit>,
     reply: tokio::sync::oneshot::Sender<Result<Reply, EngineError>>,
+}
+
+/// A piece of queued work: a whole command, or a slice of a large ingest command.
+struct Envelope {
+    command: Command,
+    audit: Option<Audit>,
+    reply: slices::ReplyTo,
 }
 
 pub struct Engine {
@@ -83,7 +92,7 @@ pub struct Engine {
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
     outbox: OutboxHandle,
-    receiver: mpsc::Receiver<Envelope>,
+    receiver: mpsc::Receiver<Request>,
     /// Commands received and not yet applied, per organisation (see `staunch_domain::fairness`).
     queued: DeficitRoundRobin<OrgId, Envelope>,
     /// When the earliest job is due, as far as this engine knows (see `JOB_POLL`).
@@ -139,16 +148,9 @@ impl Engine {
             } else if !matches!(shutdown.try_recv(), Err(broadcast::error::TryRecvError::Empty)) {
                 break;
             }
-            while self.queued.len() < MAX_QUEUED {
-                match self.receiver.try_recv() {
-                    Ok(envelope) => self.enqueue(envelope),
-                    Err(_) => break,
-                }
-            }
+            self.receive_queued();
             if !self.queued.is_empty() {
-                let budget = if self.queued.tenants() > 1 { BATCH_EVENTS_SHARED } else { BATCH_EVENTS_ALONE };
-                let batch = self.queued.take(budget);
-                self.apply_batch(batch).await;
+                self.run_transaction().await;
             }
             if self.next_job_due_read_at.elapsed() >= JOB_POLL {
                 self.read_next_job_due().await;
@@ -164,65 +166,100 @@ impl Engine {
             self.enqueue(envelope);
         }
         for envelope in self.queued.take(u64::MAX) {
-            let _ = envelope.reply.send(Err(EngineError::ShuttingDown));
+            envelope.reply.send(Err(EngineError::ShuttingDown));
         }
         tracing::info!("engine stopped");
     }
 
-    fn enqueue(&mut self, envelope: Envelope) {
-        let (org, cost) = (envelope.command.org(), envelope.command.cost());
-        self.queued.push(org, envelope, cost);
+    fn enqueue(&mut self, request: Request) {
+        let Request { command, audit, reply } = request;
+        if audit.is_some() {
+            let org = command.org();
+            self.queued.push(org, Envelope { command, audit, reply: slices::ReplyTo::Whole(reply) }, 1);
+            return;
+        }
+        for (command, reply) in slices::cut(command, reply) {
+            let (org, cost) = (command.org(), command.cost());
+            self.queued.push(org, Envelope { command, audit: None, reply }, cost);
+        }
     }
 
-    async fn apply_batch(&mut self, batch: Vec<Envelope>) {
+    /// Moves what handlers have sent into the fair queue, up to `MAX_QUEUED`.
+    fn receive_queued(&mut self) {
+        while self.queued.len() < MAX_QUEUED {
+            match self.receiver.try_recv() {
+                Ok(request) => self.enqueue(request),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// One transaction: takes queued work a slice at a time in fair order, applies it, and
+    /// commits once; then answers. Between slices it looks for new work: once an organisation
+    /// with nothing in this transaction yet has had its slice, the transaction commits, so a
+    /// quiet organisation waits for a slice or two of a busy one's flood, not a whole batch.
+    async fn run_transaction(&mut self) {
         let started = std::time::Instant::now();
         let now = self.clock.now();
-        let size = batch.len();
-        let outcome = async {
-            let mut tx = self.store.begin().await?;
-            let mut context = commands::ApplyContext::new(&self.config, &self.noise, now);
-            let mut replies = Vec::with_capacity(batch.len());
-            let mut index = 0;
-            while index < batch.len() {
-                // Consecutive ingest commands go through intake together, sharing its bulk reads.
-                let run: Vec<intake::IngestRequest<'_>> =
-                    batch[index..].iter().map_while(|envelope| envelope.command.as_ingest()).collect();
-                if run.is_empty() {
-                    let reply = commands::apply(&mut *tx, &mut context, &batch[index].command).await?;
-                    if let Some(entry) = batch[index].audit.as_ref().and_then(|audit| audit.entry(now, &reply)) {
-                        tx.append_audit(&entry).await?;
-                    }
-                    replies.push(reply);
-                    index += 1;
-                    continue;
-                }
-                index += run.len();
-                let receipts = intake::ingest_run(&mut *tx, &mut context, &run).await?;
-                replies.extend(receipts.into_iter().map(Reply::Ingested));
-            }
-            timeline::flush(&mut *tx, &mut context).await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>((replies, context.handed_over, context.earliest_job))
-        }
-        .await;
+        let mut taken = Vec::new();
+        let outcome = self.fill_and_commit(now, &mut taken).await;
+        let size = taken.len();
         match outcome {
             Ok((replies, handed_over, earliest_job)) => {
                 self.outbox.hand_over(handed_over);
                 self.jobs_scheduled(earliest_job);
-                for (envelope, reply) in batch.into_iter().zip(replies) {
-                    let _ = envelope.reply.send(Ok(reply));
+                debug_assert_eq!(replies.len(), taken.len(), "one reply per piece of work");
+                for (envelope, reply) in taken.into_iter().zip(replies) {
+                    envelope.reply.send(Ok(reply));
                 }
             }
             Err(error) => {
                 tracing::error!(%error, batch = size, "batch rolled back");
                 let message = error.to_string();
-                for envelope in batch {
-                    let _ = envelope.reply.send(Err(EngineError::Store(StoreError::Backend(message.clone()))));
+                for envelope in taken {
+                    envelope.reply.send(Err(EngineError::Store(StoreError::Backend(message.clone()))));
                 }
             }
         }
         metrics::histogram!("staunch_engine_batch_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("staunch_engine_batch_size").record(size as f64);
+    }
+
+    /// The body of `run_transaction`: everything it takes is pushed to `taken`, applied or not,
+    /// so a failure answers all of it.
+    async fn fill_and_commit(&mut self, now: Timestamp, taken: &mut Vec<Envelope>) -> Result<Applied, StoreError> {
+        let (config, noise) = (self.config.clone(), self.noise.clone());
+        let budget = if self.queued.tenants() > 1 { BATCH_EVENTS_SHARED } else { BATCH_EVENTS_ALONE };
+        let mut spent = 0;
+        let mut orgs_in_transaction: Vec<OrgId> = Vec::new();
+        // Organisations whose work arrived while this transaction was being filled.
+        let mut newcomers: Vec<OrgId> = Vec::new();
+        let mut tx = self.store.begin().await?;
+        let mut context = commands::ApplyContext::new(&config, &noise, now);
+        let mut replies = Vec::new();
+        while spent < budget {
+            let first = taken.len();
+            taken.extend(self.queued.take((slices::SLICE_EVENTS as u64).min(budget - spent)));
+            if taken.len() == first {
+                break;
+            }
+            for envelope in &taken[first..] {
+                spent += envelope.command.cost();
+                if !orgs_in_transaction.contains(&envelope.command.org()) {
+                    orgs_in_transaction.push(envelope.command.org());
+                }
+            }
+            apply_pieces(&mut *tx, &mut context, &taken[first..], now, &mut replies).await?;
+            if !newcomers.is_empty() && newcomers.iter().all(|org| orgs_in_transaction.contains(org)) {
+                break;
+            }
+            self.receive_queued();
+            let arrived: Vec<OrgId> = self.queued.tenants_other_than(&orgs_in_transaction).copied().collect();
+            newcomers.extend(arrived.into_iter().filter(|org| !newcomers.contains(org)).collect::<Vec<_>>());
+        }
+        timeline::flush(&mut *tx, &mut context).await?;
+        tx.commit().await?;
+        Ok((replies, context.handed_over, context.earliest_job))
     }
 
     async fn read_next_job_due(&mut self) {
@@ -286,4 +323,37 @@ impl Engine {
             Err(error) => tracing::error!(%error, "job batch rolled back; it will be retried"),
         }
     }
+}
+
+/// What a committed transaction produced: one reply per piece of work, the pages leased to
+/// this process's outbox, and the earliest job it scheduled.
+type Applied = (Vec<Reply>, Vec<staunch_store::Delivery>, Option<Timestamp>);
+
+/// Applies `pieces` in order inside the transaction, pushing one reply each.
+async fn apply_pieces(
+    tx: &mut dyn staunch_store::StoreTx,
+    context: &mut commands::ApplyContext<'_>,
+    pieces: &[Envelope],
+    now: Timestamp,
+    replies: &mut Vec<Reply>,
+) -> Result<(), StoreError> {
+    let mut index = 0;
+    while index < pieces.len() {
+        // Consecutive ingest commands go through intake together, sharing its bulk reads.
+        let run: Vec<intake::IngestRequest<'_>> =
+            pieces[index..].iter().map_while(|envelope| envelope.command.as_ingest()).collect();
+        if run.is_empty() {
+            let reply = commands::apply(tx, context, &pieces[index].command).await?;
+            if let Some(entry) = pieces[index].audit.as_ref().and_then(|audit| audit.entry(now, &reply)) {
+                tx.append_audit(&entry).await?;
+            }
+            replies.push(reply);
+            index += 1;
+            continue;
+        }
+        index += run.len();
+        let receipts = intake::ingest_run(tx, context, &run).await?;
+        replies.extend(receipts.into_iter().map(Reply::Ingested));
+    }
+    Ok(())
 }

@@ -67,12 +67,14 @@ pub async fn alertmanager(
     let Some(target) = find_integration(&state, &key, SourceFormat::Alertmanager) else {
         return ApiError::field(StatusCode::NOT_FOUND, "integration_key", "unknown alertmanager integration key").into_response();
     };
-    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
+    let slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
-    match alertmanager::parse_webhook(&body) {
+    let parsed = alertmanager::parse_webhook(&body);
+    drop(slot);
+    match parsed {
         Ok(webhook) => ingest_alert_group(&state, &target, webhook.truncated_alerts, webhook.alerts).await,
         Err(error) => invalid_payload(error),
     }
@@ -135,7 +137,6 @@ pub async fn events_v2(State(state): State<AppState>, body: Result<Bytes, BytesR
             vec!["Invalid routing key".to_string()],
         );
     };
-    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let dedup_key = match event.dedup_key.clone() {
         Some(key) => key,
         None => match DedupKey::parse(random_hex_key()) {

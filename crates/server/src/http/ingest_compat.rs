@@ -219,7 +219,7 @@ pub async fn opsgenie_create(State(state): State<AppState>, headers: HeaderMap, 
         Ok(target) => target,
         Err(failure) => return exchange.refuse(failure),
     };
-    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
+    let slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return exchange.body_rejection(rejection),
@@ -228,6 +228,7 @@ pub async fn opsgenie_create(State(state): State<AppState>, headers: HeaderMap, 
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
     };
+    drop(slot);
     // Opsgenie ids are UUIDs; a generated key looks like one, and is the alert's id here.
     let generated = match DedupKey::parse(random_uuid()) {
         Ok(key) => key,
@@ -273,11 +274,12 @@ async fn opsgenie_alert_action(
         Ok(parts) => parts,
         Err(response) => return *response,
     };
-    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
+    let slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let request = match opsgenie::parse_alert_action(action, &identifier, identifier_type.as_deref(), &body) {
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
     };
+    drop(slot);
     // As in Opsgenie, an identifier naming no alert is still accepted (202): the request is
     // processed, and intake records that it found nothing to close or acknowledge.
     exchange.ingest(&state, &target, request.into_alert_event(), None).await
@@ -353,12 +355,14 @@ pub async fn grafana(State(state): State<AppState>, Path(key): Path<String>, bod
     let Some(target) = find_integration(&state, &key, SourceFormat::Grafana) else {
         return ApiError::field(StatusCode::NOT_FOUND, "integration_key", "unknown grafana integration key").into_response();
     };
-    let _slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
+    let slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
-    match grafana::parse_webhook(&body) {
+    let parsed = grafana::parse_webhook(&body);
+    drop(slot);
+    match parsed {
         Ok(webhook) => ingest_alert_group(&state, &target, webhook.truncated_alerts, webhook.alerts).await,
         Err(error) => invalid_payload(error),
     }

@@ -17,9 +17,11 @@ pub struct RateLimits {
     in_flight: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
-/// Requests of one integration key parsed and applied at once, at most. The rest wait (using
-/// no CPU) until one of them is answered, so a sender with many connections open cannot take
-/// every core from other tenants' requests.
+/// Requests of one integration key parsed at once, at most. The rest wait (using no CPU) until
+/// one of them is parsed, so a sender with many connections open cannot take every core from
+/// other tenants' requests. Parsed requests wait for the engine without a slot: its fair
+/// queue decides whose work is written next, and the more of one sender's requests wait
+/// there, the more of them share a commit.
 pub const IN_FLIGHT_PER_KEY: usize = 4;
 
 /// How long a throttled sender should wait, in whole seconds (at least 1), for `Retry-After`.
@@ -28,7 +30,7 @@ pub(super) struct Throttled {
 }
 
 impl RateLimits {
-    /// Waits for one of the key's in-flight slots; the slot is freed when the permit drops.
+    /// Waits for one of the key's parsing slots; the slot is freed when the permit drops.
     pub(super) async fn in_flight_slot(&self, key_sha256: &str) -> Option<OwnedSemaphorePermit> {
         let semaphore = {
             let mut slots = self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
