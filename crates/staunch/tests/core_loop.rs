@@ -191,15 +191,7 @@ async fn a_payload_larger_than_one_engine_slice_is_answered_once_for_all_its_ale
     let payload = json!({"version": "4", "groupKey": "{}:{alertname=\"Wide\"}", "truncatedAlerts": 3, "status": "firing", "receiver": "staunch",
         "groupLabels": {"alertname": "Wide"}, "commonLabels": {"alertname": "Wide"}, "commonAnnotations": {}, "externalURL": "http://am",
         "alerts": alerts});
-    let response = app
-        .http
-        .post(app.url(&format!("/integrations/alertmanager/{}", support::ALERTMANAGER_KEY)))
-        .json(&payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let receipt: serde_json::Value = response.json().await.unwrap();
+    let receipt = app.post_alertmanager(&payload).await;
     assert_eq!(receipt["receipt"]["alerts_stored"], 99, "{receipt}");
     assert_eq!(receipt["receipt"]["deduplicated"], 1, "{receipt}");
     assert_eq!(receipt["receipt"]["incidents_opened"], json!([1]), "{receipt}");
@@ -225,15 +217,7 @@ async fn one_payload_naming_an_alert_twice_stores_it_once() {
     let payload = json!({"version": "4", "groupKey": "{}:{alertname=\"Twice\"}", "truncatedAlerts": 0, "status": "firing", "receiver": "staunch",
         "groupLabels": {"alertname": "Twice"}, "commonLabels": {"alertname": "Twice"}, "commonAnnotations": {}, "externalURL": "http://am",
         "alerts": [alert("a"), alert("b"), alert("a")]});
-    let response = app
-        .http
-        .post(app.url(&format!("/integrations/alertmanager/{}", support::ALERTMANAGER_KEY)))
-        .json(&payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let receipt: serde_json::Value = response.json().await.unwrap();
+    let receipt = app.post_alertmanager(&payload).await;
     assert_eq!(receipt["receipt"]["alerts_stored"], 2, "{receipt}");
     assert_eq!(receipt["receipt"]["deduplicated"], 1, "{receipt}");
     let alerts = app.api_get("/api/v1/alerts?service=checkout").await;

@@ -33,15 +33,7 @@ async fn alert(app: &App, alertname: &str, instance: &str, firing: bool) -> Valu
     let payload = json!({"version": "4", "groupKey": format!("{{}}:{{alertname=\"{alertname}\"}}"), "truncatedAlerts": 0,
         "status": status, "receiver": "staunch", "groupLabels": {"alertname": alertname}, "commonLabels": {"alertname": alertname},
         "commonAnnotations": {}, "externalURL": "http://am", "alerts": [alert]});
-    let response = app
-        .http
-        .post(app.url(&format!("/integrations/alertmanager/{}", support::ALERTMANAGER_KEY)))
-        .json(&payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    app.post_alertmanager(&payload).await
 }
 
 fn opened(receipt: &Value) -> i64 {

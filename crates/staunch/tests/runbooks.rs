@@ -111,14 +111,7 @@ async fn open_incident(app: &App, labels: Value) -> i64 {
         "receiver": "staunch", "groupLabels": {"alertname": "ProviderErrors"}, "commonLabels": labels, "commonAnnotations": {},
         "externalURL": "http://am", "alerts": [{"status": "firing", "labels": labels, "annotations": {"summary": "provider errors"},
         "startsAt": "2026-11-22T04:18:18Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": "fp-provider"}]});
-    let response = app
-        .http
-        .post(app.url(&format!("/integrations/alertmanager/{}", support::ALERTMANAGER_KEY)))
-        .json(&payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    app.post_alertmanager(&payload).await;
     let incidents = app.incidents("").await;
     incidents[0]["id"].as_i64().expect("an incident opened")
 }

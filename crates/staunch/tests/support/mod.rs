@@ -176,6 +176,17 @@ impl App {
         (status, body)
     }
 
+    /// Sends an Alertmanager webhook to the default integration, expects 200, and returns the
+    /// answer (with its `receipt`).
+    pub async fn post_alertmanager(&self, payload: &Value) -> Value {
+        let path = format!("/integrations/alertmanager/{ALERTMANAGER_KEY}");
+        let response = self.http.post(self.url(&path)).json(payload).send().await.expect("alertmanager webhook");
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 200, "POST {path}: {body}");
+        body
+    }
+
     /// Sends a PagerDuty Events v2 event; returns (status, body).
     pub async fn enqueue(&self, event: Value) -> (u16, Value) {
         let response = self.http.post(self.url("/v2/enqueue")).json(&event).send().await.expect("enqueue");
