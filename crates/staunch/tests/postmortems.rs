@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
 use support::receiver::Receiver;
-use support::{ALERTMANAGER_KEY, App, EVENTS_KEY, WEBHOOK_SECRET, config, staunch_binary};
+use support::{App, EVENTS_KEY, WEBHOOK_SECRET, config, staunch_binary};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -49,9 +49,7 @@ async fn postmortem_case_and_report_of_a_real_incident() {
         "alerts": [{ "status": "firing", "labels": { "alertname": "CheckoutDown", "team": "payments" },
             "annotations": { "summary": "checkout answers 503" }, "startsAt": "2026-11-22T04:18:18Z",
             "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": "fp-1" }] });
-    let response =
-        app.http.post(app.url(&format!("/integrations/alertmanager/{ALERTMANAGER_KEY}"))).json(&payload).send().await.unwrap();
-    assert_eq!(response.status(), 200);
+    app.post_alertmanager(&payload).await;
     receiver.wait_for_pages("/alice", 1, WAIT).await;
 
     let (ok, _, stderr) = staunch(&app, &["ack", "1"]);

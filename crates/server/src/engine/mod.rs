@@ -172,15 +172,12 @@ impl Engine {
     }
 
     fn enqueue(&mut self, request: Request) {
-        let Request { command, audit, reply } = request;
-        if audit.is_some() {
-            let org = command.org();
-            self.queued.push(org, Envelope { command, audit, reply: slices::ReplyTo::Whole(reply) }, 1);
-            return;
-        }
-        for (command, reply) in slices::cut(command, reply) {
+        let Request { command, mut audit, reply } = request;
+        // An audited change is one entry in the audit log, so it is never cut.
+        let pieces = if audit.is_some() { vec![(command, slices::ReplyTo::Whole(reply))] } else { slices::cut(command, reply) };
+        for (command, reply) in pieces {
             let (org, cost) = (command.org(), command.cost());
-            self.queued.push(org, Envelope { command, audit: None, reply }, cost);
+            self.queued.push(org, Envelope { command, audit: audit.take(), reply }, cost);
         }
     }
 
@@ -254,8 +251,11 @@ impl Engine {
                 break;
             }
             self.receive_queued();
-            let arrived: Vec<OrgId> = self.queued.tenants_other_than(&orgs_in_transaction).copied().collect();
-            newcomers.extend(arrived.into_iter().filter(|org| !newcomers.contains(org)).collect::<Vec<_>>());
+            for org in self.queued.tenants_other_than(&orgs_in_transaction) {
+                if !newcomers.contains(org) {
+                    newcomers.push(*org);
+                }
+            }
         }
         timeline::flush(&mut *tx, &mut context).await?;
         tx.commit().await?;

@@ -80,31 +80,32 @@ fn merge_receipt(total: &mut IngestReceipt, part: IngestReceipt) {
 /// Cuts an ingest command of more than `SLICE_EVENTS` events into slices in their order, each
 /// answered into one gathering; anything else is one piece answered directly.
 pub(super) fn cut(command: Command, sender: oneshot::Sender<Result<Reply, EngineError>>) -> Vec<(Command, ReplyTo)> {
-    let Command::Ingest { org, service_id, format, events, truncated_alerts } = command else {
-        return vec![(command, ReplyTo::Whole(sender))];
-    };
-    if events.len() <= SLICE_EVENTS {
-        let command = Command::Ingest { org, service_id, format, events, truncated_alerts };
-        return vec![(command, ReplyTo::Whole(sender))];
+    match command {
+        Command::Ingest { org, service_id, format, events, truncated_alerts } if events.len() > SLICE_EVENTS => {
+            let slice_count = events.len().div_ceil(SLICE_EVENTS);
+            let gathering = Arc::new(Mutex::new(Gathering {
+                outstanding: slice_count,
+                receipt: IngestReceipt::default(),
+                sender: Some(sender),
+            }));
+            let mut events = events.into_iter();
+            (0..slice_count)
+                .map(|_| {
+                    let slice: Vec<_> = events.by_ref().take(SLICE_EVENTS).collect();
+                    let command = Command::Ingest {
+                        org,
+                        service_id: service_id.clone(),
+                        format,
+                        events: slice,
+                        // Each incident is opened by one slice, which notes the truncation on it.
+                        truncated_alerts,
+                    };
+                    (command, ReplyTo::Slice(gathering.clone()))
+                })
+                .collect()
+        }
+        command => vec![(command, ReplyTo::Whole(sender))],
     }
-    let slice_count = events.len().div_ceil(SLICE_EVENTS);
-    let gathering =
-        Arc::new(Mutex::new(Gathering { outstanding: slice_count, receipt: IngestReceipt::default(), sender: Some(sender) }));
-    let mut events = events.into_iter();
-    (0..slice_count)
-        .map(|_| {
-            let slice: Vec<_> = events.by_ref().take(SLICE_EVENTS).collect();
-            let command = Command::Ingest {
-                org,
-                service_id: service_id.clone(),
-                format,
-                events: slice,
-                // Each incident is opened by one slice, which notes the truncation on it.
-                truncated_alerts,
-            };
-            (command, ReplyTo::Slice(gathering.clone()))
-        })
-        .collect()
 }
 
 #[cfg(test)]
