@@ -663,4 +663,12 @@ impl StoreTx for PostgresTx {
     async fn save_investigation(&mut self, org: OrgId, investigation: &StoredInvestigation) -> StoreResult<()> {
         crate::investigation::save(self.tx()?, org, investigation).await
     }
+
+    async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64> {
+        crate::investigation::index_texts(self.tx()?, org, incident_id).await
+    }
+
+    async fn index_every_incident_text(&mut self) -> StoreResult<u64> {
+        crate::investigation::index_every_text(self.tx()?).await
+    }
 }

@@ -171,3 +171,71 @@ pub(crate) async fn similar(pool: &SqlitePool, org: OrgId, query: &SimilarIncide
         })
         .collect()
 }
+
+/// An incident's title and the texts of its first alerts not yet in `incident_search_texts`,
+/// each with the time it became known. The first alerts by id come from two ordered range
+/// scans of `alerts_by_incident` (one per `firing` value), so a flooded incident is not read
+/// whole and sorted.
+const FRESH_TEXTS: &str = "\
+    WITH first_alerts AS ( \
+        SELECT * FROM ( \
+            SELECT * FROM (SELECT id, summary, labels, first_seen FROM alerts \
+                           WHERE org_id = ?1 AND incident_id = ?2 AND firing = 0 ORDER BY id LIMIT ?3) \
+            UNION ALL \
+            SELECT * FROM (SELECT id, summary, labels, first_seen FROM alerts \
+                           WHERE org_id = ?1 AND incident_id = ?2 AND firing = 1 ORDER BY id LIMIT ?3) \
+        ) ORDER BY id LIMIT ?3 \
+    ), texts AS ( \
+        SELECT title AS body, created_at AS at FROM incidents WHERE org_id = ?1 AND id = ?2 \
+        UNION ALL \
+        SELECT summary || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(labels)), ''), first_seen \
+        FROM first_alerts \
+    ) \
+    SELECT body, MIN(at) AS at FROM texts \
+    WHERE body NOT IN (SELECT body FROM incident_search_texts WHERE org_id = ?1 AND incident_id = ?2) \
+    GROUP BY body";
+
+/// Rows per multi-row insert: five parameters each, well under SQLite's limit.
+const TEXTS_PER_INSERT: usize = 500;
+
+pub(crate) async fn index_texts(connection: &mut SqliteConnection, org: OrgId, incident_id: i64) -> StoreResult<u64> {
+    let opened_at: Option<i64> = sqlx::query_scalar("SELECT created_at FROM incidents WHERE org_id = ? AND id = ?")
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(backend)?;
+    let Some(opened_at) = opened_at else {
+        return Ok(0);
+    };
+    let fresh: Vec<(String, i64)> = sqlx::query_as(FRESH_TEXTS)
+        .bind(org.0)
+        .bind(incident_id)
+        .bind(i64::from(SEARCHED_ALERTS_PER_INCIDENT))
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(backend)?;
+    for chunk in fresh.chunks(TEXTS_PER_INSERT) {
+        let mut search = sqlx::QueryBuilder::new("INSERT INTO incident_search (body, org_id, incident_id, opened_at, at) ");
+        search.push_values(chunk, |mut row, (body, at)| {
+            row.push_bind(body).push_bind(org.0).push_bind(incident_id).push_bind(opened_at).push_bind(at);
+        });
+        search.build().execute(&mut *connection).await.map_err(backend)?;
+        let mut indexed = sqlx::QueryBuilder::new("INSERT INTO incident_search_texts (org_id, incident_id, body) ");
+        indexed.push_values(chunk, |mut row, (body, _)| {
+            row.push_bind(org.0).push_bind(incident_id).push_bind(body);
+        });
+        indexed.build().execute(&mut *connection).await.map_err(backend)?;
+    }
+    Ok(fresh.len() as u64)
+}
+
+pub(crate) async fn index_every_text(connection: &mut SqliteConnection) -> StoreResult<u64> {
+    let incidents: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT org_id, id FROM incidents ORDER BY id").fetch_all(&mut *connection).await.map_err(backend)?;
+    let mut added = 0;
+    for (org, incident_id) in incidents {
+        added += index_texts(connection, OrgId(org), incident_id).await?;
+    }
+    Ok(added)
+}

@@ -48,6 +48,7 @@ macro_rules! conformance_tests {
             catalog_is_replaced_per_organisation,
             change_events_are_read_by_time_window,
             similar_incidents_see_only_their_organisation_before_the_cut,
+            incident_texts_are_indexed_once_from_the_first_alerts,
             investigations_keep_the_latest_per_incident,
             noise_history_labels_openings_with_what_was_known_before_the_cut,
             noise_probability_is_kept_on_the_incident,
@@ -961,6 +962,11 @@ pub async fn export_then_import_keeps_every_row_and_id(source: Arc<dyn Store>, t
     let after = readable(&target, &orgs, &token_hashes).await;
     assert_eq!(after, before);
     assert!(before.api_tokens.iter().all(Option::is_some));
+    // The search of past incidents is not in the file; the import rebuilt it from the alerts.
+    let failing = SimilarIncidentQuery { words: vec!["failing".into()], before: at(1_000_000), exclude_incident: None, limit: 5 };
+    let hits = target.similar_incidents(orgs[0], &failing).await.unwrap();
+    assert!(!hits.is_empty(), "imported alerts are searchable");
+    assert!(hits.iter().all(|hit| before.alerts.iter().any(|alert| alert.incident_id == Some(hit.incident_id))));
     assert_eq!(target.api_token_count().await.unwrap(), 2);
     let mut again = Vec::new();
     dump::export_to(target.as_ref(), &mut again, at(2000)).await.unwrap();
@@ -1416,6 +1422,9 @@ pub async fn similar_incidents_see_only_their_organisation_before_the_cut(store:
     let mut throttled = new_alert(org, "checkout", "cpu", Some(disk.id));
     throttled.summary = "CPU throttled".into();
     tx.insert_alert(&throttled).await.unwrap();
+    for incident in [&latency, &disk, &later, &foreign] {
+        tx.index_incident_texts(incident.org, incident.id).await.unwrap();
+    }
     tx.commit().await.unwrap();
 
     let search = |words: &[&str], before: i64, exclude: Option<i64>| SimilarIncidentQuery {
@@ -1443,6 +1452,64 @@ pub async fn similar_incidents_see_only_their_organisation_before_the_cut(store:
     // The same words, in any order of relevance, rank a fuller match first.
     let hits = store.similar_incidents(org, &search(&["disk", "full", "database", "checkout"], 500, None)).await.unwrap();
     assert_eq!(found(hits).first(), Some(&disk.id));
+}
+
+pub async fn incident_texts_are_indexed_once_from_the_first_alerts(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let other = store.ensure_organisations(&[(OrgSlug::parse("acme").unwrap(), "Acme".into())]).await.unwrap()[0];
+    let alert = |key: &str, summary: &str, seconds: i64, firing: bool, incident_id: i64| {
+        let mut alert = new_alert(org, "queue", key, Some(incident_id));
+        alert.summary = summary.into();
+        alert.labels = [("alertname".to_string(), "QueueTrouble".to_string())].into();
+        alert.received_at = at(seconds);
+        alert.firing = firing;
+        alert
+    };
+    let mut tx = store.begin().await.unwrap();
+    let mut backlog = new_incident(org, "queue", "backlog", at(100));
+    backlog.title = "Queue backlog growing".into();
+    let backlog = tx.insert_incident(&backlog).await.unwrap();
+    // Two alerts with one text: indexed once, known from the earlier sighting.
+    let lagging =
+        [alert("lag-a", "Consumer lag high", 110, true, backlog.id), alert("lag-b", "Consumer lag high", 105, true, backlog.id)];
+    tx.insert_alerts(&lagging).await.unwrap();
+    tx.insert_alert(&alert("disk", "Broker disk pressure", 120, true, backlog.id)).await.unwrap();
+    assert_eq!(tx.index_incident_texts(org, backlog.id).await.unwrap(), 3, "the title and two distinct texts");
+    assert_eq!(tx.index_incident_texts(org, backlog.id).await.unwrap(), 0, "nothing twice");
+    assert_eq!(tx.index_incident_texts(other, backlog.id).await.unwrap(), 0, "not another organisation's incident");
+    tx.insert_alert(&alert("offline", "Partition offline", 130, true, backlog.id)).await.unwrap();
+    assert_eq!(tx.index_incident_texts(org, backlog.id).await.unwrap(), 1, "only the new text");
+    tx.commit().await.unwrap();
+
+    let search = |word: &str, before: i64| SimilarIncidentQuery {
+        words: vec![word.to_string()],
+        before: at(before),
+        exclude_incident: None,
+        limit: 5,
+    };
+    let found = |hits: Vec<SimilarIncidentHit>| hits.into_iter().map(|hit| hit.incident_id).collect::<Vec<_>>();
+    assert_eq!(found(store.similar_incidents(org, &search("backlog", 101)).await.unwrap()), [backlog.id]);
+    assert_eq!(found(store.similar_incidents(org, &search("lag", 106)).await.unwrap()), [backlog.id], "from 105");
+    assert!(store.similar_incidents(org, &search("lag", 105)).await.unwrap().is_empty());
+    assert!(store.similar_incidents(org, &search("pressure", 115)).await.unwrap().is_empty(), "not before it was seen");
+    assert_eq!(found(store.similar_incidents(org, &search("pressure", 121)).await.unwrap()), [backlog.id]);
+    assert_eq!(found(store.similar_incidents(org, &search("offline", 131)).await.unwrap()), [backlog.id]);
+    assert!(store.similar_incidents(other, &search("backlog", 1000)).await.unwrap().is_empty());
+
+    // A flood: only the first alerts by id are read, resolved or firing.
+    let mut tx = store.begin().await.unwrap();
+    let flood = tx.insert_incident(&new_incident(org, "queue", "flood", at(200))).await.unwrap();
+    let limit = SEARCHED_ALERTS_PER_INCIDENT as usize;
+    let mut alerts = vec![alert("origin", "Origin broker unreachable", 201, false, flood.id)];
+    alerts.extend((1..limit).map(|n| alert(&format!("member-{n}"), &format!("Flood member {n}"), 202, true, flood.id)));
+    alerts.push(alert("straggler", "Straggler arrives", 203, true, flood.id));
+    alerts.push(alert("latecomer", "Latecomer resolved", 204, false, flood.id));
+    tx.insert_alerts(&alerts).await.unwrap();
+    assert_eq!(tx.index_incident_texts(org, flood.id).await.unwrap(), 1 + limit as u64, "the title and the first alerts");
+    tx.commit().await.unwrap();
+    assert_eq!(found(store.similar_incidents(org, &search("origin", 1000)).await.unwrap()), [flood.id]);
+    assert!(store.similar_incidents(org, &search("straggler", 1000)).await.unwrap().is_empty());
+    assert!(store.similar_incidents(org, &search("latecomer", 1000)).await.unwrap().is_empty());
 }
 
 pub async fn investigations_keep_the_latest_per_incident(store: Arc<dyn Store>) {

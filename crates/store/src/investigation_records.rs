@@ -22,6 +22,12 @@ pub struct StoredInvestigation {
     pub result: serde_json::Value,
 }
 
+/// The alerts of an incident, first by id, whose texts the search of past incidents holds
+/// (as many as an investigation reads). The first alerts say what the incident is about; the
+/// rest of a flood mostly repeats them, and bounding them keeps one flooded incident from
+/// filling the index and skewing every other search's word weights.
+pub const SEARCHED_ALERTS_PER_INCIDENT: u32 = 500;
+
 /// A search for past incidents resembling one. Only incidents opened strictly before
 /// `before`, and only their text known strictly before it, are considered.
 #[derive(Debug, Clone, PartialEq)]

@@ -358,6 +358,15 @@ pub trait StoreTx: Send {
 
     /// Stores the latest investigation of an incident, replacing the previous one.
     async fn save_investigation(&mut self, org: OrgId, investigation: &StoredInvestigation) -> StoreResult<()>;
+
+    /// Adds an incident's words to the search of past incidents: its title (known from its
+    /// opening) and the distinct texts (summary and label values) of its first
+    /// [`SEARCHED_ALERTS_PER_INCIDENT`] alerts by id, each known from the earliest first sighting
+    /// among the alerts that carry it. A text already indexed for the incident is not added
+    /// again, so calling this twice adds nothing. Returns how many texts were added.
+    async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64>;
+    /// [`StoreTx::index_incident_texts`] for every incident of every organisation (an import).
+    async fn index_every_incident_text(&mut self) -> StoreResult<u64>;
 }
 
 /// Whole-table reads from one consistent snapshot (see [`Store::begin_export`]).

@@ -288,7 +288,11 @@ impl Engine {
                 match (job.kind, job.incident_id) {
                     // Computed after this commit, outside the writer (it reads a lot); the
                     // lease job left in its place runs it again if this process dies first.
+                    // The incident's words join the search of past incidents here, before
+                    // any investigation claimed with it searches: an incident that opened
+                    // just before another is found by it.
                     (JobKind::Investigate, Some(incident_id)) => {
+                        tx.index_incident_texts(job.org, incident_id).await?;
                         let lease = crate::investigation::lease_job(job.org, incident_id, now);
                         context.earliest_job = Some(context.earliest_job.map_or(lease.run_at, |due| due.min(lease.run_at)));
                         let lease_id = tx.schedule_job(&lease).await?;

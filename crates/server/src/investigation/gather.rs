@@ -14,7 +14,9 @@ use staunch_domain::investigation::{
     AlertContext, ChangeCandidate, IncidentContext, NoteContext, PastChange, PastIncident, Settings,
 };
 use staunch_domain::runbook::RunState;
-use staunch_store::{AlertFilter, Incident, Scoped, SimilarIncidentQuery, StoreResult, search_words};
+use staunch_store::{
+    AlertFilter, Incident, SEARCHED_ALERTS_PER_INCIDENT, Scoped, SimilarIncidentQuery, StoreResult, search_words,
+};
 
 /// At most this many change events are candidates (newest first within the window).
 const MAX_CHANGES: u32 = 500;
@@ -36,7 +38,7 @@ pub(crate) struct Gathered {
 }
 
 pub(crate) async fn gather(store: &Scoped, incident: &Incident, as_of: Timestamp, settings: &Settings) -> StoreResult<Gathered> {
-    let filter = AlertFilter { incident_id: Some(incident.id), limit: 500, ..Default::default() };
+    let filter = AlertFilter { incident_id: Some(incident.id), limit: SEARCHED_ALERTS_PER_INCIDENT, ..Default::default() };
     let stored_alerts: Vec<_> = store.alerts(&filter).await?.into_iter().filter(|alert| alert.first_seen < as_of).collect();
     let onset = stored_alerts
         .iter()

@@ -98,6 +98,8 @@ pub async fn import_from<R: BufRead>(
     check_trailer(&tally, &trailer)?;
 
     tx.reset_id_sequences().await?;
+    // The search of past incidents is not in the file: rebuilt here (notes by their trigger).
+    tx.index_every_incident_text().await?;
     if let Some(audit) = audit {
         tx.append_audit(&NewAuditEntry {
             org: OrgId::DEFAULT,
