@@ -101,19 +101,35 @@ pub fn seconds(at: jiff::Timestamp) -> String {
 #[derive(Clone)]
 pub struct PrometheusClient {
     client: reqwest::Client,
+    timeout: std::time::Duration,
 }
 
 impl PrometheusClient {
     pub fn new(timeout: std::time::Duration) -> PrometheusClient {
         let client = reqwest::Client::builder().timeout(timeout).build().unwrap_or_default();
-        PrometheusClient { client }
+        PrometheusClient { client, timeout }
+    }
+
+    /// Why a request failed, in words a responder can act on: reqwest's own message stops at
+    /// "error sending request", the cause is in its sources.
+    fn describe(&self, error: reqwest::Error) -> String {
+        if error.is_timeout() {
+            return format!("no answer within {:?}", self.timeout);
+        }
+        let error = error.without_url();
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        message
     }
 
     /// `GET {url}{path}?params` and the parsed answer to `query`.
     pub async fn get(&self, url: &str, path: &str, query: &str, params: &[(&str, &str)]) -> Result<QueryData, PullError> {
         // reqwest's errors name the URL they failed on, credentials included: leave it out.
-        let unreachable =
-            |error: reqwest::Error| PullError::Unreachable { url: shown_url(url), message: error.without_url().to_string() };
+        let unreachable = |error: reqwest::Error| PullError::Unreachable { url: shown_url(url), message: self.describe(error) };
         let response = self.client.get(format!("{url}{path}")).query(params).send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(unreachable)?;

@@ -1,5 +1,6 @@
 use super::*;
 use crate::prometheus_api::parse_answer;
+use std::collections::BTreeMap;
 
 const ONSET_S: i64 = 1_795_341_600;
 
@@ -16,8 +17,11 @@ fn metric(pod_label: Option<&str>) -> PulledMetric {
     }
 }
 
-/// A matrix answer as Prometheus writes it, series given as (labels, [(seconds, "value")]).
-fn answer(series: &[(&[(&str, &str)], &[(f64, &str)])]) -> Vec<RangeSeries> {
+/// One series as (labels, [(seconds, "value")]).
+type Written<'a> = (&'a [(&'a str, &'a str)], &'a [(f64, &'a str)]);
+
+/// A matrix answer as Prometheus writes it.
+fn answer(series: &[Written<'_>]) -> Vec<RangeSeries> {
     let result: Vec<serde_json::Value> = series
         .iter()
         .map(|(labels, values)| {
@@ -163,4 +167,86 @@ fn pushed_series_win_over_pulled_ones_with_the_same_name() {
     ];
     let merged: Vec<f64> = merge(pushed, pulled).iter().map(|point| point.value).collect();
     assert_eq!(merged, vec![1.0, 2.0, 11.0, 13.0]);
+}
+
+#[test]
+fn only_the_organisations_the_config_names_read_it() {
+    use staunch_domain::tenant::OrgSlug;
+    let signals = |organisations: &str| {
+        let text = format!(
+            "organisations: [{{id: acme}}, {{id: beta}}]\ntelemetry: {{prometheus: {{url: 'http://me:secret@p', {organisations} metrics: [{{name: latency, query: x}}]}}}}"
+        );
+        let mut config = staunch_config::parse_config(&text, "test").unwrap();
+        config.bind_org_ids(&[(OrgSlug::parse("acme").unwrap(), OrgId(2)), (OrgSlug::parse("beta").unwrap(), OrgId(3))]);
+        PrometheusSignals::from_config(&config).unwrap()
+    };
+    let served = |signals: &PrometheusSignals| [OrgId::DEFAULT, OrgId(2), OrgId(3)].map(|org| signals.serves(org));
+    assert_eq!(served(&signals("")), [true, false, false]);
+    assert_eq!(served(&signals("organisations: [acme],")), [false, true, false]);
+    assert!(!format!("{:?}", signals("")).contains("secret"));
+    assert!(staunch_config::parse_config("{}", "test").map(|config| PrometheusSignals::from_config(&config).is_none()).unwrap());
+}
+
+/// A stand-in Prometheus whose answer depends on the query: a good matrix, a refusal, a body
+/// that is not JSON, or nothing for ten seconds. It records the `end` each query asked for.
+async fn fake_prometheus(ends: Arc<std::sync::Mutex<Vec<String>>>) -> String {
+    use axum::extract::Query;
+    let app = axum::Router::new().route(
+        "/api/v1/query_range",
+        axum::routing::get(move |Query(params): Query<BTreeMap<String, String>>| {
+            let ends = ends.clone();
+            async move {
+                ends.lock().unwrap().push(params["end"].clone());
+                let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"service":"cart"},"values":[[1795341600,"0.5"],[1795341660,"0.7"]]}]}}"#;
+                match params["query"].as_str() {
+                    "good" => (axum::http::StatusCode::OK, matrix.to_string()),
+                    "refused" => (
+                        axum::http::StatusCode::BAD_REQUEST,
+                        r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#.to_string(),
+                    ),
+                    "garbled" => (axum::http::StatusCode::OK, "<html>proxy</html>".to_string()),
+                    _ => {
+                        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                        (axum::http::StatusCode::OK, matrix.to_string())
+                    }
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_slow_refusing_or_garbled_prometheus_costs_only_its_metrics() {
+    let ends = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let url = fake_prometheus(ends.clone()).await;
+    let metrics: Vec<String> =
+        ["slow", "refused", "garbled", "good"].iter().map(|query| format!("{{name: latency_{query}, query: {query}}}")).collect();
+    let text = format!("telemetry: {{prometheus: {{url: '{url}', timeout: 300ms, metrics: [{}]}}}}", metrics.join(", "));
+    let signals = PrometheusSignals::from_config(&staunch_config::parse_config(&text, "test").unwrap()).unwrap();
+    let (from, to) = (at(ONSET_S as f64 - 60.0), at(ONSET_S as f64 + 60.0));
+    let started = std::time::Instant::now();
+    let pulled = signals.pull(from, to).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "queried at once, each cut at its timeout: {:?}",
+        started.elapsed()
+    );
+    // The good metric's sample at `to` is cut; the others are named, in the config's order.
+    assert_eq!(points(&pulled), vec![(s("cart"), None, 0.0, 0.5)]);
+    assert_eq!(pulled.warnings.len(), 3, "{:?}", pulled.warnings);
+    let expected = [
+        "prometheus metric latency_slow left out: cannot reach prometheus at http://127.0.0.1:",
+        "prometheus metric latency_refused left out: prometheus answered 400 to \"refused\": parse error",
+        "prometheus metric latency_garbled left out: malformed prometheus answer to \"garbled\"",
+    ];
+    for (warning, expected) in pulled.warnings.iter().zip(expected) {
+        assert!(warning.starts_with(expected), "{warning}");
+    }
+    assert!(pulled.warnings[0].ends_with(": no answer within 300ms"), "{}", pulled.warnings[0]);
+    // The range's end is inclusive: it stops a millisecond before `to`.
+    assert!(ends.lock().unwrap().iter().all(|end| end == "1795341659.999"), "{ends:?}");
 }
