@@ -18,9 +18,9 @@
 //! from Prometheus when `telemetry.prometheus` is set, add a service ranking from
 //! `staunch_investigate` (`crate::signals`), read with the same `as_of` cut and with the
 //! catalog's dependencies as known calls; what could not be pulled is in the result's
-//! `warnings`. When `llm:` names a provider, a
-//! refresh whose leading hypotheses changed asks the model to reorder the first few and to
-//! summarise them (`crate::llm`); without it, or when it fails, the ranking stands as computed.
+//! `warnings`. When `llm:` names a provider, a refresh whose leading hypotheses changed asks
+//! the model to reorder the first few and to summarise them (`crate::llm`); without it, or
+//! when it fails, the ranking stands as computed.
 
 mod gather;
 
