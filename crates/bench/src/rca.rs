@@ -217,7 +217,7 @@ pub async fn rca(settings: &RcaSettings) -> anyhow::Result<RcaResults> {
         tx.commit().await?;
         let as_of = Timestamp::now() + SignedDuration::from_millis(1);
         let started = Instant::now();
-        let investigation = staunch_server::investigation::compute(&scoped, &incident, as_of).await?;
+        let investigation = staunch_server::investigation::compute(&scoped, &incident, as_of, None).await?;
         timings.push(started.elapsed().as_secs_f64() * 1000.0);
         hypotheses += investigation.hypotheses.len();
         abstained += usize::from(investigation.abstained);

@@ -18,6 +18,10 @@ pub fn render_investigation(response: &Value) -> String {
         text(&investigation["onset"]),
         text(&investigation["summary"]),
     );
+    // What the ranking went without comes before it, so nobody reads the list as complete.
+    for warning in items(&investigation["warnings"]) {
+        output.push_str(&format!("warning: {}\n", text(warning)));
+    }
     let hypotheses = items(&investigation["hypotheses"]);
     if hypotheses.is_empty() {
         return output;

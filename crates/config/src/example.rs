@@ -36,6 +36,20 @@ notifications:
 # telemetry:
 #   retention: 7d
 #   rate_limit: {per_second: 2000, burst: 20000}   # items per organisation; beyond it 429
+#   # Series pulled from Prometheus for the same window around each incident's onset, never
+#   # at or after the time investigated. Down or slow, the investigation goes on without them.
+#   prometheus:
+#     url: http://127.0.0.1:9090
+#     step: 60s                      # query_range resolution, 1s to 5m
+#     timeout: 5s                    # per query, 100ms to 30s
+#     # organisations: [default]     # whose investigations read it (default: top level only)
+#     metrics:
+#       # The name decides what a series is evidence of: `…latency…` (a symptom) or
+#       # `cpuusagerate…`/`memoryusagerate…` (the service's own resources).
+#       - name: latency_p99
+#         query: 'histogram_quantile(0.99, sum by (service, le) (rate(http_server_duration_seconds_bucket[5m])))'
+#         service_label: service     # the label naming the Staunch service (default)
+#         # pod_label: pod           # when series are per pod
 
 # People, and how to reach them. Every contact method of a paged user is used.
 users:
@@ -148,6 +162,21 @@ mod tests {
         assert_eq!(noise.action, crate::noise::NoiseAction::Ticket);
         assert_eq!(config.llm.providers.len(), 1);
         assert_eq!(config.llm.providers[0].api_key_env.as_deref(), Some("STAUNCH_LLM_KEY"));
+    }
+
+    #[test]
+    fn the_commented_telemetry_settings_are_valid_once_uncommented() {
+        let text = example_config("a".repeat(32).as_str(), "b".repeat(32).as_str(), "secret");
+        let (before, rest) = text.split_once("# telemetry:\n").expect("the telemetry example");
+        let (block, after) = rest.split_once("\n\n").expect("a blank line after it");
+        let block: Vec<&str> = block.lines().map(|line| line.strip_prefix("# ").unwrap_or(line)).collect();
+        let text = format!("{before}telemetry:\n{}\n\n{after}", block.join("\n"));
+        let config = crate::parse_config(&text, "example").expect("uncommented example is valid");
+        let prometheus = config.telemetry.prometheus.expect("prometheus");
+        assert_eq!((prometheus.base_url(), prometheus.step.to_string()), ("http://127.0.0.1:9090", "1m".to_string()));
+        assert_eq!(prometheus.metrics[0].name, "latency_p99");
+        assert_eq!(prometheus.metrics[0].service_label, "service");
+        assert_eq!(prometheus.organisation_slugs(), vec!["default"]);
     }
 
     #[test]

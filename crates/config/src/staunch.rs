@@ -458,6 +458,8 @@ fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
     }
     raw.settings.check(&mut problems);
     raw.telemetry.check(&mut problems);
+    let slugs: Vec<&str> = organisations.iter().map(|organisation| organisation.slug.as_str()).collect();
+    raw.telemetry.check_organisations(&slugs, &mut problems);
     let llm = crate::llm::build_llm(raw.llm, &mut problems);
     if !problems.is_empty() {
         return Err(problems);

@@ -1,12 +1,14 @@
-//! `telemetry:`: how long pushed log lines, spans and metric points are kept, and how fast one
-//! organisation may push them. One setting for the whole server (every organisation's
-//! telemetry ages out alike), checked at load.
+//! `telemetry:`: how long pushed log lines, spans and metric points are kept, how fast one
+//! organisation may push them, and the Prometheus server whose series live investigations
+//! pull around an onset. One setting for the whole server (every organisation's telemetry
+//! ages out alike), checked at load; which organisations read the Prometheus server is named
+//! in it, since its series are the operator's, not a tenant's.
 
 use serde::Deserialize;
 use staunch_domain::duration::HumanDuration;
 use staunch_domain::rate_limit::RateLimit;
 
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetrySettings {
     /// Telemetry older than this is deleted by the leader, and refused when pushed.
@@ -14,11 +16,154 @@ pub struct TelemetrySettings {
     /// Items (lines, spans, points) per second one organisation may push; unlimited when
     /// absent. Beyond it pushes are answered 429 with `Retry-After`.
     pub rate_limit: Option<RateLimit>,
+    /// Metric series pulled from Prometheus around an incident's onset; none when absent.
+    pub prometheus: Option<PrometheusPull>,
 }
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        TelemetrySettings { retention: HumanDuration::from_secs(7 * 86_400), rate_limit: None }
+        TelemetrySettings { retention: HumanDuration::from_secs(7 * 86_400), rate_limit: None, prometheus: None }
+    }
+}
+
+/// `telemetry.prometheus`: one Prometheus server (or anything answering its HTTP API:
+/// Thanos, Mimir, VictoriaMetrics) and the range queries read from it for every live
+/// investigation, over the same window as pushed telemetry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusPull {
+    /// Base URL, e.g. `http://127.0.0.1:9090` (a trailing `/` is dropped). Basic-auth
+    /// credentials in it are sent but never logged.
+    pub url: String,
+    /// `query_range` resolution.
+    #[serde(default = "default_step")]
+    pub step: HumanDuration,
+    /// How long one query may take; the investigation goes on without it after that.
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+    pub metrics: Vec<PulledMetric>,
+    /// Slugs of the organisations whose investigations read it; the top-level (default)
+    /// organisation when absent. A tenant must not see another's services through it.
+    #[serde(default)]
+    pub organisations: Vec<String>,
+}
+
+/// One range query and how its series name a service (and a pod).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PulledMetric {
+    /// The metric's name in the investigation; it decides what the series is evidence of,
+    /// as for pushed points (see [`check_metric_name`]).
+    pub name: String,
+    /// PromQL; should keep the service label (e.g. `sum by (service) (…)`).
+    pub query: String,
+    /// The label whose value is the Staunch service.
+    #[serde(default = "default_service_label")]
+    pub service_label: String,
+    /// The label whose value is the pod (or instance), when series are per pod.
+    #[serde(default)]
+    pub pod_label: Option<String>,
+}
+
+fn default_step() -> HumanDuration {
+    HumanDuration::from_secs(60)
+}
+
+fn default_timeout() -> HumanDuration {
+    HumanDuration::from_secs(5)
+}
+
+fn default_service_label() -> String {
+    "service".to_string()
+}
+
+/// Investigations read 20 minutes around an onset: a step over 5m leaves too few points before
+/// it for a robust median; under 1s is more resolution than scrapes have.
+const MIN_STEP_MS: u64 = 1_000;
+const MAX_STEP_MS: u64 = 300_000;
+/// The investigation waits for the pull; a refresh holds its lease for 60 s.
+const MIN_TIMEOUT_MS: u64 = 100;
+const MAX_TIMEOUT_MS: u64 = 30_000;
+/// Each query is one request per investigation.
+const MAX_PULLED_METRICS: usize = 50;
+
+/// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
+fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|rest| rest.is_ascii_alphanumeric() || rest == '_')
+}
+
+/// A pulled metric whose name the investigation would not read as evidence is refused: it
+/// would cost a query per investigation and change nothing.
+pub fn check_metric_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.len() > 256 {
+        return Err(format!("{name:?} must be 1 to 256 bytes"));
+    }
+    if staunch_investigate::metrics::classify(name).is_none() {
+        return Err(format!(
+            "{name:?} is not read as evidence: name a latency `…latency…` (not `clientlatency`) or resources `cpuusagerate…`/`memoryusagerate…`"
+        ));
+    }
+    Ok(())
+}
+
+impl PrometheusPull {
+    fn check(&self, problems: &mut Vec<String>) {
+        let field = "telemetry.prometheus";
+        let url = self.url.as_str();
+        let valid_url = (url.starts_with("http://") || url.starts_with("https://"))
+            && !url.contains(['?', '#', ' '])
+            && url.split_once("://").is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'));
+        if !valid_url {
+            problems.push(format!("{field}.url: must be an http:// or https:// URL with a host and no query"));
+        }
+        if !(MIN_STEP_MS..=MAX_STEP_MS).contains(&self.step.as_millis()) {
+            problems.push(format!("{field}.step: {} must be between 1s and 5m", self.step));
+        }
+        if !(MIN_TIMEOUT_MS..=MAX_TIMEOUT_MS).contains(&self.timeout.as_millis()) {
+            problems.push(format!("{field}.timeout: {} must be between 100ms and 30s", self.timeout));
+        }
+        if self.metrics.is_empty() {
+            problems.push(format!("{field}.metrics: name at least one metric to pull"));
+        }
+        if self.metrics.len() > MAX_PULLED_METRICS {
+            problems.push(format!("{field}.metrics: {} metrics, at most {MAX_PULLED_METRICS}", self.metrics.len()));
+        }
+        for (index, metric) in self.metrics.iter().enumerate() {
+            let at = format!("{field}.metrics[{index}]");
+            if let Err(problem) = check_metric_name(&metric.name) {
+                problems.push(format!("{at}.name: {problem}"));
+            }
+            if self.metrics[..index].iter().any(|earlier| earlier.name == metric.name) {
+                problems.push(format!("{at}.name: {:?} is used twice", metric.name));
+            }
+            if metric.query.trim().is_empty() {
+                problems.push(format!("{at}.query: must not be empty"));
+            }
+            if !is_label_name(&metric.service_label) {
+                problems.push(format!("{at}.service_label: {:?} is not a Prometheus label name", metric.service_label));
+            }
+            if let Some(pod_label) = &metric.pod_label
+                && !is_label_name(pod_label)
+            {
+                problems.push(format!("{at}.pod_label: {pod_label:?} is not a Prometheus label name"));
+            }
+        }
+    }
+
+    /// The URL without a trailing `/`, so paths can be appended.
+    pub fn base_url(&self) -> &str {
+        self.url.trim_end_matches('/')
+    }
+
+    /// The organisations whose investigations read it.
+    pub fn organisation_slugs(&self) -> Vec<&str> {
+        if self.organisations.is_empty() {
+            vec![staunch_domain::tenant::DEFAULT_ORG_SLUG]
+        } else {
+            self.organisations.iter().map(String::as_str).collect()
+        }
     }
 }
 
@@ -36,6 +181,19 @@ impl TelemetrySettings {
             && let Err(error) = limit.check()
         {
             problems.push(format!("telemetry.rate_limit: {error}"));
+        }
+        if let Some(prometheus) = &self.prometheus {
+            prometheus.check(problems);
+        }
+    }
+
+    /// The organisations `telemetry.prometheus` names must be in the file.
+    pub(crate) fn check_organisations(&self, known: &[&str], problems: &mut Vec<String>) {
+        let Some(prometheus) = &self.prometheus else { return };
+        for (index, slug) in prometheus.organisations.iter().enumerate() {
+            if !known.contains(&slug.as_str()) {
+                problems.push(format!("telemetry.prometheus.organisations[{index}]: no organisation {slug:?} in this file"));
+            }
         }
     }
 }
@@ -67,5 +225,77 @@ mod tests {
         assert_eq!(bad_limit, "test: telemetry.rate_limit: per_second must be a positive number, not 0");
         let unknown = parse_config("telemetry: {keep: 2d}", "test").unwrap_err().to_string();
         assert!(unknown.contains("keep"), "{unknown}");
+    }
+
+    #[test]
+    fn a_prometheus_pull_is_checked_naming_each_field() {
+        let config = parse_config(
+            "telemetry: {prometheus: {url: 'http://prom:9090/', metrics: [{name: latency_p99, query: 'x'}]}}",
+            "test",
+        )
+        .unwrap();
+        let prometheus = config.telemetry.prometheus.unwrap();
+        assert_eq!(prometheus.base_url(), "http://prom:9090");
+        assert_eq!((prometheus.step.to_string(), prometheus.timeout.to_string()), ("1m".to_string(), "5s".to_string()));
+        assert_eq!((prometheus.metrics[0].service_label.as_str(), prometheus.metrics[0].pod_label.as_deref()), ("service", None));
+
+        let metric = "{name: latency_p99, query: 'x'}";
+        let cases = [
+            (
+                format!("{{url: 'prom:9090', metrics: [{metric}]}}"),
+                "telemetry.prometheus.url: must be an http:// or https:// URL",
+            ),
+            (format!("{{url: 'http://p?x=1', metrics: [{metric}]}}"), "telemetry.prometheus.url: must be"),
+            (
+                format!("{{url: 'http://p', step: 0s, metrics: [{metric}]}}"),
+                "telemetry.prometheus.step: 0s must be between 1s and 5m",
+            ),
+            (format!("{{url: 'http://p', step: 10m, metrics: [{metric}]}}"), "telemetry.prometheus.step: 10m must be"),
+            (
+                format!("{{url: 'http://p', timeout: 1m, metrics: [{metric}]}}"),
+                "telemetry.prometheus.timeout: 1m must be between",
+            ),
+            ("{url: 'http://p', metrics: []}".to_string(), "telemetry.prometheus.metrics: name at least one"),
+            (
+                "{url: 'http://p', metrics: [{name: p99, query: x}]}".to_string(),
+                "telemetry.prometheus.metrics[0].name: \"p99\" is not read as evidence",
+            ),
+            (
+                format!("{{url: 'http://p', metrics: [{metric}, {metric}]}}"),
+                "telemetry.prometheus.metrics[1].name: \"latency_p99\" is used twice",
+            ),
+            (
+                "{url: 'http://p', metrics: [{name: latency, query: ' '}]}".to_string(),
+                "telemetry.prometheus.metrics[0].query: must not be empty",
+            ),
+            (
+                "{url: 'http://p', metrics: [{name: latency, query: x, service_label: 'app.kubernetes.io/name'}]}".to_string(),
+                "telemetry.prometheus.metrics[0].service_label: \"app.kubernetes.io/name\" is not a Prometheus label name",
+            ),
+            (
+                "{url: 'http://p', metrics: [{name: latency, query: x, pod_label: '1pod'}]}".to_string(),
+                "telemetry.prometheus.metrics[0].pod_label",
+            ),
+            (
+                format!("{{url: 'http://p', organisations: [acme], metrics: [{metric}]}}"),
+                "telemetry.prometheus.organisations[0]: no organisation \"acme\"",
+            ),
+            (format!("{{url: 'http://p', metrics: [{metric}], headers: {{}}}}"), "unknown field"),
+        ];
+        for (prometheus, expected) in cases {
+            let text = format!("telemetry: {{prometheus: {prometheus}}}");
+            let error = parse_config(&text, "test").unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+        // A URL's credentials are never echoed in a problem.
+        let error =
+            parse_config("telemetry: {prometheus: {url: 'ftp://me:hunter2@p', metrics: [{name: latency, query: x}]}}", "test")
+                .unwrap_err()
+                .to_string();
+        assert!(!error.contains("hunter2"), "{error}");
+
+        let named = "organisations: [{id: acme}]\ntelemetry: {prometheus: {url: 'http://p', organisations: [default, acme], metrics: [{name: cpuusagerate, query: x}]}}";
+        let config = parse_config(named, "test").unwrap();
+        assert_eq!(config.telemetry.prometheus.unwrap().organisation_slugs(), vec!["default", "acme"]);
     }
 }

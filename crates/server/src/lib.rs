@@ -18,6 +18,7 @@ pub mod llm;
 pub mod noise;
 pub mod outbox;
 mod payload;
+pub mod prometheus_api;
 pub mod receiver;
 pub mod runbook;
 pub mod server;

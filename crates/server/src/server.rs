@@ -64,7 +64,8 @@ pub async fn serve(
     let outbox = Outbox::new(store.clone(), config.clone(), clock.clone())?;
     let llm = crate::llm::LanguageModel::from_config(&config.llm, store.clone(), clock.clone());
     let (engine, engine_handle) = engine::engine(store.clone(), config.clone(), clock.clone(), outbox_handle);
-    let engine = engine.with_language_model(llm.clone());
+    let prometheus = crate::signals::PrometheusSignals::from_config(&config);
+    let engine = engine.with_language_model(llm.clone()).with_prometheus(prometheus.clone());
     let noise_models = engine.noise_models();
     let engine_task = tokio::spawn(engine.run(stop_workers.subscribe()));
     let noise_worker = crate::noise::NoiseWorker {
@@ -125,6 +126,7 @@ pub async fn serve(
         runbooks,
         heartbeats: heartbeat_board,
         llm,
+        prometheus,
         noise: noise_models,
     };
     let app = router(state);

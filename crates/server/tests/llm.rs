@@ -315,6 +315,7 @@ fn ranked_investigation(incident_id: i64, abstained: bool) -> staunch_domain::in
         },
         model_summary: None,
         model_reranked: false,
+        warnings: Vec::new(),
     }
 }
 

@@ -182,6 +182,11 @@ pub struct Investigation {
     /// the ranking's own).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub model_reranked: bool,
+    /// Sources the shell could not read, or read only in part (a Prometheus server that was
+    /// down), so a reader knows what the ranking went without; set by the shell, never read
+    /// by the ranking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Ranks the hypotheses for one incident.
@@ -225,6 +230,7 @@ pub fn investigate(input: &InvestigationInput<'_>, settings: &Settings) -> Inves
         considered,
         model_summary: None,
         model_reranked: false,
+        warnings: Vec::new(),
     }
 }
 

@@ -101,6 +101,8 @@ pub struct Engine {
     noise: crate::noise::NoiseModels,
     /// Consulted by investigation refreshes when `llm:` names a provider.
     language_model: Option<crate::llm::LanguageModel>,
+    /// Read by investigation refreshes when `telemetry.prometheus` is set.
+    prometheus: Option<crate::signals::PrometheusSignals>,
 }
 
 pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxHandle) -> (Engine, EngineHandle) {
@@ -116,6 +118,7 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         next_job_due_read_at: std::time::Instant::now() - JOB_POLL,
         noise: crate::noise::NoiseModels::default(),
         language_model: None,
+        prometheus: None,
     };
     (engine, EngineHandle { sender })
 }
@@ -128,6 +131,12 @@ impl Engine {
     }
 
     /// The language model investigation refreshes consult (off by default).
+    /// Metric series pulled from Prometheus for the investigations it runs.
+    pub fn with_prometheus(mut self, prometheus: Option<crate::signals::PrometheusSignals>) -> Engine {
+        self.prometheus = prometheus;
+        self
+    }
+
     pub fn with_language_model(mut self, language_model: Option<crate::llm::LanguageModel>) -> Engine {
         self.language_model = language_model;
         self
@@ -316,8 +325,10 @@ impl Engine {
                 self.jobs_scheduled(earliest_job);
                 for (org, incident_id, lease_id) in investigations {
                     let (store, clock, language_model) = (self.store.clone(), self.clock.clone(), self.language_model.clone());
+                    let prometheus = self.prometheus.clone();
                     tokio::spawn(async move {
-                        let refreshed = crate::investigation::refresh(store, clock, language_model, org, incident_id, lease_id);
+                        let refreshed =
+                            crate::investigation::refresh(store, clock, language_model, org, incident_id, lease_id, prometheus);
                         if let Err(error) = refreshed.await {
                             tracing::warn!(%error, incident_id, "investigation not stored; it runs again when its lease ends");
                         }

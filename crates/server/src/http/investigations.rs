@@ -49,7 +49,7 @@ pub async fn get_investigation(
         let message = format!("is not after the incident opened ({})", incident.created_at);
         return Err(ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, "as_of", message));
     }
-    let investigation = crate::investigation::compute(&caller.store, &incident, as_of).await?;
+    let investigation = crate::investigation::compute(&caller.store, &incident, as_of, state.prometheus.as_ref()).await?;
     Ok(Json(serde_json::json!({ "computed_at": now, "stored": false, "investigation": investigation })).into_response())
 }
 

@@ -56,6 +56,8 @@ pub struct AppState {
     pub noise: crate::noise::NoiseModels,
     /// The language model, when `llm:` names a provider (see `crate::llm`).
     pub llm: Option<crate::llm::LanguageModel>,
+    /// Metric series pulled for investigations, when `telemetry.prometheus` is set.
+    pub prometheus: Option<crate::signals::PrometheusSignals>,
 }
 
 fn state_change_route(change: StateChange) -> axum::routing::MethodRouter<AppState> {

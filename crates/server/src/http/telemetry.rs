@@ -218,7 +218,7 @@ struct InvestigationQuery {
 }
 
 /// The services the telemetry around `onset` points at, as the engine ranks them; `null`
-/// when nothing was pushed around it.
+/// when nothing was pushed (or pulled) around it. `warnings` says what could not be pulled.
 pub async fn investigation(
     State(state): State<AppState>,
     caller: Caller,
@@ -228,6 +228,9 @@ pub async fn investigation(
     let query: InvestigationQuery = parse_query(query.as_deref())?;
     let now = state.clock.now();
     let as_of = query.as_of.unwrap_or(now).min(now);
-    let investigation = investigate_window(&caller.store, query.onset, as_of, None).await?;
-    Ok(Json(serde_json::json!({ "onset": query.onset, "as_of": as_of, "investigation": investigation })).into_response())
+    let window = investigate_window(&caller.store, query.onset, as_of, None, state.prometheus.as_ref()).await?;
+    let body = serde_json::json!({
+        "onset": query.onset, "as_of": as_of, "investigation": window.investigation, "warnings": window.warnings,
+    });
+    Ok(Json(body).into_response())
 }

@@ -14,11 +14,13 @@
 //! `GET /api/v1/incidents/{id}/investigation?as_of=…` computes one on demand, seeing only
 //! what was timestamped before `as_of` (see `gather`).
 //!
-//! Pushed telemetry (logs, spans, metric points) around the onset, when there is any, adds a
-//! service ranking from `staunch_investigate` (`crate::signals`), read with the same `as_of`
-//! cut and with the catalog's dependencies as known calls. When `llm:` names a provider, a
-//! refresh whose leading hypotheses changed asks the model to reorder the first few and to
-//! summarise them (`crate::llm`); without it, or when it fails, the ranking stands as computed.
+//! Pushed telemetry (logs, spans, metric points) around the onset, and metric series pulled
+//! from Prometheus when `telemetry.prometheus` is set, add a service ranking from
+//! `staunch_investigate` (`crate::signals`), read with the same `as_of` cut and with the
+//! catalog's dependencies as known calls; what could not be pulled is in the result's
+//! `warnings`. When `llm:` names a provider, a refresh whose leading hypotheses changed asks
+//! the model to reorder the first few and to summarise them (`crate::llm`); without it, or
+//! when it fails, the ranking stands as computed.
 
 mod gather;
 
@@ -34,15 +36,21 @@ const RERANKED_TOP: usize = 5;
 /// Hypotheses summarised on the timeline.
 const TIMELINE_TOP: usize = 3;
 
-/// Ranks the hypotheses of `incident` from what the store held before `as_of`.
-pub async fn compute(store: &Scoped, incident: &Incident, as_of: Timestamp) -> StoreResult<Investigation> {
+/// Ranks the hypotheses of `incident` from what the store held before `as_of` (and what
+/// `prometheus` answers about the window before it).
+pub async fn compute(
+    store: &Scoped,
+    incident: &Incident,
+    as_of: Timestamp,
+    prometheus: Option<&crate::signals::PrometheusSignals>,
+) -> StoreResult<Investigation> {
     let settings = Settings::default();
     let gathered = gather::gather(store, incident, as_of, &settings).await?;
     let mut known_calls = staunch_investigate::CallGraph::new();
     for (dependent, dependency) in gathered.graph.edges() {
         known_calls.add(dependent, dependency);
     }
-    let telemetry = crate::signals::investigate_window(store, gathered.incident.onset, as_of, Some(known_calls)).await?;
+    let window = crate::signals::investigate_window(store, gathered.incident.onset, as_of, Some(known_calls), prometheus).await?;
     let input = InvestigationInput {
         incident: &gathered.incident,
         alerts: &gathered.alerts,
@@ -50,10 +58,12 @@ pub async fn compute(store: &Scoped, incident: &Incident, as_of: Timestamp) -> S
         changes: &gathered.changes,
         graph: &gathered.graph,
         similar: &gathered.similar,
-        telemetry: telemetry.as_ref(),
+        telemetry: window.investigation.as_ref(),
         as_of,
     };
-    Ok(investigate(&input, &settings))
+    let mut investigation = investigate(&input, &settings);
+    investigation.warnings = window.warnings;
+    Ok(investigation)
 }
 
 /// What the timeline says of an investigation: the verdict and the leading hypotheses.
@@ -98,6 +108,7 @@ pub(crate) async fn refresh(
     org: OrgId,
     incident_id: i64,
     lease_id: i64,
+    prometheus: Option<crate::signals::PrometheusSignals>,
 ) -> StoreResult<()> {
     let scoped = Scoped::new(store.clone(), org);
     let Some(incident) = scoped.incident(incident_id).await? else {
@@ -106,7 +117,7 @@ pub(crate) async fn refresh(
         return tx.commit().await;
     };
     let now = clock.now();
-    let mut investigation = compute(&scoped, &incident, now).await?;
+    let mut investigation = compute(&scoped, &incident, now, prometheus.as_ref()).await?;
     let summary = timeline_summary(&investigation);
     let previous = scoped.investigation(incident_id).await?;
     let unchanged = previous.as_ref().is_some_and(|previous| {

@@ -3,23 +3,13 @@
 //! evaluation tick. Anything but a well-formed finite answer is an error: the SLO becomes
 //! unknown, never ok.
 
+use crate::prometheus_api::{PrometheusClient, QueryData, parse_answer, seconds};
 use jiff::Timestamp;
-use serde::Deserialize;
 use staunch_config::slos::EventQueries;
 use staunch_config::sloth::{prom_duration, render_window};
 use staunch_domain::duration::HumanDuration;
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PullError {
-    #[error("cannot reach prometheus at {url}: {message}")]
-    Unreachable { url: String, message: String },
-    #[error("prometheus answered {status} to {query:?}: {message}")]
-    Refused { query: String, status: u16, message: String },
-    #[error("malformed prometheus answer to {query:?}: {message}")]
-    Malformed { query: String, message: String },
-    #[error("invalid query template: {0}")]
-    Template(String),
-}
+pub use crate::prometheus_api::PullError;
 
 /// Bad and total events over one tick.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,58 +18,21 @@ pub struct PulledCounts {
     pub total: u64,
 }
 
-#[derive(Deserialize)]
-struct QueryResponse {
-    status: String,
-    #[serde(default)]
-    data: Option<QueryData>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
-enum QueryData {
-    Vector(Vec<Sample>),
-    Scalar((f64, String)),
-    Matrix(serde::de::IgnoredAny),
-    String(serde::de::IgnoredAny),
-}
-
-#[derive(Deserialize)]
-struct Sample {
-    value: (f64, String),
-}
-
 /// Parses an instant-query answer into the sum of its samples (an empty vector is zero
 /// events: nothing matched in the window).
 pub fn parse_query_answer(query: &str, status: u16, body: &[u8]) -> Result<f64, PullError> {
+    sum_of(query, parse_answer(query, status, body)?)
+}
+
+/// The sum of an instant query's samples, each a finite, non-negative count.
+fn sum_of(query: &str, data: QueryData) -> Result<f64, PullError> {
     let malformed = |message: String| PullError::Malformed { query: query.to_string(), message };
-    let answer: QueryResponse = serde_json::from_slice(body).map_err(|error| {
-        if status >= 400 {
-            PullError::Refused {
-                query: query.to_string(),
-                status,
-                message: String::from_utf8_lossy(body).chars().take(200).collect(),
-            }
-        } else {
-            malformed(error.to_string())
-        }
-    })?;
-    if answer.status != "success" || status >= 400 {
-        return Err(PullError::Refused {
-            query: query.to_string(),
-            status,
-            message: answer.error.unwrap_or_else(|| format!("status {:?}", answer.status)),
-        });
-    }
-    let values: Vec<String> = match answer.data {
-        Some(QueryData::Vector(samples)) => samples.into_iter().map(|sample| sample.value.1).collect(),
-        Some(QueryData::Scalar((_, value))) => vec![value],
-        Some(QueryData::Matrix(_)) | Some(QueryData::String(_)) => {
+    let values: Vec<String> = match data {
+        QueryData::Vector(samples) => samples.into_iter().map(|sample| sample.value.1).collect(),
+        QueryData::Scalar((_, value)) => vec![value],
+        QueryData::Matrix(_) | QueryData::String(_) => {
             return Err(malformed("expected a vector or scalar result".to_string()));
         }
-        None => return Err(malformed("no data".to_string())),
     };
     let mut sum = 0.0;
     for value in values {
@@ -95,33 +48,19 @@ pub fn parse_query_answer(query: &str, status: u16, body: &[u8]) -> Result<f64, 
 /// Queries one Prometheus server.
 #[derive(Clone)]
 pub struct PrometheusSource {
-    client: reqwest::Client,
+    client: PrometheusClient,
 }
 
 impl PrometheusSource {
     pub fn new(timeout: std::time::Duration) -> PrometheusSource {
-        let client = reqwest::Client::builder().timeout(timeout).build().unwrap_or_default();
-        PrometheusSource { client }
+        PrometheusSource { client: PrometheusClient::new(timeout) }
     }
 
     async fn instant(&self, url: &str, query: &str, at: Timestamp) -> Result<f64, PullError> {
-        let endpoint = format!("{url}/api/v1/query");
-        let time = format!("{:.3}", at.as_millisecond() as f64 / 1000.0);
-        let response = self
-            .client
-            .get(&endpoint)
-            .query(&[("query", query), ("time", time.as_str())])
-            .send()
-            .await
-            .map_err(|error| PullError::Unreachable { url: url.to_string(), message: error.to_string() })?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| PullError::Unreachable { url: url.to_string(), message: error.to_string() })?;
-        parse_query_answer(query, status, &body)
+        let time = seconds(at);
+        let data = self.client.get(url, "/api/v1/query", query, &[("query", query), ("time", time.as_str())]).await?;
+        sum_of(query, data)
     }
-
     /// Bad and total events in the `window` ending at `at`.
     pub async fn pull(
         &self,
