@@ -165,7 +165,7 @@ pub async fn rca(settings: &RcaSettings) -> anyhow::Result<RcaResults> {
                 })
                 .await?;
             tx.insert_alert(&new_alert(org, &service_id, &format!("past-{written}"), &title, incident.id, opened)).await?;
-            tx.index_incident_texts(org, incident.id).await?;
+            tx.index_incident_texts(org, incident.id, u32::MAX).await?;
             incident.state = IncidentState::Resolved;
             incident.resolved_at = Some(opened + SignedDuration::from_mins(40));
             tx.update_incident(&incident).await?;
@@ -213,7 +213,7 @@ pub async fn rca(settings: &RcaSettings) -> anyhow::Result<RcaResults> {
             .await?;
         tx.insert_alert(&new_alert(org, &service_id, &format!("new-{index}"), &title, incident.id, opened)).await?;
         // As a live incident's investigation job does, before it searches.
-        tx.index_incident_texts(org, incident.id).await?;
+        tx.index_incident_texts(org, incident.id, u32::MAX).await?;
         tx.commit().await?;
         let as_of = Timestamp::now() + SignedDuration::from_millis(1);
         let started = Instant::now();

@@ -130,20 +130,22 @@ pub(crate) async fn similar(pool: &PgPool, org: OrgId, query: &SimilarIncidentQu
         .collect()
 }
 
-/// An incident's title and the distinct texts of its first alerts, each with the time it
-/// became known; those whose digest `incident_search_texts` takes (it did not hold them) go
+/// An incident's title and the distinct texts of its first alerts not yet indexed, each with
+/// the time it became known, the title first, then in alert id order, at most $4; those whose digest `incident_search_texts` takes (it did not hold them) go
 /// into `incident_search`. One statement, so two replicas indexing the same incident at once
 /// add each text once: the second waits on the first's key and skips it.
 const INDEX_TEXTS: &str = "\
     WITH first_alerts AS ( \
-        SELECT summary, labels, first_seen FROM alerts WHERE org_id = $1 AND incident_id = $2 ORDER BY id LIMIT $3 \
+        SELECT id, summary, labels, first_seen FROM alerts WHERE org_id = $1 AND incident_id = $2 ORDER BY id LIMIT $3 \
     ), texts AS ( \
         SELECT body, MIN(at) AS at FROM ( \
-            SELECT title AS body, created_at AS at FROM incidents WHERE org_id = $1 AND id = $2 \
+            SELECT title AS body, created_at AS at, 0 AS position FROM incidents WHERE org_id = $1 AND id = $2 \
             UNION ALL \
-            SELECT summary || ' ' || COALESCE((SELECT string_agg(value, ' ') FROM jsonb_each_text(labels)), ''), first_seen \
+            SELECT summary || ' ' || COALESCE((SELECT string_agg(value, ' ') FROM jsonb_each_text(labels)), ''), first_seen, id \
             FROM first_alerts \
-        ) every_text GROUP BY body \
+        ) every_text \
+        WHERE md5(body) NOT IN (SELECT digest FROM incident_search_texts WHERE org_id = $1 AND incident_id = $2) \
+        GROUP BY body ORDER BY MIN(position) LIMIT $4 \
     ), fresh AS ( \
         INSERT INTO incident_search_texts (org_id, incident_id, digest) SELECT $1, $2, md5(body) FROM texts \
         ON CONFLICT DO NOTHING RETURNING digest \
@@ -152,11 +154,12 @@ const INDEX_TEXTS: &str = "\
     SELECT $1, $2, incidents.created_at, texts.at, texts.body \
     FROM texts JOIN fresh ON fresh.digest = md5(texts.body) JOIN incidents ON incidents.org_id = $1 AND incidents.id = $2";
 
-pub(crate) async fn index_texts(connection: &mut PgConnection, org: OrgId, incident_id: i64) -> StoreResult<u64> {
+pub(crate) async fn index_texts(connection: &mut PgConnection, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
     let done = sqlx::query(INDEX_TEXTS)
         .bind(org.0)
         .bind(incident_id)
         .bind(i64::from(SEARCHED_ALERTS_PER_INCIDENT))
+        .bind(i64::from(limit))
         .execute(connection)
         .await
         .map_err(backend)?;
@@ -168,7 +171,7 @@ pub(crate) async fn index_every_text(connection: &mut PgConnection) -> StoreResu
         sqlx::query_as("SELECT org_id, id FROM incidents ORDER BY id").fetch_all(&mut *connection).await.map_err(backend)?;
     let mut added = 0;
     for (org, incident_id) in incidents {
-        added += index_texts(connection, OrgId(org), incident_id).await?;
+        added += index_texts(connection, OrgId(org), incident_id, u32::MAX).await?;
     }
     Ok(added)
 }

@@ -664,8 +664,8 @@ impl StoreTx for PostgresTx {
         crate::investigation::save(self.tx()?, org, investigation).await
     }
 
-    async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64> {
-        crate::investigation::index_texts(self.tx()?, org, incident_id).await
+    async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
+        crate::investigation::index_texts(self.tx()?, org, incident_id, limit).await
     }
 
     async fn index_every_incident_text(&mut self) -> StoreResult<u64> {

@@ -173,7 +173,7 @@ pub(crate) async fn similar(pool: &SqlitePool, org: OrgId, query: &SimilarIncide
 }
 
 /// An incident's title and the texts of its first alerts not yet in `incident_search_texts`,
-/// each with the time it became known. The first alerts by id come from two ordered range
+/// each with the time it became known, the title first, then in alert id order, at most ?4. The first alerts by id come from two ordered range
 /// scans of `alerts_by_incident` (one per `firing` value), so a flooded incident is not read
 /// whole and sorted.
 const FRESH_TEXTS: &str = "\
@@ -186,19 +186,19 @@ const FRESH_TEXTS: &str = "\
                            WHERE org_id = ?1 AND incident_id = ?2 AND firing = 1 ORDER BY id LIMIT ?3) \
         ) ORDER BY id LIMIT ?3 \
     ), texts AS ( \
-        SELECT title AS body, created_at AS at FROM incidents WHERE org_id = ?1 AND id = ?2 \
+        SELECT title AS body, created_at AS at, 0 AS position FROM incidents WHERE org_id = ?1 AND id = ?2 \
         UNION ALL \
-        SELECT summary || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(labels)), ''), first_seen \
+        SELECT summary || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(labels)), ''), first_seen, id \
         FROM first_alerts \
     ) \
     SELECT body, MIN(at) AS at FROM texts \
     WHERE body NOT IN (SELECT body FROM incident_search_texts WHERE org_id = ?1 AND incident_id = ?2) \
-    GROUP BY body";
+    GROUP BY body ORDER BY MIN(position) LIMIT ?4";
 
 /// Rows per multi-row insert: five parameters each, well under SQLite's limit.
 const TEXTS_PER_INSERT: usize = 500;
 
-pub(crate) async fn index_texts(connection: &mut SqliteConnection, org: OrgId, incident_id: i64) -> StoreResult<u64> {
+pub(crate) async fn index_texts(connection: &mut SqliteConnection, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
     let opened_at: Option<i64> = sqlx::query_scalar("SELECT created_at FROM incidents WHERE org_id = ? AND id = ?")
         .bind(org.0)
         .bind(incident_id)
@@ -212,6 +212,7 @@ pub(crate) async fn index_texts(connection: &mut SqliteConnection, org: OrgId, i
         .bind(org.0)
         .bind(incident_id)
         .bind(i64::from(SEARCHED_ALERTS_PER_INCIDENT))
+        .bind(i64::from(limit))
         .fetch_all(&mut *connection)
         .await
         .map_err(backend)?;
@@ -235,7 +236,7 @@ pub(crate) async fn index_every_text(connection: &mut SqliteConnection) -> Store
         sqlx::query_as("SELECT org_id, id FROM incidents ORDER BY id").fetch_all(&mut *connection).await.map_err(backend)?;
     let mut added = 0;
     for (org, incident_id) in incidents {
-        added += index_texts(connection, OrgId(org), incident_id).await?;
+        added += index_texts(connection, OrgId(org), incident_id, u32::MAX).await?;
     }
     Ok(added)
 }

@@ -574,8 +574,8 @@ impl StoreTx for SqliteTx {
         crate::investigation::save(&mut self.tx, org, investigation).await
     }
 
-    async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64> {
-        crate::investigation::index_texts(&mut self.tx, org, incident_id).await
+    async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
+        crate::investigation::index_texts(&mut self.tx, org, incident_id, limit).await
     }
 
     async fn index_every_incident_text(&mut self) -> StoreResult<u64> {

@@ -1423,7 +1423,7 @@ pub async fn similar_incidents_see_only_their_organisation_before_the_cut(store:
     throttled.summary = "CPU throttled".into();
     tx.insert_alert(&throttled).await.unwrap();
     for incident in [&latency, &disk, &later, &foreign] {
-        tx.index_incident_texts(incident.org, incident.id).await.unwrap();
+        tx.index_incident_texts(incident.org, incident.id, u32::MAX).await.unwrap();
     }
     tx.commit().await.unwrap();
 
@@ -1474,11 +1474,11 @@ pub async fn incident_texts_are_indexed_once_from_the_first_alerts(store: Arc<dy
         [alert("lag-a", "Consumer lag high", 110, true, backlog.id), alert("lag-b", "Consumer lag high", 105, true, backlog.id)];
     tx.insert_alerts(&lagging).await.unwrap();
     tx.insert_alert(&alert("disk", "Broker disk pressure", 120, true, backlog.id)).await.unwrap();
-    assert_eq!(tx.index_incident_texts(org, backlog.id).await.unwrap(), 3, "the title and two distinct texts");
-    assert_eq!(tx.index_incident_texts(org, backlog.id).await.unwrap(), 0, "nothing twice");
-    assert_eq!(tx.index_incident_texts(other, backlog.id).await.unwrap(), 0, "not another organisation's incident");
+    assert_eq!(tx.index_incident_texts(org, backlog.id, u32::MAX).await.unwrap(), 3, "the title and two distinct texts");
+    assert_eq!(tx.index_incident_texts(org, backlog.id, u32::MAX).await.unwrap(), 0, "nothing twice");
+    assert_eq!(tx.index_incident_texts(other, backlog.id, u32::MAX).await.unwrap(), 0, "not another organisation's incident");
     tx.insert_alert(&alert("offline", "Partition offline", 130, true, backlog.id)).await.unwrap();
-    assert_eq!(tx.index_incident_texts(org, backlog.id).await.unwrap(), 1, "only the new text");
+    assert_eq!(tx.index_incident_texts(org, backlog.id, u32::MAX).await.unwrap(), 1, "only the new text");
     tx.commit().await.unwrap();
 
     let search = |word: &str, before: i64| SimilarIncidentQuery {
@@ -1505,7 +1505,21 @@ pub async fn incident_texts_are_indexed_once_from_the_first_alerts(store: Arc<dy
     alerts.push(alert("straggler", "Straggler arrives", 203, true, flood.id));
     alerts.push(alert("latecomer", "Latecomer resolved", 204, false, flood.id));
     tx.insert_alerts(&alerts).await.unwrap();
-    assert_eq!(tx.index_incident_texts(org, flood.id).await.unwrap(), 1 + limit as u64, "the title and the first alerts");
+    // A few at a time: the title first, then in alert id order.
+    assert_eq!(tx.index_incident_texts(org, flood.id, 1).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    assert_eq!(found(store.similar_incidents(org, &search("flood", 1000)).await.unwrap()), [flood.id]);
+    assert!(store.similar_incidents(org, &search("origin", 1000)).await.unwrap().is_empty(), "not yet");
+    let mut tx = store.begin().await.unwrap();
+    let mut added = 1;
+    loop {
+        let batch = tx.index_incident_texts(org, flood.id, 64).await.unwrap();
+        added += batch;
+        if batch < 64 {
+            break;
+        }
+    }
+    assert_eq!(added, 1 + limit as u64, "the title and the first alerts");
     tx.commit().await.unwrap();
     assert_eq!(found(store.similar_incidents(org, &search("origin", 1000)).await.unwrap()), [flood.id]);
     assert!(store.similar_incidents(org, &search("straggler", 1000)).await.unwrap().is_empty());

@@ -363,8 +363,10 @@ pub trait StoreTx: Send {
     /// opening) and the distinct texts (summary and label values) of its first
     /// [`SEARCHED_ALERTS_PER_INCIDENT`] alerts by id, each known from the earliest first sighting
     /// among the alerts that carry it. A text already indexed for the incident is not added
-    /// again, so calling this twice adds nothing. Returns how many texts were added.
-    async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64>;
+    /// again, so calling this twice adds nothing. At most `limit` texts are added, the title
+    /// first, then the alerts' in id order, so a caller can keep each transaction short and
+    /// call again while `limit` were added. Returns how many texts were added.
+    async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64>;
     /// [`StoreTx::index_incident_texts`] for every incident of every organisation (an import).
     async fn index_every_incident_text(&mut self) -> StoreResult<u64>;
 }

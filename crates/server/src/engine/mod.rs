@@ -297,15 +297,10 @@ impl Engine {
                 match (job.kind, job.incident_id) {
                     // Computed after this commit, outside the writer (it reads a lot); the
                     // lease job left in its place runs it again if this process dies first.
-                    // The incident's words join the search of past incidents here, before
-                    // any investigation claimed with it searches: an incident that opened
-                    // just before another is found by it.
                     (JobKind::Investigate, Some(incident_id)) => {
-                        tx.index_incident_texts(job.org, incident_id).await?;
-                        let lease = crate::investigation::lease_job(job.org, incident_id, now);
-                        context.earliest_job = Some(context.earliest_job.map_or(lease.run_at, |due| due.min(lease.run_at)));
-                        let lease_id = tx.schedule_job(&lease).await?;
-                        investigations.push((job.org, incident_id, lease_id));
+                        let (claim, lease_due) = crate::investigation::claim(&mut *tx, job.org, incident_id, now).await?;
+                        context.earliest_job = Some(context.earliest_job.map_or(lease_due, |due| due.min(lease_due)));
+                        investigations.push(claim);
                     }
                     _ => escalate::run_job(&mut *tx, &mut context, job).await?,
                 }
@@ -323,12 +318,12 @@ impl Engine {
                 }
                 self.outbox.hand_over(handed_over);
                 self.jobs_scheduled(earliest_job);
-                for (org, incident_id, lease_id) in investigations {
+                for claim in investigations {
                     let (store, clock, language_model) = (self.store.clone(), self.clock.clone(), self.language_model.clone());
                     let prometheus = self.prometheus.clone();
                     tokio::spawn(async move {
-                        let refreshed =
-                            crate::investigation::refresh(store, clock, language_model, org, incident_id, lease_id, prometheus);
+                        let incident_id = claim.incident_id;
+                        let refreshed = crate::investigation::refresh(store, clock, language_model, prometheus, claim);
                         if let Err(error) = refreshed.await {
                             tracing::warn!(%error, incident_id, "investigation not stored; it runs again when its lease ends");
                         }

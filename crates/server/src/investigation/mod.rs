@@ -5,7 +5,9 @@
 //! changed its alerts or notes (`engine::timeline`), replacing any job still waiting, so a
 //! burst is computed once. Jobs are rows: whichever process runs due jobs claims it,
 //! replicas keep no state. Claiming replaces the job with a lease job due in
-//! [`INVESTIGATION_LEASE`]; after that commit, a task reads the committed context through
+//! [`INVESTIGATION_LEASE`] and adds the incident's title and first alert texts to the search
+//! of past incidents (the rest, for a flooded incident, in short transactions of their own
+//! when the task starts: ingest never writes that index); after that commit, a task reads the committed context through
 //! the store, ranks it (`staunch_domain::investigation`) outside any transaction — so the
 //! single writer never waits for it — and in one short transaction stores the result as the
 //! incident's latest investigation, puts an `investigation.updated` entry on the timeline
@@ -28,7 +30,9 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use staunch_domain::investigation::{Investigation, InvestigationInput, Settings, investigate};
-use staunch_store::{Actor, Incident, JobKind, NewJob, NewTimelineEntry, OrgId, Scoped, Store, StoreResult, StoredInvestigation};
+use staunch_store::{
+    Actor, Incident, JobKind, NewJob, NewTimelineEntry, OrgId, Scoped, Store, StoreResult, StoreTx, StoredInvestigation,
+};
 
 /// Hypotheses the language model may reorder: the head of the list, where order matters.
 const RERANKED_TOP: usize = 5;
@@ -86,14 +90,50 @@ pub fn timeline_summary(investigation: &Investigation) -> serde_json::Value {
 /// that died mid-way leaves its lease job behind).
 pub const INVESTIGATION_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
-/// The job that stands for an investigation while it is computed: due when the lease ends.
-pub(crate) fn lease_job(org: OrgId, incident_id: i64, now: Timestamp) -> NewJob {
-    NewJob {
+/// Texts of an incident added to the search of past incidents by the claim, in the engine's
+/// job transaction: its title and first alerts, so an incident that opened just before
+/// another is found by it, without a flooded incident's hundreds of texts holding the writer.
+const TEXTS_AT_CLAIM: u32 = 16;
+
+/// Texts added per transaction after the claim, so other writers get the writer in between.
+const TEXTS_PER_TRANSACTION: u32 = 32;
+
+/// What the engine's claim of an `investigate` job hands to [`refresh`].
+pub(crate) struct Claim {
+    pub org: OrgId,
+    pub incident_id: i64,
+    /// The job that stands for the investigation while it is computed.
+    pub lease_id: i64,
+    /// The claim added all the texts it could: more may wait to be indexed.
+    pub texts_left: bool,
+}
+
+/// Claims an `investigate` job inside the engine's job transaction: adds the first of the
+/// incident's words to the search of past incidents and puts a lease job, due when the lease
+/// ends, in the job's place. Returns the claim and when the lease job is due.
+pub(crate) async fn claim(tx: &mut dyn StoreTx, org: OrgId, incident_id: i64, now: Timestamp) -> StoreResult<(Claim, Timestamp)> {
+    let indexed = tx.index_incident_texts(org, incident_id, TEXTS_AT_CLAIM).await?;
+    let lease = NewJob {
         org,
         kind: JobKind::Investigate,
         incident_id: Some(incident_id),
         run_at: now + INVESTIGATION_LEASE,
         payload: serde_json::json!({ "lease": true }),
+    };
+    let lease_id = tx.schedule_job(&lease).await?;
+    let texts_left = indexed == u64::from(TEXTS_AT_CLAIM);
+    Ok((Claim { org, incident_id, lease_id, texts_left }, lease.run_at))
+}
+
+/// Adds the rest of an incident's texts, a few per transaction.
+async fn index_remaining_texts(store: &dyn Store, org: OrgId, incident_id: i64) -> StoreResult<()> {
+    loop {
+        let mut tx = store.begin().await?;
+        let indexed = tx.index_incident_texts(org, incident_id, TEXTS_PER_TRANSACTION).await?;
+        tx.commit().await?;
+        if indexed < u64::from(TEXTS_PER_TRANSACTION) {
+            return Ok(());
+        }
     }
 }
 
@@ -105,17 +145,19 @@ pub(crate) async fn refresh(
     store: Arc<dyn Store>,
     clock: Arc<dyn crate::clock::Clock>,
     language_model: Option<crate::llm::LanguageModel>,
-    org: OrgId,
-    incident_id: i64,
-    lease_id: i64,
     prometheus: Option<crate::signals::PrometheusSignals>,
+    claim: Claim,
 ) -> StoreResult<()> {
+    let Claim { org, incident_id, lease_id, texts_left } = claim;
     let scoped = Scoped::new(store.clone(), org);
     let Some(incident) = scoped.incident(incident_id).await? else {
         let mut tx = store.begin().await?;
         tx.delete_job(lease_id).await?;
         return tx.commit().await;
     };
+    if texts_left {
+        index_remaining_texts(store.as_ref(), org, incident_id).await?;
+    }
     let now = clock.now();
     let mut investigation = compute(&scoped, &incident, now, prometheus.as_ref()).await?;
     let summary = timeline_summary(&investigation);
