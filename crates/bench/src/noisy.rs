@@ -49,6 +49,16 @@ pub struct NoisyResult {
     /// B's p99 under the flood over B's p99 idle (the target is at most 2).
     pub p99_ratio: f64,
     pub other_cores_used: f64,
+    /// Each of B's paged alerts under the flood, in the order sent: when its POST was
+    /// answered (committed) and when its page arrived, both from the send. Shows which hop a
+    /// slow sample lost its time on.
+    pub quiet_samples: Vec<ProbeTimes>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ProbeTimes {
+    pub answered_ms: f64,
+    pub paged_ms: f64,
 }
 
 /// The gap between B's alerts: idle, as in the latency phase; during the flood, spread so
@@ -88,6 +98,7 @@ pub async fn noisy(
 struct Probes {
     idle_ms: Vec<f64>,
     flood_ms: Vec<f64>,
+    flood_samples: Vec<ProbeTimes>,
     sent_during_flood: usize,
 }
 
@@ -164,6 +175,7 @@ async fn run(
         quiet_max_ms: percentile(&probes.flood_ms, 1.0),
         p99_ratio: quiet_p99 / idle_p99,
         other_cores_used,
+        quiet_samples: probes.flood_samples,
     })
 }
 
@@ -191,7 +203,7 @@ async fn probe_thread(
         if index >= 5
             && let Some(latency) = latency
         {
-            probes.idle_ms.push(latency);
+            probes.idle_ms.push(latency.paged_ms);
         }
         tokio::time::sleep(IDLE_GAP).await;
     }
@@ -206,7 +218,8 @@ async fn probe_thread(
         }
         probes.sent_during_flood += 1;
         if let Some(latency) = probe(&client, &url, &receiver, &format!("{run}-{number}"), number).await {
-            probes.flood_ms.push(latency);
+            probes.flood_ms.push(latency.paged_ms);
+            probes.flood_samples.push(latency);
         }
         number += 1;
         tokio::time::sleep(FLOOD_GAP).await;
@@ -214,8 +227,14 @@ async fn probe_thread(
     Ok(probes)
 }
 
-/// Sends one probe alert and waits for its page: milliseconds, or `None` when it failed.
-async fn probe(client: &reqwest::Client, url: &str, receiver: &receiver::Receiver, sample: &str, number: u64) -> Option<f64> {
+/// Sends one probe alert and waits for its page, or `None` when it failed.
+async fn probe(
+    client: &reqwest::Client,
+    url: &str,
+    receiver: &receiver::Receiver,
+    sample: &str,
+    number: u64,
+) -> Option<ProbeTimes> {
     let alert = payload::probe_alert(sample, number);
     let body = payload::webhook_body(std::slice::from_ref(&alert), &[("sample", sample)], &jiff::Timestamp::now().to_string());
     let arrived = receiver.received.expect(sample);
@@ -225,8 +244,9 @@ async fn probe(client: &reqwest::Client, url: &str, receiver: &receiver::Receive
         receiver.received.forget(sample);
         return None;
     }
+    let answered_ms = sent.elapsed().as_secs_f64() * 1000.0;
     match tokio::time::timeout(PAGE_TIMEOUT, arrived).await {
-        Ok(Ok(at)) => Some(at.duration_since(sent).as_secs_f64() * 1000.0),
+        Ok(Ok(at)) => Some(ProbeTimes { answered_ms, paged_ms: at.duration_since(sent).as_secs_f64() * 1000.0 }),
         _ => {
             receiver.received.forget(sample);
             None

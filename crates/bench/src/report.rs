@@ -16,6 +16,8 @@ pub struct Environment {
     pub alertmanager_version: String,
     pub sqlite_version: String,
     pub started_at: String,
+    /// `STAUNCH_CPUS` as the servers inherit it: `staunch serve` runs only on those CPUs.
+    pub staunch_cpus: Option<String>,
 }
 
 fn first_line(output: std::io::Result<std::process::Output>) -> String {
@@ -60,6 +62,7 @@ impl Environment {
             alertmanager_version: first_line(std::process::Command::new(&binaries.alertmanager).arg("--version").output()),
             sqlite_version,
             started_at: jiff::Timestamp::now().to_string(),
+            staunch_cpus: std::env::var("STAUNCH_CPUS").ok(),
         }
     }
 

@@ -15,6 +15,16 @@ pub struct Args {
     command: Command,
 }
 
+impl Args {
+    /// The CPUs `serve --cpus` asks for, to set before the runtime starts its threads.
+    pub fn cpus(&self) -> Option<&[usize]> {
+        match &self.command {
+            Command::Serve(serve) => serve.cpus.as_ref().map(|cpus| cpus.0.as_slice()),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// A complete on-call shift in under a minute, with no set-up: page, triage, runbook, postmortem
@@ -248,6 +258,10 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert
     #[arg(long, requires = "tls_cert", env = "STAUNCH_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Run only on these CPUs (Linux), e.g. `1` or `0-1`: on a small virtual machine, one
+    /// core avoids waking threads across cores on every statement (see docs/benchmarks.md)
+    #[arg(long, env = "STAUNCH_CPUS", value_parser = crate::affinity::parse_cpus)]
+    pub(crate) cpus: Option<crate::affinity::CpuList>,
 }
 
 #[derive(ClapArgs)]

@@ -1,6 +1,7 @@
 //! The `staunch` binary: parses the command line and hands off. Everything it runs lives in
 //! the library crates; this file only wires them together.
 
+mod affinity;
 mod args;
 mod client_commands;
 mod demo;
@@ -23,6 +24,12 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     memory::limit_allocator_arenas();
     let args = args::Args::parse();
+    if let Some(cpus) = args.cpus()
+        && let Err(error) = affinity::run_on(cpus)
+    {
+        eprintln!("error: --cpus: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -195,3 +195,27 @@ fn slo_rules_writes_sloth_style_rules_and_names_bad_fields() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("slos[0].objective: objective must be a number strictly between 0 and 100, got 100"), "{stderr}");
 }
+
+/// `serve --cpus` holds every thread of the server to the CPUs named, and a bad list is
+/// refused before anything starts, naming the flag.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn serve_runs_on_the_cpus_it_is_given() {
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let app = App::spawn_with(&config(&receiver.url, "1m", "", ""), &["--cpus", "0"]).await;
+    let pid = app.pid().expect("running");
+    let threads: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().map(|entry| entry.unwrap().path()).collect();
+    assert!(threads.len() > 2, "the runtime's workers and the SQLite connections' threads: {threads:?}");
+    for thread in threads {
+        let status = std::fs::read_to_string(thread.join("status")).unwrap();
+        let allowed = status.lines().find_map(|line| line.strip_prefix("Cpus_allowed_list:")).unwrap().trim().to_string();
+        assert_eq!(allowed, "0", "{}", thread.display());
+    }
+    app.trigger("pinned", "Checkout is failing").await;
+    receiver.wait_for_pages("/alice", 1, Duration::from_secs(15)).await;
+
+    let output = Command::new(staunch_binary()).args(["serve", "--cpus", "3-1"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--cpus") && stderr.contains("ends before it starts"), "{stderr}");
+}

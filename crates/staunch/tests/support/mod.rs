@@ -45,12 +45,22 @@ impl App {
 
     /// Starts a server with `config_text` on the database `db_url` (e.g. PostgreSQL).
     pub async fn spawn_on(config_text: &str, db_url: &str) -> App {
+        App::spawn_with(config_text, &["--db", db_url]).await
+    }
+
+    /// Starts a server with `config_text` in a fresh directory, with more `serve` arguments.
+    pub async fn spawn_with(config_text: &str, serve_args: &[&str]) -> App {
         let tempdir = tempfile::tempdir().expect("temporary directory");
         std::fs::write(tempdir.path().join("staunch.yaml"), config_text).expect("write config");
         let dir = tempdir.path().to_path_buf();
-        let mut app = App::start_with(&dir, "127.0.0.1:0", &["--db", db_url]).await;
+        let mut app = App::start_with(&dir, "127.0.0.1:0", serve_args).await;
         app._tempdir = Some(tempdir);
         app
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Restarts a server on the config in `dir` and the database `db_url`.
