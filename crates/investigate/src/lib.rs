@@ -11,6 +11,7 @@ pub mod combine;
 pub mod drain;
 pub mod evidence;
 pub mod graph;
+pub mod links;
 pub mod logs;
 pub mod metrics;
 pub mod peers;
