@@ -3,30 +3,37 @@
 //!
 //! A service that logs an error or a warning while serving a request has often just called
 //! another service and is reporting what came back ("call to X failed", an empty answer, a
-//! null it cannot use): the failing request went wrong in the callee, and the caller's line is
-//! evidence about the callee. This is the link Nezha's event graphs draw between a log event
-//! and the spans around it. The rule, one hop per line:
+//! null it cannot use): the failing request may have gone wrong in the callee, and then the
+//! caller's line is evidence about the callee. This is the link Nezha's event graphs draw
+//! between a log event and the spans around it. The rule:
 //!
 //! - The line's *invocation* of its service S is found in its trace: the span named by the
 //!   line's span id when it is one of S's, otherwise S's innermost span of the trace whose
 //!   time contains the line. An invocation is S's part of the request, from the span where the
 //!   request entered S down through S's internal spans (controller, repository, client).
 //! - Its *calls* are the spans of other services whose parent is a span of that invocation.
-//!   The line blames the callee of the call that started last before the line: what S did
+//!   The candidate is the callee of the call that started last before the line: what S did
 //!   just before it wrote the line. The start is read on S's own client span, timed by the
 //!   same host as the line, not on the callee's span, whose clock may be skewed.
-//! - Nothing else is walked: the callee's own calls are not followed, because without a span
-//!   status nothing says that one of them failed, and every call a callee makes precedes its
-//!   end, so walking further would always land on a leaf. If the callee's failure came from
-//!   deeper down, the callee's own error lines carry it one more hop.
-//! - With no trace id, a trace not in the spans, no span of S around the line or no call
-//!   before it, the line stays with S (the engine then reads it as it did without traces).
+//! - The callee is blamed only when it **confirms** it: it wrote an error or warning line of
+//!   its own in the same trace. The spans carry no status, so a caller's error after a call
+//!   cannot by itself tell "the callee failed" from "I mishandled its answer", and a fault
+//!   injected in a service's own code does the latter (on the Train Ticket day, moving every
+//!   such line to the last callee took the food and basic services' own errors away from
+//!   them: variant O in docs/benchmarks.md). The callee's own error line is the status the
+//!   span lacks.
+//! - From a confirmed callee the walk goes on from its last error or warning line in the
+//!   trace, the same way, and stops at the deepest service that confirms: the chain of
+//!   errors ends where the request first went wrong. A service already on the chain ends it.
+//! - With no trace id, a trace not in the spans, no span of S around the line, no call before
+//!   it or no confirmation, the line stays with S (as the engine read it without traces).
 //!
 //! Known limit: a call that failed before it reached its callee (no instance to connect to)
-//! leaves no callee span, so a line about it blames the callee of the last call that did
-//! reach one. [`crate::logs`] moves a template's evidence only when most of its lines agree.
+//! leaves no callee span and no callee line, so such a line stays with its caller.
+//! [`crate::logs`] moves a template's evidence only when most of its lines agree.
 
 use crate::Millis;
+use crate::logs::{Level, LogLine};
 use crate::traces::Span;
 use std::collections::HashMap;
 
@@ -37,13 +44,24 @@ struct Recorded<'a> {
     end: Millis,
 }
 
-/// The recorded spans, by trace, ready to link log lines to.
+/// The recorded spans, by trace, ready to link log lines to, with the error and warning lines
+/// each service wrote in each trace (a callee's confirmation).
 pub struct TraceIndex<'a> {
     traces: HashMap<&'a str, HashMap<&'a str, Recorded<'a>>>,
+    /// (trace, service) → its error and warning lines in that trace: time and span id.
+    failures: HashMap<(&'a str, &'a str), Vec<(Millis, Option<&'a str>)>>,
 }
 
 impl<'a> TraceIndex<'a> {
-    pub fn new(spans: &'a [Span]) -> Self {
+    pub fn new(spans: &'a [Span], lines: &'a [LogLine]) -> Self {
+        let mut failures: HashMap<(&str, &str), Vec<(Millis, Option<&str>)>> = HashMap::new();
+        for line in lines {
+            if let Some(trace_id) = &line.trace_id
+                && Level::of(&line.text) >= Level::Warning
+            {
+                failures.entry((trace_id.as_str(), line.service.as_str())).or_default().push((line.at, line.span_id.as_deref()));
+            }
+        }
         let mut traces: HashMap<&str, HashMap<&str, Recorded>> = HashMap::new();
         for span in spans {
             traces.entry(span.trace_id.as_str()).or_default().insert(
@@ -57,13 +75,32 @@ impl<'a> TraceIndex<'a> {
                 },
             );
         }
-        TraceIndex { traces }
+        TraceIndex { traces, failures }
     }
 
-    /// The service a line of `service` written at `at` in `trace_id` (and `span_id`, when
-    /// known) blames: the callee of the invocation's last call before the line, or `None`
-    /// when nothing links it (the line then stays with its own service).
+    /// The service an error or warning line of `service` written at `at` in `trace_id` (and
+    /// `span_id`, when known) blames: the deepest service down the chain of confirmed last
+    /// calls, or `None` when nothing links it (the line then stays with its own service).
     pub fn blamed_callee(&self, service: &str, at: Millis, trace_id: &str, span_id: Option<&str>) -> Option<&'a str> {
+        let mut chain: Vec<&str> = vec![service];
+        let (mut at, mut span_id) = (at, span_id);
+        let mut blamed = None;
+        while let Some(callee) = self.last_callee(chain[chain.len() - 1], at, trace_id, span_id) {
+            let Some(lines) = self.failures.get(&(trace_id, callee)) else { break };
+            if chain.contains(&callee) {
+                break;
+            }
+            blamed = Some(callee);
+            chain.push(callee);
+            // Its last error or warning in the trace is where its own part of the chain ends.
+            let Some(&(last_at, last_span)) = lines.iter().max_by_key(|(line_at, _)| *line_at) else { break };
+            (at, span_id) = (last_at, last_span);
+        }
+        blamed
+    }
+
+    /// The callee of the last call the line's invocation made before it, confirmed or not.
+    fn last_callee(&self, service: &str, at: Millis, trace_id: &str, span_id: Option<&str>) -> Option<&'a str> {
         let trace = self.traces.get(trace_id)?;
         let named = span_id.filter(|id| trace.get(id).is_some_and(|span| span.service == service));
         let anchor = match named {
@@ -136,10 +173,23 @@ mod tests {
         ]
     }
 
+    fn failure(service: &str, at: Millis, span: &str) -> LogLine {
+        LogLine {
+            trace_id: Some("t1".into()),
+            span_id: Some(span.into()),
+            ..LogLine::new(service, at, "ERROR something went wrong")
+        }
+    }
+
+    /// contacts and prices each logged an error in the trace: both confirm.
+    fn confirmations() -> Vec<LogLine> {
+        vec![failure("contacts", 120, "c"), failure("prices", 160, "p")]
+    }
+
     #[test]
     fn a_line_after_a_call_blames_the_callee_of_the_last_call_before_it() {
-        let spans = trace();
-        let index = TraceIndex::new(&spans);
+        let (spans, lines) = (trace(), confirmations());
+        let index = TraceIndex::new(&spans, &lines);
         assert_eq!(index.blamed_callee("orders", 175, "t1", Some("oc")), Some("prices"));
         assert_eq!(index.blamed_callee("orders", 140, "t1", Some("oc")), Some("contacts"));
         // Without a span id the line's invocation is found by its time.
@@ -147,17 +197,40 @@ mod tests {
     }
 
     #[test]
-    fn a_line_with_no_trace_or_an_unknown_trace_stays_with_its_service() {
+    fn a_callee_that_logged_no_error_in_the_trace_does_not_confirm() {
         let spans = trace();
-        let index = TraceIndex::new(&spans);
+        let lines =
+            vec![failure("contacts", 120, "c"), LogLine { text: "INFO price computed".into(), ..failure("prices", 160, "p") }];
+        let index = TraceIndex::new(&spans, &lines);
+        assert_eq!(index.blamed_callee("orders", 175, "t1", Some("oc")), None, "prices only logged INFO");
+        assert_eq!(TraceIndex::new(&spans, &[]).blamed_callee("orders", 175, "t1", Some("oc")), None);
+    }
+
+    #[test]
+    fn the_walk_goes_down_to_the_deepest_service_that_confirms() {
+        // prices called rates before its own error, and rates logged one too: rates is blamed.
+        let mut spans = trace();
+        spans.push(span("p1", Some("p"), "prices", 153, 10.0));
+        spans.push(span("r", Some("p1"), "rates", 154, 5.0));
+        let mut lines = confirmations();
+        lines.push(failure("rates", 156, "r"));
+        let index = TraceIndex::new(&spans, &lines);
+        assert_eq!(index.blamed_callee("orders", 175, "t1", Some("oc")), Some("rates"));
+        assert_eq!(index.blamed_callee("prices", 160, "t1", Some("p")), Some("rates"));
+    }
+
+    #[test]
+    fn a_line_with_no_trace_or_an_unknown_trace_stays_with_its_service() {
+        let (spans, lines) = (trace(), confirmations());
+        let index = TraceIndex::new(&spans, &lines);
         assert_eq!(index.blamed_callee("orders", 175, "t2", Some("oc")), None);
-        assert_eq!(TraceIndex::new(&[]).blamed_callee("orders", 175, "t1", None), None);
+        assert_eq!(TraceIndex::new(&[], &lines).blamed_callee("orders", 175, "t1", None), None);
     }
 
     #[test]
     fn a_line_before_any_call_stays_with_its_service() {
-        let spans = trace();
-        let index = TraceIndex::new(&spans);
+        let (spans, lines) = (trace(), confirmations());
+        let index = TraceIndex::new(&spans, &lines);
         assert_eq!(index.blamed_callee("orders", 105, "t1", Some("oc")), None, "the calls came after the line");
         assert_eq!(index.blamed_callee("prices", 160, "t1", Some("p")), None, "a leaf calls nobody");
         assert_eq!(index.blamed_callee("orders", 500, "t1", None), None, "no span of orders holds the line");
@@ -172,7 +245,9 @@ mod tests {
         spans.push(span("r", Some("p1"), "rates", 154, 5.0));
         spans.push(span("oc3", Some("oc"), "orders", 180, 15.0));
         spans.push(span("p2", Some("oc3"), "prices", 181, 12.0));
-        let index = TraceIndex::new(&spans);
+        let mut lines = confirmations();
+        lines.push(failure("rates", 156, "r"));
+        let index = TraceIndex::new(&spans, &lines);
         assert_eq!(index.blamed_callee("prices", 165, "t1", Some("p1")), Some("rates"));
         assert_eq!(index.blamed_callee("prices", 185, "t1", Some("p2")), None);
     }

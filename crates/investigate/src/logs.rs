@@ -7,9 +7,10 @@
 //! overall, which says nothing against it.
 //!
 //! When lines carry trace ids and the trace was recorded, an error or warning template that
-//! counts as evidence is *moved* to the callee its lines blame (see [`crate::links`]): the
-//! service that logs "call to X failed" right after calling X reports X's failure, and it is
-//! X's own evidence, not a symptom to propagate. The template's rise is still measured in the
+//! counts as evidence is *moved* to the callee its lines blame (see [`crate::links`]: the
+//! callee of the last call before the line, when that callee logged an error or warning of
+//! its own in the same request): the service that logs "call to X failed" right after X
+//! failed reports X's failure, and it is X's own evidence, not a symptom to propagate. The template's rise is still measured in the
 //! stream of the service that logged it; only whose evidence it is changes. It moves only when
 //! more than half of its lines after the onset blame the same callee (a template is one log
 //! statement, so its lines mostly follow the same call); otherwise it stays, as it does when
@@ -89,7 +90,7 @@ impl Level {
 /// callee they blame.
 pub fn score_logs(batch: &LogBatch, spans: &[Span], windows: &Windows) -> ServiceScores {
     let mut scores = ServiceScores::new(Modality::Logs);
-    let index = TraceIndex::new(spans);
+    let index = TraceIndex::new(spans, &batch.lines);
     // (service, template) → callee → lines after the onset that blame it
     let mut blamed: BTreeMap<(String, usize), BTreeMap<&str, f64>> = BTreeMap::new();
     let before_seconds = covered_seconds(&batch.covered, windows.onset - windows.before_ms, windows.onset);
@@ -345,8 +346,9 @@ mod tests {
 
     /// One request a second, each a trace: orders' controller span, with a call to prices
     /// whose client span starts `call_at` ms into the second. After the onset orders logs an
-    /// error in each request, 50 ms into the second, with the trace's ids when `traced`.
-    fn traced_errors(call_at: i64, traced: bool) -> (LogBatch, Vec<Span>) {
+    /// error in each request, 50 ms into the second, with the trace's ids when `traced`; prices
+    /// logs a warning of its own in the request when `confirmed`.
+    fn traced_errors(call_at: i64, traced: bool, confirmed: bool) -> (LogBatch, Vec<Span>) {
         let mut lines = steady_traffic();
         let mut spans = Vec::new();
         for second in 0..120_i64 {
@@ -362,6 +364,13 @@ mod tests {
             spans.push(span("o", None, "orders", at, 100.0));
             spans.push(span("oc", Some("o"), "orders", at + call_at, 10.0));
             spans.push(span("p", Some("oc"), "prices", at + call_at + 1, 8.0));
+            if second >= 60 && confirmed {
+                // prices' own warning in the request confirms the failure was its.
+                let mut warning = line("prices", at + call_at + 5, "WARN PriceServiceImpl rate table missing");
+                warning.trace_id = Some(trace.clone());
+                warning.span_id = Some("p".into());
+                lines.push(warning);
+            }
             if second >= 60 {
                 let mut error = line("orders", at + 50, &format!("ERROR OrderServiceImpl price of order {second} unavailable"));
                 if traced {
@@ -376,7 +385,7 @@ mod tests {
 
     #[test]
     fn an_error_logged_after_a_call_in_its_trace_is_the_callees_evidence() {
-        let (batch, spans) = traced_errors(20, true);
+        let (batch, spans) = traced_errors(20, true, true);
         let scores = score_logs(&batch, &spans, &windows());
         assert!(scores.own_z_of("prices") > 5.0, "{scores:?}");
         assert!(scores.own_z_of("orders") < 1.0, "moved, not shared: {scores:?}");
@@ -387,16 +396,20 @@ mod tests {
 
     #[test]
     fn an_error_with_no_trace_or_before_the_call_stays_with_its_service() {
-        for (call_at, traced, why) in [(20, false, "no trace id"), (70, true, "the call came after the line")] {
-            let (batch, spans) = traced_errors(call_at, traced);
+        for (call_at, traced, confirmed, why) in [
+            (20, false, false, "no trace id"),
+            (70, true, false, "the call came after the line"),
+            (20, true, false, "the callee logged nothing of its own in the request"),
+        ] {
+            let (batch, spans) = traced_errors(call_at, traced, confirmed);
             let scores = score_logs(&batch, &spans, &windows());
             assert!(scores.own_z_of("orders") > 5.0, "{why}: {scores:?}");
             assert_eq!(scores.own_z_of("prices"), 0.0, "{why}: {scores:?}");
         }
         // Lines whose trace was not recorded stay too.
-        let (batch, _) = traced_errors(20, true);
+        let (batch, _) = traced_errors(20, true, true);
         let scores = score_logs(&batch, &[], &windows());
-        assert!(scores.own_z_of("orders") > 5.0 && scores.own_z_of("prices") == 0.0, "{scores:?}");
+        assert!(scores.own_z_of("orders") > 5.0, "{scores:?}");
     }
 
     #[test]
