@@ -108,8 +108,7 @@ pub fn investigate(input: &CaseInput, settings: &Settings) -> Investigation {
         per_modality.push(trace_scores);
     }
     if let Some(logs) = &input.logs {
-        let spans = input.spans.as_ref().map_or(&[][..], |batch| batch.spans.as_slice());
-        let log_scores = score_logs(logs, spans, &input.windows);
+        let log_scores = score_logs(logs, &input.windows);
         if !log_scores.is_empty() {
             per_modality.push(log_scores);
         }

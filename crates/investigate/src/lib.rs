@@ -11,7 +11,6 @@ pub mod combine;
 pub mod drain;
 pub mod evidence;
 pub mod graph;
-pub mod links;
 pub mod logs;
 pub mod metrics;
 pub mod peers;

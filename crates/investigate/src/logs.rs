@@ -5,23 +5,11 @@
 //! before the onset. A fall counts only for a template that stops while its service
 //! goes on logging (a code path the fault skips): a service whose callers fail logs less
 //! overall, which says nothing against it.
-//!
-//! When lines carry trace ids and the trace was recorded, an error or warning template that
-//! counts as evidence is *moved* to the callee its lines blame (see [`crate::links`]: the
-//! callee of the last call before the line, when that callee logged an error or warning of
-//! its own in the same request): the service that logs "call to X failed" right after X
-//! failed reports X's failure, and it is X's own evidence, not a symptom to propagate. The template's rise is still measured in the
-//! stream of the service that logged it; only whose evidence it is changes. It moves only when
-//! more than half of its lines after the onset blame the same callee (a template is one log
-//! statement, so its lines mostly follow the same call); otherwise it stays, as it does when
-//! nothing links. The caller keeps none of it: sharing it would leave the caller, usually
-//! further up the chain, ranked by the callee's fault.
 
 use crate::drain::{Drain, DrainSettings};
 use crate::evidence::{Evidence, Modality, ServiceScores};
-use crate::links::TraceIndex;
 use crate::robust::count_shift;
-use crate::traces::{Span, covered_seconds};
+use crate::traces::covered_seconds;
 use crate::{Millis, Windows};
 use std::collections::BTreeMap;
 
@@ -30,7 +18,9 @@ pub struct LogLine {
     pub service: String,
     pub at: Millis,
     pub text: String,
-    /// The trace the line was written in, when the logger records it.
+    /// The trace the line was written in, when the logger records it. The engine does not
+    /// use it yet: linking a line to the callee its request called last was tried and not
+    /// kept (variants O and P in docs/benchmarks.md); readers keep it for what comes next.
     pub trace_id: Option<String>,
     /// The span the line was written in (one of its service's spans), when recorded.
     pub span_id: Option<String>,
@@ -86,13 +76,8 @@ impl Level {
     }
 }
 
-/// `spans` are the case's recorded spans (empty when there are none), which link lines to the
-/// callee they blame.
-pub fn score_logs(batch: &LogBatch, spans: &[Span], windows: &Windows) -> ServiceScores {
+pub fn score_logs(batch: &LogBatch, windows: &Windows) -> ServiceScores {
     let mut scores = ServiceScores::new(Modality::Logs);
-    let index = TraceIndex::new(spans, &batch.lines);
-    // (service, template) → callee → lines after the onset that blame it
-    let mut blamed: BTreeMap<(String, usize), BTreeMap<&str, f64>> = BTreeMap::new();
     let before_seconds = covered_seconds(&batch.covered, windows.onset - windows.before_ms, windows.onset);
     let after_seconds = covered_seconds(&batch.covered, windows.onset, windows.onset + windows.after_ms + 1);
     let mut drain = Drain::new(DrainSettings::default());
@@ -119,11 +104,6 @@ pub fn score_logs(batch: &LogBatch, spans: &[Span], windows: &Windows) -> Servic
             *before_buckets.entry((line.service.clone(), template)).or_default().entry(bucket).or_default() += 1.0;
         } else {
             entry.2 += 1.0;
-            if let Some(trace_id) = &line.trace_id
-                && let Some(callee) = index.blamed_callee(&line.service, line.at, trace_id, line.span_id.as_deref())
-            {
-                *blamed.entry((line.service.clone(), template)).or_default().entry(callee).or_default() += 1.0;
-            }
         }
     }
     let mut lines_after: BTreeMap<&str, f64> = BTreeMap::new();
@@ -162,7 +142,7 @@ pub fn score_logs(batch: &LogBatch, spans: &[Span], windows: &Windows) -> Servic
         let z = z / dispersion.max(1.0).sqrt();
         let text = drain.template(*template).map(|template| template.text()).unwrap_or_default();
         let novelty = if before == 0.0 { "new " } else { "" };
-        let mut evidence = Evidence {
+        let evidence = Evidence {
             modality: Modality::Logs,
             service: service.clone(),
             signal: format!("{novelty}{level:?} template #{template}").to_lowercase(),
@@ -172,22 +152,9 @@ pub fn score_logs(batch: &LogBatch, spans: &[Span], windows: &Windows) -> Servic
             ),
             z: z * level.weight(),
         };
-        // An error or warning a service writes is about itself, or about the callee its lines
-        // blame; a burst of ordinary lines is as often a burst of traffic its callers sent.
+        // An error or warning a service writes is about itself; a burst of ordinary lines is
+        // as often a burst of traffic its callers sent.
         if level >= Level::Warning {
-            let callee = blamed.get(&(service.clone(), *template)).and_then(|callees| {
-                callees.iter().max_by(|left, right| left.1.total_cmp(right.1).then_with(|| right.0.cmp(left.0)))
-            });
-            if let Some((callee, lines)) = callee
-                && lines * 2.0 > after
-            {
-                evidence.signal = format!("{} of {service}", evidence.signal);
-                evidence.detail = format!(
-                    "{service} logged it after calling {callee} ({lines} of its lines after the onset): {}",
-                    evidence.detail
-                );
-                evidence.service = callee.to_string();
-            }
             scores.add_own(evidence);
         } else {
             scores.add(evidence);
@@ -268,7 +235,7 @@ mod tests {
                 &format!("ERROR PriceServiceImpl route {second} has no price: NullPointerException"),
             ));
         }
-        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &[], &windows());
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
         assert!(scores.z_of("prices") > 5.0, "{scores:?}");
         assert!(scores.z_of("orders") < 1.0, "{scores:?}");
         let evidence = &scores.evidence["prices"][0];
@@ -278,7 +245,7 @@ mod tests {
 
     #[test]
     fn steady_logs_give_no_evidence() {
-        let scores = score_logs(&LogBatch { lines: steady_traffic(), covered: vec![] }, &[], &windows());
+        let scores = score_logs(&LogBatch { lines: steady_traffic(), covered: vec![] }, &windows());
         assert!(scores.z_of("orders") < 1.5 && scores.z_of("prices") < 1.5, "{scores:?}");
     }
 
@@ -294,7 +261,7 @@ mod tests {
                 ));
             }
         }
-        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &[], &windows());
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
         let evidence = &scores.evidence["prices"][0];
         assert!(evidence.signal.starts_with("silenced template"), "{evidence:?}");
         assert!(scores.own_z_of("prices") > 3.0, "{scores:?}");
@@ -314,7 +281,7 @@ mod tests {
                 ));
             }
         }
-        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &[], &windows());
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
         assert!(scores.own_z_of("prices") > 5.0, "{scores:?}");
         assert!(scores.own_z_of("orders") < 1.0 && scores.symptom_z_of("orders") > 10.0, "{scores:?}");
     }
@@ -338,78 +305,10 @@ mod tests {
                 lines.push(line("prices", at + copy, "WARN PriceServiceImpl no discount for route"));
             }
         }
-        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &[], &windows());
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
         assert!(scores.own_z_of("prices") > 3.0, "{scores:?}");
         assert!(scores.own_z_of("orders") < scores.own_z_of("prices") / 2.0, "{scores:?}");
         assert!(scores.own_z_of("orders") < 3.0, "{scores:?}");
-    }
-
-    /// One request a second, each a trace: orders' controller span, with a call to prices
-    /// whose client span starts `call_at` ms into the second. After the onset orders logs an
-    /// error in each request, 50 ms into the second, with the trace's ids when `traced`; prices
-    /// logs a warning of its own in the request when `confirmed`.
-    fn traced_errors(call_at: i64, traced: bool, confirmed: bool) -> (LogBatch, Vec<Span>) {
-        let mut lines = steady_traffic();
-        let mut spans = Vec::new();
-        for second in 0..120_i64 {
-            let (at, trace) = (second * 1000, format!("t{second}"));
-            let span = |id: &str, parent: Option<&str>, service: &str, start: Millis, duration_ms: f64| Span {
-                trace_id: trace.clone(),
-                span_id: id.to_string(),
-                parent_id: parent.map(str::to_string),
-                service: service.to_string(),
-                start,
-                duration_ms,
-            };
-            spans.push(span("o", None, "orders", at, 100.0));
-            spans.push(span("oc", Some("o"), "orders", at + call_at, 10.0));
-            spans.push(span("p", Some("oc"), "prices", at + call_at + 1, 8.0));
-            if second >= 60 && confirmed {
-                // prices' own warning in the request confirms the failure was its.
-                let mut warning = line("prices", at + call_at + 5, "WARN PriceServiceImpl rate table missing");
-                warning.trace_id = Some(trace.clone());
-                warning.span_id = Some("p".into());
-                lines.push(warning);
-            }
-            if second >= 60 {
-                let mut error = line("orders", at + 50, &format!("ERROR OrderServiceImpl price of order {second} unavailable"));
-                if traced {
-                    error.trace_id = Some(trace.clone());
-                    error.span_id = Some("o".into());
-                }
-                lines.push(error);
-            }
-        }
-        (LogBatch { lines, covered: vec![(0, 120_000)] }, spans)
-    }
-
-    #[test]
-    fn an_error_logged_after_a_call_in_its_trace_is_the_callees_evidence() {
-        let (batch, spans) = traced_errors(20, true, true);
-        let scores = score_logs(&batch, &spans, &windows());
-        assert!(scores.own_z_of("prices") > 5.0, "{scores:?}");
-        assert!(scores.own_z_of("orders") < 1.0, "moved, not shared: {scores:?}");
-        let evidence = &scores.evidence["prices"][0];
-        assert!(evidence.signal.ends_with("of orders"), "{evidence:?}");
-        assert!(evidence.detail.starts_with("orders logged it after calling prices"), "{evidence:?}");
-    }
-
-    #[test]
-    fn an_error_with_no_trace_or_before_the_call_stays_with_its_service() {
-        for (call_at, traced, confirmed, why) in [
-            (20, false, false, "no trace id"),
-            (70, true, false, "the call came after the line"),
-            (20, true, false, "the callee logged nothing of its own in the request"),
-        ] {
-            let (batch, spans) = traced_errors(call_at, traced, confirmed);
-            let scores = score_logs(&batch, &spans, &windows());
-            assert!(scores.own_z_of("orders") > 5.0, "{why}: {scores:?}");
-            assert_eq!(scores.own_z_of("prices"), 0.0, "{why}: {scores:?}");
-        }
-        // Lines whose trace was not recorded stay too.
-        let (batch, _) = traced_errors(20, true, true);
-        let scores = score_logs(&batch, &[], &windows());
-        assert!(scores.own_z_of("orders") > 5.0, "{scores:?}");
     }
 
     #[test]
@@ -428,7 +327,7 @@ mod tests {
     fn a_service_that_falls_silent_is_not_blamed() {
         let mut lines = steady_traffic();
         lines.retain(|line| !(line.service == "prices" && line.at >= 60_000));
-        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &[], &windows());
+        let scores = score_logs(&LogBatch { lines, covered: vec![(0, 120_000)] }, &windows());
         assert_eq!(scores.z_of("prices"), 0.0);
     }
 
