@@ -310,14 +310,10 @@ mod tests {
         let mut lines = Vec::new();
         for second in 0..480 {
             for service in ["frontend", "cart", "checkout", "payment", "email", "ads"] {
-                lines.push(LogLine {
-                    service: service.into(),
-                    at: second * 1000,
-                    text: format!("INFO {service} handled {second}"),
-                });
+                lines.push(LogLine::new(service, second * 1000, &format!("INFO {service} handled {second}")));
             }
             if second > 320 && second % 10 == 0 {
-                lines.push(LogLine { service: "email".into(), at: second * 1000, text: "ERROR smtp relay refused".into() });
+                lines.push(LogLine::new("email", second * 1000, "ERROR smtp relay refused"));
             }
         }
         let mut input = case(metrics);
@@ -357,10 +353,10 @@ mod tests {
         let mut lines = Vec::new();
         for second in 0..480 {
             let at = second * 1000;
-            lines.push(LogLine { service: "cart".into(), at, text: format!("INFO cart item {second} added") });
-            lines.push(LogLine { service: "email".into(), at, text: format!("INFO mail {second} sent") });
+            lines.push(LogLine::new("cart", at, &format!("INFO cart item {second} added")));
+            lines.push(LogLine::new("email", at, &format!("INFO mail {second} sent")));
             if second > 320 && second % 3 == 0 {
-                lines.push(LogLine { service: "email".into(), at, text: format!("ERROR smtp relay refused message {second}") });
+                lines.push(LogLine::new("email", at, &format!("ERROR smtp relay refused message {second}")));
             }
         }
         let input = CaseInput {

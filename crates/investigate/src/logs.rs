@@ -18,6 +18,19 @@ pub struct LogLine {
     pub service: String,
     pub at: Millis,
     pub text: String,
+    /// The trace the line was written in, when the logger records it. The engine does not
+    /// use it yet: linking a line to the callee its request called last was tried and not
+    /// kept (variants O and P in docs/benchmarks.md); readers keep it for what comes next.
+    pub trace_id: Option<String>,
+    /// The span the line was written in (one of its service's spans), when recorded.
+    pub span_id: Option<String>,
+}
+
+impl LogLine {
+    /// A line with no trace context.
+    pub fn new(service: &str, at: Millis, text: &str) -> Self {
+        LogLine { service: service.to_string(), at, text: text.to_string(), trace_id: None, span_id: None }
+    }
 }
 
 /// Log lines and the time ranges the recording covers (see [`crate::traces::SpanBatch`]).
@@ -192,7 +205,7 @@ mod tests {
     use super::*;
 
     fn line(service: &str, at: Millis, text: &str) -> LogLine {
-        LogLine { service: service.to_string(), at, text: text.to_string() }
+        LogLine::new(service, at, text)
     }
 
     fn steady_traffic() -> Vec<LogLine> {

@@ -176,6 +176,9 @@ impl Day {
             let Some(path) = csv_path(&directory, &format!("{minute}_log")) else { continue };
             let table = Table::read(&path)?;
             let (pod, at, log) = (table.column("PodName")?, table.column("TimeUnixNano")?, table.column("Log")?);
+            // The trace context the logger wrote the line in, when the file has it: it links a
+            // line to the spans of its request (see `staunch_investigate::links`).
+            let (trace, span) = (table.column("TraceID").ok(), table.column("SpanID").ok());
             let mut range: Option<(Millis, Millis)> = None;
             for row in &table.rows {
                 let nanos: i64 = table
@@ -191,6 +194,8 @@ impl Day {
                     service: service_of_pod(table.field(row, pod)?).to_string(),
                     at,
                     text: unwrap_log(table.field(row, log)?),
+                    trace_id: optional_id(&table, row, trace)?,
+                    span_id: optional_id(&table, row, span)?,
                 });
             }
             batch.covered.extend(range);
@@ -242,6 +247,13 @@ impl Day {
         }
         Ok(Some(batch))
     }
+}
+
+/// A trace or span id cell; an empty one (a line written outside any request) is no id.
+fn optional_id(table: &Table, row: &csv::StringRecord, column: Option<usize>) -> Result<Option<String>, NezhaError> {
+    let Some(column) = column else { return Ok(None) };
+    let id = table.field(row, column)?.trim();
+    Ok((!id.is_empty()).then(|| id.to_string()))
 }
 
 fn line_of(row: &csv::StringRecord) -> u64 {

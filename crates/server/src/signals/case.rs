@@ -82,12 +82,16 @@ pub fn case_input(
             service: line.service.clone(),
             at: line.at.as_millisecond(),
             text: format!("{} {}", level_word(&line.level), line.message),
+            trace_id: attribute_id(line, "trace_id"),
+            span_id: attribute_id(line, "span_id"),
         })
         .collect();
     lines.extend(finished.iter().filter(|span| span.status == SpanStatus::Error).map(|span| EngineLogLine {
         service: span.service.clone(),
         at: span.start.as_millisecond(),
         text: format!("ERROR span {} failed", span.operation),
+        trace_id: Some(span.trace_id.clone()),
+        span_id: Some(span.span_id.clone()),
     }));
     let first_line = lines.iter().map(|line| line.at).min();
     let log_batch = (!lines.is_empty()).then(|| LogBatch { covered: covered_from(first_line, to), lines });
@@ -134,6 +138,14 @@ fn metric_series(points: &[MetricPoint]) -> Vec<MetricSeries> {
             MetricSeries { service: service.to_string(), metric: metric.to_string(), points }
         })
         .collect()
+}
+
+/// A pushed line's trace context, when its attributes carry it as a string (`trace_id`,
+/// `span_id`, the names OpenTelemetry's log records use): it links the line to the spans of
+/// its request. The push API stores attributes as sent, so this needs no new field.
+fn attribute_id(line: &LogLine, key: &str) -> Option<String> {
+    let value = line.attributes.as_ref()?.get(key)?.as_str()?.trim();
+    (!value.is_empty()).then(|| value.to_string())
 }
 
 #[cfg(test)]

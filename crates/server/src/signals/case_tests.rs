@@ -101,7 +101,9 @@ fn spans_errors_and_metrics_are_converted() {
         MetricPoint { service: "cart".into(), name: "latency_ms".into(), at: at(-10), value: 1.0, pod: Some("cart-1".into()) },
         MetricPoint { service: "cart".into(), name: "latency_ms".into(), at: at(-10), value: 7.0, pod: Some("cart-2".into()) },
     ];
-    let logs = [line("cart", -5, "warning", "slow")];
+    let mut traced = line("cart", -4, "error", "price lookup failed");
+    traced.attributes = serde_json::json!({"trace_id": "t0", "span_id": "child", "user": 7}).as_object().cloned();
+    let logs = [line("cart", -5, "warning", "slow"), traced];
     let case = case_input(windows, to, at(60), &logs, &spans, &points, CallGraph::new()).unwrap();
     let batch = case.spans.as_ref().unwrap();
     let ids: Vec<&str> = batch.spans.iter().map(|span| span.span_id.as_str()).collect();
@@ -109,7 +111,14 @@ fn spans_errors_and_metrics_are_converted() {
     assert_eq!(batch.spans[1].parent_id.as_deref(), Some("root"));
     assert_eq!(batch.covered, vec![(at(-30).as_millisecond(), to.as_millisecond())]);
     let texts: Vec<&str> = case.logs.as_ref().unwrap().lines.iter().map(|line| line.text.as_str()).collect();
-    assert_eq!(texts, ["WARN slow", "ERROR span cart op failed"]);
+    assert_eq!(texts, ["WARN slow", "ERROR price lookup failed", "ERROR span cart op failed"]);
+    let contexts: Vec<(Option<&str>, Option<&str>)> =
+        case.logs.as_ref().unwrap().lines.iter().map(|line| (line.trace_id.as_deref(), line.span_id.as_deref())).collect();
+    assert_eq!(
+        contexts,
+        [(None, None), (Some("t0"), Some("child")), (Some("t0"), Some("child"))],
+        "trace context from a pushed line's attributes and from an error span"
+    );
     assert_eq!(case.metrics.len(), 2, "one series per pod");
     assert_eq!(case.metrics[0].points, vec![(at(-10).as_millisecond(), 1.0), (at(10).as_millisecond(), 2.0)], "in time order");
     assert_eq!(case.metrics[1].points, vec![(at(-10).as_millisecond(), 7.0)]);
