@@ -94,7 +94,12 @@ pub fn shown_url(url: &str) -> String {
 
 /// A time as Prometheus reads it: seconds since the epoch, to the millisecond.
 pub fn seconds(at: jiff::Timestamp) -> String {
-    format!("{:.3}", at.as_millisecond() as f64 / 1000.0)
+    millis_as_seconds(at.as_millisecond())
+}
+
+/// Milliseconds as the seconds Prometheus reads (times, steps, timeouts): `1500` is `1.500`.
+pub fn millis_as_seconds(millis: i64) -> String {
+    format!("{:.3}", millis as f64 / 1000.0)
 }
 
 /// Queries Prometheus servers; every request ends within `timeout`.

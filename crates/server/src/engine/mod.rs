@@ -130,13 +130,13 @@ impl Engine {
         self.noise.clone()
     }
 
-    /// The language model investigation refreshes consult (off by default).
     /// Metric series pulled from Prometheus for the investigations it runs.
     pub fn with_prometheus(mut self, prometheus: Option<crate::signals::PrometheusSignals>) -> Engine {
         self.prometheus = prometheus;
         self
     }
 
+    /// The language model investigation refreshes consult (off by default).
     pub fn with_language_model(mut self, language_model: Option<crate::llm::LanguageModel>) -> Engine {
         self.language_model = language_model;
         self

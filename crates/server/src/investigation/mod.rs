@@ -7,8 +7,8 @@
 //! replicas keep no state. Claiming replaces the job with a lease job due in
 //! [`INVESTIGATION_LEASE`] and adds the incident's title and first alert texts to the search
 //! of past incidents (the rest, for a flooded incident, in short transactions of their own
-//! when the task starts: ingest never writes that index); after that commit, a task reads the committed context through
-//! the store, ranks it (`staunch_domain::investigation`) outside any transaction — so the
+//! when the task starts: ingest never writes that index); after that commit, a task reads
+//! the committed context through the store, ranks it (`staunch_domain::investigation`) outside any transaction — so the
 //! single writer never waits for it — and in one short transaction stores the result as the
 //! incident's latest investigation, puts an `investigation.updated` entry on the timeline
 //! (actor `system:staunch`) when the leading hypotheses changed, and deletes the lease job. A

@@ -22,7 +22,7 @@
 //! - **Tenants.** The server is the operator's, so only the organisations the config names
 //!   read it ([`PrometheusSignals::serves`]).
 
-use crate::prometheus_api::{PrometheusClient, PullError, QueryData, RangeSeries, seconds, shown_url};
+use crate::prometheus_api::{PrometheusClient, PullError, QueryData, RangeSeries, millis_as_seconds, seconds, shown_url};
 use jiff::{SignedDuration, Timestamp};
 use staunch_config::Config;
 use staunch_config::telemetry::{PrometheusPull, PulledMetric};
@@ -116,9 +116,9 @@ impl PrometheusSignals {
         // The range's end is inclusive: stop a millisecond short of `to`.
         let end = to.checked_sub(SignedDuration::from_millis(1)).unwrap_or(from).max(from);
         let (start, end) = (seconds(from), seconds(end));
-        let step = format!("{:.3}", settings.step.as_millis() as f64 / 1000.0);
+        let step = millis_as_seconds(settings.step.as_millis() as i64);
         // Prometheus gives up on the query too, instead of computing an answer nobody reads.
-        let timeout = format!("{:.3}", settings.timeout.as_millis() as f64 / 1000.0);
+        let timeout = millis_as_seconds(settings.timeout.as_millis() as i64);
         let params = [
             ("query", metric.query.as_str()),
             ("start", start.as_str()),

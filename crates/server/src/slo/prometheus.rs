@@ -61,6 +61,7 @@ impl PrometheusSource {
         let data = self.client.get(url, "/api/v1/query", query, &[("query", query), ("time", time.as_str())]).await?;
         sum_of(query, data)
     }
+
     /// Bad and total events in the `window` ending at `at`.
     pub async fn pull(
         &self,
