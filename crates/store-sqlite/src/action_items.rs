@@ -2,9 +2,10 @@
 
 use crate::backend;
 use crate::codec::{Columns, micros};
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::writer::query;
+use sqlx::SqlitePool;
 use staunch_store::codec;
-use staunch_store::{ActionItem, NewActionItem, OrgId, StoreResult};
+use staunch_store::{ActionItem, NewActionItem, OrgId, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, org_id, incident_id, text, owner, due, status, actor_kind, actor_id, created_at, updated_at";
 
@@ -25,27 +26,18 @@ pub(crate) async fn one(pool: &SqlitePool, org: OrgId, action_item_id: i64) -> S
     row.as_ref().map(read).transpose()
 }
 
-pub(crate) async fn one_in(
-    connection: &mut SqliteConnection,
-    org: OrgId,
-    action_item_id: i64,
-) -> StoreResult<Option<ActionItem>> {
+pub(crate) fn one_in(connection: &rusqlite::Connection, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
     let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND id = ?");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(action_item_id)
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(backend)?;
-    row.as_ref().map(read).transpose()
+    let row = query(sql).bind(org.0).bind(action_item_id).fetch_optional(connection).map_err(backend)?;
+    row.as_ref().map(codec::action_item).transpose()
 }
 
-pub(crate) async fn insert(connection: &mut SqliteConnection, item: &NewActionItem) -> StoreResult<ActionItem> {
+pub(crate) fn insert(connection: &rusqlite::Connection, item: &NewActionItem) -> StoreResult<ActionItem> {
     let sql = format!(
         "INSERT INTO action_items (org_id, incident_id, text, owner, due, status, actor_kind, actor_id, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let row = query(sql)
         .bind(item.org.0)
         .bind(item.incident_id)
         .bind(&item.text)
@@ -56,14 +48,14 @@ pub(crate) async fn insert(connection: &mut SqliteConnection, item: &NewActionIt
         .bind(&item.created_by.id)
         .bind(micros(item.created_at))
         .bind(micros(item.created_at))
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(backend)?;
-    read(&row)
+        .fetch_optional(connection)
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::Backend("inserted action item missing from RETURNING".into()))?;
+    codec::action_item(&row)
 }
 
-pub(crate) async fn update(connection: &mut SqliteConnection, item: &ActionItem) -> StoreResult<()> {
-    sqlx::query("UPDATE action_items SET text = ?, owner = ?, due = ?, status = ?, updated_at = ? WHERE org_id = ? AND id = ?")
+pub(crate) fn update(connection: &rusqlite::Connection, item: &ActionItem) -> StoreResult<()> {
+    query("UPDATE action_items SET text = ?, owner = ?, due = ?, status = ?, updated_at = ? WHERE org_id = ? AND id = ?")
         .bind(&item.text)
         .bind(&item.owner)
         .bind(item.due.map(|due| due.to_string()))
@@ -71,8 +63,7 @@ pub(crate) async fn update(connection: &mut SqliteConnection, item: &ActionItem)
         .bind(micros(item.updated_at))
         .bind(item.org.0)
         .bind(item.id)
-        .execute(&mut *connection)
-        .await
+        .execute(connection)
         .map_err(backend)?;
     Ok(())
 }

@@ -36,9 +36,13 @@ impl ColumnReader for Columns<'_> {
     }
     /// JSON columns are TEXT in SQLite.
     fn json(&self, column: &str) -> StoreResult<serde_json::Value> {
-        let text: String = self.get(column)?;
-        serde_json::from_str(&text).map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
+        json_column(&self.get::<String>(column)?, column)
     }
+}
+
+/// A JSON column's text, parsed; text that is not JSON is corrupt data, named by column.
+pub(crate) fn json_column(text: &str, column: &str) -> StoreResult<serde_json::Value> {
+    serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
 }
 
 pub(crate) fn alert(row: &SqliteRow) -> StoreResult<Alert> {
@@ -51,10 +55,6 @@ pub(crate) fn incident(row: &SqliteRow) -> StoreResult<Incident> {
 
 pub(crate) fn timeline_entry(row: &SqliteRow) -> StoreResult<TimelineEntry> {
     codec::timeline_entry(&Columns(row))
-}
-
-pub(crate) fn job(row: &SqliteRow) -> StoreResult<Job> {
-    codec::job(&Columns(row))
 }
 
 pub(crate) fn delivery(row: &SqliteRow) -> StoreResult<Delivery> {

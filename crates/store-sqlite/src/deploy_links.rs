@@ -3,8 +3,9 @@
 
 use crate::backend;
 use crate::codec::{Columns, json_text, micros};
+use crate::writer::query;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
+use sqlx::{AssertSqlSafe, SqlitePool};
 use staunch_store::codec::{self, DEPLOY_LINK_COLUMNS};
 use staunch_store::*;
 
@@ -24,13 +25,13 @@ pub(crate) async fn pending(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<De
     rows.iter().map(link).collect()
 }
 
-pub(crate) async fn recent_changes(
-    connection: &mut SqliteConnection,
+pub(crate) fn recent_changes(
+    connection: &rusqlite::Connection,
     org: OrgId,
     service_id: &str,
     limit: u32,
 ) -> StoreResult<Vec<ChangeEvent>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT id, org_id, service_id, summary, source, at, received_at, details, links FROM change_events \
          WHERE org_id = ? AND service_id = ? ORDER BY id DESC LIMIT ?",
     )
@@ -38,13 +39,12 @@ pub(crate) async fn recent_changes(
     .bind(service_id)
     .bind(i64::from(limit))
     .fetch_all(connection)
-    .await
     .map_err(backend)?;
-    rows.iter().map(|row| codec::change_event(&Columns(row))).collect()
+    rows.iter().map(codec::change_event).collect()
 }
 
-pub(crate) async fn insert(connection: &mut SqliteConnection, new: &NewDeployLink) -> StoreResult<bool> {
-    let result = sqlx::query(
+pub(crate) fn insert(connection: &rusqlite::Connection, new: &NewDeployLink) -> StoreResult<bool> {
+    let result = query(
         "INSERT INTO deploy_links (org_id, incident_id, service_id, change_id, deploy, linked_at, rollback_runbook, \
          rollback_approval, rollback_state, rollback_run_id, rollback_note, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?) ON CONFLICT (org_id, incident_id) DO NOTHING",
@@ -60,18 +60,17 @@ pub(crate) async fn insert(connection: &mut SqliteConnection, new: &NewDeployLin
     .bind(new.rollback_state.as_str())
     .bind(micros(new.linked_at))
     .execute(connection)
-    .await
     .map_err(backend)?;
     Ok(result.rows_affected() == 1)
 }
 
-pub(crate) async fn settle(
-    connection: &mut SqliteConnection,
+pub(crate) fn settle(
+    connection: &rusqlite::Connection,
     org: OrgId,
     incident_id: i64,
     settlement: &RollbackSettlement,
 ) -> StoreResult<bool> {
-    let result = sqlx::query(
+    let result = query(
         "UPDATE deploy_links SET rollback_state = ?, rollback_run_id = ?, rollback_note = ?, updated_at = ? \
          WHERE org_id = ? AND incident_id = ? AND rollback_state = 'pending'",
     )
@@ -82,7 +81,6 @@ pub(crate) async fn settle(
     .bind(org.0)
     .bind(incident_id)
     .execute(connection)
-    .await
     .map_err(backend)?;
     Ok(result.rows_affected() == 1)
 }

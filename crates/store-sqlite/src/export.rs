@@ -3,9 +3,10 @@
 
 use crate::backend;
 use crate::codec::{Columns, json_text};
+use crate::writer::query;
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AssertSqlSafe, Connection, QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Sqlite, SqliteConnection, Transaction};
 use staunch_store::dump::{Cell, TABLES, Table, row_to_json};
 use staunch_store::{ExportSnapshot, StoreResult};
 use std::str::FromStr;
@@ -29,37 +30,37 @@ impl ExportSnapshot for SqliteExport {
     }
 }
 
-pub(crate) async fn tables_with_rows(tx: &mut Transaction<'static, Sqlite>) -> StoreResult<Vec<&'static str>> {
+pub(crate) fn tables_with_rows(connection: &rusqlite::Connection) -> StoreResult<Vec<&'static str>> {
     let mut occupied = Vec::new();
     for table in TABLES {
         let sql = format!("SELECT EXISTS (SELECT 1 FROM {}{})", table.name, unseeded_rows_clause(table));
-        let has_rows: bool = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut **tx).await.map_err(backend)?;
-        if has_rows {
+        let has_rows: Option<bool> = query(sql).fetch_scalar(connection)?;
+        if has_rows == Some(true) {
             occupied.push(table.name);
         }
     }
     Ok(occupied)
 }
 
-pub(crate) async fn import_rows(tx: &mut Transaction<'static, Sqlite>, table: &Table, rows: &[Vec<Cell>]) -> StoreResult<()> {
+pub(crate) fn import_rows(connection: &rusqlite::Connection, table: &Table, rows: &[Vec<Cell>]) -> StoreResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let mut query = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {} ({}) ", table.name, table.column_list()));
-    query.push_values(rows, |mut values, cells| {
+    let mut query = query(format!("INSERT INTO {} ({}) ", table.name, table.column_list()));
+    query.push_values(rows, |values, cells| {
         for cell in cells {
             match cell {
                 Cell::Int(value) => values.push_bind(*value),
-                Cell::Text(value) => values.push_bind(value.clone()),
+                Cell::Text(value) => values.push_bind(value),
                 Cell::Bool(value) => values.push_bind(*value),
                 Cell::Json(value) => values.push_bind(json_text(value)),
             };
         }
     });
     if !table.seeded_ids.is_empty() {
-        query.push(upsert_on_id(table));
+        query.push(&upsert_on_id(table));
     }
-    query.build().execute(&mut **tx).await.map_err(backend)?;
+    query.execute(connection).map_err(backend)?;
     Ok(())
 }
 
@@ -82,7 +83,7 @@ fn upsert_on_id(table: &Table) -> String {
 
 /// AUTOINCREMENT never hands out an id at or below `sqlite_sequence.seq`; explicit ids already
 /// raise it, but saying so keeps the guarantee independent of that detail.
-pub(crate) async fn reset_id_sequences(tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
+pub(crate) fn reset_id_sequences(connection: &rusqlite::Connection) -> StoreResult<()> {
     for table in TABLES {
         let name = table.name;
         let update = format!(
@@ -94,7 +95,7 @@ pub(crate) async fn reset_id_sequences(tx: &mut Transaction<'static, Sqlite>) ->
              WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = '{name}') HAVING MAX(id) IS NOT NULL"
         );
         for sql in [update, insert] {
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await.map_err(backend)?;
+            query(sql).execute(connection).map_err(backend)?;
         }
     }
     Ok(())

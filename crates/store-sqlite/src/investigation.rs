@@ -4,27 +4,32 @@
 
 use crate::backend;
 use crate::codec::{Columns, json_text, micros};
-use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
+use crate::writer::query;
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use staunch_domain::catalog::CatalogEntity;
 use staunch_store::codec::{self, CHANGE_EVENT_COLUMNS};
 use staunch_store::*;
 
-pub(crate) async fn catalog(connection: impl sqlx::SqliteExecutor<'_>, org: OrgId) -> StoreResult<Vec<CatalogEntity>> {
-    let rows = sqlx::query("SELECT entity FROM catalog_entities WHERE org_id = ? ORDER BY entity_ref")
-        .bind(org.0)
-        .fetch_all(connection)
-        .await
-        .map_err(backend)?;
+const CATALOG: &str = "SELECT entity FROM catalog_entities WHERE org_id = ? ORDER BY entity_ref";
+
+pub(crate) async fn catalog(pool: &SqlitePool, org: OrgId) -> StoreResult<Vec<CatalogEntity>> {
+    let rows = sqlx::query(CATALOG).bind(org.0).fetch_all(pool).await.map_err(backend)?;
     rows.iter().map(|row| codec::catalog_entity(&Columns(row))).collect()
 }
 
-pub(crate) async fn upsert_entity(
-    connection: &mut SqliteConnection,
+/// [`catalog`] inside the write transaction.
+pub(crate) fn catalog_in(connection: &rusqlite::Connection, org: OrgId) -> StoreResult<Vec<CatalogEntity>> {
+    let rows = query(CATALOG).bind(org.0).fetch_all(connection).map_err(backend)?;
+    rows.iter().map(codec::catalog_entity).collect()
+}
+
+pub(crate) fn upsert_entity(
+    connection: &rusqlite::Connection,
     org: OrgId,
     entity: &CatalogEntity,
     at: jiff::Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
+    query(
         "INSERT INTO catalog_entities (org_id, entity_ref, entity, updated_at) VALUES (?, ?, ?, ?) \
          ON CONFLICT (org_id, entity_ref) DO UPDATE SET entity = excluded.entity, updated_at = excluded.updated_at",
     )
@@ -33,23 +38,21 @@ pub(crate) async fn upsert_entity(
     .bind(json_text(entity))
     .bind(micros(at))
     .execute(connection)
-    .await
     .map_err(backend)?;
     Ok(())
 }
 
-pub(crate) async fn delete_entity(connection: &mut SqliteConnection, org: OrgId, entity_ref: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM catalog_entities WHERE org_id = ? AND entity_ref = ?")
+pub(crate) fn delete_entity(connection: &rusqlite::Connection, org: OrgId, entity_ref: &str) -> StoreResult<()> {
+    query("DELETE FROM catalog_entities WHERE org_id = ? AND entity_ref = ?")
         .bind(org.0)
         .bind(entity_ref)
         .execute(connection)
-        .await
         .map_err(backend)?;
     Ok(())
 }
 
-pub(crate) async fn save(connection: &mut SqliteConnection, org: OrgId, investigation: &StoredInvestigation) -> StoreResult<()> {
-    sqlx::query(
+pub(crate) fn save(connection: &rusqlite::Connection, org: OrgId, investigation: &StoredInvestigation) -> StoreResult<()> {
+    query(
         "INSERT INTO investigations (org_id, incident_id, computed_at, result) VALUES (?, ?, ?, ?) \
          ON CONFLICT (org_id, incident_id) DO UPDATE SET computed_at = excluded.computed_at, result = excluded.result",
     )
@@ -58,7 +61,6 @@ pub(crate) async fn save(connection: &mut SqliteConnection, org: OrgId, investig
     .bind(micros(investigation.computed_at))
     .bind(json_text(&investigation.result))
     .execute(connection)
-    .await
     .map_err(backend)?;
     Ok(())
 }
@@ -198,45 +200,49 @@ const FRESH_TEXTS: &str = "\
 /// Rows per multi-row insert: five parameters each, well under SQLite's limit.
 const TEXTS_PER_INSERT: usize = 500;
 
-pub(crate) async fn index_texts(connection: &mut SqliteConnection, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
-    let opened_at: Option<i64> = sqlx::query_scalar("SELECT created_at FROM incidents WHERE org_id = ? AND id = ?")
+pub(crate) fn index_texts(connection: &rusqlite::Connection, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
+    let opened_at: Option<i64> = query("SELECT created_at FROM incidents WHERE org_id = ? AND id = ?")
         .bind(org.0)
         .bind(incident_id)
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(backend)?;
+        .fetch_scalar(connection)?;
     let Some(opened_at) = opened_at else {
         return Ok(0);
     };
-    let fresh: Vec<(String, i64)> = sqlx::query_as(FRESH_TEXTS)
+    let fresh = query(FRESH_TEXTS)
         .bind(org.0)
         .bind(incident_id)
         .bind(i64::from(SEARCHED_ALERTS_PER_INCIDENT))
         .bind(i64::from(limit))
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(backend)?;
+        .fetch_all(connection)
+        .map_err(backend)?
+        .iter()
+        .map(|row| Ok((row.get(0)?, row.get(1)?)))
+        .collect::<StoreResult<Vec<(String, i64)>>>()?;
     for chunk in fresh.chunks(TEXTS_PER_INSERT) {
-        let mut search = sqlx::QueryBuilder::new("INSERT INTO incident_search (body, org_id, incident_id, opened_at, at) ");
-        search.push_values(chunk, |mut row, (body, at)| {
+        let mut search = query("INSERT INTO incident_search (body, org_id, incident_id, opened_at, at) ");
+        search.push_values(chunk, |row, (body, at)| {
             row.push_bind(body).push_bind(org.0).push_bind(incident_id).push_bind(opened_at).push_bind(at);
         });
-        search.build().execute(&mut *connection).await.map_err(backend)?;
-        let mut indexed = sqlx::QueryBuilder::new("INSERT INTO incident_search_texts (org_id, incident_id, body) ");
-        indexed.push_values(chunk, |mut row, (body, _)| {
+        search.execute(connection).map_err(backend)?;
+        let mut indexed = query("INSERT INTO incident_search_texts (org_id, incident_id, body) ");
+        indexed.push_values(chunk, |row, (body, _)| {
             row.push_bind(org.0).push_bind(incident_id).push_bind(body);
         });
-        indexed.build().execute(&mut *connection).await.map_err(backend)?;
+        indexed.execute(connection).map_err(backend)?;
     }
     Ok(fresh.len() as u64)
 }
 
-pub(crate) async fn index_every_text(connection: &mut SqliteConnection) -> StoreResult<u64> {
-    let incidents: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT org_id, id FROM incidents ORDER BY id").fetch_all(&mut *connection).await.map_err(backend)?;
+pub(crate) fn index_every_text(connection: &rusqlite::Connection) -> StoreResult<u64> {
+    let incidents = query("SELECT org_id, id FROM incidents ORDER BY id")
+        .fetch_all(connection)
+        .map_err(backend)?
+        .iter()
+        .map(|row| Ok((row.get(0)?, row.get(1)?)))
+        .collect::<StoreResult<Vec<(i64, i64)>>>()?;
     let mut added = 0;
     for (org, incident_id) in incidents {
-        added += index_texts(connection, OrgId(org), incident_id, u32::MAX).await?;
+        added += index_texts(connection, OrgId(org), incident_id, u32::MAX)?;
     }
     Ok(added)
 }

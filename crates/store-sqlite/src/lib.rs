@@ -1,6 +1,6 @@
 //! The embedded SQLite backend: one file, WAL journal, no other service.
 //!
-//! Owns the connection pool, the schema migrations and the SQL. Nothing SQLite-specific
+//! Owns the reading pool, the write connection (`writer.rs`), the schema migrations and the SQL. Nothing SQLite-specific
 //! leaves this crate: callers see only [`staunch_store::Store`].
 //!
 //! Write transactions start with `BEGIN IMMEDIATE`, taking SQLite's single write lock up
@@ -20,6 +20,7 @@ mod runbook_runs;
 mod slo_buckets;
 mod telemetry;
 mod tx;
+mod writer;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -43,11 +44,11 @@ pub struct SqliteStore {
     /// Readers: small page caches, since WAL invalidates a reader's cache whenever the writer
     /// commits, so a large one mostly holds stale pages.
     pool: SqlitePool,
-    /// The one connection that writes, with the large cache its B-tree inserts reuse.
-    writer: SqlitePool,
-    /// SQLite has one writer at a time. Writers queue here and are woken the moment the lock
-    /// is free, instead of sleeping in SQLite's busy handler (1–2 ms a try).
-    write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The one connection that writes (`writer.rs`), with the large cache its B-tree inserts
+    /// reuse; `None` once closed. SQLite has one writer at a time: writers queue on this lock
+    /// and are woken the moment it is free, instead of sleeping in SQLite's busy handler
+    /// (1–2 ms a try).
+    writer: Arc<tokio::sync::Mutex<Option<rusqlite::Connection>>>,
 }
 
 impl SqliteStore {
@@ -67,29 +68,10 @@ impl SqliteStore {
                 Durability::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(Duration::from_secs(10))
-            // Room for every bulk statement shape at every chunk size (see tx.rs).
-            .statement_cache_capacity(512)
-            // A background pass copies most of the WAL back (see `checkpoint_in_background`), so
-            // the checkpoint a commit runs every 4,000 pages finds little left to copy and can
-            // start the WAL over; without it the WAL would grow for as long as writes go on.
-            .pragma("wal_autocheckpoint", "4000")
-            .pragma("journal_size_limit", "67108864")
-            // Multi-row inserts into tables with unique keys keep a statement journal; in memory
-            // it costs no file writes.
-            .pragma("temp_store", "MEMORY")
             .foreign_keys(true);
+        let path = options.get_filename().to_path_buf();
         // Pinging an idle connection before handing it out costs a round trip to its thread per
-        // transaction; a local file has no network connection to go stale.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .test_before_acquire(false)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB))
-            .await
-            .map_err(backend)?;
-        migrate::run(&writer).await?;
+        // read; a local file has no network connection to go stale.
         let pool = SqlitePoolOptions::new()
             .max_connections(READER_CONNECTIONS)
             .min_connections(1)
@@ -97,13 +79,20 @@ impl SqliteStore {
             .connect_with(options.pragma("cache_size", READER_CACHE_KIB))
             .await
             .map_err(backend)?;
+        migrate::run(&pool).await?;
+        let writer = writer::open(&path, durability, WRITER_CACHE_KIB)?;
         checkpoint_in_background(pool.clone());
-        Ok(SqliteStore { pool, writer, write_lock: Arc::new(tokio::sync::Mutex::new(())) })
+        Ok(SqliteStore { pool, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))) })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
-        self.writer.close().await;
+        self.writer.lock().await.take();
+    }
+
+    /// Waits for the write connection and starts a transaction on it.
+    async fn begin_write(&self) -> StoreResult<tx::SqliteTx> {
+        tx::SqliteTx::begin(self.writer.clone().lock_owned().await)
     }
 }
 
@@ -141,13 +130,4 @@ fn checkpoint_in_background(pool: SqlitePool) {
 
 pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(error.to_string())
-}
-
-pub(crate) fn map_insert_error(error: sqlx::Error, what: &str) -> StoreError {
-    if let sqlx::Error::Database(database_error) = &error
-        && database_error.is_unique_violation()
-    {
-        return StoreError::Conflict { what: what.to_string() };
-    }
-    backend(error)
 }

@@ -3,7 +3,8 @@
 
 use crate::backend;
 use crate::codec::{Columns, micros};
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::writer::query;
+use sqlx::SqlitePool;
 use staunch_domain::noise::HistoricalAlert;
 use staunch_store::codec;
 use staunch_store::*;
@@ -58,8 +59,8 @@ pub(crate) async fn exchanges(pool: &SqlitePool, org: OrgId, incident_id: i64) -
     rows.iter().map(|row| codec::llm_exchange(&Columns(row))).collect()
 }
 
-pub(crate) async fn insert_exchange(connection: &mut SqliteConnection, exchange: &NewLlmExchange) -> StoreResult<i64> {
-    let result = sqlx::query(
+pub(crate) fn insert_exchange(connection: &rusqlite::Connection, exchange: &NewLlmExchange) -> StoreResult<i64> {
+    let result = query(
         "INSERT INTO llm_exchanges (org_id, incident_id, purpose, provider, model, prompt, response, error, \
          started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -74,7 +75,6 @@ pub(crate) async fn insert_exchange(connection: &mut SqliteConnection, exchange:
     .bind(micros(exchange.started_at))
     .bind(micros(exchange.finished_at))
     .execute(connection)
-    .await
     .map_err(backend)?;
     Ok(result.last_insert_rowid())
 }

@@ -1,7 +1,7 @@
 //! Reads, and the short standalone writes (delivery leases), of the SQLite backend.
 
 use crate::codec::{self, micros};
-use crate::tx::SqliteTx;
+use crate::writer::query;
 use crate::{SqliteStore, backend};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -29,9 +29,7 @@ fn page_size(limit: u32) -> i64 {
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        let write_guard = self.write_lock.clone().lock_owned().await;
-        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        Ok(Box::new(SqliteTx::new(tx, write_guard)))
+        Ok(Box::new(self.begin_write().await?))
     }
 
     async fn incident(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
@@ -149,25 +147,22 @@ impl Store for SqliteStore {
     }
 
     async fn ensure_organisations(&self, organisations: &[(OrgSlug, String)]) -> StoreResult<Vec<OrgId>> {
-        let _write_guard = self.write_lock.lock().await;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let tx = self.begin_write().await?;
         let mut ids = Vec::with_capacity(organisations.len());
         for (slug, name) in organisations {
-            sqlx::query("INSERT INTO organisations (slug, name, created_at) VALUES (?, ?, ?) ON CONFLICT (slug) DO NOTHING")
+            query("INSERT INTO organisations (slug, name, created_at) VALUES (?, ?, ?) ON CONFLICT (slug) DO NOTHING")
                 .bind(slug.as_str())
                 .bind(name)
                 .bind(micros(Timestamp::now()))
-                .execute(&mut *tx)
-                .await
+                .execute(tx.connection()?)
                 .map_err(backend)?;
-            let id: i64 = sqlx::query_scalar("SELECT id FROM organisations WHERE slug = ?")
-                .bind(slug.as_str())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(backend)?;
-            ids.push(OrgId(id));
+            let id: Option<i64> =
+                query("SELECT id FROM organisations WHERE slug = ?").bind(slug.as_str()).fetch_scalar(tx.connection()?)?;
+            ids.push(OrgId(
+                id.ok_or_else(|| StoreError::Backend(format!("organisation {} missing after insert", slug.as_str())))?,
+            ));
         }
-        tx.commit().await.map_err(backend)?;
+        tx.commit_now()?;
         Ok(ids)
     }
 
@@ -199,17 +194,15 @@ impl Store for SqliteStore {
                ORDER BY id LIMIT ?3) \
              RETURNING {DELIVERY_COLUMNS}"
         );
-        let _write_guard = self.write_lock.lock().await;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let tx = self.begin_write().await?;
+        let rows = query(sql)
             .bind(micros(lease_until))
             .bind(micros(now))
             .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await
+            .fetch_all(tx.connection()?)
             .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        let mut deliveries = codec::collect(rows, codec::delivery)?;
+        tx.commit_now()?;
+        let mut deliveries = rows.iter().map(staunch_store::codec::delivery).collect::<StoreResult<Vec<_>>>()?;
         deliveries.sort_by_key(|delivery| delivery.id);
         Ok(deliveries)
     }
@@ -224,11 +217,11 @@ impl Store for SqliteStore {
     }
 
     async fn release_delivery_leases(&self) -> StoreResult<u64> {
-        let _write_guard = self.write_lock.lock().await;
-        let result = sqlx::query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
-            .execute(&self.writer)
-            .await
+        let tx = self.begin_write().await?;
+        let result = query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
+            .execute(tx.connection()?)
             .map_err(backend)?;
+        tx.commit_now()?;
         Ok(result.rows_affected())
     }
 
@@ -262,8 +255,7 @@ impl Store for SqliteStore {
     }
 
     async fn runbook_run(&self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
-        let mut connection = self.pool.acquire().await.map_err(backend)?;
-        crate::runbook_runs::one(&mut connection, org, run_id).await
+        crate::runbook_runs::one(&self.pool, org, run_id).await
     }
 
     async fn deploy_link(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<DeployLink>> {

@@ -3,8 +3,9 @@
 
 use crate::backend;
 use crate::codec::{Columns, json_text, micros, optional_micros};
+use crate::writer::query;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
+use sqlx::{AssertSqlSafe, SqlitePool};
 use staunch_store::codec;
 use staunch_store::*;
 
@@ -27,14 +28,26 @@ pub(crate) async fn for_incident(pool: &SqlitePool, org: OrgId, incident_id: i64
     rows.iter().map(run).collect()
 }
 
-pub(crate) async fn one(connection: &mut SqliteConnection, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM runbook_runs WHERE org_id = ? AND id = ?")))
+const ONE: &str = "WHERE org_id = ? AND id = ?";
+
+pub(crate) async fn one(pool: &SqlitePool, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM runbook_runs {ONE}")))
         .bind(org.0)
         .bind(run_id)
-        .fetch_optional(connection)
+        .fetch_optional(pool)
         .await
         .map_err(backend)?;
     row.as_ref().map(run).transpose()
+}
+
+/// [`one`] inside the write transaction.
+pub(crate) fn one_in(connection: &rusqlite::Connection, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+    let row = query(format!("SELECT {COLUMNS} FROM runbook_runs {ONE}"))
+        .bind(org.0)
+        .bind(run_id)
+        .fetch_optional(connection)
+        .map_err(backend)?;
+    row.as_ref().map(codec::runbook_run).transpose()
 }
 
 pub(crate) async fn active(pool: &SqlitePool) -> StoreResult<Vec<RunbookRun>> {
@@ -64,8 +77,8 @@ pub(crate) async fn outcomes(pool: &SqlitePool, org: OrgId) -> StoreResult<Vec<R
     rows.iter().map(|row| codec::runbook_outcomes(&Columns(row))).collect()
 }
 
-pub(crate) async fn insert(connection: &mut SqliteConnection, new: &NewRunbookRun) -> StoreResult<i64> {
-    let result = sqlx::query(
+pub(crate) fn insert(connection: &rusqlite::Connection, new: &NewRunbookRun) -> StoreResult<i64> {
+    let result = query(
         "INSERT INTO runbook_runs (org_id, incident_id, runbook, definition, symptom, dry_run, started_by_kind, \
          started_by_id, state, progress, created_at, updated_at, finished_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -84,24 +97,21 @@ pub(crate) async fn insert(connection: &mut SqliteConnection, new: &NewRunbookRu
     .bind(micros(new.created_at))
     .bind(new.progress.state.is_stopped().then(|| micros(new.created_at)))
     .execute(connection)
-    .await
     .map_err(backend)?;
     Ok(result.last_insert_rowid())
 }
 
-pub(crate) async fn update(connection: &mut SqliteConnection, run: &RunbookRun) -> StoreResult<()> {
-    let result = sqlx::query(
-        "UPDATE runbook_runs SET state = ?, progress = ?, updated_at = ?, finished_at = ? WHERE org_id = ? AND id = ?",
-    )
-    .bind(run.progress.state.as_str())
-    .bind(json_text(&run.progress))
-    .bind(micros(run.updated_at))
-    .bind(optional_micros(run.finished_at))
-    .bind(run.org.0)
-    .bind(run.id)
-    .execute(connection)
-    .await
-    .map_err(backend)?;
+pub(crate) fn update(connection: &rusqlite::Connection, run: &RunbookRun) -> StoreResult<()> {
+    let result =
+        query("UPDATE runbook_runs SET state = ?, progress = ?, updated_at = ?, finished_at = ? WHERE org_id = ? AND id = ?")
+            .bind(run.progress.state.as_str())
+            .bind(json_text(&run.progress))
+            .bind(micros(run.updated_at))
+            .bind(optional_micros(run.finished_at))
+            .bind(run.org.0)
+            .bind(run.id)
+            .execute(connection)
+            .map_err(backend)?;
     if result.rows_affected() != 1 {
         return Err(StoreError::Backend(format!("runbook run {} does not exist", run.id)));
     }

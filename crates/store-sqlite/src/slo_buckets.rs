@@ -3,8 +3,9 @@
 
 use crate::backend;
 use crate::codec::micros;
+use crate::writer::query;
 use jiff::Timestamp;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use staunch_store::{OrgId, SloBucket, StoreError, StoreResult};
 
 pub(crate) async fn read(pool: &SqlitePool, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
@@ -32,9 +33,9 @@ pub(crate) async fn read(pool: &SqlitePool, org: OrgId, slo_id: &str, from: Time
         .collect()
 }
 
-pub(crate) async fn add(connection: &mut SqliteConnection, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {
+pub(crate) fn add(connection: &rusqlite::Connection, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {
     for count in counts {
-        sqlx::query(
+        query(
             "INSERT INTO slo_buckets (org_id, slo_id, minute_start, good, total) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (org_id, slo_id, minute_start) DO UPDATE SET good = good + excluded.good, total = total + excluded.total",
         )
@@ -43,20 +44,18 @@ pub(crate) async fn add(connection: &mut SqliteConnection, org: OrgId, slo_id: &
         .bind(micros(SloBucket::minute_start(count.minute)))
         .bind(i64::try_from(count.good).unwrap_or(i64::MAX))
         .bind(i64::try_from(count.total).unwrap_or(i64::MAX))
-        .execute(&mut *connection)
-        .await
+        .execute(connection)
         .map_err(backend)?;
     }
     Ok(())
 }
 
-pub(crate) async fn prune(connection: &mut SqliteConnection, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64> {
-    let result = sqlx::query("DELETE FROM slo_buckets WHERE org_id = ? AND slo_id = ? AND minute_start < ?")
+pub(crate) fn prune(connection: &rusqlite::Connection, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64> {
+    let result = query("DELETE FROM slo_buckets WHERE org_id = ? AND slo_id = ? AND minute_start < ?")
         .bind(org.0)
         .bind(slo_id)
         .bind(micros(SloBucket::minute_start(before)))
-        .execute(&mut *connection)
-        .await
+        .execute(connection)
         .map_err(backend)?;
     Ok(result.rows_affected())
 }

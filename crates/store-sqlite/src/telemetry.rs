@@ -5,8 +5,9 @@
 
 use crate::backend;
 use crate::codec::micros;
+use crate::writer::query;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use staunch_store::{
     LogLine, MetricPoint, OrgId, Span, StoreResult, TelemetryQuery, attributes_from_json, span_status, timestamp_from_micros,
 };
@@ -93,29 +94,26 @@ pub(crate) async fn metrics(pool: &SqlitePool, org: OrgId, query: &TelemetryQuer
         .collect()
 }
 
-pub(crate) async fn insert_logs(connection: &mut SqliteConnection, org: OrgId, lines: &[LogLine]) -> StoreResult<()> {
+pub(crate) fn insert_logs(connection: &rusqlite::Connection, org: OrgId, lines: &[LogLine]) -> StoreResult<()> {
     for line in lines {
         let attributes = line.attributes.as_ref().map(|attributes| serde_json::Value::Object(attributes.clone()).to_string());
-        sqlx::query(
-            "INSERT INTO telemetry_logs (org_id, service, at, level, message, pod, attributes) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(org.0)
-        .bind(&line.service)
-        .bind(micros(line.at))
-        .bind(&line.level)
-        .bind(&line.message)
-        .bind(&line.pod)
-        .bind(attributes)
-        .execute(&mut *connection)
-        .await
-        .map_err(backend)?;
+        query("INSERT INTO telemetry_logs (org_id, service, at, level, message, pod, attributes) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(org.0)
+            .bind(&line.service)
+            .bind(micros(line.at))
+            .bind(&line.level)
+            .bind(&line.message)
+            .bind(&line.pod)
+            .bind(attributes)
+            .execute(connection)
+            .map_err(backend)?;
     }
     Ok(())
 }
 
-pub(crate) async fn insert_spans(connection: &mut SqliteConnection, org: OrgId, spans: &[Span]) -> StoreResult<()> {
+pub(crate) fn insert_spans(connection: &rusqlite::Connection, org: OrgId, spans: &[Span]) -> StoreResult<()> {
     for span in spans {
-        sqlx::query(
+        query(
             "INSERT INTO telemetry_spans (org_id, trace_id, span_id, parent_span_id, service, operation, start_at, duration_ms, status) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -128,45 +126,32 @@ pub(crate) async fn insert_spans(connection: &mut SqliteConnection, org: OrgId, 
         .bind(micros(span.start))
         .bind(span.duration_ms)
         .bind(span.status.as_str())
-        .execute(&mut *connection)
-        .await
+        .execute(connection)
         .map_err(backend)?;
     }
     Ok(())
 }
 
-pub(crate) async fn insert_metrics(connection: &mut SqliteConnection, org: OrgId, points: &[MetricPoint]) -> StoreResult<()> {
+pub(crate) fn insert_metrics(connection: &rusqlite::Connection, org: OrgId, points: &[MetricPoint]) -> StoreResult<()> {
     for point in points {
-        sqlx::query("INSERT INTO telemetry_metrics (org_id, service, name, at, value, pod) VALUES (?, ?, ?, ?, ?, ?)")
+        query("INSERT INTO telemetry_metrics (org_id, service, name, at, value, pod) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(org.0)
             .bind(&point.service)
             .bind(&point.name)
             .bind(micros(point.at))
             .bind(point.value)
             .bind(&point.pod)
-            .execute(&mut *connection)
-            .await
+            .execute(connection)
             .map_err(backend)?;
     }
     Ok(())
 }
 
-pub(crate) async fn prune(
-    connection: &mut SqliteConnection,
-    org: OrgId,
-    before: jiff::Timestamp,
-    limit: u32,
-) -> StoreResult<u64> {
+pub(crate) fn prune(connection: &rusqlite::Connection, org: OrgId, before: jiff::Timestamp, limit: u32) -> StoreResult<u64> {
     let mut deleted = 0;
     for (table, time) in [("telemetry_logs", "at"), ("telemetry_spans", "start_at"), ("telemetry_metrics", "at")] {
         let sql = format!("DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE org_id = ? AND {time} < ? LIMIT ?)");
-        let result = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(org.0)
-            .bind(micros(before))
-            .bind(i64::from(limit))
-            .execute(&mut *connection)
-            .await
-            .map_err(backend)?;
+        let result = query(sql).bind(org.0).bind(micros(before)).bind(i64::from(limit)).execute(connection).map_err(backend)?;
         deleted += result.rows_affected();
     }
     Ok(deleted)

@@ -1,11 +1,15 @@
-//! Write transactions of the SQLite backend.
+//! Write transactions of the SQLite backend, run on the write connection (`writer.rs`) by
+//! the task that holds it: a method runs its statements to completion before it returns, so
+//! a transaction never waits on another thread.
 
-use crate::codec::{self, json_text, micros, optional_micros};
+use crate::backend;
+use crate::codec::{json_text, micros, optional_micros};
 use crate::reads::{ALERT_COLUMNS, INCIDENT_COLUMNS, incident_select};
-use crate::{backend, map_insert_error};
+use crate::writer::{Query, Row, insert_error, query};
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, Transaction};
+use rusqlite::Connection;
+use staunch_store::codec;
 use staunch_store::*;
 
 /// The most rows one multi-row statement carries: far below SQLite's 32,766 bound variables
@@ -29,30 +33,63 @@ fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
 }
 
 /// `(?, ?), (?, ?), ...` for a list of pairs.
-fn push_pairs(query: &mut QueryBuilder<Sqlite>, pairs: &[(String, String)]) {
-    let mut separated = query.separated(", ");
-    for (first, second) in pairs {
-        separated.push("(").push_bind_unseparated(first.clone()).push_unseparated(", ");
-        separated.push_bind_unseparated(second.clone()).push_unseparated(")");
+fn push_pairs(query: &mut Query, pairs: &[(String, String)]) {
+    for (index, (first, second)) in pairs.iter().enumerate() {
+        query.push(if index == 0 { "(" } else { ", (" });
+        query.push_bind(first).push(", ").push_bind(second).push(")");
     }
 }
 
+/// The write connection, or nothing once the store is closed.
+pub(crate) type WriteConnection = tokio::sync::OwnedMutexGuard<Option<Connection>>;
+
 pub(crate) struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
     /// Held until commit or drop: this is the one writer.
-    _write_guard: tokio::sync::OwnedMutexGuard<()>,
+    connection: WriteConnection,
+    /// Between `BEGIN IMMEDIATE` and a successful `COMMIT`.
+    open: bool,
 }
 
 impl SqliteTx {
-    pub(crate) fn new(tx: Transaction<'static, Sqlite>, write_guard: tokio::sync::OwnedMutexGuard<()>) -> SqliteTx {
-        SqliteTx { tx, _write_guard: write_guard }
+    pub(crate) fn begin(connection: WriteConnection) -> StoreResult<SqliteTx> {
+        let mut tx = SqliteTx { connection, open: false };
+        query("BEGIN IMMEDIATE").execute(tx.connection()?).map_err(backend)?;
+        tx.open = true;
+        Ok(tx)
     }
+
+    pub(crate) fn connection(&self) -> StoreResult<&Connection> {
+        self.connection.as_ref().ok_or_else(|| StoreError::Backend("store is closed".into()))
+    }
+
+    pub(crate) fn commit_now(mut self) -> StoreResult<()> {
+        query("COMMIT").execute(self.connection()?).map_err(backend)?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        if let Some(connection) = self.connection.as_ref()
+            && let Err(error) = connection.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(%error, "rollback failed");
+        }
+    }
+}
+
+fn records<T>(rows: Vec<Row>, read: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(read).collect()
 }
 
 #[async_trait]
 impl StoreTx for SqliteTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await.map_err(backend)
+        (*self).commit_now()
     }
 
     async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {
@@ -60,12 +97,12 @@ impl StoreTx for SqliteTx {
         for chunk in statement_chunks(keys) {
             // A join against the key list, not `(a, b) IN (VALUES ...)`: SQLite plans the latter
             // as a scan of every alert of the org, the join as one index lookup per key.
-            let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM (VALUES "));
+            let mut query = query(format!("SELECT {ALERT_COLUMNS} FROM (VALUES "));
             push_pairs(&mut query, chunk);
             query.push(") AS wanted JOIN alerts ON alerts.org_id = ").push_bind(org.0);
             query.push(" AND alerts.service_id = wanted.column1 AND alerts.dedup_key = wanted.column2");
-            let rows = query.build().fetch_all(&mut *self.tx).await.map_err(backend)?;
-            alerts.extend(codec::collect(rows, codec::alert)?);
+            let rows = query.fetch_all(self.connection()?).map_err(backend)?;
+            alerts.extend(records(rows, codec::alert)?);
         }
         Ok(alerts)
     }
@@ -73,16 +110,16 @@ impl StoreTx for SqliteTx {
     async fn insert_alerts(&mut self, alerts: &[NewAlert]) -> StoreResult<Vec<i64>> {
         let mut ids = Vec::with_capacity(alerts.len());
         for chunk in statement_chunks(alerts) {
-            let mut query = QueryBuilder::<Sqlite>::new(
+            let mut query = query(
                 "INSERT INTO alerts (org_id, service_id, dedup_key, firing, summary, severity, labels, annotations, details, \
                  links, images, format, incident_id, silenced_by, first_seen, last_seen, starts_at, resolved_at, event_count) ",
             );
-            query.push_values(chunk, |mut row, alert| {
+            query.push_values(chunk, |row, alert| {
                 row.push_bind(alert.org.0)
-                    .push_bind(alert.service_id.clone())
-                    .push_bind(alert.dedup_key.clone())
+                    .push_bind(&alert.service_id)
+                    .push_bind(&alert.dedup_key)
                     .push_bind(alert.firing)
-                    .push_bind(alert.summary.clone())
+                    .push_bind(&alert.summary)
                     .push_bind(alert.severity.as_str())
                     .push_bind(json_text(&alert.labels))
                     .push_bind(json_text(&alert.annotations))
@@ -99,11 +136,12 @@ impl StoreTx for SqliteTx {
                     .push_bind(1_i64);
             });
             query.push(" RETURNING id, service_id, dedup_key");
-            let rows: Vec<(i64, String, String)> = query
-                .build_query_as()
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(|error| map_insert_error(error, "alert with this dedup key"))?;
+            let rows = query
+                .fetch_all(self.connection()?)
+                .map_err(|error| insert_error(error, "alert with this dedup key"))?
+                .iter()
+                .map(|row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .collect::<StoreResult<Vec<(i64, String, String)>>>()?;
             // RETURNING order is unspecified in SQLite: match rows back by their unique key.
             let by_key: std::collections::HashMap<(&str, &str), i64> =
                 rows.iter().map(|(id, service_id, dedup_key)| ((service_id.as_str(), dedup_key.as_str()), *id)).collect();
@@ -118,7 +156,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn update_alert(&mut self, alert: &Alert) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "UPDATE alerts SET firing = ?, summary = ?, severity = ?, labels = ?, annotations = ?, details = ?, links = ?, \
              images = ?, format = ?, incident_id = ?, silenced_by = ?, last_seen = ?, starts_at = ?, resolved_at = ?, \
              event_count = ? WHERE org_id = ? AND id = ?",
@@ -140,41 +178,36 @@ impl StoreTx for SqliteTx {
         .bind(alert.event_count)
         .bind(alert.org.0)
         .bind(alert.id)
-        .execute(&mut *self.tx)
-        .await
+        .execute(self.connection()?)
         .map_err(backend)?;
         Ok(())
     }
 
     async fn count_firing_alerts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE org_id = ? AND incident_id = ? AND firing = 1")
+        let count: Option<i64> = query("SELECT COUNT(*) FROM alerts WHERE org_id = ? AND incident_id = ? AND firing = 1")
             .bind(org.0)
             .bind(incident_id)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(backend)?;
-        Ok(count.max(0) as u64)
+            .fetch_scalar(self.connection()?)?;
+        Ok(count.unwrap_or(0).max(0) as u64)
     }
 
     async fn incident(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
         let sql = format!("{} WHERE org_id = ? AND id = ?", incident_select());
-        let row =
-            sqlx::query(AssertSqlSafe(sql)).bind(org.0).bind(incident_id).fetch_optional(&mut *self.tx).await.map_err(backend)?;
+        let row = query(sql).bind(org.0).bind(incident_id).fetch_optional(self.connection()?).map_err(backend)?;
         row.as_ref().map(codec::incident).transpose()
     }
 
     async fn incidents_by_ids(&mut self, org: OrgId, incident_ids: &[i64]) -> StoreResult<Vec<Incident>> {
         let mut incidents = Vec::with_capacity(incident_ids.len());
         for chunk in statement_chunks(incident_ids) {
-            let mut query = QueryBuilder::<Sqlite>::new(incident_select());
+            let mut query = query(incident_select());
             query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id IN (");
-            let mut separated = query.separated(", ");
-            for id in chunk {
-                separated.push_bind(*id);
+            for (index, id) in chunk.iter().enumerate() {
+                query.push(if index == 0 { "" } else { ", " }).push_bind(*id);
             }
             query.push(")");
-            let rows = query.build().fetch_all(&mut *self.tx).await.map_err(backend)?;
-            incidents.extend(codec::collect(rows, codec::incident)?);
+            let rows = query.fetch_all(self.connection()?).map_err(backend)?;
+            incidents.extend(records(rows, codec::incident)?);
         }
         Ok(incidents)
     }
@@ -182,19 +215,19 @@ impl StoreTx for SqliteTx {
     async fn open_incidents_for_groups(&mut self, org: OrgId, groups: &[(String, String)]) -> StoreResult<Vec<Incident>> {
         let mut incidents = Vec::new();
         for chunk in statement_chunks(groups) {
-            let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {INCIDENT_COLUMNS} FROM (VALUES "));
+            let mut query = query(format!("SELECT {INCIDENT_COLUMNS} FROM (VALUES "));
             push_pairs(&mut query, chunk);
             query.push(") AS wanted JOIN incidents ON incidents.org_id = ").push_bind(org.0);
             query.push(" AND incidents.service_id = wanted.column1 AND incidents.group_key = wanted.column2");
             query.push(" AND incidents.state <> 'resolved'");
-            let rows = query.build().fetch_all(&mut *self.tx).await.map_err(backend)?;
-            incidents.extend(codec::collect(rows, codec::incident)?);
+            let rows = query.fetch_all(self.connection()?).map_err(backend)?;
+            incidents.extend(records(rows, codec::incident)?);
         }
         Ok(incidents)
     }
 
     async fn insert_incident(&mut self, incident: &NewIncident) -> StoreResult<Incident> {
-        let result = sqlx::query(
+        let result = query(
             "INSERT INTO incidents (org_id, title, service_id, severity, state, group_key, escalation_policy_id, \
              auto_resolve, created_at, updated_at, noise_ppm) VALUES (?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?)",
         )
@@ -208,9 +241,8 @@ impl StoreTx for SqliteTx {
         .bind(micros(incident.created_at))
         .bind(micros(incident.created_at))
         .bind(incident.noise_probability.map(probability_to_ppm))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(|error| map_insert_error(error, "open incident for this group"))?;
+        .execute(self.connection()?)
+        .map_err(|error| insert_error(error, "open incident for this group"))?;
         Ok(Incident {
             id: result.last_insert_rowid(),
             org: incident.org,
@@ -235,7 +267,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn update_incident(&mut self, incident: &Incident) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "UPDATE incidents SET title = ?, severity = ?, state = ?, assignee = ?, escalation_policy_id = ?, \
              escalation_level = ?, escalation_cycle = ?, auto_resolve = ?, updated_at = ?, acknowledged_at = ?, \
              mitigated_at = ?, resolved_at = ? WHERE org_id = ? AND id = ?",
@@ -254,75 +286,70 @@ impl StoreTx for SqliteTx {
         .bind(optional_micros(incident.resolved_at))
         .bind(incident.org.0)
         .bind(incident.id)
-        .execute(&mut *self.tx)
-        .await
+        .execute(self.connection()?)
         .map_err(backend)?;
         Ok(())
     }
 
     async fn append_timeline_entries(&mut self, entries: &[NewTimelineEntry]) -> StoreResult<()> {
         for chunk in statement_chunks(entries) {
-            let mut query =
-                QueryBuilder::<Sqlite>::new("INSERT INTO timeline (org_id, incident_id, at, actor_kind, actor_id, kind, data) ");
-            query.push_values(chunk, |mut row, entry| {
+            let mut query = query("INSERT INTO timeline (org_id, incident_id, at, actor_kind, actor_id, kind, data) ");
+            query.push_values(chunk, |row, entry| {
                 row.push_bind(entry.org.0)
                     .push_bind(entry.incident_id)
                     .push_bind(micros(entry.at))
-                    .push_bind(entry.actor.kind.clone())
-                    .push_bind(entry.actor.id.clone())
-                    .push_bind(entry.kind.clone())
+                    .push_bind(&entry.actor.kind)
+                    .push_bind(&entry.actor.id)
+                    .push_bind(&entry.kind)
                     .push_bind(json_text(&entry.data));
             });
-            query.build().execute(&mut *self.tx).await.map_err(backend)?;
+            query.execute(self.connection()?).map_err(backend)?;
         }
         Ok(())
     }
 
     async fn schedule_job(&mut self, job: &NewJob) -> StoreResult<i64> {
-        let result = sqlx::query("INSERT INTO jobs (org_id, kind, incident_id, run_at, payload) VALUES (?, ?, ?, ?, ?)")
+        let result = query("INSERT INTO jobs (org_id, kind, incident_id, run_at, payload) VALUES (?, ?, ?, ?, ?)")
             .bind(job.org.0)
             .bind(job.kind.as_str())
             .bind(job.incident_id)
             .bind(micros(job.run_at))
             .bind(json_text(&job.payload))
-            .execute(&mut *self.tx)
-            .await
+            .execute(self.connection()?)
             .map_err(backend)?;
         Ok(result.last_insert_rowid())
     }
 
     async fn due_jobs(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Job>> {
         // BEGIN IMMEDIATE already holds the only write lock: no other engine can take these.
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT id, org_id, kind, incident_id, run_at, payload FROM jobs WHERE run_at <= ? ORDER BY run_at, id LIMIT ?",
         )
         .bind(micros(now))
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
-        .await
+        .fetch_all(self.connection()?)
         .map_err(backend)?;
-        codec::collect(rows, codec::job)
+        records(rows, codec::job)
     }
 
     async fn delete_job(&mut self, job_id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM jobs WHERE id = ?").bind(job_id).execute(&mut *self.tx).await.map_err(backend)?;
+        query("DELETE FROM jobs WHERE id = ?").bind(job_id).execute(self.connection()?).map_err(backend)?;
         Ok(())
     }
 
     async fn delete_incident_jobs(&mut self, org: OrgId, incident_id: i64, kind: JobKind) -> StoreResult<u64> {
-        let result = sqlx::query("DELETE FROM jobs WHERE org_id = ? AND incident_id = ? AND kind = ?")
+        let result = query("DELETE FROM jobs WHERE org_id = ? AND incident_id = ? AND kind = ?")
             .bind(org.0)
             .bind(incident_id)
             .bind(kind.as_str())
-            .execute(&mut *self.tx)
-            .await
+            .execute(self.connection()?)
             .map_err(backend)?;
         Ok(result.rows_affected())
     }
 
     async fn enqueue_delivery(&mut self, delivery: &NewDelivery) -> StoreResult<Option<i64>> {
         let state = if delivery.leased_until.is_some() { "sending" } else { "pending" };
-        let id: Option<i64> = sqlx::query_scalar(
+        query(
             "INSERT INTO deliveries (org_id, incident_id, idempotency_key, user_id, contact_method_id, channel, event, \
              payload, state, attempts, next_attempt_at, lease_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) \
              ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id",
@@ -339,50 +366,46 @@ impl StoreTx for SqliteTx {
         .bind(micros(delivery.created_at))
         .bind(optional_micros(delivery.leased_until))
         .bind(micros(delivery.created_at))
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(backend)?;
-        Ok(id)
+        .fetch_scalar(self.connection()?)
     }
 
     async fn finish_delivery(&mut self, org: OrgId, delivery_id: i64, outcome: &DeliveryOutcome) -> StoreResult<()> {
-        let query = match outcome {
-            DeliveryOutcome::Sent { at } => sqlx::query(
+        let statement = match outcome {
+            DeliveryOutcome::Sent { at } => query(
                 "UPDATE deliveries SET state = 'sent', attempts = attempts + 1, sent_at = ?, lease_until = NULL \
                  WHERE org_id = ? AND id = ?",
             )
             .bind(micros(*at)),
-            DeliveryOutcome::Retry { error, next_attempt_at } => sqlx::query(
+            DeliveryOutcome::Retry { error, next_attempt_at } => query(
                 "UPDATE deliveries SET state = 'pending', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, \
                  lease_until = NULL WHERE org_id = ? AND id = ?",
             )
-            .bind(error.clone())
+            .bind(error)
             .bind(micros(*next_attempt_at)),
-            DeliveryOutcome::Failed { error, at: _ } => sqlx::query(
+            DeliveryOutcome::Failed { error, at: _ } => query(
                 "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?, lease_until = NULL \
                  WHERE org_id = ? AND id = ?",
             )
-            .bind(error.clone()),
+            .bind(error),
         };
-        query.bind(org.0).bind(delivery_id).execute(&mut *self.tx).await.map_err(backend)?;
+        statement.bind(org.0).bind(delivery_id).execute(self.connection()?).map_err(backend)?;
         Ok(())
     }
 
     async fn paged_contacts(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Vec<(String, String)>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
+        let rows = query(
             "SELECT DISTINCT user_id, contact_method_id FROM deliveries WHERE org_id = ? AND incident_id = ? AND event = 'page' \
              ORDER BY user_id, contact_method_id",
         )
         .bind(org.0)
         .bind(incident_id)
-        .fetch_all(&mut *self.tx)
-        .await
+        .fetch_all(self.connection()?)
         .map_err(backend)?;
-        Ok(rows)
+        rows.iter().map(|row| Ok((row.get(0)?, row.get(1)?))).collect()
     }
 
     async fn insert_change_event(&mut self, event: &NewChangeEvent) -> StoreResult<i64> {
-        let result = sqlx::query(
+        let result = query(
             "INSERT INTO change_events (org_id, service_id, summary, source, at, received_at, details, links) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -394,72 +417,65 @@ impl StoreTx for SqliteTx {
         .bind(micros(event.received_at))
         .bind(json_text(&event.details))
         .bind(json_text(&event.links))
-        .execute(&mut *self.tx)
-        .await
+        .execute(self.connection()?)
         .map_err(backend)?;
         Ok(result.last_insert_rowid())
     }
 
     async fn insert_silence(&mut self, silence: &NewSilence) -> StoreResult<i64> {
-        let result = sqlx::query(
-            "INSERT INTO silences (org_id, matchers, starts_at, ends_at, created_by, comment) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(silence.org.0)
-        .bind(&silence.matchers)
-        .bind(micros(silence.starts_at))
-        .bind(micros(silence.ends_at))
-        .bind(json_text(&silence.created_by))
-        .bind(&silence.comment)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(backend)?;
+        let result =
+            query("INSERT INTO silences (org_id, matchers, starts_at, ends_at, created_by, comment) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(silence.org.0)
+                .bind(&silence.matchers)
+                .bind(micros(silence.starts_at))
+                .bind(micros(silence.ends_at))
+                .bind(json_text(&silence.created_by))
+                .bind(&silence.comment)
+                .execute(self.connection()?)
+                .map_err(backend)?;
         Ok(result.last_insert_rowid())
     }
 
     async fn active_silences(&mut self, org: OrgId, at: Timestamp) -> StoreResult<Vec<Silence>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT id, org_id, matchers, starts_at, ends_at, created_by, comment FROM silences \
              WHERE org_id = ? AND starts_at <= ? AND ends_at > ? ORDER BY id",
         )
         .bind(org.0)
         .bind(micros(at))
         .bind(micros(at))
-        .fetch_all(&mut *self.tx)
-        .await
+        .fetch_all(self.connection()?)
         .map_err(backend)?;
-        codec::collect(rows, codec::silence)
+        records(rows, codec::silence)
     }
 
     async fn expire_silence(&mut self, org: OrgId, silence_id: i64, at: Timestamp) -> StoreResult<bool> {
-        let result = sqlx::query("UPDATE silences SET ends_at = ? WHERE org_id = ? AND id = ? AND ends_at > ?")
+        let result = query("UPDATE silences SET ends_at = ? WHERE org_id = ? AND id = ? AND ends_at > ?")
             .bind(micros(at))
             .bind(org.0)
             .bind(silence_id)
             .bind(micros(at))
-            .execute(&mut *self.tx)
-            .await
+            .execute(self.connection()?)
             .map_err(backend)?;
         Ok(result.rows_affected() == 1)
     }
 
     async fn insert_api_token(&mut self, token: &NewApiToken) -> StoreResult<i64> {
-        let result = sqlx::query(
-            "INSERT INTO api_tokens (org_id, name, user_id, role, token_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(token.org.0)
-        .bind(&token.name)
-        .bind(&token.user_id)
-        .bind(token.role.as_str())
-        .bind(&token.token_sha256)
-        .bind(micros(token.created_at))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(|error| map_insert_error(error, "api token"))?;
+        let result =
+            query("INSERT INTO api_tokens (org_id, name, user_id, role, token_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(token.org.0)
+                .bind(&token.name)
+                .bind(&token.user_id)
+                .bind(token.role.as_str())
+                .bind(&token.token_sha256)
+                .bind(micros(token.created_at))
+                .execute(self.connection()?)
+                .map_err(|error| insert_error(error, "api token"))?;
         Ok(result.last_insert_rowid())
     }
 
     async fn append_audit(&mut self, entry: &NewAuditEntry) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "INSERT INTO audit_log (org_id, at, actor_kind, actor_id, origin, action, target, details) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -471,90 +487,89 @@ impl StoreTx for SqliteTx {
         .bind(&entry.action)
         .bind(&entry.target)
         .bind(json_text(&entry.details))
-        .execute(&mut *self.tx)
-        .await
+        .execute(self.connection()?)
         .map_err(backend)?;
         Ok(())
     }
 
     async fn tables_with_rows(&mut self) -> StoreResult<Vec<&'static str>> {
-        crate::export::tables_with_rows(&mut self.tx).await
+        crate::export::tables_with_rows(self.connection()?)
     }
 
     async fn import_rows(&mut self, table: &'static dump::Table, rows: &[Vec<dump::Cell>]) -> StoreResult<()> {
-        crate::export::import_rows(&mut self.tx, table, rows).await
+        crate::export::import_rows(self.connection()?, table, rows)
     }
 
     async fn reset_id_sequences(&mut self) -> StoreResult<()> {
-        crate::export::reset_id_sequences(&mut self.tx).await
+        crate::export::reset_id_sequences(self.connection()?)
     }
 
     async fn add_slo_events(&mut self, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {
-        crate::slo_buckets::add(&mut self.tx, org, slo_id, counts).await
+        crate::slo_buckets::add(self.connection()?, org, slo_id, counts)
     }
 
     async fn prune_slo_buckets(&mut self, org: OrgId, slo_id: &str, before: Timestamp) -> StoreResult<u64> {
-        crate::slo_buckets::prune(&mut self.tx, org, slo_id, before).await
+        crate::slo_buckets::prune(self.connection()?, org, slo_id, before)
     }
 
     async fn insert_action_item(&mut self, item: &NewActionItem) -> StoreResult<ActionItem> {
-        crate::action_items::insert(&mut self.tx, item).await
+        crate::action_items::insert(self.connection()?, item)
     }
 
     async fn action_item(&mut self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
-        crate::action_items::one_in(&mut self.tx, org, action_item_id).await
+        crate::action_items::one_in(self.connection()?, org, action_item_id)
     }
 
     async fn update_action_item(&mut self, item: &ActionItem) -> StoreResult<()> {
-        crate::action_items::update(&mut self.tx, item).await
+        crate::action_items::update(self.connection()?, item)
     }
 
     async fn insert_runbook_run(&mut self, run: &NewRunbookRun) -> StoreResult<i64> {
-        crate::runbook_runs::insert(&mut self.tx, run).await
+        crate::runbook_runs::insert(self.connection()?, run)
     }
 
     async fn runbook_run_for_update(&mut self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
-        crate::runbook_runs::one(&mut self.tx, org, run_id).await
+        crate::runbook_runs::one_in(self.connection()?, org, run_id)
     }
 
     async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()> {
-        crate::runbook_runs::update(&mut self.tx, run).await
+        crate::runbook_runs::update(self.connection()?, run)
     }
 
     async fn recent_change_events(&mut self, org: OrgId, service_id: &str, limit: u32) -> StoreResult<Vec<ChangeEvent>> {
-        crate::deploy_links::recent_changes(&mut self.tx, org, service_id, limit).await
+        crate::deploy_links::recent_changes(self.connection()?, org, service_id, limit)
     }
 
     async fn insert_deploy_link(&mut self, link: &NewDeployLink) -> StoreResult<bool> {
-        crate::deploy_links::insert(&mut self.tx, link).await
+        crate::deploy_links::insert(self.connection()?, link)
     }
 
     async fn settle_rollback(&mut self, org: OrgId, incident_id: i64, settlement: &RollbackSettlement) -> StoreResult<bool> {
-        crate::deploy_links::settle(&mut self.tx, org, incident_id, settlement).await
+        crate::deploy_links::settle(self.connection()?, org, incident_id, settlement)
     }
 
     async fn insert_log_lines(&mut self, org: OrgId, lines: &[LogLine]) -> StoreResult<()> {
-        crate::telemetry::insert_logs(&mut self.tx, org, lines).await
+        crate::telemetry::insert_logs(self.connection()?, org, lines)
     }
 
     async fn insert_spans(&mut self, org: OrgId, spans: &[Span]) -> StoreResult<()> {
-        crate::telemetry::insert_spans(&mut self.tx, org, spans).await
+        crate::telemetry::insert_spans(self.connection()?, org, spans)
     }
 
     async fn insert_metric_points(&mut self, org: OrgId, points: &[MetricPoint]) -> StoreResult<()> {
-        crate::telemetry::insert_metrics(&mut self.tx, org, points).await
+        crate::telemetry::insert_metrics(self.connection()?, org, points)
     }
 
     async fn prune_telemetry(&mut self, org: OrgId, before: Timestamp, limit: u32) -> StoreResult<u64> {
-        crate::telemetry::prune(&mut self.tx, org, before, limit).await
+        crate::telemetry::prune(self.connection()?, org, before, limit)
     }
 
     async fn insert_llm_exchange(&mut self, exchange: &NewLlmExchange) -> StoreResult<i64> {
-        crate::noise_llm::insert_exchange(&mut self.tx, exchange).await
+        crate::noise_llm::insert_exchange(self.connection()?, exchange)
     }
 
     async fn catalog_entities(&mut self, org: OrgId) -> StoreResult<Vec<staunch_domain::catalog::CatalogEntity>> {
-        crate::investigation::catalog(&mut *self.tx, org).await
+        crate::investigation::catalog_in(self.connection()?, org)
     }
 
     async fn upsert_catalog_entity(
@@ -563,23 +578,23 @@ impl StoreTx for SqliteTx {
         entity: &staunch_domain::catalog::CatalogEntity,
         at: Timestamp,
     ) -> StoreResult<()> {
-        crate::investigation::upsert_entity(&mut self.tx, org, entity, at).await
+        crate::investigation::upsert_entity(self.connection()?, org, entity, at)
     }
 
     async fn delete_catalog_entity(&mut self, org: OrgId, entity_ref: &str) -> StoreResult<()> {
-        crate::investigation::delete_entity(&mut self.tx, org, entity_ref).await
+        crate::investigation::delete_entity(self.connection()?, org, entity_ref)
     }
 
     async fn save_investigation(&mut self, org: OrgId, investigation: &StoredInvestigation) -> StoreResult<()> {
-        crate::investigation::save(&mut self.tx, org, investigation).await
+        crate::investigation::save(self.connection()?, org, investigation)
     }
 
     async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
-        crate::investigation::index_texts(&mut self.tx, org, incident_id, limit).await
+        crate::investigation::index_texts(self.connection()?, org, incident_id, limit)
     }
 
     async fn index_every_incident_text(&mut self) -> StoreResult<u64> {
-        crate::investigation::index_every_text(&mut self.tx).await
+        crate::investigation::index_every_text(self.connection()?)
     }
 }
 

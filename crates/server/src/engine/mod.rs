@@ -160,6 +160,10 @@ impl Engine {
             self.receive_queued();
             if !self.queued.is_empty() {
                 self.run_transaction().await;
+                // A transaction on the SQLite writer runs without yielding, and the handlers
+                // it just answered were woken onto this worker thread, where no other thread
+                // may take the first of them: let them run before the next transaction.
+                tokio::task::yield_now().await;
             }
             if self.next_job_due_read_at.elapsed() >= JOB_POLL {
                 self.read_next_job_due().await;
