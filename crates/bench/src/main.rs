@@ -44,7 +44,7 @@ enum What {
     Slo,
     /// A synthetic alert history (who acted on what) for `staunch eval noise --db FILE`
     NoiseHistory,
-    /// Time to first hypotheses with a large history in SQLite
+    /// Time to first hypotheses with a large history in SQLite (PostgreSQL with --postgres-url)
     Rca,
     /// The evaluator half of `slo`, run as a child process (its memory is measured alone)
     #[value(hide = true)]
@@ -78,8 +78,8 @@ struct Args {
     /// `postgres` (on `--postgres-url`)
     #[arg(long, value_delimiter = ',', default_value = "full,normal")]
     durability: Vec<String>,
-    /// A PostgreSQL server (superuser URL) for `--durability postgres`; each start creates a
-    /// fresh database on it
+    /// A PostgreSQL server (superuser URL) for `--durability postgres`, and for `rca` (which then
+    /// measures PostgreSQL instead of SQLite); each start creates a fresh database on it
     #[arg(long)]
     postgres_url: Option<String>,
     /// Latency samples per server
@@ -202,6 +202,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             past_incidents: args.rca_past_incidents,
             incidents: args.rca_incidents,
             services: 200,
+            postgres_url: args.postgres_url.clone(),
         };
         let results = rca::rca(&settings).await?;
         println!("{}", rca::render(&results));

@@ -6,6 +6,9 @@
 //! the live job does (alerts, notes, changes in the 24 h window by the `(org, at)` index, the
 //! catalog, the full-text top 5 and their runbook runs and deploy links) and the ranking.
 //!
+//! With `--postgres-url` the same history goes into a fresh database on that server (made as
+//! `ingest --durability postgres` makes its own) and PostgreSQL's search is measured instead.
+//!
 //! The store runs in this process, so the figure is the investigation alone, without HTTP.
 
 use std::sync::Arc;
@@ -19,6 +22,7 @@ use staunch_domain::catalog::{CatalogEntity, EntityKind, EntityRef};
 use staunch_domain::incident::IncidentState;
 use staunch_domain::severity::Severity;
 use staunch_store::{NewAlert, NewChangeEvent, NewIncident, NewTimelineEntry, OrgId, Scoped, Store};
+use staunch_store_postgres::PostgresStore;
 use staunch_store_sqlite::{Durability, SqliteStore};
 
 pub struct RcaSettings {
@@ -26,10 +30,14 @@ pub struct RcaSettings {
     pub past_incidents: u64,
     pub incidents: usize,
     pub services: usize,
+    /// Measure PostgreSQL on a fresh database of this server instead of SQLite.
+    pub postgres_url: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct RcaResults {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
     pub changes: u64,
     pub past_incidents: u64,
     pub services: usize,
@@ -43,6 +51,7 @@ pub struct RcaResults {
     pub abstained: usize,
     pub cpus: usize,
     pub load_average_before: String,
+    pub load_average_after: String,
 }
 
 const SYMPTOMS: &[&str] = &[
@@ -85,8 +94,17 @@ pub async fn rca(settings: &RcaSettings) -> anyhow::Result<RcaResults> {
     let load_average_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string();
     let directory = tempfile::tempdir()?;
     let path = directory.path().join("rca.db");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(path.to_str().context("path")?, Durability::Normal).await.context("opening SQLite")?);
+    let postgres_url = match &settings.postgres_url {
+        Some(server_url) => Some(crate::servers::fresh_postgres_database(server_url).await?),
+        None => None,
+    };
+    let (store, backend): (Arc<dyn Store>, _) = match &postgres_url {
+        Some(url) => (Arc::new(PostgresStore::connect(url).await.context("opening PostgreSQL")?), "postgres"),
+        None => (
+            Arc::new(SqliteStore::open(path.to_str().context("path")?, Durability::Normal).await.context("opening SQLite")?),
+            "sqlite",
+        ),
+    };
     let org = OrgId::DEFAULT;
     let now = Timestamp::now();
     let year = SignedDuration::from_hours(24 * 365);
@@ -186,7 +204,15 @@ pub async fn rca(settings: &RcaSettings) -> anyhow::Result<RcaResults> {
         eprintln!("rca: {written} past incidents");
     }
     let load_seconds = loading.elapsed().as_secs_f64();
-    let database_bytes = std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
+    let database_bytes = match &postgres_url {
+        Some(url) => {
+            use sqlx::ConnectOptions;
+            let mut connection = url.parse::<sqlx::postgres::PgConnectOptions>()?.connect().await?;
+            let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&mut connection).await?;
+            bytes.max(0) as u64
+        }
+        None => std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0),
+    };
 
     let scoped = Scoped::new(store.clone(), org);
     let mut timings = Vec::with_capacity(settings.incidents);
@@ -225,6 +251,7 @@ pub async fn rca(settings: &RcaSettings) -> anyhow::Result<RcaResults> {
     timings.sort_by(f64::total_cmp);
     let quantile = |q: f64| timings[((timings.len() as f64 - 1.0) * q).round() as usize];
     Ok(RcaResults {
+        backend,
         changes: settings.changes,
         past_incidents: settings.past_incidents,
         services: settings.services,
@@ -238,6 +265,7 @@ pub async fn rca(settings: &RcaSettings) -> anyhow::Result<RcaResults> {
         abstained,
         cpus: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
         load_average_before,
+        load_average_after: std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string(),
     })
 }
 
@@ -264,10 +292,11 @@ fn new_alert(org: OrgId, service_id: &str, dedup_key: &str, summary: &str, incid
 
 pub fn render(results: &RcaResults) -> String {
     format!(
-        "rca: {} changes, {} past incidents, {} services (loaded in {:.1} s, database {:.0} MB)\n\
+        "rca on {}: {} changes, {} past incidents, {} services (loaded in {:.1} s, database {:.0} MB)\n\
          time to first hypotheses over {} new incidents: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms \
          ({:.1} hypotheses each on average, {} abstained)\n\
-         machine: {} cpus, load average before: {}\n",
+         machine: {} cpus, load average before: {}, after: {}\n",
+        results.backend,
         results.changes,
         results.past_incidents,
         results.services,
@@ -281,5 +310,6 @@ pub fn render(results: &RcaResults) -> String {
         results.abstained,
         results.cpus,
         results.load_average_before,
+        results.load_average_after,
     )
 }

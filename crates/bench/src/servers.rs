@@ -125,7 +125,10 @@ impl Server {
                 let config = dir.path().join("staunch.yaml");
                 std::fs::write(&config, staunch_config(phase, receiver_port))?;
                 let db = match durability {
-                    Durability::Postgres => Database::Postgres(fresh_postgres_database(binaries).await?),
+                    Durability::Postgres => {
+                        let server_url = binaries.postgres_url.as_deref().context("durability postgres needs --postgres-url")?;
+                        Database::Postgres(fresh_postgres_database(server_url).await?)
+                    }
                     Durability::Full | Durability::Normal => Database::Sqlite(dir.path().join("staunch.db")),
                 };
                 let mut command = Command::new(&binaries.staunch);
@@ -238,11 +241,10 @@ pub async fn count_stored_alerts(db: &Database) -> anyhow::Result<u64> {
 /// Creates an empty database on the `--postgres-url` server and returns its URL, so every
 /// start measures a fresh installation as the SQLite ones do. The databases are left behind:
 /// point the harness at a throwaway server (`scripts/postgres-for-tests`).
-async fn fresh_postgres_database(binaries: &Binaries) -> anyhow::Result<String> {
+pub(crate) async fn fresh_postgres_database(server_url: &str) -> anyhow::Result<String> {
     use sqlx::ConnectOptions;
     use std::sync::atomic::{AtomicU32, Ordering};
     static STARTS: AtomicU32 = AtomicU32::new(0);
-    let server_url = binaries.postgres_url.as_deref().context("durability postgres needs --postgres-url")?;
     let options: sqlx::postgres::PgConnectOptions = server_url.parse().context("--postgres-url is not a PostgreSQL URL")?;
     let name = format!("staunch_bench_{}_{}", std::process::id(), STARTS.fetch_add(1, Ordering::Relaxed));
     let mut connection = options.connect().await.context("cannot connect to --postgres-url")?;

@@ -43,6 +43,11 @@ notifications:
 #     step: 60s                      # query_range resolution, 1s to 5m
 #     timeout: 5s                    # per query, 100ms to 30s
 #     # organisations: [default]     # whose investigations read it (default: top level only)
+#     # Behind a proxy or hosted (Grafana Cloud, Thanos, Mimir): at most one of bearer_token_file
+#     # (or an inline bearer_token) and basic_auth; files are read once at start, trimmed.
+#     # bearer_token_file: /etc/staunch/prometheus-token
+#     # basic_auth: {username: staunch, password_file: /etc/staunch/prometheus-password}
+#     # headers: {X-Scope-OrgID: team-a}   # sent with every query
 #     metrics:
 #       # The name decides what a series is evidence of: `…latency…` (a symptom) or
 #       # `cpuusagerate…`/`memoryusagerate…` (the service's own resources).

@@ -10,6 +10,7 @@ pub mod example;
 pub mod heartbeats;
 pub mod llm;
 pub mod noise;
+pub mod prometheus_auth;
 mod runbooks;
 pub mod slo_import;
 pub mod slos;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use staunch_domain::duration::HumanDuration;
 use staunch_domain::slo::{AlertWindows, BurnWindow, Objective, SloPeriod};
 
+use crate::prometheus_auth::{AuthFields, BasicAuthFields, PrometheusAuth, Secret};
 use crate::sloth::has_window_variable;
 
 pub type LabelMap = BTreeMap<String, String>;
@@ -39,8 +40,8 @@ pub enum SliSource {
     Push,
     /// Instant queries against a Prometheus server's HTTP API; each query is a template with
     /// `{{.window}}`, rendered with the evaluation tick, and must return the increase of its
-    /// events over that window.
-    Prometheus { url: String, queries: EventQueries },
+    /// events over that window. Every request carries `auth`'s headers.
+    Prometheus { url: String, auth: PrometheusAuth, queries: EventQueries },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +134,15 @@ struct RawPush {}
 #[serde(deny_unknown_fields)]
 struct RawPrometheus {
     url: String,
+    /// Authentication as for `telemetry.prometheus` (see [`crate::prometheus_auth`]).
+    #[serde(default)]
+    bearer_token_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    bearer_token: Option<Secret>,
+    #[serde(default)]
+    basic_auth: Option<BasicAuthFields>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
     #[serde(default)]
     error_query: Option<String>,
     #[serde(default)]
@@ -329,6 +339,13 @@ fn build_prometheus(raw: RawPrometheus, field: &str, problems: &mut Vec<String>)
     if !(raw.url.starts_with("http://") || raw.url.starts_with("https://")) {
         problems.push(format!("{field}.url: {:?} must start with http:// or https://", raw.url));
     }
+    let fields = AuthFields {
+        bearer_token: raw.bearer_token.as_ref().map(|secret| secret.0.as_str()),
+        bearer_token_file: raw.bearer_token_file.as_deref(),
+        basic_auth: raw.basic_auth.as_ref(),
+        headers: &raw.headers,
+    };
+    let auth = PrometheusAuth::resolve(fields, field, problems);
     let mut query = |name: &str, text: Option<String>| -> Option<String> {
         let text = text?;
         if text.trim().is_empty() {
@@ -362,7 +379,7 @@ fn build_prometheus(raw: RawPrometheus, field: &str, problems: &mut Vec<String>)
     if problems.len() > before {
         return None;
     }
-    Some(SliSource::Prometheus { url: raw.url.trim_end_matches('/').to_string(), queries: queries? })
+    Some(SliSource::Prometheus { url: raw.url.trim_end_matches('/').to_string(), auth, queries: queries? })
 }
 
 #[cfg(test)]
@@ -399,6 +416,7 @@ mod tests {
   sli:
     prometheus:
       url: http://127.0.0.1:9090/
+      headers: {X-Scope-OrgID: shop}
       good_query: sum(increase(requests_total{code!~"5.."}[{{.window}}]))
       total_query: sum(increase(requests_total[{{ .window }}]))
   alerting:
@@ -412,10 +430,11 @@ mod tests {
         assert_eq!(slo.windows.page_quick.long, HumanDuration::from_secs(1800));
         assert!(slo.ticket_alert.disabled);
         assert_eq!(slo.page_alert.name.as_deref(), Some("CheckoutBurn"));
-        let SliSource::Prometheus { url, queries: EventQueries::GoodOverTotal { .. } } = &slo.source else {
+        let SliSource::Prometheus { url, auth, queries: EventQueries::GoodOverTotal { .. } } = &slo.source else {
             panic!("{:?}", slo.source)
         };
         assert_eq!(url, "http://127.0.0.1:9090");
+        assert_eq!(auth.headers().collect::<Vec<_>>(), vec![("X-Scope-OrgID", "shop", false)]);
     }
 
     #[test]

@@ -386,7 +386,7 @@ pub fn parse_config(text: &str, source_name: &str) -> Result<Config, ConfigError
     build(raw).map_err(fail)
 }
 
-fn build(raw: RawConfig) -> Result<Config, Vec<String>> {
+fn build(mut raw: RawConfig) -> Result<Config, Vec<String>> {
     let mut problems = Vec::new();
     let has_smtp = raw.smtp.is_some();
     let default_org = RawOrganisation {

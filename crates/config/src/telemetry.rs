@@ -4,9 +4,12 @@
 //! ages out alike), checked at load; which organisations read the Prometheus server is named
 //! in it, since its series are the operator's, not a tenant's.
 
+use crate::prometheus_auth::{AuthFields, BasicAuthFields, PrometheusAuth, Secret};
 use serde::Deserialize;
 use staunch_domain::duration::HumanDuration;
 use staunch_domain::rate_limit::RateLimit;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -46,6 +49,21 @@ pub struct PrometheusPull {
     /// organisation when absent. A tenant must not see another's services through it.
     #[serde(default)]
     pub organisations: Vec<String>,
+    /// A file whose content (trimmed, read at load) is sent as `Authorization: Bearer …`.
+    #[serde(default)]
+    pub bearer_token_file: Option<PathBuf>,
+    /// The same token written here instead (like `smtp.password`).
+    #[serde(default)]
+    pub bearer_token: Option<Secret>,
+    /// `{username, password_file | password}`, sent as `Authorization: Basic …`.
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuthFields>,
+    /// Extra request headers, e.g. `X-Scope-OrgID` for Mimir.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// What the four fields above resolve to; filled in when the config is loaded.
+    #[serde(skip)]
+    pub auth: PrometheusAuth,
 }
 
 /// One range query and how its series name a service (and a pod).
@@ -109,8 +127,15 @@ pub fn check_metric_name(name: &str) -> Result<(), String> {
 }
 
 impl PrometheusPull {
-    fn check(&self, problems: &mut Vec<String>) {
+    fn check(&mut self, problems: &mut Vec<String>) {
         let field = "telemetry.prometheus";
+        let fields = AuthFields {
+            bearer_token: self.bearer_token.as_ref().map(|secret| secret.0.as_str()),
+            bearer_token_file: self.bearer_token_file.as_deref(),
+            basic_auth: self.basic_auth.as_ref(),
+            headers: &self.headers,
+        };
+        self.auth = PrometheusAuth::resolve(fields, field, problems);
         let url = self.url.as_str();
         let valid_url = (url.starts_with("http://") || url.starts_with("https://"))
             && !url.contains(['?', '#', ' '])
@@ -173,7 +198,8 @@ const MIN_RETENTION_MS: u64 = 3_600_000;
 const MAX_RETENTION_MS: u64 = 90 * 86_400_000;
 
 impl TelemetrySettings {
-    pub(crate) fn check(&self, problems: &mut Vec<String>) {
+    /// Checks the settings and reads the Prometheus pull's secret files.
+    pub(crate) fn check(&mut self, problems: &mut Vec<String>) {
         if !(MIN_RETENTION_MS..=MAX_RETENTION_MS).contains(&self.retention.as_millis()) {
             problems.push(format!("telemetry.retention: {} must be between 1h and 90d", self.retention));
         }
@@ -182,7 +208,7 @@ impl TelemetrySettings {
         {
             problems.push(format!("telemetry.rate_limit: {error}"));
         }
-        if let Some(prometheus) = &self.prometheus {
+        if let Some(prometheus) = &mut self.prometheus {
             prometheus.check(problems);
         }
     }
@@ -280,7 +306,19 @@ mod tests {
                 format!("{{url: 'http://p', organisations: [acme], metrics: [{metric}]}}"),
                 "telemetry.prometheus.organisations[0]: no organisation \"acme\"",
             ),
-            (format!("{{url: 'http://p', metrics: [{metric}], headers: {{}}}}"), "unknown field"),
+            (format!("{{url: 'http://p', metrics: [{metric}], header: {{}}}}"), "unknown field"),
+            (
+                format!("{{url: 'http://p', metrics: [{metric}], headers: {{'X Org': a}}}}"),
+                "telemetry.prometheus.headers.X Org: not an HTTP header name",
+            ),
+            (
+                format!("{{url: 'http://p', metrics: [{metric}], bearer_token_file: /nonexistent/token}}"),
+                "telemetry.prometheus.bearer_token_file: cannot read /nonexistent/token",
+            ),
+            (
+                format!("{{url: 'http://p', metrics: [{metric}], bearer_token: a, basic_auth: {{username: u, password: b}}}}"),
+                "telemetry.prometheus: give bearer_token_file or basic_auth, not both",
+            ),
         ];
         for (prometheus, expected) in cases {
             let text = format!("telemetry: {{prometheus: {prometheus}}}");
@@ -293,6 +331,24 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(!error.contains("hunter2"), "{error}");
+
+        // Secrets are read at load, sent, and never printed.
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "hunter2\n").unwrap();
+        let text = format!(
+            "telemetry: {{prometheus: {{url: 'http://p', bearer_token_file: '{}', headers: {{X-Scope-OrgID: team-a}}, metrics: [{{name: latency, query: x}}]}}}}",
+            token.display()
+        );
+        let config = parse_config(&text, "test").unwrap();
+        let prometheus = config.telemetry.prometheus.as_ref().unwrap();
+        let sent: Vec<(&str, &str, bool)> = prometheus.auth.headers().collect();
+        assert_eq!(sent, vec![("authorization", "Bearer hunter2", true), ("X-Scope-OrgID", "team-a", false)]);
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let inline = "telemetry: {prometheus: {url: 'http://p', basic_auth: {username: u, password: hunter2}, metrics: [{name: latency, query: x}]}}";
+        let config = parse_config(inline, "test").unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(config.telemetry.prometheus.unwrap().auth.headers().count(), 1);
 
         let named = "organisations: [{id: acme}]\ntelemetry: {prometheus: {url: 'http://p', organisations: [default, acme], metrics: [{name: cpuusagerate, query: x}]}}";
         let config = parse_config(named, "test").unwrap();

@@ -5,9 +5,12 @@
 //! each caller makes of the samples stays with it.
 //!
 //! URLs may carry basic-auth credentials (`http://user:password@host`): reqwest sends them,
-//! and nothing here puts them in an error (errors are logged and shown in the API).
+//! and nothing here puts them in an error (errors are logged and shown in the API). The
+//! configured auth (`bearer_token_file`, `basic_auth`, `headers`, resolved at load into
+//! [`PrometheusAuth`]) is sent with every request, its `Authorization` marked sensitive.
 
 use serde::Deserialize;
+use staunch_config::prometheus_auth::PrometheusAuth;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -131,11 +134,30 @@ impl PrometheusClient {
         message
     }
 
-    /// `GET {url}{path}?params` and the parsed answer to `query`.
-    pub async fn get(&self, url: &str, path: &str, query: &str, params: &[(&str, &str)]) -> Result<QueryData, PullError> {
+    /// `GET {url}{path}?params` with `auth`'s headers, and the parsed answer to `query`.
+    pub async fn get(
+        &self,
+        url: &str,
+        auth: &PrometheusAuth,
+        path: &str,
+        query: &str,
+        params: &[(&str, &str)],
+    ) -> Result<QueryData, PullError> {
         // reqwest's errors name the URL they failed on, credentials included: leave it out.
         let unreachable = |error: reqwest::Error| PullError::Unreachable { url: shown_url(url), message: self.describe(error) };
-        let response = self.client.get(format!("{url}{path}")).query(params).send().await.map_err(unreachable)?;
+        let mut request = self.client.get(format!("{url}{path}")).query(params);
+        for (name, value, sensitive) in auth.headers() {
+            // Names and values were checked at load; one that still fails is left out rather
+            // than failing the request with the secret in the error.
+            let (Ok(name), Ok(mut value)) =
+                (reqwest::header::HeaderName::try_from(name), reqwest::header::HeaderValue::try_from(value))
+            else {
+                continue;
+            };
+            value.set_sensitive(sensitive);
+            request = request.header(name, value);
+        }
+        let response = request.send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(unreachable)?;
         parse_answer(query, status, &body)

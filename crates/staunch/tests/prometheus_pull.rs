@@ -222,3 +222,78 @@ async fn pulled_latency_ranks_the_service_that_jumped_and_nothing_after_as_of_is
     assert_eq!(warnings(&window_without).len(), 1, "{window_without:#}");
     assert!(app.log().contains("prometheus series not read"), "logged at warn");
 }
+
+/// What the stand-in for an authenticating proxy in front of Prometheus saw and answers.
+#[derive(Default)]
+struct Proxy {
+    /// `(Authorization, X-Scope-OrgID)` of every request.
+    seen: Vec<(Option<String>, Option<String>)>,
+    /// Once set, every request is refused with 401, as when a token is revoked.
+    revoked: bool,
+}
+
+/// Behind a reverse proxy or hosted (Grafana Cloud, Mimir), Prometheus wants a token and a
+/// tenant header: the configured bearer token file and headers are sent with every query, and
+/// a 401 costs the metric only, said in `warnings` with its status. The real Prometheus has no
+/// auth of its own, so a loopback server stands in for the proxy.
+#[tokio::test]
+async fn the_configured_token_and_headers_are_sent_and_a_401_is_a_warning() {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::{Arc, Mutex};
+
+    let proxy = Arc::new(Mutex::new(Proxy::default()));
+    let answer = async |State(proxy): State<Arc<Mutex<Proxy>>>, headers: HeaderMap| {
+        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_string);
+        let mut proxy = proxy.lock().unwrap();
+        proxy.seen.push((header("authorization"), header("x-scope-orgid")));
+        let allowed = !proxy.revoked && header("authorization").as_deref() == Some("Bearer s3cret-token");
+        if allowed {
+            (StatusCode::OK, r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#)
+        } else {
+            (StatusCode::UNAUTHORIZED, "authentication required\n")
+        }
+    };
+    let router =
+        axum::Router::new().route("/prometheus/api/v1/query_range", axum::routing::get(answer)).with_state(proxy.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let secrets = tempfile::tempdir().unwrap();
+    let token_file = secrets.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    let receiver = Receiver::start(support::WEBHOOK_SECRET).await;
+    let extra = format!(
+        r#"
+telemetry:
+  prometheus:
+    url: http://127.0.0.1:{port}/prometheus
+    timeout: 2s
+    bearer_token_file: {}
+    headers: {{X-Scope-OrgID: team-a}}
+    metrics:
+      - name: latency_p99
+        query: demo_latency_seconds
+"#,
+        token_file.display()
+    );
+    let app = App::spawn(&support::config(&receiver.url, "1h", "", &extra)).await;
+
+    let now = Timestamp::now();
+    let window = format!("/api/v1/telemetry/investigation?onset={}&as_of={now}", now - SignedDuration::from_mins(5));
+    let accepted = app.api_get(&window).await;
+    assert_eq!(warnings(&accepted), Vec::<String>::new(), "{accepted:#}");
+    let seen = proxy.lock().unwrap().seen.clone();
+    assert_eq!(seen, vec![(Some("Bearer s3cret-token".to_string()), Some("team-a".to_string()))]);
+
+    proxy.lock().unwrap().revoked = true;
+    let refused = app.api_get(&window).await;
+    let said = warnings(&refused);
+    assert!(
+        said.len() == 1 && said[0].starts_with("prometheus metric latency_p99 left out: prometheus answered 401"),
+        "{refused:#}"
+    );
+    assert!(app.log().contains("prometheus series not read"), "logged at warn");
+    assert!(!app.log().contains("s3cret"), "the token is never logged");
+}

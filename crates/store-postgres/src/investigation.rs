@@ -1,6 +1,30 @@
 //! The PostgreSQL side of the investigation: the catalog, stored investigations, change events
 //! by time, and past incidents through `incident_search` (a `tsvector` column with a GIN
-//! index, kept by triggers, see migration 0007).
+//! index, filled by [`index_texts`] and a trigger on notes, see migrations 0007 and 0010).
+//!
+//! **Common words are left out of a search, as the SQLite backend leaves them out**: once the
+//! index holds 10,000 rows, a word held by more than 5% of them is dropped, keeping at least
+//! the three rarest words. A word every incident holds (`svc` of `svc-042`, an `alertname`
+//! every alert carries) matches the whole index: PostgreSQL then ranks every row and sorts them
+//! by incident, which at 100,000 past incidents is most of the time to first hypotheses, for a
+//! word that adds nearly nothing to the ranking.
+//!
+//! The share of rows holding a word is read from the table's statistics (`pg_stats`: ANALYZE
+//! keeps, for a `tsvector` column, the lexemes in more than a small fraction of its sampled
+//! rows with that fraction, `most_common_elems`/`most_common_elem_freqs`), not counted:
+//! - `ts_stat` counts exactly but reads the whole index per query, which is the cost to avoid;
+//! - a word-count table maintained on insert counts exactly but turns every indexed text into
+//!   updates of the same few rows (the common words' counters), which replicas indexing at once
+//!   would queue on, and adds writes to every job claim;
+//! - the statistics cost one catalog read per search and nothing on write. They are a sample
+//!   (30,000 rows at the default statistics target) and as fresh as the last ANALYZE, which
+//!   the store runs itself as the index grows by a fifth (`statistics.rs`), besides
+//!   autovacuum's. A share near 5% may fall either side of the line; a word held by a large
+//!   share of rows, the case that costs, is always in the sample's list. Before any analysis
+//!   (a new, small index) nothing is left out, as SQLite leaves nothing out below 10,000 rows.
+//!
+//! Words the `english` configuration drops (stop words such as `above`) match nothing and are
+//! left out first; unlike SQLite's index, this one stems and drops stop words.
 
 use crate::backend;
 use crate::codec::{Columns, json_text, micros};
@@ -95,8 +119,53 @@ pub(crate) async fn changes_between(
     rows.iter().map(|row| codec::change_event(&Columns(row))).collect()
 }
 
+/// A word held by more than this share of the index's rows is left out of a search...
+const COMMON_WORD_SHARE: f64 = 0.05;
+/// ...as long as this many words remain.
+const MIN_SEARCH_WORDS: usize = 3;
+/// Smaller indexes are searched with every word: they are cheap to search whole.
+const FILTER_FROM_ROWS: f64 = 10_000.0;
+
+/// For each word (in order): whether the `english` configuration indexes it at all (stop words
+/// give no lexeme), the largest share of `incident_search`'s rows holding one of its lexemes
+/// by the statistics (0 for a lexeme not among the common ones), and the rows the statistics
+/// counted (negative before the first analysis). `most_common_elem_freqs` has three entries
+/// more than `most_common_elems` (minimum, maximum, nulls): unnested side by side they pair
+/// with no lexeme and join nothing.
+const WORD_SHARES: &str = "\
+    WITH statistics AS ( \
+        SELECT unnest(most_common_elems::text::text[]) AS lexeme, unnest(most_common_elem_freqs) AS share \
+        FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'incident_search' AND attname = 'document' \
+    ) \
+    SELECT words.word, bool_or(lexemes.lexeme IS NOT NULL) AS indexed, COALESCE(MAX(statistics.share), 0)::float8 AS share, \
+           (SELECT reltuples FROM pg_class WHERE oid = 'incident_search'::regclass)::float8 AS total \
+    FROM unnest($1::text[]) WITH ORDINALITY AS words (word, position) \
+    LEFT JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english', words.word))) AS lexemes (lexeme) ON true \
+    LEFT JOIN statistics ON statistics.lexeme = lexemes.lexeme \
+    GROUP BY words.word, words.position ORDER BY words.position";
+
+/// The words worth searching: those the index holds at all, without the common ones (see the
+/// module's doc), rarest first.
+async fn without_common_words(pool: &PgPool, words: Vec<&str>) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String, bool, f64, f64)> = sqlx::query_as(WORD_SHARES).bind(&words).fetch_all(pool).await.map_err(backend)?;
+    let total = rows.first().map_or(0.0, |row| row.3);
+    let mut indexed: Vec<(f64, String)> =
+        rows.into_iter().filter(|(_, indexed, _, _)| *indexed).map(|(word, _, share, _)| (share, word)).collect();
+    if total < FILTER_FROM_ROWS {
+        return Ok(indexed.into_iter().map(|(_, word)| word).collect());
+    }
+    indexed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(indexed
+        .into_iter()
+        .enumerate()
+        .filter(|(index, (share, _))| *index < MIN_SEARCH_WORDS || *share <= COMMON_WORD_SHARE)
+        .map(|(_, (_, word))| word)
+        .collect())
+}
+
 /// An OR of the words as a `tsquery` (words are letters and digits only, so nothing in them
-/// is tsquery syntax), ranked by `ts_rank`; an incident counts by its best row.
+/// is tsquery syntax), without the common ones, ranked by `ts_rank`; an incident counts by its
+/// best row.
 pub(crate) async fn similar(pool: &PgPool, org: OrgId, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>> {
     let words: Vec<&str> = query
         .words
@@ -105,6 +174,10 @@ pub(crate) async fn similar(pool: &PgPool, org: OrgId, query: &SimilarIncidentQu
         .filter(|word| !word.is_empty() && word.chars().all(char::is_alphanumeric))
         .collect();
     if words.is_empty() || query.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let words = without_common_words(pool, words).await?;
+    if words.is_empty() {
         return Ok(Vec::new());
     }
     let rows = sqlx::query(

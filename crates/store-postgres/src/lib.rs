@@ -47,7 +47,7 @@ pub struct PostgresStore {
     options: PgConnectOptions,
     /// Rollbacks of dropped transactions still running (see `tx.rs`).
     rollbacks: Arc<tx::PendingRollbacks>,
-    alert_growth: Arc<statistics::AlertGrowth>,
+    growth: Arc<statistics::Growth>,
 }
 
 impl PostgresStore {
@@ -63,8 +63,8 @@ impl PostgresStore {
             .await
             .map_err(backend)?;
         migrate::run(&pool).await?;
-        let alert_growth = statistics::AlertGrowth::new(pool.clone());
-        Ok(PostgresStore { pool, options, rollbacks: Arc::default(), alert_growth })
+        let growth = statistics::Growth::new(&pool);
+        Ok(PostgresStore { pool, options, rollbacks: Arc::default(), growth })
     }
 
     pub async fn close(&self) {

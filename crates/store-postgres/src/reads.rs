@@ -32,7 +32,7 @@ impl Store for PostgresStore {
         // A transaction this process dropped a moment ago may still hold row locks.
         self.rollbacks.settled().await;
         let tx = self.pool.begin().await.map_err(backend)?;
-        Ok(Box::new(PostgresTx::new(tx, self.rollbacks.clone(), self.alert_growth.clone())))
+        Ok(Box::new(PostgresTx::new(tx, self.rollbacks.clone(), self.growth.clone())))
     }
 
     async fn incident(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {

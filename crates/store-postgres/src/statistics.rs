@@ -1,5 +1,5 @@
-//! Keeps the planner's statistics on `alerts` in step with a table that grows faster than
-//! autovacuum analyses it.
+//! Keeps the planner's statistics on `alerts` and `incident_search` in step with tables that
+//! grow faster than autovacuum analyses them.
 //!
 //! Autovacuum looks at a table about once a minute and analyses it after a fifth of its rows
 //! have changed. A storm into a new (or small) installation outruns that: with statistics
@@ -9,6 +9,12 @@
 //! `ANALYZE alerts` on a pooled connection, off the writer's path, once that count passes a
 //! fifth of what the last analysis saw (and at least `MIN_NEW_ROWS`). Replicas count each on
 //! their own; an extra ANALYZE costs a sample of the table, not a lock writers wait on.
+//!
+//! `incident_search` is analysed the same way, counted in the texts indexed: its statistics
+//! are not only the planner's, the search reads the share of rows holding each word from them
+//! to leave out common words (see `investigation::similar`), so a history imported or indexed
+//! in a burst is searched as the SQLite backend would search it within a second, not after
+//! autovacuum's next look.
 
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -17,24 +23,42 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// New rows before the first analysis, and the least between two.
 const MIN_NEW_ROWS: u64 = 1_000;
 
-pub(crate) struct AlertGrowth {
+/// Both tables' growth, shared by every transaction of one store.
+pub(crate) struct Growth {
+    pub(crate) alerts: Arc<TableGrowth>,
+    pub(crate) search: Arc<TableGrowth>,
+}
+
+impl Growth {
+    pub(crate) fn new(pool: &PgPool) -> Arc<Growth> {
+        Arc::new(Growth {
+            alerts: TableGrowth::new(pool.clone(), "alerts"),
+            search: TableGrowth::new(pool.clone(), "incident_search"),
+        })
+    }
+}
+
+pub(crate) struct TableGrowth {
     pool: PgPool,
+    /// A constant name, never input: it is spliced into `ANALYZE`.
+    table: &'static str,
     new_rows: AtomicU64,
     rows_at_last_analysis: AtomicU64,
     analysing: AtomicBool,
 }
 
-impl AlertGrowth {
-    pub(crate) fn new(pool: PgPool) -> Arc<AlertGrowth> {
-        Arc::new(AlertGrowth {
+impl TableGrowth {
+    fn new(pool: PgPool, table: &'static str) -> Arc<TableGrowth> {
+        Arc::new(TableGrowth {
             pool,
+            table,
             new_rows: AtomicU64::new(0),
             rows_at_last_analysis: AtomicU64::new(0),
             analysing: AtomicBool::new(false),
         })
     }
 
-    /// Called after a commit that inserted `rows` alerts.
+    /// Called after a commit that inserted `rows` rows into the table.
     pub(crate) fn committed(self: &Arc<Self>, rows: u64) {
         if rows == 0 {
             return;
@@ -49,17 +73,21 @@ impl AlertGrowth {
         tokio::spawn(async move {
             match growth.analyse().await {
                 Ok(rows) => growth.rows_at_last_analysis.store(rows, Ordering::Relaxed),
-                Err(error) => tracing::warn!(%error, "cannot analyse the alerts table; the planner keeps older statistics"),
+                Err(error) => {
+                    tracing::warn!(%error, table = growth.table, "cannot analyse a table; the planner keeps older statistics")
+                }
             }
             growth.analysing.store(false, Ordering::Release);
         });
     }
 
-    /// Analyses `alerts` and returns how many rows the analysis counted.
+    /// Analyses the table and returns how many rows the analysis counted.
     async fn analyse(&self) -> Result<u64, sqlx::Error> {
-        sqlx::query("ANALYZE alerts").execute(&self.pool).await?;
-        let rows: f32 =
-            sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = 'alerts'::regclass").fetch_one(&self.pool).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {}", self.table))).execute(&self.pool).await?;
+        let rows: f32 = sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = $1::regclass")
+            .bind(self.table)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(rows.max(0.0) as u64)
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::codec::{self, json_text, micros, optional_micros};
 use crate::reads::{ALERT_COLUMNS, INCIDENT_COLUMNS, incident_select};
-use crate::statistics::AlertGrowth;
+use crate::statistics::Growth;
 use crate::{backend, map_insert_error};
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -21,18 +21,16 @@ pub(crate) struct PostgresTx {
     /// `None` only once committed (or while being dropped).
     tx: Option<Transaction<'static, Postgres>>,
     rollbacks: Arc<PendingRollbacks>,
-    alert_growth: Arc<AlertGrowth>,
-    /// Alerts this transaction inserted, reported to `alert_growth` once committed.
+    growth: Arc<Growth>,
+    /// Alerts this transaction inserted, reported to `growth` once committed.
     inserted_alerts: u64,
+    /// Rows this transaction added to `incident_search`, likewise.
+    indexed_texts: u64,
 }
 
 impl PostgresTx {
-    pub(crate) fn new(
-        tx: Transaction<'static, Postgres>,
-        rollbacks: Arc<PendingRollbacks>,
-        alert_growth: Arc<AlertGrowth>,
-    ) -> PostgresTx {
-        PostgresTx { tx: Some(tx), rollbacks, alert_growth, inserted_alerts: 0 }
+    pub(crate) fn new(tx: Transaction<'static, Postgres>, rollbacks: Arc<PendingRollbacks>, growth: Arc<Growth>) -> PostgresTx {
+        PostgresTx { tx: Some(tx), rollbacks, growth, inserted_alerts: 0, indexed_texts: 0 }
     }
 
     fn tx(&mut self) -> StoreResult<&mut Transaction<'static, Postgres>> {
@@ -111,7 +109,8 @@ impl StoreTx for PostgresTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         let tx = self.tx.take().ok_or_else(|| StoreError::Backend("transaction already finished".into()))?;
         tx.commit().await.map_err(backend)?;
-        self.alert_growth.committed(self.inserted_alerts);
+        self.growth.alerts.committed(self.inserted_alerts);
+        self.growth.search.committed(self.indexed_texts);
         Ok(())
     }
 
@@ -665,10 +664,14 @@ impl StoreTx for PostgresTx {
     }
 
     async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
-        crate::investigation::index_texts(self.tx()?, org, incident_id, limit).await
+        let added = crate::investigation::index_texts(self.tx()?, org, incident_id, limit).await?;
+        self.indexed_texts += added;
+        Ok(added)
     }
 
     async fn index_every_incident_text(&mut self) -> StoreResult<u64> {
-        crate::investigation::index_every_text(self.tx()?).await
+        let added = crate::investigation::index_every_text(self.tx()?).await?;
+        self.indexed_texts += added;
+        Ok(added)
     }
 }

@@ -126,7 +126,7 @@ impl PrometheusSignals {
             ("step", step.as_str()),
             ("timeout", timeout.as_str()),
         ];
-        let data = self.inner.client.get(url, "/api/v1/query_range", &metric.query, &params).await?;
+        let data = self.inner.client.get(url, &settings.auth, "/api/v1/query_range", &metric.query, &params).await?;
         match data {
             QueryData::Matrix(series) => Ok(matrix_points(metric, series, from, to)),
             _ => Err(PullError::Malformed { query: metric.query.clone(), message: "expected a matrix result".to_string() }),

@@ -5,6 +5,7 @@
 
 use crate::prometheus_api::{PrometheusClient, QueryData, parse_answer, seconds};
 use jiff::Timestamp;
+use staunch_config::prometheus_auth::PrometheusAuth;
 use staunch_config::slos::EventQueries;
 use staunch_config::sloth::{prom_duration, render_window};
 use staunch_domain::duration::HumanDuration;
@@ -56,9 +57,9 @@ impl PrometheusSource {
         PrometheusSource { client: PrometheusClient::new(timeout) }
     }
 
-    async fn instant(&self, url: &str, query: &str, at: Timestamp) -> Result<f64, PullError> {
+    async fn instant(&self, url: &str, auth: &PrometheusAuth, query: &str, at: Timestamp) -> Result<f64, PullError> {
         let time = seconds(at);
-        let data = self.client.get(url, "/api/v1/query", query, &[("query", query), ("time", time.as_str())]).await?;
+        let data = self.client.get(url, auth, "/api/v1/query", query, &[("query", query), ("time", time.as_str())]).await?;
         sum_of(query, data)
     }
 
@@ -66,6 +67,7 @@ impl PrometheusSource {
     pub async fn pull(
         &self,
         url: &str,
+        auth: &PrometheusAuth,
         queries: &EventQueries,
         window: HumanDuration,
         at: Timestamp,
@@ -76,8 +78,8 @@ impl PrometheusSource {
             EventQueries::ErrorOverTotal { error_query, total_query } => (render(error_query)?, render(total_query)?, true),
             EventQueries::GoodOverTotal { good_query, total_query } => (render(good_query)?, render(total_query)?, false),
         };
-        let first = self.instant(url, &first, at).await?.round() as u64;
-        let total = self.instant(url, &total_query, at).await?.round() as u64;
+        let first = self.instant(url, auth, &first, at).await?.round() as u64;
+        let total = self.instant(url, auth, &total_query, at).await?.round() as u64;
         // Two queries are two reads: a counter can move between them, so clamp.
         let bad = if first_is_bad { first.min(total) } else { total - first.min(total) };
         Ok(PulledCounts { bad, total })

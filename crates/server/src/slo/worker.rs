@@ -113,7 +113,7 @@ impl SloWorker {
         }
         let read = match &tracked.slo.source {
             SliSource::Push => self.read_pushed(tracked, now).await.map_err(|error| error.to_string()),
-            SliSource::Prometheus { url, queries } => match prometheus.pull(url, queries, tick, now).await {
+            SliSource::Prometheus { url, auth, queries } => match prometheus.pull(url, auth, queries, tick, now).await {
                 Ok(counts) => {
                     let good = counts.total - counts.bad;
                     let bucket = SloBucket { minute: now, good, total: counts.total };
