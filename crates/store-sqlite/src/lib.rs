@@ -1,7 +1,7 @@
 //! The embedded SQLite backend: one file, WAL journal, no other service.
 //!
-//! Owns the reading pool, the write connection (`writer.rs`), the schema migrations and the SQL. Nothing SQLite-specific
-//! leaves this crate: callers see only [`staunch_store::Store`].
+//! Owns the reading pool, the write connection (`writer.rs`), the schema migrations and the
+//! SQL. Nothing SQLite-specific leaves this crate: callers see only [`staunch_store::Store`].
 //!
 //! Write transactions start with `BEGIN IMMEDIATE`, taking SQLite's single write lock up
 //! front, so two writers queue on the busy timeout instead of deadlocking on a lock upgrade.
