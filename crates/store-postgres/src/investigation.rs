@@ -119,13 +119,6 @@ pub(crate) async fn changes_between(
     rows.iter().map(|row| codec::change_event(&Columns(row))).collect()
 }
 
-/// A word held by more than this share of the index's rows is left out of a search...
-const COMMON_WORD_SHARE: f64 = 0.05;
-/// ...as long as this many words remain.
-const MIN_SEARCH_WORDS: usize = 3;
-/// Smaller indexes are searched with every word: they are cheap to search whole.
-const FILTER_FROM_ROWS: f64 = 10_000.0;
-
 /// For each word (in order): whether the `english` configuration indexes it at all (stop words
 /// give no lexeme), the largest share of `incident_search`'s rows holding one of its lexemes
 /// by the statistics (0 for a lexeme not among the common ones), and the rows the statistics
@@ -144,23 +137,13 @@ const WORD_SHARES: &str = "\
     LEFT JOIN statistics ON statistics.lexeme = lexemes.lexeme \
     GROUP BY words.word, words.position ORDER BY words.position";
 
-/// The words worth searching: those the index holds at all, without the common ones (see the
-/// module's doc), rarest first.
+/// The words worth searching: those the index holds at all, then [`words_worth_searching`]
+/// by the statistics' shares (see the module's doc).
 async fn without_common_words(pool: &PgPool, words: Vec<&str>) -> StoreResult<Vec<String>> {
     let rows: Vec<(String, bool, f64, f64)> = sqlx::query_as(WORD_SHARES).bind(&words).fetch_all(pool).await.map_err(backend)?;
     let total = rows.first().map_or(0.0, |row| row.3);
-    let mut indexed: Vec<(f64, String)> =
-        rows.into_iter().filter(|(_, indexed, _, _)| *indexed).map(|(word, _, share, _)| (share, word)).collect();
-    if total < FILTER_FROM_ROWS {
-        return Ok(indexed.into_iter().map(|(_, word)| word).collect());
-    }
-    indexed.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(indexed
-        .into_iter()
-        .enumerate()
-        .filter(|(index, (share, _))| *index < MIN_SEARCH_WORDS || *share <= COMMON_WORD_SHARE)
-        .map(|(_, (_, word))| word)
-        .collect())
+    let indexed = rows.into_iter().filter(|(_, indexed, _, _)| *indexed).map(|(word, _, share, _)| (share, word)).collect();
+    Ok(words_worth_searching(indexed, total))
 }
 
 /// An OR of the words as a `tsquery` (words are letters and digits only, so nothing in them

@@ -97,25 +97,16 @@ pub(crate) async fn changes_between(
     rows.iter().map(|row| codec::change_event(&Columns(row))).collect()
 }
 
-/// A word held by more than this share of the index's rows is left out of a search...
-const COMMON_WORD_SHARE: f64 = 0.05;
-/// ...as long as this many words remain.
-const MIN_SEARCH_WORDS: usize = 3;
-/// Smaller indexes are searched with every word: they are cheap to search whole.
-const FILTER_FROM_ROWS: i64 = 10_000;
-
-/// Leaves out the words most rows hold (by `incident_search_vocab`, over every organisation's
-/// rows, as bm25's own word weights are), keeping at least [`MIN_SEARCH_WORDS`], rarest
-/// first, and only once the index holds [`FILTER_FROM_ROWS`] rows. Matching and ranking a word every incident holds is most of a search's cost, and it
-/// adds almost nothing to the ranking. A word the vocabulary does not know as written (the
-/// index stems words) is kept.
+/// [`words_worth_searching`], with each word's share counted by `incident_search_vocab` (over
+/// every organisation's rows, as bm25's own word weights are). A word the vocabulary does not
+/// know as written (the index stems words) counts as rare and is kept.
 async fn without_common_words(pool: &SqlitePool, quoted: Vec<String>) -> StoreResult<Vec<String>> {
     let total: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM incident_search").fetch_one(pool).await.map_err(backend)?;
-    if total < FILTER_FROM_ROWS {
+    if (total as f64) < FILTER_COMMON_WORDS_FROM_ROWS {
         return Ok(quoted);
     }
-    let mut counted = Vec::with_capacity(quoted.len());
+    let mut shares = Vec::with_capacity(quoted.len());
     for word in quoted {
         let bare = word.trim_matches('"').to_string();
         let rows: Option<i64> = sqlx::query_scalar("SELECT doc FROM incident_search_vocab WHERE term = ?")
@@ -123,16 +114,9 @@ async fn without_common_words(pool: &SqlitePool, quoted: Vec<String>) -> StoreRe
             .fetch_optional(pool)
             .await
             .map_err(backend)?;
-        counted.push((rows.unwrap_or(0), word));
+        shares.push((rows.unwrap_or(0) as f64 / total as f64, word));
     }
-    counted.sort_by_key(|(rows, _)| *rows);
-    let limit = (total as f64 * COMMON_WORD_SHARE) as i64;
-    Ok(counted
-        .into_iter()
-        .enumerate()
-        .filter(|(index, (rows, _))| *index < MIN_SEARCH_WORDS || *rows <= limit)
-        .map(|(_, (_, word))| word)
-        .collect())
+    Ok(words_worth_searching(shares, total as f64))
 }
 
 /// FTS5 with an OR of quoted words (quotes make every word a plain token, whatever it

@@ -137,20 +137,28 @@ impl Query {
     }
 
     pub(crate) fn fetch_all(&self, connection: &Connection) -> rusqlite::Result<Vec<Row>> {
+        self.fetch_at_most(connection, usize::MAX)
+    }
+
+    /// The first row. A statement that changes rows (`... RETURNING`) makes all its changes
+    /// at its first step, so stopping there leaves none undone.
+    pub(crate) fn fetch_optional(&self, connection: &Connection) -> rusqlite::Result<Option<Row>> {
+        Ok(self.fetch_at_most(connection, 1)?.pop())
+    }
+
+    fn fetch_at_most(&self, connection: &Connection, limit: usize) -> rusqlite::Result<Vec<Row>> {
         let mut statement = self.statement(connection)?;
         let names: Arc<[String]> = statement.column_names().into_iter().map(str::to_string).collect();
         let mut rows = statement.query(rusqlite::params_from_iter(&self.parameters))?;
         let mut owned = Vec::new();
-        while let Some(row) = rows.next()? {
+        while owned.len() < limit
+            && let Some(row) = rows.next()?
+        {
             let values =
                 (0..names.len()).map(|index| row.get_ref(index).and_then(owned_value_ref)).collect::<rusqlite::Result<_>>()?;
             owned.push(Row { names: names.clone(), values });
         }
         Ok(owned)
-    }
-
-    pub(crate) fn fetch_optional(&self, connection: &Connection) -> rusqlite::Result<Option<Row>> {
-        Ok(self.fetch_all(connection)?.into_iter().next())
     }
 
     /// The first column of the first row (`None` when there is no row).

@@ -69,3 +69,43 @@ pub fn search_words(text: &str, max: usize) -> Vec<String> {
     }
     words
 }
+
+/// Once the search index holds this many rows, common words are left out of a search; smaller
+/// indexes are searched with every word, since they are cheap to search whole.
+pub const FILTER_COMMON_WORDS_FROM_ROWS: f64 = 10_000.0;
+/// A word held by more than this share of the index's rows is common...
+const COMMON_WORD_SHARE: f64 = 0.05;
+/// ...and left out as long as this many words remain.
+const MIN_SEARCH_WORDS: usize = 3;
+
+/// The words worth searching, rarest first, given each word's share of the index's rows that
+/// hold it and how many rows the index holds: every word while the index is smaller than
+/// [`FILTER_COMMON_WORDS_FROM_ROWS`] (in the order given), else the three rarest and every
+/// other word no more than 5% of rows hold. The same rule on every backend; how a backend
+/// learns the shares is its own. Matching and ranking a word every incident holds is most of a
+/// search's cost, and it adds almost nothing to the ranking.
+pub fn words_worth_searching<W>(mut shares: Vec<(f64, W)>, indexed_rows: f64) -> Vec<W> {
+    if indexed_rows < FILTER_COMMON_WORDS_FROM_ROWS {
+        return shares.into_iter().map(|(_, word)| word).collect();
+    }
+    shares.sort_by(|a, b| a.0.total_cmp(&b.0));
+    shares
+        .into_iter()
+        .enumerate()
+        .filter(|(index, (share, _))| *index < MIN_SEARCH_WORDS || *share <= COMMON_WORD_SHARE)
+        .map(|(_, (_, word))| word)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_words_are_left_out_once_the_index_is_large() {
+        let shares = || vec![(0.5, "svc"), (0.0, "disk"), (0.3, "api"), (0.05, "full"), (0.2, "error")];
+        assert_eq!(words_worth_searching(shares(), 9_999.0), vec!["svc", "disk", "api", "full", "error"]);
+        assert_eq!(words_worth_searching(shares(), 10_000.0), vec!["disk", "full", "error"]);
+        assert_eq!(words_worth_searching(vec![(0.9, "a"), (0.8, "b")], 50_000.0), vec!["b", "a"]);
+    }
+}
