@@ -5,7 +5,7 @@
 use crate::backend;
 use crate::codec::{json_text, micros, optional_micros};
 use crate::reads::{ALERT_COLUMNS, INCIDENT_COLUMNS, incident_select};
-use crate::writer::{Query, Row, insert_error, query};
+use crate::writer::{Row, insert_error, query};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::Connection;
@@ -30,14 +30,6 @@ fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
         rest = remaining;
         Some(chunk)
     })
-}
-
-/// `(?, ?), (?, ?), ...` for a list of pairs.
-fn push_pairs(query: &mut Query, pairs: &[(String, String)]) {
-    for (index, (first, second)) in pairs.iter().enumerate() {
-        query.push(if index == 0 { "(" } else { ", (" });
-        query.push_bind(first).push(", ").push_bind(second).push(")");
-    }
 }
 
 /// The write connection, or nothing once the store is closed.
@@ -97,8 +89,10 @@ impl StoreTx for SqliteTx {
         for chunk in statement_chunks(keys) {
             // A join against the key list, not `(a, b) IN (VALUES ...)`: SQLite plans the latter
             // as a scan of every alert of the org, the join as one index lookup per key.
-            let mut query = query(format!("SELECT {ALERT_COLUMNS} FROM (VALUES "));
-            push_pairs(&mut query, chunk);
+            let mut query = query(format!("SELECT {ALERT_COLUMNS} FROM ("));
+            query.push_values(chunk, |row, (first, second)| {
+                row.push_bind(first).push_bind(second);
+            });
             query.push(") AS wanted JOIN alerts ON alerts.org_id = ").push_bind(org.0);
             query.push(" AND alerts.service_id = wanted.column1 AND alerts.dedup_key = wanted.column2");
             let rows = query.fetch_all(self.connection()?).map_err(backend)?;
@@ -215,8 +209,10 @@ impl StoreTx for SqliteTx {
     async fn open_incidents_for_groups(&mut self, org: OrgId, groups: &[(String, String)]) -> StoreResult<Vec<Incident>> {
         let mut incidents = Vec::new();
         for chunk in statement_chunks(groups) {
-            let mut query = query(format!("SELECT {INCIDENT_COLUMNS} FROM (VALUES "));
-            push_pairs(&mut query, chunk);
+            let mut query = query(format!("SELECT {INCIDENT_COLUMNS} FROM ("));
+            query.push_values(chunk, |row, (first, second)| {
+                row.push_bind(first).push_bind(second);
+            });
             query.push(") AS wanted JOIN incidents ON incidents.org_id = ").push_bind(org.0);
             query.push(" AND incidents.service_id = wanted.column1 AND incidents.group_key = wanted.column2");
             query.push(" AND incidents.state <> 'resolved'");
