@@ -64,6 +64,23 @@ pub(crate) fn import_rows(connection: &rusqlite::Connection, table: &Table, rows
     Ok(())
 }
 
+/// The (org, service, dedup key, id) of imported alert rows, whose keys the writer indexes.
+pub(crate) fn alert_keys_of(table: &Table, rows: &[Vec<Cell>]) -> StoreResult<Vec<(i64, String, String, i64)>> {
+    let position = |name: &str| {
+        table.columns.iter().position(|column| column.name == name).ok_or_else(|| backend(format!("alerts have no {name}")))
+    };
+    let (id, org, service, dedup) = (position("id")?, position("org_id")?, position("service_id")?, position("dedup_key")?);
+    let int = |cells: &[Cell], index: usize| match cells.get(index) {
+        Some(Cell::Int(Some(value))) => Ok(*value),
+        _ => Err(backend(format!("imported alert column {} is not a number", table.columns[index].name))),
+    };
+    let text = |cells: &[Cell], index: usize| match cells.get(index) {
+        Some(Cell::Text(Some(value))) => Ok(value.clone()),
+        _ => Err(backend(format!("imported alert column {} is not text", table.columns[index].name))),
+    };
+    rows.iter().map(|cells| Ok((int(cells, org)?, text(cells, service)?, text(cells, dedup)?, int(cells, id)?))).collect()
+}
+
 /// ` WHERE id NOT IN (1)` for a table the migrations seed rows into, else nothing.
 fn unseeded_rows_clause(table: &Table) -> String {
     if table.seeded_ids.is_empty() {
@@ -132,7 +149,7 @@ mod tests {
         let store = SqliteStore::open(path.to_str().unwrap(), Durability::Normal).await.unwrap();
         let mut tables: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                 AND name NOT LIKE 'incident_search%' ORDER BY name",
+                 AND name NOT LIKE 'incident_search%' AND name NOT LIKE 'alert_key%' ORDER BY name",
         )
         .fetch_all(&store.pool)
         .await

@@ -12,6 +12,7 @@ mod migrate;
 pub use export::schema_version_at;
 pub use migrate::SCHEMA_VERSION;
 mod action_items;
+mod alert_keys;
 mod deploy_links;
 mod investigation;
 mod noise_llm;
@@ -48,13 +49,18 @@ pub struct SqliteStore {
     /// reuse; `None` once closed. SQLite has one writer at a time: writers queue on this lock
     /// and are woken the moment it is free, instead of sleeping in SQLite's busy handler
     /// (1–2 ms a try).
-    writer: Arc<tokio::sync::Mutex<Option<rusqlite::Connection>>>,
+    writer: Arc<tokio::sync::Mutex<Option<writer::Writer>>>,
 }
 
 impl SqliteStore {
     /// Opens (creating and migrating if needed) the database at `url`, which is a path or a
     /// `sqlite:` URL.
     pub async fn open(url: &str, durability: Durability) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with_key_memory(url, durability, alert_keys::DEFAULT_MEMORY_LIMIT).await
+    }
+
+    /// `open` with room for `key_memory` dedup keys in memory (tests make it small).
+    async fn open_with_key_memory(url: &str, durability: Durability, key_memory: usize) -> StoreResult<SqliteStore> {
         let options = if url.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url).map_err(backend)?
         } else {
@@ -80,7 +86,7 @@ impl SqliteStore {
             .await
             .map_err(backend)?;
         migrate::run(&pool).await?;
-        let writer = writer::open(&path, durability, WRITER_CACHE_KIB)?;
+        let writer = writer::open(&path, durability, WRITER_CACHE_KIB, key_memory)?;
         checkpoint_in_background(pool.clone());
         Ok(SqliteStore { pool, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))) })
     }

@@ -2,10 +2,11 @@
 //! the task that holds it: a method runs its statements to completion before it returns, so
 //! a transaction never waits on another thread.
 
+use crate::alert_keys::{self, TxKeys};
 use crate::backend;
 use crate::codec::{json_text, micros, optional_micros};
-use crate::reads::{ALERT_COLUMNS, INCIDENT_COLUMNS, incident_select};
-use crate::writer::{Row, insert_error, query};
+use crate::reads::{INCIDENT_COLUMNS, incident_select};
+use crate::writer::{Row, Writer, insert_error, query};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::Connection;
@@ -32,31 +33,72 @@ fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
-/// The write connection, or nothing once the store is closed.
-pub(crate) type WriteConnection = tokio::sync::OwnedMutexGuard<Option<Connection>>;
+/// The writer, or nothing once the store is closed.
+pub(crate) type WriteConnection = tokio::sync::OwnedMutexGuard<Option<Writer>>;
 
 pub(crate) struct SqliteTx {
     /// Held until commit or drop: this is the one writer.
-    connection: WriteConnection,
+    writer: WriteConnection,
     /// Between `BEGIN IMMEDIATE` and a successful `COMMIT`.
     open: bool,
+    /// Dedup keys this transaction inserted or found absent (see `alert_keys.rs`).
+    keys: TxKeys,
 }
 
 impl SqliteTx {
-    pub(crate) fn begin(connection: WriteConnection) -> StoreResult<SqliteTx> {
-        let mut tx = SqliteTx { connection, open: false };
+    pub(crate) fn begin(writer: WriteConnection) -> StoreResult<SqliteTx> {
+        let mut tx = SqliteTx { writer, open: false, keys: TxKeys::default() };
         query("BEGIN IMMEDIATE").execute(tx.connection()?).map_err(backend)?;
         tx.open = true;
         Ok(tx)
     }
 
-    pub(crate) fn connection(&self) -> StoreResult<&Connection> {
-        self.connection.as_ref().ok_or_else(|| StoreError::Backend("store is closed".into()))
+    fn writer(&self) -> StoreResult<&Writer> {
+        self.writer.as_ref().ok_or_else(|| StoreError::Backend("store is closed".into()))
     }
 
+    pub(crate) fn connection(&self) -> StoreResult<&Connection> {
+        Ok(&self.writer()?.connection)
+    }
+
+    /// Commits, writing out a bucket of dedup keys first when memory holds more than its limit.
     pub(crate) fn commit_now(mut self) -> StoreResult<()> {
-        query("COMMIT").execute(self.connection()?).map_err(backend)?;
+        let keys = std::mem::take(&mut self.keys);
+        let writer = self.writer()?;
+        let buckets = writer.keys.buckets_to_write(&keys);
+        alert_keys::write(&writer.connection, &writer.keys, &keys, &buckets)?;
+        query("COMMIT").execute(&writer.connection).map_err(backend)?;
         self.open = false;
+        if let Some(writer) = self.writer.as_mut() {
+            writer.keys.committed(keys, &buckets);
+        }
+        Ok(())
+    }
+
+    /// Checks that none of `alerts` has a key already taken, looking up only the keys this
+    /// transaction has not already found absent.
+    fn check_keys_free(&mut self, alerts: &[NewAlert]) -> StoreResult<()> {
+        let conflict = || StoreError::Conflict { what: "alert with this dedup key".into() };
+        let mut unchecked: std::collections::BTreeMap<OrgId, Vec<(String, String)>> = Default::default();
+        let mut seen = std::collections::HashSet::new();
+        for alert in alerts {
+            let key: alert_keys::KeyText = (alert.org.0, alert.service_id.clone(), alert.dedup_key.clone());
+            if !seen.insert(key.clone()) {
+                return Err(conflict());
+            }
+            if !self.keys.take_absent(&key) {
+                unchecked.entry(alert.org).or_default().push((key.1, key.2));
+            }
+        }
+        for (org, keys) in unchecked {
+            let writer = self.writer.as_ref().ok_or_else(|| StoreError::Backend("store is closed".into()))?;
+            if !alert_keys::find(&writer.connection, &writer.keys, &mut self.keys, org, &keys)?.is_empty() {
+                return Err(conflict());
+            }
+            for (service_id, dedup_key) in keys {
+                self.keys.take_absent(&(org.0, service_id, dedup_key));
+            }
+        }
         Ok(())
     }
 }
@@ -66,8 +108,8 @@ impl Drop for SqliteTx {
         if !self.open {
             return;
         }
-        if let Some(connection) = self.connection.as_ref()
-            && let Err(error) = connection.execute_batch("ROLLBACK")
+        if let Some(writer) = self.writer.as_ref()
+            && let Err(error) = writer.connection.execute_batch("ROLLBACK")
         {
             tracing::warn!(%error, "rollback failed");
         }
@@ -85,23 +127,12 @@ impl StoreTx for SqliteTx {
     }
 
     async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {
-        let mut alerts = Vec::with_capacity(keys.len());
-        for chunk in statement_chunks(keys) {
-            // A join against the key list, not `(a, b) IN (VALUES ...)`: SQLite plans the latter
-            // as a scan of every alert of the org, the join as one index lookup per key.
-            let mut query = query(format!("SELECT {ALERT_COLUMNS} FROM ("));
-            query.push_values(chunk, |row, (first, second)| {
-                row.push_bind(first).push_bind(second);
-            });
-            query.push(") AS wanted JOIN alerts ON alerts.org_id = ").push_bind(org.0);
-            query.push(" AND alerts.service_id = wanted.column1 AND alerts.dedup_key = wanted.column2");
-            let rows = query.fetch_all(self.connection()?).map_err(backend)?;
-            alerts.extend(records(rows, codec::alert)?);
-        }
-        Ok(alerts)
+        let writer = self.writer.as_ref().ok_or_else(|| StoreError::Backend("store is closed".into()))?;
+        alert_keys::find(&writer.connection, &writer.keys, &mut self.keys, org, keys)
     }
 
     async fn insert_alerts(&mut self, alerts: &[NewAlert]) -> StoreResult<Vec<i64>> {
+        self.check_keys_free(alerts)?;
         let mut ids = Vec::with_capacity(alerts.len());
         for chunk in statement_chunks(alerts) {
             let mut query = query(
@@ -129,21 +160,15 @@ impl StoreTx for SqliteTx {
                     .push_bind(Option::<i64>::None)
                     .push_bind(1_i64);
             });
-            query.push(" RETURNING id, service_id, dedup_key");
-            let rows = query
-                .fetch_all(self.connection()?)
-                .map_err(|error| insert_error(error, "alert with this dedup key"))?
-                .iter()
-                .map(|row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-                .collect::<StoreResult<Vec<(i64, String, String)>>>()?;
-            // RETURNING order is unspecified in SQLite: match rows back by their unique key.
-            let by_key: std::collections::HashMap<(&str, &str), i64> =
-                rows.iter().map(|(id, service_id, dedup_key)| ((service_id.as_str(), dedup_key.as_str()), *id)).collect();
-            for alert in chunk {
-                let id = by_key
-                    .get(&(alert.service_id.as_str(), alert.dedup_key.as_str()))
-                    .ok_or_else(|| StoreError::Backend("inserted alert missing from RETURNING".into()))?;
-                ids.push(*id);
+            // Ids are handed out in order within one statement (AUTOINCREMENT, one writer), so
+            // the chunk's rows are the ids ending at the last one.
+            let done = query.execute(self.connection()?).map_err(backend)?;
+            debug_assert_eq!(done.rows_affected(), chunk.len() as u64);
+            let first = done.last_insert_rowid() - chunk.len() as i64 + 1;
+            for (offset, alert) in chunk.iter().enumerate() {
+                let id = first + offset as i64;
+                self.keys.inserted(alert.org.0, &alert.service_id, &alert.dedup_key, id);
+                ids.push(id);
             }
         }
         Ok(ids)
@@ -493,7 +518,13 @@ impl StoreTx for SqliteTx {
     }
 
     async fn import_rows(&mut self, table: &'static dump::Table, rows: &[Vec<dump::Cell>]) -> StoreResult<()> {
-        crate::export::import_rows(self.connection()?, table, rows)
+        crate::export::import_rows(self.connection()?, table, rows)?;
+        if table.name == "alerts" {
+            for (org, service_id, dedup_key, id) in crate::export::alert_keys_of(table, rows)? {
+                self.keys.imported(org, &service_id, &dedup_key, id);
+            }
+        }
+        Ok(())
     }
 
     async fn reset_id_sequences(&mut self) -> StoreResult<()> {

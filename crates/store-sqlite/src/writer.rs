@@ -11,6 +11,7 @@
 //! so statements read the same in both halves of the backend; rows come back owned
 //! ([`Row`]), read through the shared codec like sqlx's.
 
+use crate::alert_keys::{RecentKeys, TxKeys};
 use crate::{Durability, backend};
 use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
@@ -25,6 +26,35 @@ use std::time::Duration;
 /// chunk size (see tx.rs).
 const STATEMENT_CACHE: usize = 512;
 
+/// The write connection and what the writer keeps in memory beside it.
+pub(crate) struct Writer {
+    pub(crate) connection: Connection,
+    /// Keys of recent alerts not yet in `alert_keys` (see `alert_keys.rs`).
+    pub(crate) keys: RecentKeys,
+}
+
+/// Opens the writer on an already migrated database: the connection (see [`connect`]) and the
+/// keys of recent alerts, written out at once when far more are missing from `alert_keys`
+/// than memory holds (the first open after the migration that made the table).
+pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_memory: usize) -> StoreResult<Writer> {
+    let connection = connect(path, durability, cache_kib)?;
+    let mut keys = RecentKeys::load(&connection, key_memory)?;
+    let buckets = keys.buckets_to_write(&TxKeys::default());
+    if buckets.len() > 1 {
+        tracing::info!(keys = keys.len(), "writing the dedup keys of alerts");
+        connection.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+        let written = crate::alert_keys::write(&connection, &keys, &TxKeys::default(), &buckets);
+        match written.and_then(|()| connection.execute_batch("COMMIT").map_err(backend)) {
+            Ok(()) => keys.committed(TxKeys::default(), &buckets),
+            Err(error) => {
+                let _ = connection.execute_batch("ROLLBACK");
+                return Err(error);
+            }
+        }
+    }
+    Ok(Writer { connection, keys })
+}
+
 /// Opens the write connection on an already migrated database, with the settings its commits
 /// rely on:
 /// - `wal_autocheckpoint`: a background pass copies most of the WAL back (see
@@ -33,7 +63,7 @@ const STATEMENT_CACHE: usize = 512;
 ///   writes go on. `journal_size_limit` then shrinks the restarted file.
 /// - `temp_store`: multi-row inserts into tables with unique keys keep a statement journal; in
 ///   memory it costs no file writes.
-pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<Connection> {
+fn connect(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<Connection> {
     // NO_MUTEX: the store's lock already makes sure one thread at a time uses it.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags).map_err(backend)?;
