@@ -279,33 +279,14 @@ pub(crate) fn write(connection: &Connection, recent: &RecentKeys, tx: &TxKeys, b
 mod tests {
     use super::*;
     use crate::{Durability, SqliteStore};
-    use staunch_domain::alert::SourceFormat;
-    use staunch_domain::severity::Severity;
     use staunch_store::{NewAlert, Store};
+
+    fn new_alert(org: OrgId, service: &str, dedup_key: &str) -> NewAlert {
+        staunch_store::conformance::new_alert(org, service, dedup_key, None)
+    }
 
     /// Small enough that every few commits write a bucket, and a reopen writes them all.
     const SMALL_MEMORY: usize = 16;
-
-    fn new_alert(org: OrgId, service: &str, dedup_key: &str) -> NewAlert {
-        NewAlert {
-            org,
-            service_id: service.into(),
-            dedup_key: dedup_key.into(),
-            firing: true,
-            summary: dedup_key.into(),
-            severity: Severity::Sev2,
-            labels: Default::default(),
-            annotations: Default::default(),
-            details: serde_json::json!({}),
-            links: vec![],
-            images: vec![],
-            format: SourceFormat::Alertmanager,
-            incident_id: None,
-            silenced_by: None,
-            received_at: jiff::Timestamp::UNIX_EPOCH,
-            starts_at: None,
-        }
-    }
 
     fn key(number: usize) -> (String, String) {
         (format!("service-{}", number % 3), format!("{:016x}", key_hash(0, "fingerprint", &number.to_string())))

@@ -87,7 +87,8 @@ fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(1_790_000_000 + seconds).expect("valid timestamp")
 }
 
-fn new_alert(org: OrgId, service: &str, dedup_key: &str, incident_id: Option<i64>) -> NewAlert {
+/// A firing Alertmanager alert with a few labels and a link, for tests of any backend.
+pub fn new_alert(org: OrgId, service: &str, dedup_key: &str, incident_id: Option<i64>) -> NewAlert {
     NewAlert {
         org,
         service_id: service.into(),
