@@ -22,6 +22,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases $make_store;
             alert_round_trip,
             dedup_key_is_unique_per_service,
+            one_insert_gives_each_organisation_its_own_alert,
             open_incident_lookup_ignores_resolved_and_other_groups,
             incident_listing_filters_and_orders_newest_first,
             firing_alert_count_per_incident,
@@ -177,6 +178,26 @@ pub async fn alert_round_trip(store: Arc<dyn Store>) {
     assert_eq!(listed[0], alert);
     assert_eq!(store.alert(org, alert_id).await.unwrap(), Some(alert));
     assert_eq!(store.alert(OrgId(2), alert_id).await.unwrap(), None, "another org cannot read it");
+}
+
+/// Two organisations may use the same service name and dedup key; one bulk insert carrying
+/// both must give each its own row, found only by its own organisation.
+pub async fn one_insert_gives_each_organisation_its_own_alert(store: Arc<dyn Store>) {
+    let (first, second) = (OrgId::DEFAULT, OrgId(2));
+    let mut tx = store.begin().await.unwrap();
+    let ids = tx
+        .insert_alerts(&[new_alert(first, "checkout", "same", None), new_alert(second, "checkout", "same", None)])
+        .await
+        .unwrap();
+    assert_ne!(ids[0], ids[1]);
+    let key = [("checkout".to_string(), "same".to_string())];
+    for (org, id) in [(first, ids[0]), (second, ids[1])] {
+        let found = tx.alerts_by_dedup_keys(org, &key).await.unwrap();
+        assert_eq!(found.iter().map(|alert| (alert.org, alert.id)).collect::<Vec<_>>(), vec![(org, id)]);
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(store.alert(first, ids[0]).await.unwrap().map(|alert| alert.org), Some(first));
+    assert_eq!(store.alert(second, ids[1]).await.unwrap().map(|alert| alert.org), Some(second));
 }
 
 pub async fn dedup_key_is_unique_per_service(store: Arc<dyn Store>) {
