@@ -105,13 +105,6 @@ const MAX_TIMEOUT_MS: u64 = 30_000;
 /// Each query is one request per investigation.
 const MAX_PULLED_METRICS: usize = 50;
 
-/// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|rest| rest.is_ascii_alphanumeric() || rest == '_')
-}
-
 /// A pulled metric whose name the investigation would not read as evidence is refused: it
 /// would cost a query per investigation and change nothing.
 pub fn check_metric_name(name: &str) -> Result<(), String> {
@@ -166,11 +159,11 @@ impl PrometheusPull {
             if metric.query.trim().is_empty() {
                 problems.push(format!("{at}.query: must not be empty"));
             }
-            if !is_label_name(&metric.service_label) {
+            if !staunch_domain::matcher::is_valid_label_name(&metric.service_label) {
                 problems.push(format!("{at}.service_label: {:?} is not a Prometheus label name", metric.service_label));
             }
             if let Some(pod_label) = &metric.pod_label
-                && !is_label_name(pod_label)
+                && !staunch_domain::matcher::is_valid_label_name(pod_label)
             {
                 problems.push(format!("{at}.pod_label: {pod_label:?} is not a Prometheus label name"));
             }

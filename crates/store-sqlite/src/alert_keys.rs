@@ -18,7 +18,7 @@
 
 use crate::backend;
 use crate::reads::ALERT_COLUMNS;
-use crate::writer::{Row, query};
+use crate::writer::{Row, Writer, query, statement_chunks};
 use rusqlite::Connection;
 use staunch_store::{Alert, OrgId, StoreError, StoreResult, codec};
 use std::collections::{BTreeSet, HashSet};
@@ -31,10 +31,6 @@ pub(crate) const DEFAULT_MEMORY_LIMIT: usize = 131_072;
 /// of the keys in memory, which lands on 1/64 of the table's pages.
 const BUCKETS: u64 = 64;
 const BUCKET_SHIFT: u32 = 58;
-/// Rows per `INSERT` into `alert_keys` (two parameters each).
-const INSERT_CHUNK: usize = 256;
-/// Ids or hashes per `IN (...)` list.
-const LOOKUP_CHUNK: usize = 256;
 
 /// The full identity of an alert's key.
 pub(crate) type KeyText = (i64, String, String);
@@ -170,13 +166,8 @@ impl TxKeys {
 
 /// The alerts of `org` named by `(service_id, dedup_key)`; keys not found are remembered as
 /// absent in `tx`.
-pub(crate) fn find(
-    connection: &Connection,
-    recent: &RecentKeys,
-    tx: &mut TxKeys,
-    org: OrgId,
-    keys: &[(String, String)],
-) -> StoreResult<Vec<Alert>> {
+pub(crate) fn find(writer: &Writer, tx: &mut TxKeys, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {
+    let (connection, recent) = (&writer.connection, &writer.keys);
     let wanted: HashSet<(&str, &str)> = keys.iter().map(|(service, dedup)| (service.as_str(), dedup.as_str())).collect();
     let hashes: Vec<u64> = keys.iter().map(|(service, dedup)| key_hash(org.0, service, dedup)).collect();
     let in_memory: BTreeSet<i64> =
@@ -193,10 +184,9 @@ pub(crate) fn find(
         Ok(())
     };
     let ids: Vec<i64> = in_memory.into_iter().collect();
-    for chunk in ids.chunks(LOOKUP_CHUNK) {
-        let mut query = query(by_id_sql());
-        query.push_bind(org.0).push(" AND id IN (");
-        push_list(&mut query, chunk);
+    for chunk in statement_chunks(&ids) {
+        let mut query = query(alerts_of_org_sql());
+        query.push_bind(org.0).push(" AND id IN ").push_list(chunk);
         keep(query.fetch_all(connection).map_err(backend)?, &mut found)?;
     }
     // Keys found in memory are not in the table (a key names one alert).
@@ -210,11 +200,9 @@ pub(crate) fn find(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    for chunk in on_disk.chunks(LOOKUP_CHUNK) {
-        let mut query = query(by_hash_sql());
-        query.push_bind(org.0).push(" AND id IN (SELECT alert_id FROM alert_keys WHERE key_hash IN (");
-        push_list(&mut query, chunk);
-        query.push(")");
+    for chunk in statement_chunks(&on_disk) {
+        let mut query = query(alerts_of_org_sql());
+        query.push_bind(org.0).push(" AND id IN (SELECT alert_id FROM alert_keys WHERE key_hash IN ").push_list(chunk).push(")");
         keep(query.fetch_all(connection).map_err(backend)?, &mut found)?;
     }
     let found_keys: HashSet<(&str, &str)> =
@@ -229,19 +217,8 @@ pub(crate) fn find(
 
 /// `+org_id`: without the `+` SQLite walks every alert of the org through an index on
 /// `org_id` and tests each against the list, instead of looking the few ids up.
-fn by_id_sql() -> String {
+fn alerts_of_org_sql() -> String {
     format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE +org_id = ")
-}
-
-fn by_hash_sql() -> String {
-    by_id_sql()
-}
-
-fn push_list(query: &mut crate::writer::Query, values: &[i64]) {
-    for (index, value) in values.iter().enumerate() {
-        query.push(if index == 0 { "" } else { ", " }).push_bind(*value);
-    }
-    query.push(")");
 }
 
 /// Writes the keys of `buckets` (from memory and from `tx`) into `alert_keys` and records
@@ -260,7 +237,7 @@ pub(crate) fn write(connection: &Connection, recent: &RecentKeys, tx: &TxKeys, b
         let range = bucket_range(*bucket);
         let mut keys: Vec<(u64, i64)> = recent.entries.range(range.clone()).chain(tx.inserted.range(range)).copied().collect();
         keys.sort_unstable();
-        for chunk in keys.chunks(INSERT_CHUNK) {
+        for chunk in statement_chunks(&keys) {
             let mut query = query("INSERT OR IGNORE INTO alert_keys (key_hash, alert_id) ");
             query.push_values(chunk, |row, (hash, id)| {
                 row.push_bind(stored(*hash)).push_bind(*id);
@@ -409,8 +386,8 @@ mod tests {
         let writer = store.writer.lock().await;
         let connection = &writer.as_ref().unwrap().connection;
         for sql in [
-            format!("{}1 AND id IN (1, 2)", by_id_sql()),
-            format!("{}1 AND id IN (SELECT alert_id FROM alert_keys WHERE key_hash IN (1, 2))", by_hash_sql()),
+            format!("{}1 AND id IN (1, 2)", alerts_of_org_sql()),
+            format!("{}1 AND id IN (SELECT alert_id FROM alert_keys WHERE key_hash IN (1, 2))", alerts_of_org_sql()),
         ] {
             let plan: Vec<String> = connection
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))

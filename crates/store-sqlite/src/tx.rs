@@ -6,32 +6,12 @@ use crate::alert_keys::{self, TxKeys};
 use crate::backend;
 use crate::codec::{json_text, micros, optional_micros};
 use crate::reads::{INCIDENT_COLUMNS, incident_select};
-use crate::writer::{Row, Writer, insert_error, query};
+use crate::writer::{Row, Writer, insert_error, query, statement_chunks};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::Connection;
 use staunch_store::codec;
 use staunch_store::*;
-
-/// The most rows one multi-row statement carries: far below SQLite's 32,766 bound variables
-/// even for the widest table (alerts, 19 columns).
-const LARGEST_CHUNK: usize = 256;
-
-/// Splits `items` into chunks whose sizes are powers of two (largest first). Every distinct
-/// row count is a distinct statement to parse; with these sizes a handful of statements per
-/// query shape serve every batch and stay prepared in the connection's statement cache.
-fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
-    let mut rest = items;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let size = LARGEST_CHUNK.min(1 << rest.len().ilog2());
-        let (chunk, remaining) = rest.split_at(size);
-        rest = remaining;
-        Some(chunk)
-    })
-}
 
 /// The writer, or nothing once the store is closed.
 pub(crate) type WriteConnection = tokio::sync::OwnedMutexGuard<Option<Writer>>;
@@ -54,11 +34,16 @@ impl SqliteTx {
     }
 
     fn writer(&self) -> StoreResult<&Writer> {
-        self.writer.as_ref().ok_or_else(|| StoreError::Backend("store is closed".into()))
+        self.writer.as_ref().ok_or_else(closed)
     }
 
     pub(crate) fn connection(&self) -> StoreResult<&Connection> {
         Ok(&self.writer()?.connection)
+    }
+
+    /// The writer beside this transaction's keys, borrowed apart for a key lookup.
+    fn writer_and_keys(&mut self) -> StoreResult<(&Writer, &mut TxKeys)> {
+        Ok((self.writer.as_ref().ok_or_else(closed)?, &mut self.keys))
     }
 
     /// Commits, writing out a bucket of dedup keys first when memory holds more than its limit.
@@ -91,8 +76,8 @@ impl SqliteTx {
             }
         }
         for (org, keys) in unchecked {
-            let writer = self.writer.as_ref().ok_or_else(|| StoreError::Backend("store is closed".into()))?;
-            if !alert_keys::find(&writer.connection, &writer.keys, &mut self.keys, org, &keys)?.is_empty() {
+            let (writer, tx_keys) = self.writer_and_keys()?;
+            if !alert_keys::find(writer, tx_keys, org, &keys)?.is_empty() {
                 return Err(conflict());
             }
             for (service_id, dedup_key) in keys {
@@ -101,6 +86,10 @@ impl SqliteTx {
         }
         Ok(())
     }
+}
+
+fn closed() -> StoreError {
+    StoreError::Backend("store is closed".into())
 }
 
 impl Drop for SqliteTx {
@@ -127,8 +116,8 @@ impl StoreTx for SqliteTx {
     }
 
     async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {
-        let writer = self.writer.as_ref().ok_or_else(|| StoreError::Backend("store is closed".into()))?;
-        alert_keys::find(&writer.connection, &writer.keys, &mut self.keys, org, keys)
+        let (writer, tx_keys) = self.writer_and_keys()?;
+        alert_keys::find(writer, tx_keys, org, keys)
     }
 
     async fn insert_alerts(&mut self, alerts: &[NewAlert]) -> StoreResult<Vec<i64>> {
@@ -220,11 +209,7 @@ impl StoreTx for SqliteTx {
         let mut incidents = Vec::with_capacity(incident_ids.len());
         for chunk in statement_chunks(incident_ids) {
             let mut query = query(incident_select());
-            query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id IN (");
-            for (index, id) in chunk.iter().enumerate() {
-                query.push(if index == 0 { "" } else { ", " }).push_bind(*id);
-            }
-            query.push(")");
+            query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id IN ").push_list(chunk);
             let rows = query.fetch_all(self.connection()?).map_err(backend)?;
             incidents.extend(records(rows, codec::incident)?);
         }
@@ -622,19 +607,5 @@ impl StoreTx for SqliteTx {
 
     async fn index_every_incident_text(&mut self) -> StoreResult<u64> {
         crate::investigation::index_every_text(self.connection()?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statement_chunks_are_powers_of_two_and_cover_everything() {
-        let sizes = |count: usize| statement_chunks(&vec![0u8; count]).map(<[u8]>::len).collect::<Vec<_>>();
-        assert_eq!(sizes(0), Vec::<usize>::new());
-        assert_eq!(sizes(1), vec![1]);
-        assert_eq!(sizes(7), vec![4, 2, 1]);
-        assert_eq!(sizes(940), vec![256, 256, 256, 128, 32, 8, 4]);
     }
 }

@@ -23,8 +23,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Prepared statements kept per connection: room for every bulk statement shape at every
-/// chunk size (see tx.rs).
+/// chunk size (see [`statement_chunks`]).
 const STATEMENT_CACHE: usize = 512;
+
+/// The most rows one multi-row statement carries: far below SQLite's 32,766 bound variables
+/// even for the widest table (alerts, 19 columns).
+const LARGEST_CHUNK: usize = 256;
+
+/// Splits `items` into chunks whose sizes are powers of two (largest first). Every distinct
+/// row count is a distinct statement to parse; with these sizes a handful of statements per
+/// query shape serve every batch and stay prepared in the connection's statement cache.
+pub(crate) fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = LARGEST_CHUNK.min(1 << rest.len().ilog2());
+        let (chunk, remaining) = rest.split_at(size);
+        rest = remaining;
+        Some(chunk)
+    })
+}
 
 /// The write connection and what the writer keeps in memory beside it.
 pub(crate) struct Writer {
@@ -142,6 +162,15 @@ impl Query {
             self.push(")");
         }
         self
+    }
+
+    /// Appends `(?, ?, ...)` with one placeholder per value, for `IN` lists.
+    pub(crate) fn push_list(&mut self, values: &[i64]) -> &mut Query {
+        self.push("(");
+        for (index, value) in values.iter().enumerate() {
+            self.push(if index == 0 { "" } else { ", " }).push_bind(*value);
+        }
+        self.push(")")
     }
 
     fn add(&mut self, value: impl ToSql) -> &mut Query {
@@ -283,4 +312,18 @@ pub(crate) fn insert_error(error: rusqlite::Error, what: &str) -> StoreError {
         return StoreError::Conflict { what: what.to_string() };
     }
     backend(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_chunks_are_powers_of_two_and_cover_everything() {
+        let sizes = |count: usize| statement_chunks(&vec![0u8; count]).map(<[u8]>::len).collect::<Vec<_>>();
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), vec![1]);
+        assert_eq!(sizes(7), vec![4, 2, 1]);
+        assert_eq!(sizes(940), vec![256, 256, 256, 128, 32, 8, 4]);
+    }
 }
