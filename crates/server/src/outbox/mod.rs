@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use jiff::SignedDuration;
 use staunch_config::{Config, NotificationSettings};
 use staunch_domain::directory::Channel;
-use staunch_store::{Actor, Delivery, DeliveryOutcome, NewTimelineEntry, Store, StoreResult};
+use staunch_store::{Actor, Delivery, DeliveryOutcome, NewTimelineEntry, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, broadcast, mpsc};
@@ -95,26 +95,22 @@ impl Outbox {
         Ok(Outbox { store, config, clock, http, mailer })
     }
 
-    /// Sends what the engine hands over at once, and every `POLL` (or when idle) leases what
-    /// else is due from the store: retries, and deliveries whose sender died.
+    /// Sends what the engine hands over at once, and every `POLL` leases what else is due
+    /// from the store: retries, and deliveries whose sender died.
+    ///
+    /// The lease runs only when the poll timer fires, never right after a hand-over: it is a
+    /// write transaction that runs on this worker thread, and the sends just spawned onto the
+    /// same thread would wait behind it.
     pub async fn run(self, mut inbox: OutboxInbox, mut shutdown: broadcast::Receiver<()>) {
         let this = Arc::new(self);
         let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         let mut in_flight = tokio::task::JoinSet::new();
-        let mut last_claim = std::time::Instant::now() - POLL;
+        let mut next_claim = tokio::time::Instant::now();
         loop {
             while in_flight.try_join_next().is_some() {}
             let mut batch: Vec<Delivery> = Vec::new();
             while let Ok(delivery) = inbox.receiver.try_recv() {
                 batch.push(delivery);
-            }
-            let available = permits.available_permits().saturating_sub(batch.len()) as u32;
-            if (batch.is_empty() || last_claim.elapsed() >= POLL) && available > 0 {
-                last_claim = std::time::Instant::now();
-                match this.claim(available).await {
-                    Ok(claimed) => batch.extend(claimed),
-                    Err(error) => tracing::error!(%error, "cannot lease deliveries"),
-                }
             }
             if batch.is_empty() {
                 tokio::select! {
@@ -123,8 +119,15 @@ impl Outbox {
                         Some(delivery) => batch.push(delivery),
                         None => break,
                     },
-                    _ = tokio::time::sleep(POLL) => {}
+                    _ = tokio::time::sleep_until(next_claim) => {
+                        next_claim = tokio::time::Instant::now() + POLL;
+                        batch.extend(this.claim(permits.available_permits()).await);
+                    }
                 }
+            } else if tokio::time::Instant::now() >= next_claim + POLL {
+                // Hand-overs without a pause between them: lease anyway, a poll late at most.
+                next_claim = tokio::time::Instant::now() + POLL;
+                batch.extend(this.claim(permits.available_permits().saturating_sub(batch.len())).await);
             }
             for delivery in batch {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
@@ -145,9 +148,20 @@ impl Outbox {
         tracing::info!("outbox stopped");
     }
 
-    async fn claim(&self, limit: u32) -> StoreResult<Vec<Delivery>> {
+    /// Leases up to `room` due deliveries (none when there is no room).
+    async fn claim(&self, room: usize) -> Vec<Delivery> {
+        if room == 0 {
+            return Vec::new();
+        }
         let now = self.clock.now();
-        self.store.claim_deliveries(now, now + lease_span(&self.config.notifications), limit.min(256)).await
+        let lease_until = now + lease_span(&self.config.notifications);
+        match self.store.claim_deliveries(now, lease_until, room.min(256) as u32).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::error!(%error, "cannot lease deliveries");
+                Vec::new()
+            }
+        }
     }
 
     async fn deliver(&self, delivery: Delivery) {
