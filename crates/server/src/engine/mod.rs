@@ -38,6 +38,11 @@ const FAIR_QUANTUM: u64 = 32;
 /// Commands taken off the channel into the fair queue at most; beyond this, senders wait
 /// on the channel (backpressure).
 const MAX_QUEUED: usize = 8192;
+/// Investigation refreshes computed at once. They read a lot and rank on the CPU; one at a
+/// time leaves the other core and the other reading connections to the API and the pages,
+/// and a burst of incidents (a flood opens hundreds) is worked through in order instead of
+/// all at once.
+const INVESTIGATIONS_AT_ONCE: usize = 1;
 /// How often the engine re-reads when the next job is due. Jobs it schedules itself it knows
 /// of at once; the re-read finds jobs other processes scheduled (replicas sharing a database).
 const JOB_POLL: Duration = Duration::from_millis(250);
@@ -103,6 +108,8 @@ pub struct Engine {
     language_model: Option<crate::llm::LanguageModel>,
     /// Read by investigation refreshes when `telemetry.prometheus` is set.
     prometheus: Option<crate::signals::PrometheusSignals>,
+    /// Turns of the refreshes (see `INVESTIGATIONS_AT_ONCE`).
+    investigation_turns: Arc<tokio::sync::Semaphore>,
 }
 
 pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxHandle) -> (Engine, EngineHandle) {
@@ -119,6 +126,7 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         noise: crate::noise::NoiseModels::default(),
         language_model: None,
         prometheus: None,
+        investigation_turns: Arc::new(tokio::sync::Semaphore::new(INVESTIGATIONS_AT_ONCE)),
     };
     (engine, EngineHandle { sender })
 }
@@ -324,8 +332,9 @@ impl Engine {
                 self.jobs_scheduled(earliest_job);
                 for claim in investigations {
                     let (store, clock, language_model) = (self.store.clone(), self.clock.clone(), self.language_model.clone());
-                    let prometheus = self.prometheus.clone();
+                    let (prometheus, turns) = (self.prometheus.clone(), self.investigation_turns.clone());
                     tokio::spawn(async move {
+                        let Ok(_turn) = turns.acquire_owned().await else { return };
                         let incident_id = claim.incident_id;
                         let refreshed = crate::investigation::refresh(store, clock, language_model, prometheus, claim);
                         if let Err(error) = refreshed.await {

@@ -104,6 +104,8 @@ pub(crate) struct Claim {
     pub incident_id: i64,
     /// The job that stands for the investigation while it is computed.
     pub lease_id: i64,
+    /// When the lease job comes due and the investigation is claimed again.
+    pub lease_ends: Timestamp,
     /// The claim added all the texts it could: more may wait to be indexed.
     pub texts_left: bool,
 }
@@ -122,7 +124,7 @@ pub(crate) async fn claim(tx: &mut dyn StoreTx, org: OrgId, incident_id: i64, no
     };
     let lease_id = tx.schedule_job(&lease).await?;
     let texts_left = indexed == u64::from(TEXTS_AT_CLAIM);
-    Ok((Claim { org, incident_id, lease_id, texts_left }, lease.run_at))
+    Ok((Claim { org, incident_id, lease_id, lease_ends: lease.run_at, texts_left }, lease.run_at))
 }
 
 /// Adds the rest of an incident's texts, a few per transaction.
@@ -148,7 +150,12 @@ pub(crate) async fn refresh(
     prometheus: Option<crate::signals::PrometheusSignals>,
     claim: Claim,
 ) -> StoreResult<()> {
-    let Claim { org, incident_id, lease_id, texts_left } = claim;
+    let Claim { org, incident_id, lease_id, lease_ends, texts_left } = claim;
+    if clock.now() >= lease_ends {
+        // Waited for its turn past the lease: the engine has claimed the incident again and
+        // that claim's refresh does the work.
+        return Ok(());
+    }
     let scoped = Scoped::new(store.clone(), org);
     let Some(incident) = scoped.incident(incident_id).await? else {
         let mut tx = store.begin().await?;
