@@ -474,6 +474,8 @@ pub struct ListResult {
     pub disk_bytes: Option<u64>,
     /// Other processes' CPU during the timed queries, in cores.
     pub other_cores_used: f64,
+    /// Each timed query's answer time in the order sent, so an outlier can be placed in time.
+    pub timings_ms: Vec<f64>,
 }
 
 const LIST_BATCH: u64 = 100;
@@ -608,6 +610,7 @@ async fn list_run(
         p50_ms: percentile(&timings, 0.5),
         p99_ms: percentile(&timings, 0.99),
         max_ms: percentile(&timings, 1.0),
+        timings_ms: timings.iter().map(|ms| (ms * 1000.0).round() / 1000.0).collect(),
         memory_at_start,
         memory,
         disk_bytes,
