@@ -310,7 +310,8 @@ impl Engine {
                     // Computed after this commit, outside the writer (it reads a lot); the
                     // lease job left in its place runs it again if this process dies first.
                     (JobKind::Investigate, Some(incident_id)) => {
-                        let (claim, lease_due) = crate::investigation::claim(&mut *tx, job.org, incident_id, now).await?;
+                        let claim = crate::investigation::claim(&mut *tx, job.org, incident_id, now).await?;
+                        let lease_due = claim.lease_ends;
                         context.earliest_job = Some(context.earliest_job.map_or(lease_due, |due| due.min(lease_due)));
                         investigations.push(claim);
                     }

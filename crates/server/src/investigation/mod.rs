@@ -112,8 +112,8 @@ pub(crate) struct Claim {
 
 /// Claims an `investigate` job inside the engine's job transaction: adds the first of the
 /// incident's words to the search of past incidents and puts a lease job, due when the lease
-/// ends, in the job's place. Returns the claim and when the lease job is due.
-pub(crate) async fn claim(tx: &mut dyn StoreTx, org: OrgId, incident_id: i64, now: Timestamp) -> StoreResult<(Claim, Timestamp)> {
+/// ends, in the job's place.
+pub(crate) async fn claim(tx: &mut dyn StoreTx, org: OrgId, incident_id: i64, now: Timestamp) -> StoreResult<Claim> {
     let indexed = tx.index_incident_texts(org, incident_id, TEXTS_AT_CLAIM).await?;
     let lease = NewJob {
         org,
@@ -124,7 +124,7 @@ pub(crate) async fn claim(tx: &mut dyn StoreTx, org: OrgId, incident_id: i64, no
     };
     let lease_id = tx.schedule_job(&lease).await?;
     let texts_left = indexed == u64::from(TEXTS_AT_CLAIM);
-    Ok((Claim { org, incident_id, lease_id, lease_ends: lease.run_at, texts_left }, lease.run_at))
+    Ok(Claim { org, incident_id, lease_id, lease_ends: lease.run_at, texts_left })
 }
 
 /// Adds the rest of an incident's texts, a few per transaction.
