@@ -11,6 +11,7 @@ mod export;
 mod init;
 mod investigate;
 mod learn;
+mod memory;
 mod migrate;
 mod routes;
 mod runbook;
@@ -25,11 +26,12 @@ use clap::Parser;
 /// pages on the thread of whichever task writes). With glibc limited to one arena (to keep its
 /// per-thread arenas from holding memory), the listing benchmark's bulk load ran at 820 alerts/s
 /// and peaked at 281 MiB once SQLite writes moved onto the runtime's threads; with mimalloc,
-/// 55,171 alerts/s and 85.5 MiB (`docs/benchmarks.md`).
+/// 55,171 alerts/s and 85.5 MiB (`docs/benchmarks.md`). How it holds memory: `memory.rs`.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    memory::hold_less_memory();
     let args = args::Args::parse();
     if let Some(cpus) = args.cpus()
         && let Err(error) = affinity::run_on(cpus)
