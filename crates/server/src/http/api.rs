@@ -4,6 +4,7 @@
 use super::AppState;
 use super::auth::Caller;
 use super::errors::{ApiError, parse_json, parse_query};
+use super::reply::Named;
 use crate::engine::{Command, IncidentAction, Reply};
 use axum::Json;
 use axum::body::Bytes;
@@ -70,7 +71,7 @@ pub async fn list_incidents(caller: Caller, RawQuery(query): RawQuery) -> Result
     }
     let filter = IncidentFilter { states, service_id: query.service, before_id: query.before, limit: page_limit(query.limit)? };
     let incidents = caller.store.incidents(&filter).await?;
-    Ok(Json(serde_json::json!({ "incidents": incidents })).into_response())
+    Ok(Json(Named("incidents", &incidents)).into_response())
 }
 
 pub async fn get_incident(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -99,24 +100,24 @@ pub(super) async fn existing_incident_id(caller: &Caller, raw: &str) -> Result<i
 pub async fn incident_alerts(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = existing_incident_id(&caller, &id).await?;
     let alerts = caller.store.alerts(&AlertFilter { incident_id: Some(id), limit: MAX_PAGE, ..Default::default() }).await?;
-    Ok(Json(serde_json::json!({ "alerts": alerts })).into_response())
+    Ok(Json(Named("alerts", &alerts)).into_response())
 }
 
 pub async fn incident_timeline(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = existing_incident_id(&caller, &id).await?;
     let timeline = caller.store.timeline(id).await?;
-    Ok(Json(serde_json::json!({ "timeline": timeline })).into_response())
+    Ok(Json(Named("timeline", &timeline)).into_response())
 }
 
 pub async fn incident_notifications(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = existing_incident_id(&caller, &id).await?;
     let deliveries = caller.store.deliveries(id).await?;
-    Ok(Json(serde_json::json!({ "notifications": deliveries })).into_response())
+    Ok(Json(Named("notifications", &deliveries)).into_response())
 }
 
 async fn act(state: &AppState, caller: &Caller, id: &str, action: IncidentAction) -> Result<Response, ApiError> {
     let incident = act_on_incident(state, caller, incident_id(id)?, action).await?;
-    Ok(Json(serde_json::json!({ "incident": incident })).into_response())
+    Ok(Json(Named("incident", &incident)).into_response())
 }
 
 /// One responder action on one incident of the caller's organisation, audited, through the
@@ -254,7 +255,7 @@ pub async fn list_alerts(caller: Caller, RawQuery(query): RawQuery) -> Result<Re
         limit: page_limit(query.limit)?,
     };
     let alerts = caller.store.alerts(&filter).await?;
-    Ok(Json(serde_json::json!({ "alerts": alerts })).into_response())
+    Ok(Json(Named("alerts", &alerts)).into_response())
 }
 
 pub async fn get_alert(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -265,7 +266,7 @@ pub async fn get_alert(caller: Caller, Path(id): Path<String>) -> Result<Respons
         .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, "id", format!("{id:?} is not an alert id")))?;
     let alert =
         caller.store.alert(alert_id).await?.ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "id", "no such alert"))?;
-    Ok(Json(serde_json::json!({ "alert": alert })).into_response())
+    Ok(Json(Named("alert", &alert)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -278,7 +279,7 @@ struct ChangeQuery {
 pub async fn list_changes(caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query: ChangeQuery = parse_query(query.as_deref())?;
     let changes = caller.store.change_events(query.service.as_deref(), page_limit(query.limit)?).await?;
-    Ok(Json(serde_json::json!({ "changes": changes })).into_response())
+    Ok(Json(Named("changes", &changes)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -322,7 +323,7 @@ pub async fn oncall(State(state): State<AppState>, caller: Caller, RawQuery(quer
             serde_json::json!({ "schedule": schedule.id, "at": at, "on_call": users, "upcoming_shifts": next })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "oncall": entries })).into_response())
+    Ok(Json(Named("oncall", &entries)).into_response())
 }
 
 pub async fn list_services(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
@@ -338,12 +339,12 @@ pub async fn list_services(State(state): State<AppState>, caller: Caller) -> Res
             })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "services": services })).into_response())
+    Ok(Json(Named("services", &services)).into_response())
 }
 
 pub async fn list_silences(caller: Caller) -> Result<Response, ApiError> {
     let silences = caller.store.silences().await?;
-    Ok(Json(serde_json::json!({ "silences": silences })).into_response())
+    Ok(Json(Named("silences", &silences)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -429,5 +430,5 @@ pub async fn audit_log(caller: Caller, RawQuery(query): RawQuery) -> Result<Resp
     caller.require(Role::Admin)?;
     let query: AuditQuery = parse_query(query.as_deref())?;
     let entries = caller.store.audit_log(&AuditFilter { before_id: query.before, limit: page_limit(query.limit)? }).await?;
-    Ok(Json(serde_json::json!({ "audit": entries })).into_response())
+    Ok(Json(Named("audit", &entries)).into_response())
 }

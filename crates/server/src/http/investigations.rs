@@ -1,6 +1,7 @@
 //! The investigation API: an incident's hypotheses (`GET /incidents/{id}/investigation`, the
 //! latest stored, or computed "as of" a time) and the service catalog (`GET`/`PUT /catalog`).
 
+use super::reply::Named;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -55,7 +56,7 @@ pub async fn get_investigation(
 
 pub async fn get_catalog(caller: Caller) -> Result<Response, ApiError> {
     let entities = caller.store.catalog().await?;
-    Ok(Json(serde_json::json!({ "entities": entities })).into_response())
+    Ok(Json(Named("entities", &entities)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -84,7 +85,7 @@ pub async fn put_catalog(
     let details = serde_json::json!({ "entities": body.entities.len() });
     let audit = caller.audit("catalog.replace", "catalog".to_string(), details);
     match state.engine.submit_audited(Command::ReplaceCatalog { org: caller.org(), entities: body.entities }, audit).await {
-        Ok(Reply::CatalogReplaced(sync)) => Ok(Json(serde_json::json!({ "sync": sync })).into_response()),
+        Ok(Reply::CatalogReplaced(sync)) => Ok(Json(Named("sync", &sync)).into_response()),
         Ok(_) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")),
         Err(error) => Err(ApiError::unavailable(error.to_string())),
     }

@@ -13,6 +13,7 @@ mod investigations;
 mod noise_llm;
 mod postmortems;
 mod rate_limit;
+mod reply;
 mod runbooks;
 mod slack;
 mod slos;

@@ -2,6 +2,7 @@
 //! does with likely noise) and `/api/v1/incidents/{id}/llm-exchanges` (the language-model
 //! prompts and answers kept for audit, for admins).
 
+use super::reply::Named;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -57,5 +58,5 @@ pub async fn llm_exchanges(caller: Caller, Path(id): Path<String>) -> Result<Res
     caller.require(Role::Admin)?;
     let id = existing_incident_id(&caller, &id).await?;
     let exchanges = caller.store.llm_exchanges(id).await?;
-    Ok(Json(serde_json::json!({ "llm_exchanges": exchanges })).into_response())
+    Ok(Json(Named("llm_exchanges", &exchanges)).into_response())
 }

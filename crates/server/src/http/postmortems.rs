@@ -6,6 +6,7 @@ use super::AppState;
 use super::api::existing_incident;
 use super::auth::Caller;
 use super::errors::{ApiError, parse_json, parse_query, positive_id};
+use super::reply::Named;
 use crate::engine::{ActionItemAction, ActionItemPatch, Command, Reply};
 use crate::facts;
 use axum::Json;
@@ -29,7 +30,7 @@ fn engine_reply(result: Result<Reply, crate::engine::EngineError>, created: bool
     match result {
         Ok(Reply::ActionItem(item)) => {
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-            Ok((status, Json(serde_json::json!({ "action_item": item }))).into_response())
+            Ok((status, Json(Named("action_item", &item))).into_response())
         }
         Ok(Reply::IncidentNotFound) => Err(ApiError::field(StatusCode::NOT_FOUND, "id", "no such incident")),
         Ok(Reply::ActionItemNotFound) => Err(ApiError::field(StatusCode::NOT_FOUND, "id", "no such action item")),
@@ -47,7 +48,7 @@ fn engine_reply(result: Result<Reply, crate::engine::EngineError>, created: bool
 pub async fn list_action_items(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let incident = existing_incident(&caller, &id).await?;
     let items = caller.store.action_items(incident.id).await?;
-    Ok(Json(serde_json::json!({ "action_items": items })).into_response())
+    Ok(Json(Named("action_items", &items)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -149,7 +150,7 @@ pub async fn postmortem(
     let postmortem = build(&input, now);
     Ok(match format {
         "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], render_html(&postmortem)).into_response(),
-        "json" => Json(serde_json::json!({ "postmortem": postmortem })).into_response(),
+        "json" => Json(Named("postmortem", &postmortem)).into_response(),
         _ => ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], render_markdown(&postmortem)).into_response(),
     })
 }
@@ -196,5 +197,5 @@ pub async fn report(State(state): State<AppState>, caller: Caller, RawQuery(quer
     let incidents: Vec<_> = facts::incidents_since(&caller.store, since).await?.iter().map(facts::incident).collect();
     let changes = facts::changes(&facts::all_changes(&caller.store).await?);
     let report = staunch_domain::report::compute(&incidents, &changes, since, until, failure_window);
-    Ok(Json(serde_json::json!({ "report": report })).into_response())
+    Ok(Json(Named("report", &report)).into_response())
 }

@@ -3,6 +3,7 @@
 //! (approval, a tick of a manual step, an undo). Changes need the responder role and go into
 //! the audit log with the change.
 
+use super::reply::Named;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -60,7 +61,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Respo
             })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "runbooks": runbooks })).into_response())
+    Ok(Json(Named("runbooks", &runbooks)).into_response())
 }
 
 pub async fn candidates(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -112,7 +113,7 @@ pub async fn start(
 pub async fn incident_runs(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let incident_id = super::api::existing_incident_id(&caller, &id).await?;
     let runs: Vec<serde_json::Value> = caller.store.runbook_runs(incident_id).await?.iter().map(run_view).collect();
-    Ok(Json(serde_json::json!({ "runs": runs })).into_response())
+    Ok(Json(Named("runs", &runs)).into_response())
 }
 
 pub async fn get_run(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {

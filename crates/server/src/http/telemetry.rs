@@ -9,6 +9,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::errors::{ApiError, parse_query};
 use super::ingest::with_retry_after;
+use super::reply::Named;
 use crate::signals::investigate_window;
 use axum::Json;
 use axum::body::Bytes;
@@ -66,13 +67,13 @@ fn over_rate_limit(state: &AppState, caller: &Caller, items: usize) -> Option<Re
     let limit = state.config.telemetry.rate_limit?;
     let over = state.rate_limits.admit_key(&in_flight_key(caller), limit, items, state.clock.now()).err()?;
     let message = format!("too many telemetry items for this organisation: retry after {} s", over.retry_after_seconds);
-    let response = (StatusCode::TOO_MANY_REQUESTS, Json(serde_json::json!({ "error": message }))).into_response();
+    let response = (StatusCode::TOO_MANY_REQUESTS, Json(Named("error", &message))).into_response();
     Some(with_retry_after(response, &over))
 }
 
 fn accepted_response(kind: &'static str, count: usize) -> Response {
     metrics::counter!("staunch_telemetry_accepted_total", "kind" => kind).increment(count as u64);
-    (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": count }))).into_response()
+    (StatusCode::ACCEPTED, Json(Named("accepted", &count))).into_response()
 }
 
 type BatchParser<T> = fn(&[u8], &BatchLimits, &AcceptedTimes) -> Result<Vec<T>, IngestError>;
@@ -168,7 +169,7 @@ pub async fn read_logs(State(state): State<AppState>, caller: Caller, RawQuery(q
             })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "lines": lines })).into_response())
+    Ok(Json(Named("lines", &lines)).into_response())
 }
 
 pub async fn read_spans(State(state): State<AppState>, caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
@@ -187,7 +188,7 @@ pub async fn read_spans(State(state): State<AppState>, caller: Caller, RawQuery(
             })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "spans": spans })).into_response())
+    Ok(Json(Named("spans", &spans)).into_response())
 }
 
 pub async fn read_metrics(
@@ -206,7 +207,7 @@ pub async fn read_metrics(
             serde_json::json!({ "service": point.service, "name": point.name, "at": point.at, "value": point.value, "pod": point.pod })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "points": points })).into_response())
+    Ok(Json(Named("points", &points)).into_response())
 }
 
 #[derive(Deserialize)]
