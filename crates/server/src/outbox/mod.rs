@@ -112,20 +112,23 @@ impl Outbox {
             while let Ok(delivery) = inbox.receiver.try_recv() {
                 batch.push(delivery);
             }
-            if batch.is_empty() {
+            let lease_now = if batch.is_empty() {
                 tokio::select! {
                     _ = shutdown.recv() => break,
                     handed_over = inbox.receiver.recv() => match handed_over {
-                        Some(delivery) => batch.push(delivery),
+                        Some(delivery) => {
+                            batch.push(delivery);
+                            false
+                        }
                         None => break,
                     },
-                    _ = tokio::time::sleep_until(next_claim) => {
-                        next_claim = tokio::time::Instant::now() + POLL;
-                        batch.extend(this.claim(permits.available_permits()).await);
-                    }
+                    _ = tokio::time::sleep_until(next_claim) => true,
                 }
-            } else if tokio::time::Instant::now() >= next_claim + POLL {
+            } else {
                 // Hand-overs without a pause between them: lease anyway, a poll late at most.
+                tokio::time::Instant::now() >= next_claim + POLL
+            };
+            if lease_now {
                 next_claim = tokio::time::Instant::now() + POLL;
                 batch.extend(this.claim(permits.available_permits().saturating_sub(batch.len())).await);
             }
