@@ -124,10 +124,7 @@ impl RecentKeys {
     pub(crate) fn committed(&mut self, tx: TxKeys, written: &[u64]) {
         self.entries.extend(tx.inserted);
         for bucket in written {
-            let written_keys: Vec<(u64, i64)> = self.entries.range(bucket_range(*bucket)).copied().collect();
-            for key in written_keys {
-                self.entries.remove(&key);
-            }
+            self.entries.extract_if(bucket_range(*bucket), |_| true).for_each(drop);
         }
         if written.len() == 1 {
             self.next_bucket = (self.next_bucket + 1) % BUCKETS;
@@ -190,8 +187,7 @@ pub(crate) fn find(writer: &Writer, tx: &mut TxKeys, org: OrgId, keys: &[(String
         keep(query.fetch_all(connection).map_err(backend)?, &mut found)?;
     }
     // Keys found in memory are not in the table (a key names one alert).
-    let found_keys: HashSet<(&str, &str)> =
-        found.iter().map(|alert| (alert.service_id.as_str(), alert.dedup_key.as_str())).collect();
+    let found_keys = keys_of(&found);
     let on_disk: Vec<i64> = keys
         .iter()
         .zip(&hashes)
@@ -205,14 +201,18 @@ pub(crate) fn find(writer: &Writer, tx: &mut TxKeys, org: OrgId, keys: &[(String
         query.push_bind(org.0).push(" AND id IN (SELECT alert_id FROM alert_keys WHERE key_hash IN ").push_list(chunk).push(")");
         keep(query.fetch_all(connection).map_err(backend)?, &mut found)?;
     }
-    let found_keys: HashSet<(&str, &str)> =
-        found.iter().map(|alert| (alert.service_id.as_str(), alert.dedup_key.as_str())).collect();
+    let found_keys = keys_of(&found);
     for (service, dedup) in keys {
         if !found_keys.contains(&(service.as_str(), dedup.as_str())) {
             tx.absent.insert((org.0, service.clone(), dedup.clone()));
         }
     }
     Ok(found)
+}
+
+/// The (service, dedup key) of each alert.
+fn keys_of(alerts: &[Alert]) -> HashSet<(&str, &str)> {
+    alerts.iter().map(|alert| (alert.service_id.as_str(), alert.dedup_key.as_str())).collect()
 }
 
 /// `+org_id`: without the `+` SQLite walks every alert of the org through an index on
