@@ -82,7 +82,7 @@ struct Args {
     /// measures PostgreSQL instead of SQLite); each start creates a fresh database on it
     #[arg(long)]
     postgres_url: Option<String>,
-    /// Latency samples per server
+    /// Latency samples per server (also B's idle samples in the noisy-neighbour phase)
     #[arg(long, default_value_t = 200)]
     samples: usize,
     /// Open alerts in the listing phase
@@ -298,7 +298,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             flood_alerts: args.flood_alerts,
             flood_batch: args.flood_batch,
             quiet_alerts: args.quiet_alerts,
-            idle_samples: args.samples.min(50),
+            idle_samples: args.samples,
         };
         results.noisy = noisy::noisy(&settings, noisy_settings, &binaries, &receiver).await?;
     }
