@@ -21,7 +21,6 @@ mod runbook_runs;
 mod slo_buckets;
 mod telemetry;
 mod tx;
-mod wal_sync;
 mod writer;
 
 use sqlx::SqlitePool;
@@ -35,8 +34,7 @@ use std::time::Duration;
 /// How hard a commit tries to reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
-    /// Every commit reaches the disk before anything depends on it: an accepted alert
-    /// survives power loss. Commits share fsyncs (`wal_sync.rs`).
+    /// fsync on every commit: an accepted alert survives power loss.
     Full,
     /// WAL without fsync on commit: an accepted alert survives a crash of the process
     /// (kill -9), not of the machine.

@@ -162,7 +162,7 @@ impl Store for SqliteStore {
                 id.ok_or_else(|| StoreError::Backend(format!("organisation {} missing after insert", slug.as_str())))?,
             ));
         }
-        tx.commit_durably().await?;
+        tx.commit_now()?;
         Ok(ids)
     }
 
@@ -201,7 +201,7 @@ impl Store for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(tx.connection()?)
             .map_err(backend)?;
-        tx.commit_durably().await?;
+        tx.commit_now()?;
         let mut deliveries = rows.iter().map(staunch_store::codec::delivery).collect::<StoreResult<Vec<_>>>()?;
         deliveries.sort_by_key(|delivery| delivery.id);
         Ok(deliveries)
@@ -221,7 +221,7 @@ impl Store for SqliteStore {
         let result = query("UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
             .execute(tx.connection()?)
             .map_err(backend)?;
-        tx.commit_durably().await?;
+        tx.commit_now()?;
         Ok(result.rows_affected())
     }
 

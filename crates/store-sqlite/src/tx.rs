@@ -4,7 +4,6 @@
 
 use crate::alert_keys::{self, TxKeys};
 use crate::backend;
-use crate::wal_sync::WalSync;
 use crate::codec::{json_text, micros, optional_micros};
 use crate::reads::{INCIDENT_COLUMNS, incident_select};
 use crate::writer::{Row, Writer, insert_error, query, statement_chunks};
@@ -48,24 +47,17 @@ impl SqliteTx {
     }
 
     /// Commits, writing out a bucket of dedup keys first when memory holds more than its limit.
-    /// The commit is visible on return and durable once the answer resolves; the writer is
-    /// free for the next transaction as soon as this returns.
-    pub(crate) fn commit_before_sync(mut self) -> StoreResult<WhenDurable> {
+    pub(crate) fn commit_now(mut self) -> StoreResult<()> {
         let keys = std::mem::take(&mut self.keys);
         let writer = self.writer()?;
         let buckets = writer.keys.buckets_to_write(&keys);
         alert_keys::write(&writer.connection, &writer.keys, &keys, &buckets)?;
         query("COMMIT").execute(&writer.connection).map_err(backend)?;
         self.open = false;
-        let Some(writer) = self.writer.as_mut() else { return Ok(WhenDurable::already()) };
-        writer.keys.committed(keys, &buckets);
-        Ok(writer.sync.as_ref().map_or_else(WhenDurable::already, WalSync::committed))
-    }
-
-    /// Commits and waits until the commit is durable, syncing on this thread if no sync is
-    /// running: the caller has nothing else to do meanwhile.
-    pub(crate) async fn commit_durably(self) -> StoreResult<()> {
-        self.commit_before_sync()?.wait_syncing_here().await
+        if let Some(writer) = self.writer.as_mut() {
+            writer.keys.committed(keys, &buckets);
+        }
+        Ok(())
     }
 
     /// Checks that none of `alerts` has a key already taken, looking up only the keys this
@@ -120,11 +112,7 @@ fn records<T>(rows: Vec<Row>, read: fn(&Row) -> StoreResult<T>) -> StoreResult<V
 #[async_trait]
 impl StoreTx for SqliteTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        (*self).commit_durably().await
-    }
-
-    async fn commit_before_sync(self: Box<Self>) -> StoreResult<WhenDurable> {
-        (*self).commit_before_sync()
+        (*self).commit_now()
     }
 
     async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {

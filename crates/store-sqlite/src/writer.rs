@@ -12,7 +12,6 @@
 //! ([`Row`]), read through the shared codec like sqlx's.
 
 use crate::alert_keys::{RecentKeys, TxKeys};
-use crate::wal_sync::WalSync;
 use crate::{Durability, backend};
 use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
@@ -49,9 +48,6 @@ pub(crate) fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
 
 /// The write connection and what the writer keeps in memory beside it.
 pub(crate) struct Writer {
-    /// With `Durability::Full`, what makes commits durable (`wal_sync.rs`). Declared first so
-    /// it is dropped, syncing what is left, before the connection closes.
-    pub(crate) sync: Option<WalSync>,
     pub(crate) connection: Connection,
     /// Keys of recent alerts not yet in `alert_keys` (see `alert_keys.rs`).
     pub(crate) keys: RecentKeys,
@@ -61,7 +57,7 @@ pub(crate) struct Writer {
 /// keys of recent alerts, written out at once when far more are missing from `alert_keys`
 /// than memory holds (the first open after the migration that made the table).
 pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_memory: usize) -> StoreResult<Writer> {
-    let connection = connect(path, cache_kib)?;
+    let connection = connect(path, durability, cache_kib)?;
     preallocate_wal(&connection, path)?;
     let mut keys = RecentKeys::load(&connection, key_memory)?;
     let buckets = keys.buckets_to_write(&TxKeys::default());
@@ -77,11 +73,7 @@ pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_mem
             }
         }
     }
-    let sync = match durability {
-        Durability::Full => Some(WalSync::start(path)?),
-        Durability::Normal => None,
-    };
-    Ok(Writer { sync, connection, keys })
+    Ok(Writer { connection, keys })
 }
 
 /// Pages the WAL holds before a commit checkpoints it (`wal_autocheckpoint`).
@@ -130,23 +122,25 @@ fn extend_with_zeros(path: &Path, wanted: u64) -> std::io::Result<()> {
 
 /// Opens the write connection on an already migrated database, with the settings its commits
 /// rely on:
-/// - `synchronous = NORMAL`: a commit does not wait for the disk; with `Durability::Full` the
-///   WAL is synced after it instead (`wal_sync.rs`).
 /// - `wal_autocheckpoint`: a background pass copies most of the WAL back (see
 ///   `checkpoint_in_background`), so the checkpoint a commit runs every 4,000 pages finds little
 ///   left to copy and can start the WAL over; without it the WAL would grow for as long as
 ///   writes go on. `journal_size_limit` then shrinks the restarted file.
 /// - `temp_store`: multi-row inserts into tables with unique keys keep a statement journal; in
 ///   memory it costs no file writes.
-fn connect(path: &Path, cache_kib: &str) -> StoreResult<Connection> {
+fn connect(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<Connection> {
     // NO_MUTEX: the store's lock already makes sure one thread at a time uses it.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags).map_err(backend)?;
     connection.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
     connection
         .execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = {cache_kib}; \
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA cache_size = {cache_kib}; \
              PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}; PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY; \
              PRAGMA foreign_keys = ON;"
         ))

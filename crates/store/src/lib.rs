@@ -11,7 +11,6 @@ pub mod conformance;
 pub mod conformance_telemetry;
 mod deploy_records;
 pub mod dump;
-mod durable;
 mod error;
 mod investigation_records;
 mod records;
@@ -20,7 +19,6 @@ mod scoped;
 mod telemetry_records;
 
 pub use deploy_records::*;
-pub use durable::WhenDurable;
 pub use error::{StoreError, StoreResult};
 pub use investigation_records::*;
 pub use records::*;
@@ -205,18 +203,7 @@ pub trait Leadership: Send + Sync {
 /// A write transaction. Dropping it without `commit` rolls it back.
 #[async_trait]
 pub trait StoreTx: Send {
-    /// Commits; on return the changes are visible and durable.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
-
-    /// Commits and returns once the changes are visible, perhaps before they are durable:
-    /// nothing that depends on durability (an answer to a client, a page) may happen before
-    /// the [`WhenDurable`] resolves. The caller can build its next transaction while the disk
-    /// syncs this one, and several commits can share one sync. Backends whose commit is
-    /// durable on return keep this default.
-    async fn commit_before_sync(self: Box<Self>) -> StoreResult<WhenDurable> {
-        self.commit().await?;
-        Ok(WhenDurable::already())
-    }
 
     /// The alerts named by `(service_id, dedup_key)` pairs, in no particular order; keys with
     /// no alert are left out. One round trip for a whole batch of events.

@@ -22,7 +22,7 @@ use crate::outbox::OutboxHandle;
 use jiff::Timestamp;
 use staunch_config::Config;
 use staunch_domain::fairness::DeficitRoundRobin;
-use staunch_store::{JobKind, OrgId, Store, StoreError, WhenDurable};
+use staunch_store::{JobKind, OrgId, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -216,12 +216,6 @@ impl Engine {
     /// commits once; then answers. Between slices it looks for new work: once an organisation
     /// with nothing in this transaction yet has had its slice, the transaction commits, so a
     /// quiet organisation waits for a slice or two of a busy one's flood, not a whole batch.
-    ///
-    /// Answers and pages wait until the commit is durable. When more work is queued, that wait
-    /// happens in a task of its own and the next transaction is built meanwhile, so the disk
-    /// syncs one transaction while the engine fills the next (several commits may share one
-    /// sync); when nothing is queued the engine waits itself, running the sync on its own
-    /// thread, which spares a lone alert two thread wake-ups.
     async fn run_transaction(&mut self) {
         let started = std::time::Instant::now();
         let now = self.clock.now();
@@ -229,22 +223,20 @@ impl Engine {
         let outcome = self.fill_and_commit(now, &mut taken).await;
         let size = taken.len();
         match outcome {
-            Ok(Committed { replies, handed_over, earliest_job, durable }) => {
+            Ok((replies, handed_over, earliest_job)) => {
+                self.outbox.hand_over(handed_over);
                 self.jobs_scheduled(earliest_job);
                 debug_assert_eq!(replies.len(), taken.len(), "one reply per piece of work");
-                self.receive_queued();
-                let idle = self.queued.is_empty();
-                let wait_here = idle || durable.is_already();
-                let answer = answer_when_durable(durable, idle, self.outbox.clone(), handed_over, taken, replies);
-                if wait_here {
-                    answer.await;
-                } else {
-                    tokio::spawn(answer);
+                for (envelope, reply) in taken.into_iter().zip(replies) {
+                    envelope.reply.send(Ok(reply));
                 }
             }
             Err(error) => {
                 tracing::error!(%error, batch = size, "batch rolled back");
-                answer_failed(taken, &error);
+                let message = error.to_string();
+                for envelope in taken {
+                    envelope.reply.send(Err(EngineError::Store(StoreError::Backend(message.clone()))));
+                }
             }
         }
         metrics::histogram!("staunch_engine_batch_seconds").record(started.elapsed().as_secs_f64());
@@ -253,7 +245,7 @@ impl Engine {
 
     /// The body of `run_transaction`: everything it takes is pushed to `taken`, applied or not,
     /// so a failure answers all of it.
-    async fn fill_and_commit(&mut self, now: Timestamp, taken: &mut Vec<Envelope>) -> Result<Committed, StoreError> {
+    async fn fill_and_commit(&mut self, now: Timestamp, taken: &mut Vec<Envelope>) -> Result<Applied, StoreError> {
         let (config, noise) = (self.config.clone(), self.noise.clone());
         let budget = if self.queued.tenants() > 1 { BATCH_EVENTS_SHARED } else { BATCH_EVENTS_ALONE };
         let mut spent = 0;
@@ -287,8 +279,8 @@ impl Engine {
             }
         }
         timeline::flush(&mut *tx, &mut context).await?;
-        let durable = tx.commit_before_sync().await?;
-        Ok(Committed { replies, handed_over: context.handed_over, earliest_job: context.earliest_job, durable })
+        tx.commit().await?;
+        Ok((replies, context.handed_over, context.earliest_job))
     }
 
     async fn read_next_job_due(&mut self) {
@@ -357,45 +349,9 @@ impl Engine {
     }
 }
 
-/// What a committed transaction produced.
-struct Committed {
-    /// One per piece of work, in the order taken.
-    replies: Vec<Reply>,
-    /// Pages leased to this process's outbox.
-    handed_over: Vec<staunch_store::Delivery>,
-    earliest_job: Option<Timestamp>,
-    durable: WhenDurable,
-}
-
-/// Once the commit is durable, hands its pages to the outbox and answers its senders; if it
-/// cannot be made durable, answers them with the error and sends no page. `syncing_here`: the
-/// engine itself waits, with nothing else to do, so it may run the sync on its own thread.
-async fn answer_when_durable(
-    durable: WhenDurable,
-    syncing_here: bool,
-    outbox: OutboxHandle,
-    handed_over: Vec<staunch_store::Delivery>,
-    taken: Vec<Envelope>,
-    replies: Vec<Reply>,
-) {
-    let durable = if syncing_here { durable.wait_syncing_here().await } else { durable.wait().await };
-    if let Err(error) = durable {
-        tracing::error!(%error, batch = taken.len(), "committed batch not durable");
-        answer_failed(taken, &error);
-        return;
-    }
-    outbox.hand_over(handed_over);
-    for (envelope, reply) in taken.into_iter().zip(replies) {
-        envelope.reply.send(Ok(reply));
-    }
-}
-
-fn answer_failed(taken: Vec<Envelope>, error: &StoreError) {
-    let message = error.to_string();
-    for envelope in taken {
-        envelope.reply.send(Err(EngineError::Store(StoreError::Backend(message.clone()))));
-    }
-}
+/// What a committed transaction produced: one reply per piece of work, the pages leased to
+/// this process's outbox, and the earliest job it scheduled.
+type Applied = (Vec<Reply>, Vec<staunch_store::Delivery>, Option<Timestamp>);
 
 /// Applies `pieces` in order inside the transaction, pushing one reply each.
 async fn apply_pieces(
