@@ -58,7 +58,11 @@ pub(crate) struct Writer {
 /// than memory holds (the first open after the migration that made the table).
 pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_memory: usize) -> StoreResult<Writer> {
     let connection = connect(path, durability, cache_kib)?;
-    preallocate_wal(&connection, path)?;
+    // Without an fsync per commit, growing the file costs a commit nothing worth the 16 MiB
+    // of zeros written at every open.
+    if durability == Durability::Full {
+        preallocate_wal(&connection, path)?;
+    }
     let mut keys = RecentKeys::load(&connection, key_memory)?;
     let buckets = keys.buckets_to_write(&TxKeys::default());
     if buckets.len() > 1 {
@@ -80,7 +84,7 @@ pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_mem
 const WAL_AUTOCHECKPOINT_PAGES: u64 = 4000;
 
 /// Gives the WAL file the room it is written in between two restarts, as zeros on disk, so a
-/// commit's fsync writes its pages only: a commit that grows the file also makes the file
+/// commit's fsync (`Durability::Full`) writes its pages only: a commit that grows the file also makes the file
 /// system allocate blocks and journal the new size, which took a quarter to a half more per
 /// fsync on this kind of disk. Only the bytes past the file's end are written, under the write
 /// lock, so no frame SQLite wrote is touched; zeros are never a valid frame, so recovery stops
