@@ -9,6 +9,7 @@ use crate::evidence::{Evidence, Modality, ServiceScores};
 use crate::graph::{CallGraph, propagate};
 use crate::logs::{LogBatch, score_logs};
 use crate::metrics::{MetricSeries, score_metrics};
+use crate::network::score_network;
 use crate::peers::stand_out;
 use crate::traces::{EdgeSeries, SpanBatch, call_graph, calls, score_edge_series, score_spans};
 use serde::Serialize;
@@ -95,13 +96,18 @@ pub fn investigate(input: &CaseInput, settings: &Settings) -> Investigation {
     }
     let mut trace_scores = score_edge_series(&input.edge_series, &series_windows);
     if let Some(spans) = &input.spans {
-        graph.merge(&call_graph(&calls(&spans.spans)));
-        let from_spans = score_spans(spans, &input.windows);
+        let span_calls = calls(&spans.spans);
+        graph.merge(&call_graph(&span_calls));
+        let from_spans = score_spans(spans, &span_calls, &input.windows);
         for service in from_spans.strongest.keys() {
             trace_scores.observe(service);
         }
         for evidence in from_spans.evidence.into_values().flatten() {
             trace_scores.add(evidence);
+        }
+        // The network signal is the only own evidence traces give (see `network`).
+        for evidence in score_network(&span_calls, &input.windows).evidence.into_values().flatten() {
+            trace_scores.add_own(evidence);
         }
     }
     if !trace_scores.is_empty() {
@@ -220,6 +226,7 @@ pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Set
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Millis;
     use crate::logs::LogLine;
     use crate::traces::Span;
 
@@ -401,6 +408,38 @@ mod tests {
         let investigation = investigate(&input, &Settings::default());
         assert_eq!(investigation.modalities, [Modality::Metrics, Modality::Traces]);
         assert_eq!(investigation.ranking().next(), Some("payment"), "{investigation:#?}");
+    }
+
+    #[test]
+    fn a_delayed_network_is_found_though_no_span_of_the_service_moved() {
+        let span = |trace: &str, id: &str, parent: Option<&str>, service: &str, start: Millis, duration_ms: f64| Span {
+            trace_id: trace.into(),
+            span_id: id.into(),
+            parent_id: parent.map(str::to_string),
+            service: service.into(),
+            start,
+            duration_ms,
+        };
+        let mut spans = Vec::new();
+        for second in 0..480_i64 {
+            let start = second * 1000;
+            let delay = if start >= 5 * MINUTE { 400.0 } else { 0.0 };
+            let jitter = (second % 3) as f64 * 0.5;
+            let trace = format!("t{second}");
+            let (payment_ms, cart_ms) = (5.0 + jitter, 3.0 + jitter);
+            let (payment_call, cart_call) = (payment_ms + 2.0 + delay, cart_ms + 2.5 - jitter);
+            spans.push(span(&trace, "a", None, "checkout", start, 4.0 + payment_call + cart_call));
+            spans.push(span(&trace, "a-payment", Some("a"), "checkout", start, payment_call));
+            spans.push(span(&trace, "p", Some("a-payment"), "payment", start + 1, payment_ms));
+            spans.push(span(&trace, "a-cart", Some("a"), "checkout", start, cart_call));
+            spans.push(span(&trace, "c", Some("a-cart"), "cart", start + 1, cart_ms));
+        }
+        let mut input = case(metrics_with_fault("none", &[]));
+        input.spans = Some(SpanBatch { spans, covered: vec![] });
+        let investigation = investigate(&input, &Settings::default());
+        let first = &investigation.hypotheses[0];
+        assert_eq!(first.service, "payment", "{investigation:#?}");
+        assert_eq!(first.evidence_for[0].signal, "network of payment", "{investigation:#?}");
     }
 
     #[test]

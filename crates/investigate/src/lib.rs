@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod graph;
 pub mod logs;
 pub mod metrics;
+pub mod network;
 pub mod peers;
 pub mod robust;
 pub mod traces;

@@ -49,24 +49,37 @@ pub struct Call {
     pub caller: String,
     pub callee: String,
     pub start: Millis,
+    /// The callee's own span: how long it took to answer once the request reached it.
     pub duration_ms: f64,
+    /// How much longer the caller waited than the callee worked: the caller's span minus the
+    /// callee's, when the caller's span wraps this call alone (a client span). That is time
+    /// on the wire and in queues between the two, which the callee's own span never shows.
+    /// `None` when the parent span also covers other work of the caller's.
+    pub network_ms: Option<f64>,
 }
 
 /// The calls between services in `spans`. A span whose parent is not in the batch (it fell
 /// outside the recording) cannot be placed and is skipped.
 pub fn calls(spans: &[Span]) -> Vec<Call> {
-    let service_of: HashMap<(&str, &str), &str> =
-        spans.iter().map(|span| ((span.trace_id.as_str(), span.span_id.as_str()), span.service.as_str())).collect();
+    let by_id: HashMap<(&str, &str), &Span> =
+        spans.iter().map(|span| ((span.trace_id.as_str(), span.span_id.as_str()), span)).collect();
+    let mut children: HashMap<(&str, &str), usize> = HashMap::new();
+    for span in spans {
+        if let Some(parent) = span.parent_id.as_deref() {
+            *children.entry((span.trace_id.as_str(), parent)).or_default() += 1;
+        }
+    }
     spans
         .iter()
         .filter_map(|span| {
-            let parent = span.parent_id.as_deref()?;
-            let caller = *service_of.get(&(span.trace_id.as_str(), parent))?;
-            (caller != span.service).then(|| Call {
-                caller: caller.to_string(),
+            let parent_key = (span.trace_id.as_str(), span.parent_id.as_deref()?);
+            let parent = *by_id.get(&parent_key)?;
+            (parent.service != span.service).then(|| Call {
+                caller: parent.service.clone(),
                 callee: span.service.clone(),
                 start: span.start,
                 duration_ms: span.duration_ms,
+                network_ms: (children.get(&parent_key) == Some(&1)).then_some(parent.duration_ms - span.duration_ms),
             })
         })
         .collect()
@@ -90,9 +103,10 @@ pub fn covered_seconds(covered: &[(Millis, Millis)], start: Millis, end: Millis)
 }
 
 /// Fewer calls than this on either side and a latency median means nothing.
-const MIN_CALLS_FOR_LATENCY: usize = 3;
+pub(crate) const MIN_CALLS_FOR_LATENCY: usize = 3;
 
-pub fn score_spans(batch: &SpanBatch, windows: &Windows) -> ServiceScores {
+/// Latency and call-rate symptoms per edge; `calls` are [`calls`] of `batch.spans`.
+pub fn score_spans(batch: &SpanBatch, calls: &[Call], windows: &Windows) -> ServiceScores {
     let mut scores = ServiceScores::new(Modality::Traces);
     let before_seconds = covered_seconds(&batch.covered, windows.onset - windows.before_ms, windows.onset);
     let after_seconds = covered_seconds(&batch.covered, windows.onset, windows.onset + windows.after_ms + 1);
@@ -100,7 +114,7 @@ pub fn score_spans(batch: &SpanBatch, windows: &Windows) -> ServiceScores {
     for span in &batch.spans {
         scores.observe(&span.service);
     }
-    for call in calls(&batch.spans) {
+    for call in calls {
         let (before, after) = edges.entry((call.caller.clone(), call.callee.clone())).or_default();
         if windows.is_before(call.start) {
             before.push(call.duration_ms);
@@ -214,7 +228,8 @@ mod tests {
 
     #[test]
     fn a_slow_edge_is_blamed_on_its_callee_and_a_steady_rate_on_nobody() {
-        let scores = score_spans(&traces(), &windows());
+        let batch = traces();
+        let scores = score_spans(&batch, &calls(&batch.spans), &windows());
         assert!(scores.z_of("prices") > 10.0, "{scores:?}");
         assert!(scores.z_of("contacts") < 1.0, "{scores:?}");
         let evidence = &scores.evidence["prices"][0];
@@ -225,7 +240,7 @@ mod tests {
     fn a_caller_that_stops_calling_is_blamed_for_the_drop() {
         let mut batch = traces();
         batch.spans.retain(|span| !(span.service == "prices" && span.start >= 60_000));
-        let scores = score_spans(&batch, &windows());
+        let scores = score_spans(&batch, &calls(&batch.spans), &windows());
         let evidence = &scores.evidence["orders"];
         assert!(evidence.iter().any(|item| item.signal == "orders -> prices call rate" && item.z > 3.0), "{evidence:?}");
     }
