@@ -226,9 +226,8 @@ pub fn combine(per_modality: &[ServiceScores], graph: &CallGraph, settings: &Set
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Millis;
     use crate::logs::LogLine;
-    use crate::traces::Span;
+    use crate::traces::tests::span;
 
     const MINUTE: i64 = 60_000;
 
@@ -385,23 +384,8 @@ mod tests {
         for second in 0..480_i64 {
             let start = second * 1000;
             let slow = if start >= 5 * MINUTE { 20.0 } else { 1.0 };
-            let trace = format!("t{second}");
-            spans.push(Span {
-                trace_id: trace.clone(),
-                span_id: "a".into(),
-                parent_id: None,
-                service: "checkout".into(),
-                start,
-                duration_ms: 10.0 * slow,
-            });
-            spans.push(Span {
-                trace_id: trace,
-                span_id: "b".into(),
-                parent_id: Some("a".into()),
-                service: "payment".into(),
-                start,
-                duration_ms: 5.0 * slow + (second % 3) as f64,
-            });
+            spans.push(span(second as usize, "a", None, "checkout", start, 10.0 * slow));
+            spans.push(span(second as usize, "b", Some("a"), "payment", start, 5.0 * slow + (second % 3) as f64));
         }
         let mut input = case(metrics_with_fault("none", &[]));
         input.spans = Some(SpanBatch { spans, covered: vec![] });
@@ -412,27 +396,19 @@ mod tests {
 
     #[test]
     fn a_delayed_network_is_found_though_no_span_of_the_service_moved() {
-        let span = |trace: &str, id: &str, parent: Option<&str>, service: &str, start: Millis, duration_ms: f64| Span {
-            trace_id: trace.into(),
-            span_id: id.into(),
-            parent_id: parent.map(str::to_string),
-            service: service.into(),
-            start,
-            duration_ms,
-        };
         let mut spans = Vec::new();
         for second in 0..480_i64 {
             let start = second * 1000;
             let delay = if start >= 5 * MINUTE { 400.0 } else { 0.0 };
             let jitter = (second % 3) as f64 * 0.5;
-            let trace = format!("t{second}");
+            let trace = second as usize;
             let (payment_ms, cart_ms) = (5.0 + jitter, 3.0 + jitter);
             let (payment_call, cart_call) = (payment_ms + 2.0 + delay, cart_ms + 2.5 - jitter);
-            spans.push(span(&trace, "a", None, "checkout", start, 4.0 + payment_call + cart_call));
-            spans.push(span(&trace, "a-payment", Some("a"), "checkout", start, payment_call));
-            spans.push(span(&trace, "p", Some("a-payment"), "payment", start + 1, payment_ms));
-            spans.push(span(&trace, "a-cart", Some("a"), "checkout", start, cart_call));
-            spans.push(span(&trace, "c", Some("a-cart"), "cart", start + 1, cart_ms));
+            spans.push(span(trace, "a", None, "checkout", start, 4.0 + payment_call + cart_call));
+            spans.push(span(trace, "a-payment", Some("a"), "checkout", start, payment_call));
+            spans.push(span(trace, "p", Some("a-payment"), "payment", start + 1, payment_ms));
+            spans.push(span(trace, "a-cart", Some("a"), "checkout", start, cart_call));
+            spans.push(span(trace, "c", Some("a-cart"), "cart", start + 1, cart_ms));
         }
         let mut input = case(metrics_with_fault("none", &[]));
         input.spans = Some(SpanBatch { spans, covered: vec![] });

@@ -95,19 +95,8 @@ pub fn score_network(calls: &[Call], windows: &Windows) -> ServiceScores {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Millis;
+    use crate::traces::tests::span;
     use crate::traces::{Span, calls};
-
-    fn span(trace: usize, id: &str, parent: Option<&str>, service: &str, start: Millis, duration_ms: f64) -> Span {
-        Span {
-            trace_id: format!("t{trace}"),
-            span_id: id.to_string(),
-            parent_id: parent.map(str::to_string),
-            service: service.to_string(),
-            start,
-            duration_ms,
-        }
-    }
 
     /// One trace a second for two minutes: gateway → auth → verify, and auth → users, each
     /// call made from a client span of its own. After the onset at one minute, `delayed`'s

@@ -182,10 +182,11 @@ pub fn score_edge_series(series: &[EdgeSeries], windows: &Windows) -> ServiceSco
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn span(trace: usize, id: &str, parent: Option<&str>, service: &str, start: Millis, duration_ms: f64) -> Span {
+    /// A span of trace `t{trace}`, for tests here and in the modules built on spans.
+    pub(crate) fn span(trace: usize, id: &str, parent: Option<&str>, service: &str, start: Millis, duration_ms: f64) -> Span {
         Span {
             trace_id: format!("t{trace}"),
             span_id: id.to_string(),
