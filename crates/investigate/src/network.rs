@@ -18,21 +18,17 @@
 
 use crate::Windows;
 use crate::evidence::{Evidence, Modality, ServiceScores};
-use crate::robust::{median, median_absolute_deviation};
+use crate::robust::{log_scale, median};
 use crate::traces::{Call, MIN_CALLS_FOR_LATENCY};
 use std::collections::BTreeMap;
 
 /// Network times below this are clock skew between two hosts, not a faster network.
 const LEAST_NETWORK_MS: f64 = 0.1;
 
-/// The least spread of network time assumed, on a log scale: a tenth of its level, as
-/// [`crate::robust::ratio_shift_of_extreme`] allows.
-const LEAST_LOG_SCALE: f64 = 0.095_310_179_804_324_87; // ln 1.1
-
 /// One edge's measured shift, kept to quote it.
-#[derive(Debug, Clone)]
-struct EdgeShift {
-    caller: String,
+#[derive(Debug)]
+struct EdgeShift<'a> {
+    caller: &'a str,
     /// Only a longer wait counts: a network that got faster is no fault.
     z: f64,
     observed_ms: f64,
@@ -55,7 +51,7 @@ pub fn score_network(calls: &[Call], windows: &Windows) -> ServiceScores {
         return scores;
     }
     let Some(level) = median(&before) else { return scores };
-    let scale = (1.4826 * median_absolute_deviation(&before, level).unwrap_or(0.0)).max(LEAST_LOG_SCALE);
+    let scale = log_scale(&before, level);
     let mut shifts_by_callee: BTreeMap<&str, Vec<EdgeShift>> = BTreeMap::new();
     for ((callee, caller), after) in &after_by_edge {
         if after.len() < MIN_CALLS_FOR_LATENCY {
@@ -63,7 +59,7 @@ pub fn score_network(calls: &[Call], windows: &Windows) -> ServiceScores {
         }
         let Some(observed) = median(after) else { continue };
         shifts_by_callee.entry(callee).or_default().push(EdgeShift {
-            caller: caller.to_string(),
+            caller,
             z: ((observed - level) / scale).max(0.0),
             observed_ms: observed.exp(),
         });

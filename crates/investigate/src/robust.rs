@@ -58,13 +58,19 @@ pub fn shift_of_extreme(baseline_values: &[f64], window: &[f64]) -> Option<Shift
 /// hundred thousand baseline deviations. The scale is at least ln 1.1, the same tenth of the
 /// baseline's level [`robust_scale`] allows. Non-positive values are not samples.
 pub fn ratio_shift_of_extreme(baseline_values: &[f64], window: &[f64]) -> Option<Shift> {
-    const LEAST_LOG_SCALE: f64 = 0.095_310_179_804_324_87; // ln 1.1
     let logs = |values: &[f64]| -> Vec<f64> { values.iter().filter(|value| **value > 0.0).map(|value| value.ln()).collect() };
     let (baseline, window) = (logs(baseline_values), logs(window));
     let center = median(&baseline)?;
-    let scale = (1.4826 * median_absolute_deviation(&baseline, center).unwrap_or(0.0)).max(LEAST_LOG_SCALE);
+    let scale = log_scale(&baseline, center);
     let observed = sustained_extreme(&window, center)?;
     Some(Shift { z: (observed - center).abs() / scale, baseline: center.exp(), observed: observed.exp() })
+}
+
+/// The scale of a baseline of logarithms: 1.4826·MAD, but never less than ln 1.1 (a tenth of
+/// the level, the floor [`robust_scale`] puts on a linear baseline).
+pub fn log_scale(baseline_logs: &[f64], center: f64) -> f64 {
+    const LEAST_LOG_SCALE: f64 = 0.095_310_179_804_324_87; // ln 1.1
+    (1.4826 * median_absolute_deviation(baseline_logs, center).unwrap_or(0.0)).max(LEAST_LOG_SCALE)
 }
 
 /// How many points of a window must reach a deviation for it to count.
