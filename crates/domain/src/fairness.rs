@@ -9,6 +9,9 @@
 //! A tenant whose queue was empty goes ahead of the tenants already waiting (as new flows do
 //! in FQ-CoDel): an occasional alert is taken next, not after one more quantum of every flood.
 //! It still gets one quantum per turn, so a tenant cannot use this to take more than its share.
+//! Until it is served it is "newly waiting", which lets the engine commit its work on its own
+//! (`take_from`) rather than inside a flood's transaction; work a transaction took and then
+//! rolled back returns to the front of its queue (`put_back`).
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -23,6 +26,9 @@ pub struct DeficitRoundRobin<K, T> {
     /// The front tenant's round was cut short by a full batch: it continues without a new
     /// quantum.
     front_round_unfinished: bool,
+    /// Tenants whose work arrived to an empty queue and who have not been served since, in
+    /// the order they arrived: the quiet ones, as opposed to those with a backlog.
+    newly_waiting: Vec<K>,
 }
 
 impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
@@ -36,6 +42,7 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
             quantum: quantum.max(1),
             queued_items: 0,
             front_round_unfinished: false,
+            newly_waiting: Vec::new(),
         }
     }
 
@@ -45,7 +52,10 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
         if queue.is_empty() {
             // Behind the front tenant when its round was cut short: it continues first.
             let position = usize::from(self.front_round_unfinished).min(self.active.len());
-            self.active.insert(position, tenant);
+            self.active.insert(position, tenant.clone());
+            if !self.newly_waiting.contains(&tenant) {
+                self.newly_waiting.push(tenant);
+            }
         }
         queue.push_back((item, cost.max(1)));
         self.queued_items += 1;
@@ -64,9 +74,62 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
         self.queued_items == 0
     }
 
-    /// The tenants with work queued that are not in `tenants`.
-    pub fn tenants_other_than<'a>(&'a self, tenants: &'a [K]) -> impl Iterator<Item = &'a K> + 'a {
-        self.active.iter().filter(move |tenant| !tenants.contains(tenant))
+    /// Tenants whose work arrived to an empty queue and who have not been served since.
+    pub fn newly_waiting(&self) -> &[K] {
+        &self.newly_waiting
+    }
+
+    fn served(&mut self, tenant: &K) {
+        self.newly_waiting.retain(|waiting| waiting != tenant);
+    }
+
+    /// Takes up to `budget` of `tenant`'s items, in its order, outside the round: for a
+    /// newcomer that a transaction in progress gave way to. At least one item goes when the
+    /// tenant has any; its credit is not charged, since it takes no more than a newcomer's
+    /// first turn would give it.
+    pub fn take_from(&mut self, tenant: &K, budget: u64) -> Vec<T> {
+        let mut taken = Vec::new();
+        self.served(tenant);
+        let Some(queue) = self.queues.get_mut(tenant) else { return taken };
+        let mut spent = 0_u64;
+        while let Some((_, cost)) = queue.front() {
+            if spent + *cost > budget && !taken.is_empty() {
+                break;
+            }
+            spent += *cost;
+            let (item, _) = queue.pop_front().expect("front exists");
+            self.queued_items -= 1;
+            taken.push(item);
+        }
+        if queue.is_empty() {
+            self.queues.remove(tenant);
+            self.deficits.remove(tenant);
+            let position = self.active.iter().position(|active| active == tenant).expect("a tenant with a queue is active");
+            self.active.remove(position);
+            if position == 0 {
+                self.front_round_unfinished = false;
+            }
+        }
+        taken
+    }
+
+    /// Puts items taken earlier back at the front of `tenant`'s queue, in the order given, with
+    /// the credit they cost refunded: work a rolled-back transaction had taken goes again as
+    /// if it had never been taken.
+    pub fn put_back(&mut self, tenant: K, items: Vec<(T, u64)>) {
+        if items.is_empty() {
+            return;
+        }
+        if !self.queues.contains_key(&tenant) {
+            self.active.push_back(tenant.clone());
+        }
+        let refund: u64 = items.iter().map(|(_, cost)| (*cost).max(1)).sum();
+        *self.deficits.entry(tenant.clone()).or_insert(0) += refund;
+        let queue = self.queues.entry(tenant).or_default();
+        self.queued_items += items.len();
+        for (item, cost) in items.into_iter().rev() {
+            queue.push_front((item, cost.max(1)));
+        }
     }
 
     /// Takes items in fair order until their total cost reaches `budget` or nothing is left.
@@ -77,6 +140,7 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
         let mut spent = 0_u64;
         while spent < budget {
             let Some(tenant) = self.active.pop_front() else { break };
+            self.served(&tenant);
             let deficit = self.deficits.entry(tenant.clone()).or_insert(0);
             if !std::mem::take(&mut self.front_round_unfinished) {
                 *deficit += self.quantum;
@@ -147,9 +211,9 @@ mod tests {
             queues.push("a", item, 1);
         }
         assert_eq!(queues.take(32), (0..32).collect::<Vec<_>>());
-        assert_eq!(queues.tenants_other_than(&["a"]).count(), 0);
+        assert!(queues.newly_waiting().is_empty(), "a has been served");
         queues.push("b", 5000, 1);
-        assert_eq!(queues.tenants_other_than(&["a"]).collect::<Vec<_>>(), vec![&"b"]);
+        assert_eq!(queues.newly_waiting(), &["b"]);
         assert_eq!(queues.take(32).first(), Some(&5000), "b's item leads the next slice");
     }
 
@@ -183,6 +247,41 @@ mod tests {
         let a_cost: u64 = taken.iter().filter(|item| **item < 100).count() as u64 * 10;
         let b_cost: u64 = taken.iter().filter(|item| **item >= 100).count() as u64;
         assert_eq!((a_cost, b_cost), (20, 20));
+    }
+
+    #[test]
+    fn a_transaction_gives_way_to_a_newcomer_and_takes_its_work_again() {
+        // The engine took a's first slice, then b arrived: the slice is put back, b's work goes
+        // alone, and a's comes again in its order with nothing lost.
+        let mut queues = DeficitRoundRobin::new(4);
+        for item in 0..10 {
+            queues.push("a", item, 1);
+        }
+        let rolled_back = queues.take(4);
+        assert_eq!(rolled_back, vec![0, 1, 2, 3]);
+        queues.push("b", 100, 1);
+        queues.push("b", 101, 1);
+        assert_eq!(queues.take_from(&"b", 1), vec![100], "only b's, up to the budget");
+        queues.put_back("a", rolled_back.into_iter().map(|item| (item, 1)).collect());
+        assert_eq!(queues.take_from(&"b", 4), vec![101]);
+        assert_eq!(queues.tenants(), 1, "b's queue is empty: it is no longer waiting");
+        assert!(queues.take_from(&"b", 4).is_empty());
+        let mut rest = Vec::new();
+        while !queues.is_empty() {
+            rest.extend(queues.take(3));
+        }
+        assert_eq!(rest, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn work_put_back_after_its_queue_emptied_is_queued_again() {
+        let mut queues = drr(10, &[("a", 1, 2), ("a", 2, 2), ("c", 30, 1)]);
+        let taken = queues.take(5);
+        assert_eq!(taken, vec![30, 1, 2], "c, newly waiting, went first");
+        assert!(queues.is_empty());
+        queues.put_back("a", vec![(1, 2), (2, 2)]);
+        assert_eq!((queues.len(), queues.tenants()), (2, 1));
+        assert_eq!(queues.take(10), vec![1, 2]);
     }
 
     #[test]

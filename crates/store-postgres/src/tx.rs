@@ -75,7 +75,8 @@ impl PendingRollbacks {
     }
 
     /// Returns once no rollback of a dropped transaction is running (drops are rare — an
-    /// error or a crash test — so this is almost always immediate).
+    /// error, a crash test, or the engine giving way to a quiet organisation — so this is
+    /// almost always immediate).
     pub(crate) async fn settled(&self) {
         loop {
             let notified = self.settled.notified();

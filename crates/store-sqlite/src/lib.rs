@@ -6,6 +6,7 @@
 //! Write transactions start with `BEGIN IMMEDIATE`, taking SQLite's single write lock up
 //! front, so two writers queue on the busy timeout instead of deadlocking on a lock upgrade.
 
+mod checkpoint;
 mod codec;
 mod export;
 mod migrate;
@@ -87,7 +88,6 @@ impl SqliteStore {
             .map_err(backend)?;
         migrate::run(&pool).await?;
         let writer = writer::open(&path, durability, WRITER_CACHE_KIB, key_memory)?;
-        checkpoint_in_background(pool.clone());
         Ok(SqliteStore { pool, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))) })
     }
 
@@ -109,30 +109,6 @@ const WRITER_CACHE_KIB: &str = "-2048";
 /// under writes it holds little that is still valid; the OS page cache serves the rest.
 const READER_CACHE_KIB: &str = "-512";
 const READER_CONNECTIONS: u32 = 3;
-
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
-
-/// Copies committed WAL pages into the database on a connection of its own. PASSIVE never
-/// blocks readers or the writer; under steady writes it cannot finish (new frames keep coming),
-/// which is why commits still run the (then cheap) automatic checkpoint that restarts the WAL.
-/// Ends when the pool is closed.
-fn checkpoint_in_background(pool: SqlitePool) {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
-            if pool.is_closed() {
-                return;
-            }
-            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-                if pool.is_closed() {
-                    return;
-                }
-                tracing::warn!(%error, "wal checkpoint failed; will retry");
-            }
-        }
-    });
-}
 
 pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(error.to_string())

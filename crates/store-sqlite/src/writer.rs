@@ -12,6 +12,7 @@
 //! ([`Row`]), read through the shared codec like sqlx's.
 
 use crate::alert_keys::{RecentKeys, TxKeys};
+use crate::checkpoint::{Checkpointer, WAL_AUTOCHECKPOINT_PAGES};
 use crate::{Durability, backend};
 use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
@@ -51,6 +52,8 @@ pub(crate) struct Writer {
     pub(crate) connection: Connection,
     /// Keys of recent alerts not yet in `alert_keys` (see `alert_keys.rs`).
     pub(crate) keys: RecentKeys,
+    /// Told of every commit, so the WAL is copied back as it grows (see `checkpoint.rs`).
+    pub(crate) checkpointer: Checkpointer,
 }
 
 /// Opens the writer on an already migrated database: the connection (see [`connect`]) and the
@@ -58,6 +61,7 @@ pub(crate) struct Writer {
 /// than memory holds (the first open after the migration that made the table).
 pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_memory: usize) -> StoreResult<Writer> {
     let connection = connect(path, durability, cache_kib)?;
+    let checkpointer = Checkpointer::start(&connection, path)?;
     // Without an fsync per commit, growing the file costs a commit nothing worth the 16 MiB
     // of zeros written at every open.
     if durability == Durability::Full {
@@ -77,11 +81,8 @@ pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_mem
             }
         }
     }
-    Ok(Writer { connection, keys })
+    Ok(Writer { connection, keys, checkpointer })
 }
-
-/// Pages the WAL holds before a commit checkpoints it (`wal_autocheckpoint`).
-const WAL_AUTOCHECKPOINT_PAGES: u64 = 4000;
 
 /// Gives the WAL file the room it is written in between two restarts, as zeros on disk, so a
 /// commit's fsync (`Durability::Full`) writes its pages only: a commit that grows the file also makes the file
@@ -92,7 +93,7 @@ const WAL_AUTOCHECKPOINT_PAGES: u64 = 4000;
 fn preallocate_wal(connection: &Connection, path: &Path) -> StoreResult<()> {
     let page_size: i64 = connection.query_row("PRAGMA page_size", [], |row| row.get(0)).map_err(backend)?;
     let page_size = page_size.unsigned_abs();
-    let wanted = 32 + (WAL_AUTOCHECKPOINT_PAGES + 96) * (24 + page_size);
+    let wanted = 32 + (WAL_AUTOCHECKPOINT_PAGES.unsigned_abs() as u64 + 96) * (24 + page_size);
     let mut wal_path = path.as_os_str().to_owned();
     wal_path.push("-wal");
     connection.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
@@ -126,10 +127,8 @@ fn extend_with_zeros(path: &Path, wanted: u64) -> std::io::Result<()> {
 
 /// Opens the write connection on an already migrated database, with the settings its commits
 /// rely on:
-/// - `wal_autocheckpoint`: a background pass copies most of the WAL back (see
-///   `checkpoint_in_background`), so the checkpoint a commit runs every 4,000 pages finds little
-///   left to copy and can start the WAL over; without it the WAL would grow for as long as
-///   writes go on. `journal_size_limit` then shrinks the restarted file.
+/// - `journal_size_limit`: the WAL is started over after the checkpoints of `checkpoint.rs`;
+///   the file is then cut back to this size.
 /// - `temp_store`: multi-row inserts into tables with unique keys keep a statement journal; in
 ///   memory it costs no file writes.
 fn connect(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<Connection> {
@@ -145,7 +144,7 @@ fn connect(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<
     connection
         .execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA cache_size = {cache_kib}; \
-             PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}; PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY; \
+             PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY; \
              PRAGMA foreign_keys = ON;"
         ))
         .map_err(backend)?;

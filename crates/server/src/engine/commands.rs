@@ -174,6 +174,51 @@ pub(crate) struct ApplyContext<'a> {
     pub earliest_job: Option<Timestamp>,
     /// The trained alert-noise models new alerts are scored with.
     pub noise: &'a crate::noise::NoiseModels,
+    /// Counters to add to once the transaction commits.
+    pub counts: Counts,
+}
+
+/// What a transaction adds to the process's counters, reported only once it commits: a
+/// transaction that rolls back (an error, or giving way to another organisation) and is
+/// applied again must not count twice.
+#[derive(Default)]
+pub(crate) struct Counts {
+    alert_events: Vec<(&'static str, u64)>,
+    incidents_opened: u64,
+    incident_changes: Vec<(&'static str, u64)>,
+}
+
+impl Counts {
+    pub fn alert_events(&mut self, format: &'static str, events: u64) {
+        add(&mut self.alert_events, format, events);
+    }
+
+    pub fn incident_opened(&mut self) {
+        self.incidents_opened += 1;
+    }
+
+    pub fn incident_changed(&mut self, change: &'static str) {
+        add(&mut self.incident_changes, change, 1);
+    }
+
+    pub fn report(&self) {
+        for (format, events) in &self.alert_events {
+            metrics::counter!("staunch_alert_events_total", "format" => *format).increment(*events);
+        }
+        if self.incidents_opened > 0 {
+            metrics::counter!("staunch_incidents_opened_total").increment(self.incidents_opened);
+        }
+        for (change, count) in &self.incident_changes {
+            metrics::counter!("staunch_incident_changes_total", "change" => *change).increment(*count);
+        }
+    }
+}
+
+fn add(counts: &mut Vec<(&'static str, u64)>, label: &'static str, amount: u64) {
+    match counts.iter_mut().find(|(counted, _)| *counted == label) {
+        Some((_, count)) => *count += amount,
+        None => counts.push((label, amount)),
+    }
 }
 
 impl<'a> ApplyContext<'a> {
@@ -186,6 +231,7 @@ impl<'a> ApplyContext<'a> {
             silences: Default::default(),
             timeline: Vec::new(),
             earliest_job: None,
+            counts: Counts::default(),
         }
     }
 }

@@ -259,8 +259,7 @@ pub(crate) async fn ingest_run(
     }
 
     for (request, receipt) in requests.iter().zip(&receipts) {
-        metrics::counter!("staunch_alert_events_total", "format" => request.format.as_str())
-            .increment(request.events.len() as u64);
+        context.counts.alert_events(request.format.as_str(), request.events.len() as u64);
         if request.truncated_alerts == 0 {
             continue;
         }
@@ -398,7 +397,7 @@ async fn apply_event(
             append(context, org, incident.id, actor, "incident.opened", data);
             triage(context, org, incident.id, &service.id, &event.labels);
             super::deploys::link_on_open(tx, context, org, incident.id, &event.labels, item.pages).await?;
-            metrics::counter!("staunch_incidents_opened_total").increment(1);
+            context.counts.incident_opened();
             receipt.incidents_opened.push(incident.id);
             receipt.alerts_stored += 1;
             escalate::page_position(tx, context, &mut incident, EscalationPosition::START).await?;

@@ -9,6 +9,8 @@ mod action_items;
 mod commands;
 pub mod deploys;
 mod escalate;
+#[cfg(test)]
+mod give_way_tests;
 mod intake;
 mod slices;
 mod state_change;
@@ -30,8 +32,9 @@ use tokio::sync::{broadcast, mpsc};
 /// How many alert events one transaction takes when only one organisation has work queued
 /// (other commands count as one). Large enough that a commit's cost is shared widely.
 const BATCH_EVENTS_ALONE: u64 = 256;
-/// The same when several organisations have work queued: shorter transactions, so a quiet
-/// organisation's alert waits behind less of a busy one's.
+/// The same when several organisations have a backlog: shorter transactions, so each waits
+/// behind less of the others'. (A quiet organisation's work is committed on its own, see
+/// `run_transaction`.)
 const BATCH_EVENTS_SHARED: u64 = 64;
 /// What each organisation may take per round of the fair queue.
 const FAIR_QUANTUM: u64 = 32;
@@ -90,6 +93,10 @@ struct Envelope {
     command: Command,
     audit: Option<Audit>,
     reply: slices::ReplyTo,
+    /// A transaction applied it and then gave way to a newcomer (see `run_transaction`); a
+    /// transaction holding it does not give way again, so every piece of work is rolled back
+    /// at most once.
+    put_back: bool,
 }
 
 pub struct Engine {
@@ -198,7 +205,7 @@ impl Engine {
         let pieces = if audit.is_some() { vec![(command, slices::ReplyTo::Whole(reply))] } else { slices::cut(command, reply) };
         for (command, reply) in pieces {
             let (org, cost) = (command.org(), command.cost());
-            self.queued.push(org, Envelope { command, audit: audit.take(), reply }, cost);
+            self.queued.push(org, Envelope { command, audit: audit.take(), reply, put_back: false }, cost);
         }
     }
 
@@ -213,17 +220,60 @@ impl Engine {
     }
 
     /// One transaction: takes queued work a slice at a time in fair order, applies it, and
-    /// commits once; then answers. Between slices it looks for new work: once an organisation
-    /// with nothing in this transaction yet has had its slice, the transaction commits, so a
-    /// quiet organisation waits for a slice or two of a busy one's flood, not a whole batch.
+    /// commits once; then answers.
+    ///
+    /// Quiet organisations (work arriving to an empty queue, see
+    /// `DeficitRoundRobin::newly_waiting`) do not share a busy one's transaction. Waiting when
+    /// it starts, their first slices are committed on their own. Arriving while it is filled
+    /// (it looks between slices), they make it give way: it rolls back, the work it had taken
+    /// goes back to the front of its queues, and theirs is committed on its own. A quiet
+    /// organisation's alert thus waits for the slice being applied when it arrives, not for a
+    /// busy one's batch to be applied and its pages written and synced.
     async fn run_transaction(&mut self) {
-        let started = std::time::Instant::now();
         let now = self.clock.now();
+        let newly_waiting = self.queued.newly_waiting().to_vec();
         let mut taken = Vec::new();
-        let outcome = self.fill_and_commit(now, &mut taken).await;
+        if !newly_waiting.is_empty() && self.queued.tenants() > newly_waiting.len() {
+            let outcome = self.fill_and_commit(now, &mut taken, Source::Newcomers(newly_waiting)).await;
+            return self.answer(taken, outcome);
+        }
+        let newcomers = match self.fill_and_commit(now, &mut taken, Source::Fair).await {
+            Ok(Filled::GaveWay { newcomers }) => newcomers,
+            outcome => return self.answer(taken, outcome),
+        };
+        metrics::counter!("staunch_engine_transactions_given_way_total").increment(1);
+        self.put_back(taken);
+        let mut taken = Vec::new();
+        let outcome = self.fill_and_commit(now, &mut taken, Source::Newcomers(newcomers)).await;
+        self.answer(taken, outcome);
+    }
+
+    /// Returns work a rolled-back transaction had taken to the front of its organisations'
+    /// queues, in the order it was taken.
+    fn put_back(&mut self, taken: Vec<Envelope>) {
+        let mut by_org: Vec<(OrgId, Vec<(Envelope, u64)>)> = Vec::new();
+        for mut envelope in taken {
+            debug_assert!(!envelope.put_back, "work is rolled back for a newcomer at most once");
+            envelope.put_back = true;
+            let (org, cost) = (envelope.command.org(), envelope.command.cost());
+            match by_org.iter_mut().find(|(queued_org, _)| *queued_org == org) {
+                Some((_, pieces)) => pieces.push((envelope, cost)),
+                None => by_org.push((org, vec![(envelope, cost)])),
+            }
+        }
+        for (org, pieces) in by_org {
+            self.queued.put_back(org, pieces);
+        }
+    }
+
+    /// Answers what a transaction took: with its replies once committed, else with the error.
+    fn answer(&mut self, taken: Vec<Envelope>, outcome: Result<Filled, StoreError>) {
         let size = taken.len();
         match outcome {
-            Ok((replies, handed_over, earliest_job)) => {
+            Ok(Filled::GaveWay { .. }) => unreachable!("a transaction that gave way is put back, not answered"),
+            Ok(Filled::Committed((replies, handed_over, earliest_job, started))) => {
+                metrics::histogram!("staunch_engine_batch_seconds").record(started.elapsed().as_secs_f64());
+                metrics::histogram!("staunch_engine_batch_size").record(size as f64);
                 self.outbox.hand_over(handed_over);
                 self.jobs_scheduled(earliest_job);
                 debug_assert_eq!(replies.len(), taken.len(), "one reply per piece of work");
@@ -239,48 +289,64 @@ impl Engine {
                 }
             }
         }
-        metrics::histogram!("staunch_engine_batch_seconds").record(started.elapsed().as_secs_f64());
-        metrics::histogram!("staunch_engine_batch_size").record(size as f64);
     }
 
     /// The body of `run_transaction`: everything it takes is pushed to `taken`, applied or not,
     /// so a failure answers all of it.
-    async fn fill_and_commit(&mut self, now: Timestamp, taken: &mut Vec<Envelope>) -> Result<Applied, StoreError> {
+    async fn fill_and_commit(&mut self, now: Timestamp, taken: &mut Vec<Envelope>, source: Source) -> Result<Filled, StoreError> {
+        let started = std::time::Instant::now();
         let (config, noise) = (self.config.clone(), self.noise.clone());
-        let budget = if self.queued.tenants() > 1 { BATCH_EVENTS_SHARED } else { BATCH_EVENTS_ALONE };
-        let mut spent = 0;
-        let mut orgs_in_transaction: Vec<OrgId> = Vec::new();
-        // Organisations whose work arrived while this transaction was being filled.
-        let mut newcomers: Vec<OrgId> = Vec::new();
         let mut tx = self.store.begin().await?;
         let mut context = commands::ApplyContext::new(&config, &noise, now);
         let mut replies = Vec::new();
-        while spent < budget {
-            let first = taken.len();
-            taken.extend(self.queued.take((slices::SLICE_EVENTS as u64).min(budget - spent)));
-            if taken.len() == first {
-                break;
+        match source {
+            Source::Newcomers(newcomers) => {
+                let first = self.take_first_slices(&newcomers, taken);
+                apply_pieces(&mut *tx, &mut context, &taken[first..], now, &mut replies).await?;
             }
-            for envelope in &taken[first..] {
-                spent += envelope.command.cost();
-                if !orgs_in_transaction.contains(&envelope.command.org()) {
-                    orgs_in_transaction.push(envelope.command.org());
-                }
-            }
-            apply_pieces(&mut *tx, &mut context, &taken[first..], now, &mut replies).await?;
-            if !newcomers.is_empty() && newcomers.iter().all(|org| orgs_in_transaction.contains(org)) {
-                break;
-            }
-            self.receive_queued();
-            for org in self.queued.tenants_other_than(&orgs_in_transaction) {
-                if !newcomers.contains(org) {
-                    newcomers.push(*org);
+            Source::Fair => {
+                let budget = if self.queued.tenants() > 1 { BATCH_EVENTS_SHARED } else { BATCH_EVENTS_ALONE };
+                let mut spent = 0;
+                let waiting_at_start = self.queued.newly_waiting().to_vec();
+                while spent < budget {
+                    let first = taken.len();
+                    taken.extend(self.queued.take((slices::SLICE_EVENTS as u64).min(budget - spent)));
+                    if taken.len() == first {
+                        break;
+                    }
+                    spent += taken[first..].iter().map(|envelope| envelope.command.cost()).sum::<u64>();
+                    apply_pieces(&mut *tx, &mut context, &taken[first..], now, &mut replies).await?;
+                    self.receive_queued();
+                    let newcomers = self.queued.newly_waiting().to_vec();
+                    if newcomers.is_empty() {
+                        continue;
+                    }
+                    let arrived_since_start = newcomers.iter().any(|org| !waiting_at_start.contains(org));
+                    if arrived_since_start && !taken.iter().any(|envelope| envelope.put_back) {
+                        // Dropping the transaction rolls it back.
+                        return Ok(Filled::GaveWay { newcomers });
+                    }
+                    // Waiting from the start, or this work gave way once already: the
+                    // newcomers' slices join this transaction, which then commits.
+                    let first = self.take_first_slices(&newcomers, taken);
+                    apply_pieces(&mut *tx, &mut context, &taken[first..], now, &mut replies).await?;
+                    break;
                 }
             }
         }
         timeline::flush(&mut *tx, &mut context).await?;
         tx.commit().await?;
-        Ok((replies, context.handed_over, context.earliest_job))
+        context.counts.report();
+        Ok(Filled::Committed((replies, context.handed_over, context.earliest_job, started)))
+    }
+
+    /// Takes one slice of each of `orgs` onto `taken`; returns where they begin.
+    fn take_first_slices(&mut self, orgs: &[OrgId], taken: &mut Vec<Envelope>) -> usize {
+        let first = taken.len();
+        for org in orgs {
+            taken.extend(self.queued.take_from(org, slices::SLICE_EVENTS as u64));
+        }
+        first
     }
 
     async fn read_next_job_due(&mut self) {
@@ -321,6 +387,7 @@ impl Engine {
             }
             timeline::flush(&mut *tx, &mut context).await?;
             tx.commit().await?;
+            context.counts.report();
             Ok::<_, StoreError>((jobs.len(), context.handed_over, context.earliest_job, investigations))
         }
         .await;
@@ -350,8 +417,22 @@ impl Engine {
 }
 
 /// What a committed transaction produced: one reply per piece of work, the pages leased to
-/// this process's outbox, and the earliest job it scheduled.
-type Applied = (Vec<Reply>, Vec<staunch_store::Delivery>, Option<Timestamp>);
+/// this process's outbox, the earliest job it scheduled, and when it began.
+type Applied = (Vec<Reply>, Vec<staunch_store::Delivery>, Option<Timestamp>, std::time::Instant);
+
+/// Where a transaction takes its work from.
+enum Source {
+    /// The fair queue, a slice at a time.
+    Fair,
+    /// The first slice of each of these organisations, which a transaction gave way to.
+    Newcomers(Vec<OrgId>),
+}
+
+enum Filled {
+    Committed(Applied),
+    /// Rolled back, so these organisations' work is committed without waiting for it.
+    GaveWay { newcomers: Vec<OrgId> },
+}
 
 /// Applies `pieces` in order inside the transaction, pushing one reply each.
 async fn apply_pieces(

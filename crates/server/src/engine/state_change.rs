@@ -143,6 +143,6 @@ pub(crate) async fn apply_change(
         }
     }
     tx.update_incident(&incident).await?;
-    metrics::counter!("staunch_incident_changes_total", "change" => change.as_str()).increment(1);
+    context.counts.incident_changed(change.as_str());
     Ok(Ok(incident))
 }

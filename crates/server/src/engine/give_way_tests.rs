@@ -1,0 +1,131 @@
+//! The engine giving way: a transaction that finds another organisation's work arrived while
+//! it was being filled rolls back and lets that work commit first.
+
+use super::*;
+use staunch_domain::alert::SourceFormat;
+use staunch_domain::tenant::OrgSlug;
+use staunch_store::AlertFilter;
+use staunch_store_sqlite::{Durability, SqliteStore};
+use tokio::sync::oneshot::error::TryRecvError;
+
+const CONFIG: &str = "
+services:
+  - id: checkout
+organisations:
+  - id: quiet
+    services:
+      - id: latency
+";
+
+fn ingest(org: OrgId, service_id: &str, count: usize) -> Command {
+    let events = (0..count)
+        .map(|number| {
+            let body = format!(
+                r#"{{"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger","dedup_key":"{service_id}-{number}","payload":{{"summary":"s","source":"web","severity":"error"}}}}"#
+            );
+            let event = staunch_domain::ingest::pagerduty::parse_event(body.as_bytes()).expect("valid event");
+            let dedup_key = event.dedup_key.clone().expect("dedup key given");
+            event.into_alert_event(dedup_key)
+        })
+        .collect();
+    Command::Ingest { org, service_id: service_id.to_string(), format: SourceFormat::EventsV2, events, truncated_alerts: 0 }
+}
+
+type Answer = tokio::sync::oneshot::Receiver<Result<Reply, EngineError>>;
+
+fn request(command: Command) -> (Request, Answer) {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    (Request { command, audit: None, reply }, answer)
+}
+
+fn stored(answer: &mut Answer) -> Option<u32> {
+    match answer.try_recv() {
+        Ok(Ok(Reply::Ingested(receipt))) => Some(receipt.alerts_stored),
+        Ok(other) => panic!("unexpected answer {other:?}"),
+        Err(TryRecvError::Empty) => None,
+        Err(TryRecvError::Closed) => panic!("dropped without an answer"),
+    }
+}
+
+async fn alert_count(store: &dyn Store, org: OrgId, service_id: &str) -> usize {
+    let filter = AlertFilter { service_id: Some(service_id.into()), limit: 10_000, ..Default::default() };
+    store.alerts(org, &filter).await.expect("alerts read").len()
+}
+
+/// An engine on a fresh database with two organisations: the flooding one and the quiet one.
+struct TwoOrganisations {
+    store: Arc<dyn Store>,
+    engine: Engine,
+    handle: EngineHandle,
+    flooding: OrgId,
+    quiet: OrgId,
+    _directory: tempfile::TempDir,
+}
+
+async fn two_organisations() -> TwoOrganisations {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("staunch.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path.to_str().expect("utf-8"), Durability::Normal).await.expect("open"));
+    let mut config = staunch_config::parse_config(CONFIG, "test").expect("config");
+    let wanted: Vec<(OrgSlug, String)> =
+        config.organisations.iter().map(|organisation| (organisation.slug.clone(), organisation.name.clone())).collect();
+    let ids = store.ensure_organisations(&wanted).await.expect("organisations");
+    config.bind_org_ids(&wanted.into_iter().map(|(slug, _)| slug).zip(ids.iter().copied()).collect::<Vec<_>>());
+    let (outbox, _inbox) = crate::outbox::channel();
+    let (engine, handle) = super::engine(store.clone(), Arc::new(config), Arc::new(crate::clock::SystemClock), outbox);
+    TwoOrganisations { store, engine, handle, flooding: ids[0], quiet: ids[1], _directory: directory }
+}
+
+#[tokio::test]
+async fn a_quiet_organisation_waiting_when_a_transaction_starts_has_it_alone() {
+    let TwoOrganisations { store, mut engine, flooding, quiet, _directory, .. } = two_organisations().await;
+    let flood_events = 3 * BATCH_EVENTS_ALONE as usize;
+    let (flood, mut flood_answer) = request(ingest(flooding, "checkout", flood_events));
+    engine.enqueue(flood);
+    engine.run_transaction().await;
+    assert_eq!(alert_count(&*store, flooding, "checkout").await, BATCH_EVENTS_ALONE as usize);
+
+    let (quiet_request, mut quiet_answer) = request(ingest(quiet, "latency", 1));
+    engine.enqueue(quiet_request);
+    engine.run_transaction().await;
+    assert_eq!(stored(&mut quiet_answer), Some(1));
+    assert_eq!(alert_count(&*store, flooding, "checkout").await, BATCH_EVENTS_ALONE as usize, "none of the backlog rode along");
+
+    while !engine.queued.is_empty() {
+        engine.run_transaction().await;
+    }
+    assert_eq!(stored(&mut flood_answer), Some(flood_events as u32));
+}
+
+#[tokio::test]
+async fn a_flood_in_progress_gives_way_to_a_newcomer_and_loses_nothing() {
+    let TwoOrganisations { store, mut engine, handle, flooding, quiet, _directory } = two_organisations().await;
+
+    // The flood is queued before the transaction starts; the quiet organisation's alert is
+    // on the channel, so the engine finds it after applying the flood's first slice.
+    let (flood, mut flood_answer) = request(ingest(flooding, "checkout", 4 * slices::SLICE_EVENTS));
+    engine.enqueue(flood);
+    let (quiet_request, mut quiet_answer) = request(ingest(quiet, "latency", 1));
+    handle.sender.try_send(quiet_request).expect("room on the channel");
+
+    engine.run_transaction().await;
+    assert_eq!(stored(&mut quiet_answer), Some(1), "the newcomer is committed by the first transaction");
+    assert_eq!(stored(&mut flood_answer), None, "the flood is not answered before it is committed");
+    assert_eq!(alert_count(&*store, quiet, "latency").await, 1);
+    assert_eq!(alert_count(&*store, flooding, "checkout").await, 0, "the flood's first slice was rolled back");
+    assert_eq!(engine.queued.len(), 4, "all four of the flood's slices wait again");
+
+    // Work that gave way once does not give way again: a newcomer arriving now joins it.
+    let (second_quiet, mut second_answer) = request(ingest(quiet, "latency", 2));
+    handle.sender.try_send(second_quiet).expect("room on the channel");
+    engine.run_transaction().await;
+    assert_eq!(alert_count(&*store, flooding, "checkout").await, slices::SLICE_EVENTS, "one slice, then the newcomer's");
+    assert_eq!(stored(&mut second_answer), Some(1), "latency-0 again is deduplicated, latency-1 is new");
+
+    while !engine.queued.is_empty() {
+        engine.run_transaction().await;
+    }
+    assert_eq!(stored(&mut flood_answer), Some((4 * slices::SLICE_EVENTS) as u32), "answered once, every alert stored");
+    assert_eq!(alert_count(&*store, flooding, "checkout").await, 4 * slices::SLICE_EVENTS);
+    assert_eq!(alert_count(&*store, quiet, "latency").await, 2);
+}
