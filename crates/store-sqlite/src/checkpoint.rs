@@ -109,7 +109,9 @@ mod tests {
         let directory = tempfile::tempdir().expect("temporary directory");
         let path = directory.path().join("wal.db");
         let writer = Connection::open(&path).expect("open");
-        writer.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; CREATE TABLE rows (body BLOB)").expect("schema");
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; CREATE TABLE rows (body BLOB)")
+            .expect("schema");
         let mut checkpointer = Checkpointer::start(&writer, &path).expect("start");
         // About 3 WAL pages a row: 200 rows a transaction, 150 transactions, some 90,000 pages
         // in all, over twenty times what the WAL may hold.

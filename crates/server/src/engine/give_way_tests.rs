@@ -2,7 +2,6 @@
 //! it was being filled rolls back and lets that work commit first.
 
 use super::*;
-use staunch_domain::alert::SourceFormat;
 use staunch_domain::tenant::OrgSlug;
 use staunch_store::AlertFilter;
 use staunch_store_sqlite::{Durability, SqliteStore};
@@ -18,17 +17,7 @@ organisations:
 ";
 
 fn ingest(org: OrgId, service_id: &str, count: usize) -> Command {
-    let events = (0..count)
-        .map(|number| {
-            let body = format!(
-                r#"{{"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger","dedup_key":"{service_id}-{number}","payload":{{"summary":"s","source":"web","severity":"error"}}}}"#
-            );
-            let event = staunch_domain::ingest::pagerduty::parse_event(body.as_bytes()).expect("valid event");
-            let dedup_key = event.dedup_key.clone().expect("dedup key given");
-            event.into_alert_event(dedup_key)
-        })
-        .collect();
-    Command::Ingest { org, service_id: service_id.to_string(), format: SourceFormat::EventsV2, events, truncated_alerts: 0 }
+    ingest_for_tests(org, service_id, count, 0)
 }
 
 type Answer = tokio::sync::oneshot::Receiver<Result<Reply, EngineError>>;
@@ -65,7 +54,8 @@ struct TwoOrganisations {
 async fn two_organisations() -> TwoOrganisations {
     let directory = tempfile::tempdir().expect("temporary directory");
     let path = directory.path().join("staunch.db");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path.to_str().expect("utf-8"), Durability::Normal).await.expect("open"));
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(path.to_str().expect("utf-8"), Durability::Normal).await.expect("open"));
     let mut config = staunch_config::parse_config(CONFIG, "test").expect("config");
     let wanted: Vec<(OrgSlug, String)> =
         config.organisations.iter().map(|organisation| (organisation.slug.clone(), organisation.name.clone())).collect();

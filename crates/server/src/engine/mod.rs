@@ -232,20 +232,27 @@ impl Engine {
     async fn run_transaction(&mut self) {
         let now = self.clock.now();
         let newly_waiting = self.queued.newly_waiting().to_vec();
-        let mut taken = Vec::new();
-        if !newly_waiting.is_empty() && self.queued.tenants() > newly_waiting.len() {
-            let outcome = self.fill_and_commit(now, &mut taken, Source::Newcomers(newly_waiting)).await;
-            return self.answer(taken, outcome);
-        }
-        let newcomers = match self.fill_and_commit(now, &mut taken, Source::Fair).await {
-            Ok(Filled::GaveWay { newcomers }) => newcomers,
-            outcome => return self.answer(taken, outcome),
+        let mut source = if !newly_waiting.is_empty() && self.queued.tenants() > newly_waiting.len() {
+            Source::Newcomers(newly_waiting)
+        } else {
+            Source::Fair
         };
-        metrics::counter!("staunch_engine_transactions_given_way_total").increment(1);
-        self.put_back(taken);
-        let mut taken = Vec::new();
-        let outcome = self.fill_and_commit(now, &mut taken, Source::Newcomers(newcomers)).await;
-        self.answer(taken, outcome);
+        // At most twice: a transaction of newcomers never gives way.
+        loop {
+            let started = std::time::Instant::now();
+            let mut taken = Vec::new();
+            let outcome = match self.fill_and_commit(now, &mut taken, source).await {
+                Ok(Filled::GaveWay { newcomers }) => {
+                    metrics::counter!("staunch_engine_transactions_given_way_total").increment(1);
+                    self.put_back(taken);
+                    source = Source::Newcomers(newcomers);
+                    continue;
+                }
+                Ok(Filled::Committed(applied)) => Ok(applied),
+                Err(error) => Err(error),
+            };
+            return self.answer(taken, outcome, started);
+        }
     }
 
     /// Returns work a rolled-back transaction had taken to the front of its organisations'
@@ -267,13 +274,12 @@ impl Engine {
     }
 
     /// Answers what a transaction took: with its replies once committed, else with the error.
-    fn answer(&mut self, taken: Vec<Envelope>, outcome: Result<Filled, StoreError>) {
+    fn answer(&mut self, taken: Vec<Envelope>, outcome: Result<Applied, StoreError>, started: std::time::Instant) {
         let size = taken.len();
+        metrics::histogram!("staunch_engine_batch_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("staunch_engine_batch_size").record(size as f64);
         match outcome {
-            Ok(Filled::GaveWay { .. }) => unreachable!("a transaction that gave way is put back, not answered"),
-            Ok(Filled::Committed((replies, handed_over, earliest_job, started))) => {
-                metrics::histogram!("staunch_engine_batch_seconds").record(started.elapsed().as_secs_f64());
-                metrics::histogram!("staunch_engine_batch_size").record(size as f64);
+            Ok((replies, handed_over, earliest_job)) => {
                 self.outbox.hand_over(handed_over);
                 self.jobs_scheduled(earliest_job);
                 debug_assert_eq!(replies.len(), taken.len(), "one reply per piece of work");
@@ -294,7 +300,6 @@ impl Engine {
     /// The body of `run_transaction`: everything it takes is pushed to `taken`, applied or not,
     /// so a failure answers all of it.
     async fn fill_and_commit(&mut self, now: Timestamp, taken: &mut Vec<Envelope>, source: Source) -> Result<Filled, StoreError> {
-        let started = std::time::Instant::now();
         let (config, noise) = (self.config.clone(), self.noise.clone());
         let mut tx = self.store.begin().await?;
         let mut context = commands::ApplyContext::new(&config, &noise, now);
@@ -337,7 +342,7 @@ impl Engine {
         timeline::flush(&mut *tx, &mut context).await?;
         tx.commit().await?;
         context.counts.report();
-        Ok(Filled::Committed((replies, context.handed_over, context.earliest_job, started)))
+        Ok(Filled::Committed((replies, context.handed_over, context.earliest_job)))
     }
 
     /// Takes one slice of each of `orgs` onto `taken`; returns where they begin.
@@ -417,8 +422,8 @@ impl Engine {
 }
 
 /// What a committed transaction produced: one reply per piece of work, the pages leased to
-/// this process's outbox, the earliest job it scheduled, and when it began.
-type Applied = (Vec<Reply>, Vec<staunch_store::Delivery>, Option<Timestamp>, std::time::Instant);
+/// this process's outbox, and the earliest job it scheduled.
+type Applied = (Vec<Reply>, Vec<staunch_store::Delivery>, Option<Timestamp>);
 
 /// Where a transaction takes its work from.
 enum Source {
@@ -431,7 +436,31 @@ enum Source {
 enum Filled {
     Committed(Applied),
     /// Rolled back, so these organisations' work is committed without waiting for it.
-    GaveWay { newcomers: Vec<OrgId> },
+    GaveWay {
+        newcomers: Vec<OrgId>,
+    },
+}
+
+/// An Events API v2 ingest command of `count` trigger events, dedup keys `{service_id}-{n}`.
+#[cfg(test)]
+fn ingest_for_tests(org: OrgId, service_id: &str, count: usize, truncated_alerts: u64) -> Command {
+    let events = (0..count)
+        .map(|number| {
+            let body = format!(
+                r#"{{"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger","dedup_key":"{service_id}-{number}","payload":{{"summary":"s","source":"web","severity":"error"}}}}"#
+            );
+            let event = staunch_domain::ingest::pagerduty::parse_event(body.as_bytes()).expect("valid event");
+            let dedup_key = event.dedup_key.clone().expect("dedup key given");
+            event.into_alert_event(dedup_key)
+        })
+        .collect();
+    Command::Ingest {
+        org,
+        service_id: service_id.to_string(),
+        format: staunch_domain::alert::SourceFormat::EventsV2,
+        events,
+        truncated_alerts,
+    }
 }
 
 /// Applies `pieces` in order inside the transaction, pushing one reply each.

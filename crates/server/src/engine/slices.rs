@@ -111,27 +111,10 @@ pub(super) fn cut(command: Command, sender: oneshot::Sender<Result<Reply, Engine
 #[cfg(test)]
 mod tests {
     use super::*;
-    use staunch_domain::alert::SourceFormat;
     use staunch_store::OrgId;
 
     fn ingest(event_count: usize) -> Command {
-        let events = (0..event_count)
-            .map(|number| {
-                let body = format!(
-                    r#"{{"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger","dedup_key":"d{number}","payload":{{"summary":"s","source":"web","severity":"error"}}}}"#
-                );
-                let event = staunch_domain::ingest::pagerduty::parse_event(body.as_bytes()).expect("valid event");
-                let dedup_key = event.dedup_key.clone().expect("dedup key given");
-                event.into_alert_event(dedup_key)
-            })
-            .collect();
-        Command::Ingest {
-            org: OrgId::DEFAULT,
-            service_id: "checkout".to_string(),
-            format: SourceFormat::EventsV2,
-            events,
-            truncated_alerts: 7,
-        }
+        super::super::ingest_for_tests(OrgId::DEFAULT, "checkout", event_count, 7)
     }
 
     fn receipt(stored: u32, opened: &[i64]) -> Result<Reply, EngineError> {
