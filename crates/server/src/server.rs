@@ -67,7 +67,8 @@ pub async fn serve(
     let prometheus = crate::signals::PrometheusSignals::from_config(&config);
     let engine = engine.with_language_model(llm.clone()).with_prometheus(prometheus.clone());
     let noise_models = engine.noise_models();
-    let engine_task = tokio::spawn(engine.run(stop_workers.subscribe()));
+    let engine_stopped = engine::start(engine, stop_workers.subscribe())
+        .map_err(|error| anyhow::anyhow!("cannot start the engine's thread: {error}"))?;
     let noise_worker = crate::noise::NoiseWorker {
         store: store.clone(),
         config: config.clone(),
@@ -153,7 +154,7 @@ pub async fn serve(
     let _ = heartbeat_task.await;
     let _ = rollback_task.await;
     let _ = telemetry_pruner_task.await;
-    let _ = engine_task.await;
+    let _ = engine_stopped.await;
     let _ = outbox_task.await;
     let _ = leader_task.await;
     if let Some(clock_task) = clock_task {

@@ -233,6 +233,10 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn writes_hold_the_calling_thread(&self) -> bool {
+        true
+    }
+
     async fn begin_export(&self) -> StoreResult<Box<dyn ExportSnapshot>> {
         let tx = self.pool.begin().await.map_err(backend)?;
         Ok(Box::new(crate::export::SqliteExport { tx }))

@@ -84,6 +84,12 @@ pub trait Store: Send + Sync + 'static {
     async fn schema_version(&self) -> StoreResult<i64>;
     /// `sqlite` or `postgres`, as an export names its source.
     fn backend_name(&self) -> &'static str;
+    /// Whether a write transaction runs its statements on the calling thread without yielding
+    /// (an embedded database), rather than awaiting another process. The engine, which owns
+    /// the writes, then runs on a thread of its own instead of one of the runtime's workers.
+    fn writes_hold_the_calling_thread(&self) -> bool {
+        false
+    }
     /// A read-only view of the whole database as of now, for `staunch export`: every page it
     /// returns comes from the same snapshot, whatever is written meanwhile.
     async fn begin_export(&self) -> StoreResult<Box<dyn ExportSnapshot>>;

@@ -117,6 +117,36 @@ pub struct Engine {
     prometheus: Option<crate::signals::PrometheusSignals>,
     /// Turns of the refreshes (see `INVESTIGATIONS_AT_ONCE`).
     investigation_turns: Arc<tokio::sync::Semaphore>,
+    /// The server's runtime, where refreshes run (the engine has a thread of its own, see
+    /// `start`).
+    runtime: tokio::runtime::Handle,
+}
+
+/// Starts the engine, which runs until `shutdown`; the receiver completes once it has stopped.
+///
+/// With SQLite the engine gets a thread of its own, with a single-threaded runtime. SQLite's
+/// writer runs on the thread that begins the transaction and never yields, so on the server's
+/// runtime the engine held one of its workers for every transaction (0.2–5 ms under a flood)
+/// while the requests queued on that worker waited; on its own thread it takes turns from the
+/// kernel's scheduler and the runtime's workers all serve HTTP. Under a sustained flood a quiet
+/// organisation's pages arrived sooner (`docs/benchmarks.md`, "the engine on a thread of its
+/// own"). PostgreSQL's statements are awaited I/O, so the engine holds no worker while they
+/// run, and each would cost one more wake-up from another thread: there it stays a task.
+pub fn start(engine: Engine, shutdown: broadcast::Receiver<()>) -> std::io::Result<tokio::sync::oneshot::Receiver<()>> {
+    let (stopped_sender, stopped) = tokio::sync::oneshot::channel::<()>();
+    if !engine.store.writes_hold_the_calling_thread() {
+        tokio::spawn(async move {
+            engine.run(shutdown).await;
+            let _ = stopped_sender.send(());
+        });
+        return Ok(stopped);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name("staunch-engine".into()).spawn(move || {
+        runtime.block_on(engine.run(shutdown));
+        let _ = stopped_sender.send(());
+    })?;
+    Ok(stopped)
 }
 
 pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxHandle) -> (Engine, EngineHandle) {
@@ -134,6 +164,7 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         language_model: None,
         prometheus: None,
         investigation_turns: Arc::new(tokio::sync::Semaphore::new(INVESTIGATIONS_AT_ONCE)),
+        runtime: tokio::runtime::Handle::current(),
     };
     (engine, EngineHandle { sender })
 }
@@ -175,10 +206,6 @@ impl Engine {
             self.receive_queued();
             if !self.queued.is_empty() {
                 self.run_transaction().await;
-                // A transaction on the SQLite writer runs without yielding, and the handlers
-                // it just answered were woken onto this worker thread, where no other thread
-                // may take the first of them: let them run before the next transaction.
-                tokio::task::yield_now().await;
             }
             if self.next_job_due_read_at.elapsed() >= JOB_POLL {
                 self.read_next_job_due().await;
@@ -406,7 +433,7 @@ impl Engine {
                 for claim in investigations {
                     let (store, clock, language_model) = (self.store.clone(), self.clock.clone(), self.language_model.clone());
                     let (prometheus, turns) = (self.prometheus.clone(), self.investigation_turns.clone());
-                    tokio::spawn(async move {
+                    self.runtime.spawn(async move {
                         let Ok(_turn) = turns.acquire_owned().await else { return };
                         let incident_id = claim.incident_id;
                         let refreshed = crate::investigation::refresh(store, clock, language_model, prometheus, claim);
