@@ -1,5 +1,6 @@
 //! The engine giving way: a transaction that finds another organisation's work arrived while
-//! it was being filled rolls back and lets that work commit first.
+//! it was being filled rolls back and lets that work commit first. Also where the engine runs
+//! with SQLite: on a thread of its own.
 
 use super::*;
 use staunch_domain::tenant::OrgSlug;
@@ -118,4 +119,28 @@ async fn a_flood_in_progress_gives_way_to_a_newcomer_and_loses_nothing() {
     assert_eq!(stored(&mut flood_answer), Some((4 * slices::SLICE_EVENTS) as u32), "answered once, every alert stored");
     assert_eq!(alert_count(&*store, flooding, "checkout").await, 4 * slices::SLICE_EVENTS);
     assert_eq!(alert_count(&*store, quiet, "latency").await, 2);
+}
+
+#[tokio::test]
+async fn with_sqlite_the_engine_answers_from_a_thread_of_its_own_until_shutdown() {
+    let TwoOrganisations { store, engine, handle, quiet, _directory, .. } = two_organisations().await;
+    let (shutdown_sender, shutdown) = broadcast::channel(1);
+    let stopped = start(engine, shutdown).expect("engine started");
+    let (quiet_request, answer) = request(ingest(quiet, "latency", 1));
+    handle.sender.send(quiet_request).await.expect("the engine is listening");
+    assert!(matches!(answer.await, Ok(Ok(Reply::Ingested(_)))), "answered after its commit");
+    #[cfg(target_os = "linux")]
+    assert!(threads_named("staunch-engine") >= 1, "no thread of its own");
+    shutdown_sender.send(()).expect("the engine is subscribed");
+    stopped.await.expect("the engine reports that it stopped");
+    assert_eq!(alert_count(&*store, quiet, "latency").await, 1);
+}
+
+#[cfg(target_os = "linux")]
+fn threads_named(name: &str) -> usize {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("this process's threads");
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
 }
