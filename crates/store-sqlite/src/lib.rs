@@ -22,6 +22,7 @@ mod runbook_runs;
 mod slo_buckets;
 mod telemetry;
 mod tx;
+mod wal_writes;
 mod writer;
 
 use sqlx::SqlitePool;

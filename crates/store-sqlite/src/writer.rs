@@ -134,7 +134,19 @@ fn extend_with_zeros(path: &Path, wanted: u64) -> std::io::Result<()> {
 fn connect(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<Connection> {
     // NO_MUTEX: the store's lock already makes sure one thread at a time uses it.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = Connection::open_with_flags(path, flags).map_err(backend)?;
+    // Gathering a commit's WAL writes needs the sync before the commit is published: only
+    // with full durability (see `wal_writes.rs`).
+    let connection = match durability {
+        Durability::Full => match crate::wal_writes::register() {
+            Ok(()) => Connection::open_with_flags_and_vfs(path, flags, crate::wal_writes::VFS_NAME),
+            Err(error) => {
+                tracing::warn!(%error, "wal writes are made one by one");
+                Connection::open_with_flags(path, flags)
+            }
+        },
+        Durability::Normal => Connection::open_with_flags(path, flags),
+    }
+    .map_err(backend)?;
     connection.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let synchronous = match durability {
