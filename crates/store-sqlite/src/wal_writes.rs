@@ -176,8 +176,8 @@ unsafe fn flush(pending: &mut Pending, inner: *mut ffi::sqlite3_file, methods: &
     count_write(0, 1);
     // SAFETY: `inner` is the parent's open file and the bytes outlive the call.
     let code = unsafe { inner_write(inner, pending.bytes.as_ptr().cast(), pending.bytes.len() as c_int, pending.offset) };
-    // Kept or not, these bytes are SQLite's to write again: an error fails the statement or
-    // the commit that caused the flush, and SQLite never assumes unsynced frames written.
+    // Dropped even on error: the error fails the statement or the commit that caused the
+    // flush, and SQLite writes those frames again in a later transaction.
     pending.bytes.clear();
     code
 }
