@@ -15,6 +15,7 @@
 //! this VFS (see `writer::connect`).
 
 use rusqlite::ffi;
+#[cfg(test)]
 use std::cell::Cell;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::sync::OnceLock;
@@ -27,6 +28,7 @@ pub(crate) const VFS_NAME: &CStr = c"staunch-wal-writes";
 /// commit; larger transactions write a buffer-full at a time.
 const BUFFER_BYTES: usize = 0x1ffff;
 
+#[cfg(test)]
 thread_local! {
     /// WAL writes SQLite asked for on this thread, and writes made to the file.
     static WRITES: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
@@ -38,12 +40,17 @@ pub(crate) fn write_counts() -> (u64, u64) {
     WRITES.with(Cell::get)
 }
 
+/// Counted for the tests only: this is on every WAL write.
+#[cfg(test)]
 fn count_write(asked: u64, made: u64) {
     WRITES.with(|writes| {
         let (asked_before, made_before) = writes.get();
         writes.set((asked_before + asked, made_before + made));
     });
 }
+
+#[cfg(not(test))]
+fn count_write(_asked: u64, _made: u64) {}
 
 /// Registers the VFS (once per process); an error says why it could not be.
 pub(crate) fn register() -> Result<(), String> {
@@ -172,14 +179,20 @@ unsafe fn flush(pending: &mut Pending, inner: *mut ffi::sqlite3_file, methods: &
     if pending.bytes.is_empty() {
         return ffi::SQLITE_OK;
     }
-    let Some(inner_write) = methods.xWrite else { return ffi::SQLITE_IOERR_WRITE };
-    count_write(0, 1);
-    // SAFETY: `inner` is the parent's open file and the bytes outlive the call.
-    let code = unsafe { inner_write(inner, pending.bytes.as_ptr().cast(), pending.bytes.len() as c_int, pending.offset) };
+    // SAFETY: `inner` is the parent's open file.
+    let code = unsafe { write_through(inner, methods, &pending.bytes, pending.offset) };
     // Dropped even on error: the error fails the statement or the commit that caused the
     // flush, and SQLite writes those frames again in a later transaction.
     pending.bytes.clear();
     code
+}
+
+/// Writes `bytes` at `offset` with the parent's method.
+unsafe fn write_through(inner: *mut ffi::sqlite3_file, methods: &ffi::sqlite3_io_methods, bytes: &[u8], offset: i64) -> c_int {
+    let Some(inner_write) = methods.xWrite else { return ffi::SQLITE_IOERR_WRITE };
+    count_write(0, 1);
+    // SAFETY: `inner` is the parent's open file and `bytes` outlives the call.
+    unsafe { inner_write(inner, bytes.as_ptr().cast(), bytes.len() as c_int, offset) }
 }
 
 unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, data: *const c_void, amount: c_int, offset: i64) -> c_int {
@@ -187,21 +200,19 @@ unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, data: *const c_void, am
     // SAFETY: see `parts`; SQLite's `data` holds `amount` bytes.
     unsafe {
         let (pending, inner, methods) = parts(file);
-        let length = amount.max(0) as usize;
+        let bytes = std::slice::from_raw_parts(data.cast::<u8>(), amount.max(0) as usize);
         let continues = !pending.bytes.is_empty() && offset == pending.offset + pending.bytes.len() as i64;
-        if !(continues && pending.bytes.len() + length <= BUFFER_BYTES) {
+        if !(continues && pending.bytes.len() + bytes.len() <= BUFFER_BYTES) {
             let code = flush(pending, inner, methods);
             if code != ffi::SQLITE_OK {
                 return code;
             }
-            if length > BUFFER_BYTES {
-                count_write(0, 1);
-                let Some(inner_write) = methods.xWrite else { return ffi::SQLITE_IOERR_WRITE };
-                return inner_write(inner, data, amount, offset);
+            if bytes.len() > BUFFER_BYTES {
+                return write_through(inner, methods, bytes, offset);
             }
             pending.offset = offset;
         }
-        pending.bytes.extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), length));
+        pending.bytes.extend_from_slice(bytes);
         ffi::SQLITE_OK
     }
 }
