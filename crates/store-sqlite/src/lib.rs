@@ -78,6 +78,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let path = options.get_filename().to_path_buf();
+        hold_sqlite_heap_under(SQLITE_SOFT_HEAP_LIMIT_BYTES);
         // Pinging an idle connection before handing it out costs a round trip to its thread per
         // read; a local file has no network connection to go stale.
         let pool = SqlitePoolOptions::new()
@@ -111,6 +112,38 @@ const WRITER_CACHE_KIB: &str = "-2048";
 const READER_CACHE_KIB: &str = "-512";
 const READER_CONNECTIONS: u32 = 3;
 
+/// What all of SQLite's connections in the process may hold on the heap before their page
+/// caches stop growing and reuse their oldest pages instead. The writer's and the readers'
+/// caches are sized to fit under it (3.5 MiB together), yet at the listing benchmark's peak,
+/// with the full-text job on the writer and listings on the readers, heaptrack found 6 of
+/// SQLite's 9.9 MiB in page-cache pages; with the limit, glibc's heap (SQLite's) peaked at
+/// 6–7 MiB instead of 11–12 (`docs/benchmarks.md`, "Memory, step by step"). A page no cache
+/// holds is one `pread` away in the OS page cache.
+const SQLITE_SOFT_HEAP_LIMIT_BYTES: i64 = 4 << 20;
+
+/// Sets SQLite's soft heap limit, which is process-wide: every store opened shares it.
+fn hold_sqlite_heap_under(bytes: i64) {
+    // SAFETY: sets one integer in SQLite's global memory statistics, under SQLite's own mutex;
+    // the writer (rusqlite) and the readers (sqlx) link the same library.
+    unsafe { rusqlite::ffi::sqlite3_soft_heap_limit64(bytes) };
+}
+
 pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opening_a_store_holds_sqlites_heap_under_the_soft_limit() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let path = directory.path().join("staunch.db");
+        let store = SqliteStore::open(path.to_str().expect("utf-8"), Durability::Full).await.expect("open");
+        // SAFETY: a negative argument only reads the limit.
+        let limit = unsafe { rusqlite::ffi::sqlite3_soft_heap_limit64(-1) };
+        assert_eq!(limit, SQLITE_SOFT_HEAP_LIMIT_BYTES);
+        store.close().await;
+    }
 }

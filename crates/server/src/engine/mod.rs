@@ -41,11 +41,6 @@ const FAIR_QUANTUM: u64 = 32;
 /// Commands taken off the channel into the fair queue at most; beyond this, senders wait
 /// on the channel (backpressure).
 const MAX_QUEUED: usize = 8192;
-/// Investigation refreshes computed at once. They read a lot and rank on the CPU; one at a
-/// time leaves the other core and the other reading connections to the API and the pages,
-/// and a burst of incidents (a flood opens hundreds) is worked through in order instead of
-/// all at once.
-const INVESTIGATIONS_AT_ONCE: usize = 1;
 /// How often the engine re-reads when the next job is due. Jobs it schedules itself it knows
 /// of at once; the re-read finds jobs other processes scheduled (replicas sharing a database).
 const JOB_POLL: Duration = Duration::from_millis(250);
@@ -115,8 +110,9 @@ pub struct Engine {
     language_model: Option<crate::llm::LanguageModel>,
     /// Read by investigation refreshes when `telemetry.prometheus` is set.
     prometheus: Option<crate::signals::PrometheusSignals>,
-    /// Turns of the refreshes (see `INVESTIGATIONS_AT_ONCE`).
-    investigation_turns: Arc<tokio::sync::Semaphore>,
+    /// Claimed investigations waiting for their refresh; started with the first claim, once
+    /// the language model and Prometheus are set.
+    refreshes: Option<crate::investigation::RefreshQueue>,
     /// The server's runtime, where refreshes run (the engine has a thread of its own, see
     /// `start`).
     runtime: tokio::runtime::Handle,
@@ -163,7 +159,7 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         noise: crate::noise::NoiseModels::default(),
         language_model: None,
         prometheus: None,
-        investigation_turns: Arc::new(tokio::sync::Semaphore::new(INVESTIGATIONS_AT_ONCE)),
+        refreshes: None,
         runtime: tokio::runtime::Handle::current(),
     };
     (engine, EngineHandle { sender })
@@ -431,20 +427,23 @@ impl Engine {
                 self.outbox.hand_over(handed_over);
                 self.jobs_scheduled(earliest_job);
                 for claim in investigations {
-                    let (store, clock, language_model) = (self.store.clone(), self.clock.clone(), self.language_model.clone());
-                    let (prometheus, turns) = (self.prometheus.clone(), self.investigation_turns.clone());
-                    self.runtime.spawn(async move {
-                        let Ok(_turn) = turns.acquire_owned().await else { return };
-                        let incident_id = claim.incident_id;
-                        let refreshed = crate::investigation::refresh(store, clock, language_model, prometheus, claim);
-                        if let Err(error) = refreshed.await {
-                            tracing::warn!(%error, incident_id, "investigation not stored; it runs again when its lease ends");
-                        }
-                    });
+                    self.refresh_queue().push(claim);
                 }
             }
             Err(error) => tracing::error!(%error, "job batch rolled back; it will be retried"),
         }
+    }
+
+    fn refresh_queue(&mut self) -> &crate::investigation::RefreshQueue {
+        self.refreshes.get_or_insert_with(|| {
+            crate::investigation::RefreshQueue::start(
+                &self.runtime,
+                self.store.clone(),
+                self.clock.clone(),
+                self.language_model.clone(),
+                self.prometheus.clone(),
+            )
+        })
     }
 }
 

@@ -98,6 +98,61 @@ const TEXTS_AT_CLAIM: u32 = 16;
 /// Texts added per transaction after the claim, so other writers get the writer in between.
 const TEXTS_PER_TRANSACTION: u32 = 32;
 
+/// Claimed investigations waiting for their refresh, computed one at a time in the order
+/// they were claimed.
+///
+/// Refreshes read a lot and rank on the CPU; one at a time leaves the other core and the
+/// other reading connections to the API and the pages, and a burst of incidents (a flood
+/// opens hundreds) is worked through in order instead of all at once. A waiting claim is a
+/// few words in a queue, not a task holding a refresh's whole state: with 1,000 incidents
+/// waiting, tasks had held 2.4 MiB (`docs/benchmarks.md`, "Memory, step by step").
+pub(crate) struct RefreshQueue {
+    sender: tokio::sync::mpsc::UnboundedSender<Claim>,
+}
+
+impl RefreshQueue {
+    /// Starts the task that refreshes queued claims on `runtime`. It stops once the queue is
+    /// dropped; claims still queued then are run again when their lease jobs come due.
+    pub(crate) fn start(
+        runtime: &tokio::runtime::Handle,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn crate::clock::Clock>,
+        language_model: Option<crate::llm::LanguageModel>,
+        prometheus: Option<crate::signals::PrometheusSignals>,
+    ) -> RefreshQueue {
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Claim>();
+        runtime.spawn(async move {
+            while let Some(claim) = receiver.recv().await {
+                if receiver.is_closed() {
+                    break;
+                }
+                let incident_id = claim.incident_id;
+                // A task of its own, so a refresh that panics ends only itself, not the queue.
+                let refreshed =
+                    tokio::spawn(refresh(store.clone(), clock.clone(), language_model.clone(), prometheus.clone(), claim));
+                match refreshed.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, incident_id, "investigation not stored; it runs again when its lease ends")
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, incident_id, "investigation refresh failed; it runs again when its lease ends")
+                    }
+                }
+            }
+        });
+        RefreshQueue { sender }
+    }
+
+    pub(crate) fn push(&self, claim: Claim) {
+        // The task ends only when this queue is dropped or the runtime stops; either way the
+        // lease job runs the investigation again.
+        if let Err(error) = self.sender.send(claim) {
+            tracing::warn!(incident_id = error.0.incident_id, "investigation queue stopped; it runs again when its lease ends");
+        }
+    }
+}
+
 /// What the engine's claim of an `investigate` job hands to [`refresh`].
 pub(crate) struct Claim {
     pub org: OrgId,
