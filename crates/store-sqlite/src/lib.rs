@@ -116,9 +116,9 @@ const READER_CONNECTIONS: u32 = 3;
 /// caches stop growing and reuse their oldest pages instead. The writer's and the readers'
 /// caches are sized to fit under it (3.5 MiB together), yet at the listing benchmark's peak,
 /// with the full-text job on the writer and listings on the readers, heaptrack found 6 of
-/// SQLite's 9.9 MiB in page-cache pages; with the limit, glibc's heap (SQLite's) peaked at
-/// 6–7 MiB instead of 11–12 (`docs/benchmarks.md`, "Memory, step by step"). A page no cache
-/// holds is one `pread` away in the OS page cache.
+/// SQLite's 9.9 MiB in page-cache pages; with the limit, glibc's heap (SQLite's) was about
+/// 7 MiB at the peak instead of 11–12 (`docs/benchmarks.md`, "Memory, step by step"). A page
+/// no cache holds is one `pread` away in the OS page cache.
 const SQLITE_SOFT_HEAP_LIMIT_BYTES: i64 = 4 << 20;
 
 /// Sets SQLite's soft heap limit, which is process-wide: every store opened shares it.
