@@ -35,8 +35,8 @@ impl ColumnReader for Columns<'_> {
     fn boolean(&self, column: &str) -> StoreResult<bool> {
         self.get(column)
     }
-    fn json(&self, column: &str) -> StoreResult<serde_json::Value> {
-        let Json(value): Json<serde_json::Value> = self.get(column)?;
+    fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        let Json(value): Json<T> = self.get(column)?;
         Ok(value)
     }
 }

@@ -15,8 +15,7 @@ fn read(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ActionItem> {
 
 pub(crate) async fn list(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<ActionItem>> {
     let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND incident_id = ? ORDER BY id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(incident_id).fetch_all(pool).await.map_err(backend)?;
-    rows.iter().map(read).collect()
+    crate::codec::decode_each(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(incident_id).fetch(pool), read).await
 }
 
 pub(crate) async fn one(pool: &SqlitePool, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {

@@ -21,8 +21,7 @@ pub(crate) async fn for_incident(pool: &SqlitePool, org: OrgId, incident_id: i64
 
 pub(crate) async fn pending(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<DeployLink>> {
     let sql = format!("SELECT {DEPLOY_LINK_COLUMNS} FROM deploy_links WHERE rollback_state = 'pending' ORDER BY id LIMIT ?");
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(i64::from(limit)).fetch_all(pool).await.map_err(backend)?;
-    rows.iter().map(link).collect()
+    crate::codec::decode_each(sqlx::query(AssertSqlSafe(sql)).bind(i64::from(limit)).fetch(pool), link).await
 }
 
 pub(crate) fn recent_changes(

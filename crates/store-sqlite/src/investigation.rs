@@ -13,8 +13,7 @@ use staunch_store::*;
 const CATALOG: &str = "SELECT entity FROM catalog_entities WHERE org_id = ? ORDER BY entity_ref";
 
 pub(crate) async fn catalog(pool: &SqlitePool, org: OrgId) -> StoreResult<Vec<CatalogEntity>> {
-    let rows = sqlx::query(CATALOG).bind(org.0).fetch_all(pool).await.map_err(backend)?;
-    rows.iter().map(|row| codec::catalog_entity(&Columns(row))).collect()
+    crate::codec::decode_each(sqlx::query(CATALOG).bind(org.0).fetch(pool), |row| codec::catalog_entity(&Columns(row))).await
 }
 
 /// [`catalog`] inside the write transaction.
@@ -86,15 +85,11 @@ pub(crate) async fn changes_between(
         "SELECT {CHANGE_EVENT_COLUMNS} FROM change_events INDEXED BY change_events_by_at \
          WHERE org_id = ? AND at >= ? AND at <= ? ORDER BY at DESC, id DESC LIMIT ?"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(org.0)
-        .bind(micros(from))
-        .bind(micros(until))
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
-    rows.iter().map(|row| codec::change_event(&Columns(row))).collect()
+    crate::codec::decode_each(
+        sqlx::query(AssertSqlSafe(sql)).bind(org.0).bind(micros(from)).bind(micros(until)).bind(i64::from(limit)).fetch(pool),
+        |row| codec::change_event(&Columns(row)),
+    )
+    .await
 }
 
 /// [`words_worth_searching`], with each word's share counted by `incident_search_vocab` (over
@@ -146,16 +141,13 @@ pub(crate) async fn similar(pool: &SqlitePool, org: OrgId, query: &SimilarIncide
     .bind(micros(query.before))
     .bind(query.exclude_incident.unwrap_or(-1))
     .bind(i64::from(query.limit))
-    .fetch_all(pool)
+    .fetch(pool);
+    crate::codec::decode_each(rows, |row| {
+        let incident_id: i64 = row.try_get("incident_id").map_err(backend)?;
+        let best: f64 = row.try_get("best").map_err(backend)?;
+        Ok(SimilarIncidentHit { incident_id, score: -best })
+    })
     .await
-    .map_err(backend)?;
-    rows.iter()
-        .map(|row| {
-            let incident_id: i64 = row.try_get("incident_id").map_err(backend)?;
-            let best: f64 = row.try_get("best").map_err(backend)?;
-            Ok(SimilarIncidentHit { incident_id, score: -best })
-        })
-        .collect()
 }
 
 /// An incident's title and the texts of its first alerts not yet in `incident_search_texts`,

@@ -37,26 +37,24 @@ pub(crate) async fn noise_history(
     .bind(micros(since))
     .bind(micros(before))
     .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(backend)?;
-    let mut history: Vec<HistoricalAlert> =
-        rows.iter().map(|row| codec::historical_alert(&Columns(row))).collect::<StoreResult<_>>()?;
+    .fetch(pool);
+    let mut history = crate::codec::decode_each(rows, |row| codec::historical_alert(&Columns(row))).await?;
     history.reverse();
     Ok(history)
 }
 
 pub(crate) async fn exchanges(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<LlmExchange>> {
-    let rows = sqlx::query(
-        "SELECT id, org_id, incident_id, purpose, provider, model, prompt, response, error, started_at, finished_at \
+    crate::codec::decode_each(
+        sqlx::query(
+            "SELECT id, org_id, incident_id, purpose, provider, model, prompt, response, error, started_at, finished_at \
          FROM llm_exchanges WHERE org_id = ? AND incident_id = ? ORDER BY id",
+        )
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch(pool),
+        |row| codec::llm_exchange(&Columns(row)),
     )
-    .bind(org.0)
-    .bind(incident_id)
-    .fetch_all(pool)
     .await
-    .map_err(backend)?;
-    rows.iter().map(|row| codec::llm_exchange(&Columns(row))).collect()
 }
 
 pub(crate) fn insert_exchange(connection: &rusqlite::Connection, exchange: &NewLlmExchange) -> StoreResult<i64> {

@@ -57,8 +57,7 @@ impl Store for SqliteStore {
             query.push(")");
         }
         query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
-        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
-        codec::collect(rows, codec::incident)
+        codec::decode_each(query.build().fetch(&self.pool), codec::incident).await
     }
 
     async fn alert(&self, org: OrgId, alert_id: i64) -> StoreResult<Option<Alert>> {
@@ -84,28 +83,27 @@ impl Store for SqliteStore {
             query.push(" AND id < ").push_bind(before_id);
         }
         query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
-        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
-        codec::collect(rows, codec::alert)
+        codec::decode_each(query.build().fetch(&self.pool), codec::alert).await
     }
 
     async fn timeline(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<TimelineEntry>> {
-        let rows = sqlx::query(
-            "SELECT id, org_id, incident_id, at, actor_kind, actor_id, kind, data FROM timeline \
+        codec::decode_each(
+            sqlx::query(
+                "SELECT id, org_id, incident_id, at, actor_kind, actor_id, kind, data FROM timeline \
              WHERE org_id = ? AND incident_id = ? ORDER BY id",
+            )
+            .bind(org.0)
+            .bind(incident_id)
+            .fetch(&self.pool),
+            codec::timeline_entry,
         )
-        .bind(org.0)
-        .bind(incident_id)
-        .fetch_all(&self.pool)
         .await
-        .map_err(backend)?;
-        codec::collect(rows, codec::timeline_entry)
     }
 
     async fn deliveries(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<Delivery>> {
         let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE org_id = "));
         query.push_bind(org.0).push(" AND incident_id = ").push_bind(incident_id).push(" ORDER BY id");
-        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
-        codec::collect(rows, codec::delivery)
+        codec::decode_each(query.build().fetch(&self.pool), codec::delivery).await
     }
 
     async fn change_events(&self, org: OrgId, service_id: Option<&str>, limit: u32) -> StoreResult<Vec<ChangeEvent>> {
@@ -117,33 +115,34 @@ impl Store for SqliteStore {
             query.push(" AND service_id = ").push_bind(service_id.to_string());
         }
         query.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(page_size(limit));
-        let rows = query.build().fetch_all(&self.pool).await.map_err(backend)?;
-        codec::collect(rows, codec::change_event)
+        codec::decode_each(query.build().fetch(&self.pool), codec::change_event).await
     }
 
     async fn silences(&self, org: OrgId) -> StoreResult<Vec<Silence>> {
-        let rows = sqlx::query(
-            "SELECT id, org_id, matchers, starts_at, ends_at, created_by, comment FROM silences WHERE org_id = ? ORDER BY id",
+        codec::decode_each(
+            sqlx::query(
+                "SELECT id, org_id, matchers, starts_at, ends_at, created_by, comment FROM silences WHERE org_id = ? ORDER BY id",
+            )
+            .bind(org.0)
+            .fetch(&self.pool),
+            codec::silence,
         )
-        .bind(org.0)
-        .fetch_all(&self.pool)
         .await
-        .map_err(backend)?;
-        codec::collect(rows, codec::silence)
     }
 
     async fn audit_log(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT id, org_id, at, actor_kind, actor_id, origin, action, target, details FROM audit_log \
+        codec::decode_each(
+            sqlx::query(
+                "SELECT id, org_id, at, actor_kind, actor_id, origin, action, target, details FROM audit_log \
              WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            )
+            .bind(org.0)
+            .bind(filter.before_id.unwrap_or(i64::MAX))
+            .bind(page_size(filter.limit))
+            .fetch(&self.pool),
+            codec::audit_entry,
         )
-        .bind(org.0)
-        .bind(filter.before_id.unwrap_or(i64::MAX))
-        .bind(page_size(filter.limit))
-        .fetch_all(&self.pool)
         .await
-        .map_err(backend)?;
-        codec::collect(rows, codec::audit_entry)
     }
 
     async fn ensure_organisations(&self, organisations: &[(OrgSlug, String)]) -> StoreResult<Vec<OrgId>> {

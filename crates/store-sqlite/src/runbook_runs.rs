@@ -17,15 +17,16 @@ fn run(row: &SqliteRow) -> StoreResult<RunbookRun> {
 }
 
 pub(crate) async fn for_incident(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM runbook_runs WHERE org_id = ? AND incident_id = ? ORDER BY id"
-    )))
-    .bind(org.0)
-    .bind(incident_id)
-    .fetch_all(pool)
+    crate::codec::decode_each(
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM runbook_runs WHERE org_id = ? AND incident_id = ? ORDER BY id"
+        )))
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch(pool),
+        run,
+    )
     .await
-    .map_err(backend)?;
-    rows.iter().map(run).collect()
 }
 
 const ONE: &str = "WHERE org_id = ? AND id = ?";
@@ -51,30 +52,32 @@ pub(crate) fn one_in(connection: &rusqlite::Connection, org: OrgId, run_id: i64)
 }
 
 pub(crate) async fn active(pool: &SqlitePool) -> StoreResult<Vec<RunbookRun>> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM runbook_runs WHERE state IN ('running', 'undoing') ORDER BY id"
-    )))
-    .fetch_all(pool)
+    crate::codec::decode_each(
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM runbook_runs WHERE state IN ('running', 'undoing') ORDER BY id"
+        )))
+        .fetch(pool),
+        run,
+    )
     .await
-    .map_err(backend)?;
-    rows.iter().map(run).collect()
 }
 
 pub(crate) async fn outcomes(pool: &SqlitePool, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>> {
-    let rows = sqlx::query(
-        "SELECT r.symptom AS symptom, r.runbook AS runbook, COUNT(*) AS attempts, \
+    crate::codec::decode_each(
+        sqlx::query(
+            "SELECT r.symptom AS symptom, r.runbook AS runbook, COUNT(*) AS attempts, \
          SUM(CASE WHEN r.state = 'recovered' OR (r.state = 'finished' AND i.state IN ('mitigated', 'resolved')) \
          THEN 1 ELSE 0 END) AS successes \
          FROM runbook_runs r JOIN incidents i ON i.id = r.incident_id AND i.org_id = r.org_id \
          WHERE r.org_id = ? AND r.dry_run = 0 AND r.symptom IS NOT NULL \
          AND r.state IN ('recovered', 'finished', 'failed', 'interrupted', 'undone') \
          GROUP BY r.symptom, r.runbook ORDER BY r.symptom, r.runbook",
+        )
+        .bind(org.0)
+        .fetch(pool),
+        |row| codec::runbook_outcomes(&Columns(row)),
     )
-    .bind(org.0)
-    .fetch_all(pool)
     .await
-    .map_err(backend)?;
-    rows.iter().map(|row| codec::runbook_outcomes(&Columns(row))).collect()
 }
 
 pub(crate) fn insert(connection: &rusqlite::Connection, new: &NewRunbookRun) -> StoreResult<i64> {

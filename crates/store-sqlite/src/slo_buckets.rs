@@ -16,21 +16,18 @@ pub(crate) async fn read(pool: &SqlitePool, org: OrgId, slo_id: &str, from: Time
     .bind(org.0)
     .bind(slo_id)
     .bind(micros(SloBucket::minute_start(from)))
-    .fetch_all(pool)
-    .await
-    .map_err(backend)?;
-    rows.iter()
-        .map(|row| {
-            let minute: i64 = row.try_get("minute_start").map_err(backend)?;
-            let good: i64 = row.try_get("good").map_err(backend)?;
-            let total: i64 = row.try_get("total").map_err(backend)?;
-            Ok(SloBucket {
-                minute: Timestamp::from_microsecond(minute).map_err(|error| StoreError::Corrupt(error.to_string()))?,
-                good: good.max(0) as u64,
-                total: total.max(0) as u64,
-            })
+    .fetch(pool);
+    crate::codec::decode_each(rows, |row| {
+        let minute: i64 = row.try_get("minute_start").map_err(backend)?;
+        let good: i64 = row.try_get("good").map_err(backend)?;
+        let total: i64 = row.try_get("total").map_err(backend)?;
+        Ok(SloBucket {
+            minute: Timestamp::from_microsecond(minute).map_err(|error| StoreError::Corrupt(error.to_string()))?,
+            good: good.max(0) as u64,
+            total: total.max(0) as u64,
         })
-        .collect()
+    })
+    .await
 }
 
 pub(crate) fn add(connection: &rusqlite::Connection, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {

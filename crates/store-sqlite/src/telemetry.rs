@@ -19,79 +19,73 @@ fn window_clause(time: &str) -> String {
     WINDOW_AND_SERVICES.replace("{time}", time)
 }
 
-async fn fetch(
+async fn fetch<T>(
     pool: &SqlitePool,
     columns: &str,
     table: &str,
     time: &str,
     org: OrgId,
     query: &TelemetryQuery,
-) -> StoreResult<Vec<SqliteRow>> {
+    decode: impl Fn(&SqliteRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
     let sql = format!("SELECT {columns} FROM {table} WHERE {}", window_clause(time));
     let services = serde_json::to_string(&query.services).unwrap_or_else(|_| "[]".into());
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(org.0)
         .bind(micros(query.from))
         .bind(micros(query.to))
         .bind(query.services.len() as i64)
         .bind(services)
         .bind(i64::from(query.limit))
-        .fetch_all(pool)
-        .await
-        .map_err(backend)
+        .fetch(pool);
+    crate::codec::decode_each(rows, decode).await
 }
 
 pub(crate) async fn logs(pool: &SqlitePool, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<LogLine>> {
-    let rows = fetch(pool, "service, at, level, message, pod, attributes", "telemetry_logs", "at", org, query).await?;
-    rows.iter()
-        .map(|row| {
-            let attributes: Option<String> = row.try_get("attributes").map_err(backend)?;
-            let attributes = attributes.map(|text| serde_json::from_str(&text)).transpose().map_err(backend)?;
-            Ok(LogLine {
-                service: row.try_get("service").map_err(backend)?,
-                at: timestamp_from_micros(row.try_get("at").map_err(backend)?)?,
-                level: row.try_get("level").map_err(backend)?,
-                message: row.try_get("message").map_err(backend)?,
-                pod: row.try_get("pod").map_err(backend)?,
-                attributes: attributes_from_json(attributes)?,
-            })
+    fetch(pool, "service, at, level, message, pod, attributes", "telemetry_logs", "at", org, query, |row| {
+        let attributes: Option<String> = row.try_get("attributes").map_err(backend)?;
+        let attributes = attributes.map(|text| serde_json::from_str(&text)).transpose().map_err(backend)?;
+        Ok(LogLine {
+            service: row.try_get("service").map_err(backend)?,
+            at: timestamp_from_micros(row.try_get("at").map_err(backend)?)?,
+            level: row.try_get("level").map_err(backend)?,
+            message: row.try_get("message").map_err(backend)?,
+            pod: row.try_get("pod").map_err(backend)?,
+            attributes: attributes_from_json(attributes)?,
         })
-        .collect()
+    })
+    .await
 }
 
 pub(crate) async fn spans(pool: &SqlitePool, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<Span>> {
     let columns = "trace_id, span_id, parent_span_id, service, operation, start_at, duration_ms, status";
-    let rows = fetch(pool, columns, "telemetry_spans", "start_at", org, query).await?;
-    rows.iter()
-        .map(|row| {
-            let status: String = row.try_get("status").map_err(backend)?;
-            Ok(Span {
-                trace_id: row.try_get("trace_id").map_err(backend)?,
-                span_id: row.try_get("span_id").map_err(backend)?,
-                parent_span_id: row.try_get("parent_span_id").map_err(backend)?,
-                service: row.try_get("service").map_err(backend)?,
-                operation: row.try_get("operation").map_err(backend)?,
-                start: timestamp_from_micros(row.try_get("start_at").map_err(backend)?)?,
-                duration_ms: row.try_get("duration_ms").map_err(backend)?,
-                status: span_status(&status)?,
-            })
+    fetch(pool, columns, "telemetry_spans", "start_at", org, query, |row| {
+        let status: String = row.try_get("status").map_err(backend)?;
+        Ok(Span {
+            trace_id: row.try_get("trace_id").map_err(backend)?,
+            span_id: row.try_get("span_id").map_err(backend)?,
+            parent_span_id: row.try_get("parent_span_id").map_err(backend)?,
+            service: row.try_get("service").map_err(backend)?,
+            operation: row.try_get("operation").map_err(backend)?,
+            start: timestamp_from_micros(row.try_get("start_at").map_err(backend)?)?,
+            duration_ms: row.try_get("duration_ms").map_err(backend)?,
+            status: span_status(&status)?,
         })
-        .collect()
+    })
+    .await
 }
 
 pub(crate) async fn metrics(pool: &SqlitePool, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<MetricPoint>> {
-    let rows = fetch(pool, "service, name, at, value, pod", "telemetry_metrics", "at", org, query).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(MetricPoint {
-                service: row.try_get("service").map_err(backend)?,
-                name: row.try_get("name").map_err(backend)?,
-                at: timestamp_from_micros(row.try_get("at").map_err(backend)?)?,
-                value: row.try_get("value").map_err(backend)?,
-                pod: row.try_get("pod").map_err(backend)?,
-            })
+    fetch(pool, "service, name, at, value, pod", "telemetry_metrics", "at", org, query, |row| {
+        Ok(MetricPoint {
+            service: row.try_get("service").map_err(backend)?,
+            name: row.try_get("name").map_err(backend)?,
+            at: timestamp_from_micros(row.try_get("at").map_err(backend)?)?,
+            value: row.try_get("value").map_err(backend)?,
+            pod: row.try_get("pod").map_err(backend)?,
         })
-        .collect()
+    })
+    .await
 }
 
 pub(crate) fn insert_logs(connection: &rusqlite::Connection, org: OrgId, lines: &[LogLine]) -> StoreResult<()> {

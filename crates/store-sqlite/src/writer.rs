@@ -328,14 +328,17 @@ impl Row {
         T::column_result(ValueRef::from(value)).map_err(|error| StoreError::Corrupt(format!("column {index}: {error}")))
     }
 
-    fn named<T: FromSql>(&self, column: &str) -> StoreResult<T> {
+    fn value(&self, column: &str) -> StoreResult<ValueRef<'_>> {
         let index = self
             .names
             .iter()
             .position(|name| name == column)
             .ok_or_else(|| StoreError::Backend(format!("no column {column}")))?;
-        let value = ValueRef::from(&self.values[index]);
-        T::column_result(value).map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
+        Ok(ValueRef::from(&self.values[index]))
+    }
+
+    fn named<T: FromSql>(&self, column: &str) -> StoreResult<T> {
+        T::column_result(self.value(column)?).map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
     }
 }
 
@@ -356,8 +359,9 @@ impl ColumnReader for Row {
         self.named(column)
     }
     /// JSON columns are TEXT in SQLite.
-    fn json(&self, column: &str) -> StoreResult<serde_json::Value> {
-        crate::codec::json_column(&self.named::<String>(column)?, column)
+    fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        let text = self.value(column)?.as_str().map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))?;
+        crate::codec::json_column(text, column)
     }
 }
 

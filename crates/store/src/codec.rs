@@ -17,8 +17,9 @@ pub trait ColumnReader {
     fn text(&self, column: &str) -> StoreResult<String>;
     fn optional_text(&self, column: &str) -> StoreResult<Option<String>>;
     fn boolean(&self, column: &str) -> StoreResult<bool>;
-    /// A JSON column, whatever the backend stores it as (TEXT, JSONB).
-    fn json(&self, column: &str) -> StoreResult<serde_json::Value>;
+    /// A JSON column, whatever the backend stores it as (TEXT, JSONB), read straight into `T`
+    /// (not through a `serde_json::Value` first: listings read five such columns a row).
+    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T>;
 }
 
 /// Instants are stored as microseconds since the Unix epoch, in every backend.
@@ -48,8 +49,9 @@ fn optional_timestamp<R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreR
 }
 
 /// A JSON column that does not fit its record is corrupt data, named by column.
-fn json<T: DeserializeOwned, R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreResult<T> {
-    serde_json::from_value(row.json(column)?).map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
+/// A JSON column that does not hold a `T` is corrupt data, named by column.
+pub fn corrupt_json(column: &str, error: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("column {column}: {error}"))
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -78,11 +80,11 @@ pub fn alert<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Alert> {
         firing: row.boolean("firing")?,
         summary: row.text("summary")?,
         severity: severity(&row.text("severity")?)?,
-        labels: json(row, "labels")?,
-        annotations: json(row, "annotations")?,
-        details: json(row, "details")?,
-        links: json(row, "links")?,
-        images: json(row, "images")?,
+        labels: row.json("labels")?,
+        annotations: row.json("annotations")?,
+        details: row.json("details")?,
+        links: row.json("links")?,
+        images: row.json("images")?,
         format: source_format(&row.text("format")?)?,
         incident_id: row.optional_int("incident_id")?,
         silenced_by: row.optional_int("silenced_by")?,
@@ -126,7 +128,7 @@ pub fn timeline_entry<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Timeline
         at: timestamp(row, "at")?,
         actor: Actor { kind: row.text("actor_kind")?, id: row.text("actor_id")? },
         kind: row.text("kind")?,
-        data: json(row, "data")?,
+        data: row.json("data")?,
     })
 }
 
@@ -138,7 +140,7 @@ pub fn job<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Job> {
         kind: JobKind::parse(&kind).ok_or_else(|| corrupt("job kind", &kind))?,
         incident_id: row.optional_int("incident_id")?,
         run_at: timestamp(row, "run_at")?,
-        payload: json(row, "payload")?,
+        payload: row.json("payload")?,
     })
 }
 
@@ -153,7 +155,7 @@ pub fn delivery<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Delivery> {
         contact_method_id: row.text("contact_method_id")?,
         channel: row.text("channel")?,
         event: row.text("event")?,
-        payload: json(row, "payload")?,
+        payload: row.json("payload")?,
         state: DeliveryState::parse(&state).ok_or_else(|| corrupt("delivery state", &state))?,
         attempts: counter(row, "attempts")?,
         next_attempt_at: timestamp(row, "next_attempt_at")?,
@@ -173,8 +175,8 @@ pub fn change_event<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<ChangeEven
         source: row.optional_text("source")?,
         at: timestamp(row, "at")?,
         received_at: timestamp(row, "received_at")?,
-        details: json(row, "details")?,
-        links: json(row, "links")?,
+        details: row.json("details")?,
+        links: row.json("links")?,
     })
 }
 
@@ -185,7 +187,7 @@ pub fn silence<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Silence> {
         matchers: row.text("matchers")?,
         starts_at: timestamp(row, "starts_at")?,
         ends_at: timestamp(row, "ends_at")?,
-        created_by: json(row, "created_by")?,
+        created_by: row.json("created_by")?,
         comment: row.text("comment")?,
     })
 }
@@ -239,7 +241,7 @@ pub fn action_item<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<ActionItem>
 }
 
 pub fn runbook_run<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<RunbookRun> {
-    let progress: staunch_domain::runbook::RunProgress = json(row, "progress")?;
+    let progress: staunch_domain::runbook::RunProgress = row.json("progress")?;
     let state = row.text("state")?;
     if progress.state.as_str() != state {
         return Err(StoreError::Corrupt(format!("runbook run state {state:?} disagrees with its progress")));
