@@ -21,14 +21,15 @@ mod token;
 
 use clap::Parser;
 
-/// mimalloc, not glibc's allocator: here memory is mostly allocated on one thread and freed on
-/// another (a request parsed on an HTTP worker, applied and dropped by the engine, SQLite's
-/// pages on the thread of whichever task writes). With glibc limited to one arena (to keep its
-/// per-thread arenas from holding memory), the listing benchmark's bulk load ran at 820 alerts/s
-/// and peaked at 281 MiB once SQLite writes moved onto the runtime's threads; with mimalloc,
-/// 55,171 alerts/s and 85.5 MiB (`docs/benchmarks.md`). How it holds memory: `memory.rs`.
+/// jemalloc for Rust's allocations, with one arena and freed pages returned at once
+/// (`memory.rs`). Here memory is mostly allocated on one thread and freed on another (a request
+/// parsed on an HTTP worker, applied and dropped by the engine), which glibc's allocator handled
+/// badly: limited to one arena, the listing benchmark's bulk load ran at 820 alerts/s and peaked
+/// at 281 MiB. mimalloc fixed that but held 16–18 MiB at the listing's peak where Rust's live
+/// data was about 9; jemalloc's small slabs hold less (`docs/benchmarks.md`, "Memory, step by
+/// step").
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> std::process::ExitCode {
     memory::hold_less_memory();
