@@ -49,7 +49,6 @@ fn optional_timestamp<R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreR
 }
 
 /// A JSON column that does not fit its record is corrupt data, named by column.
-/// A JSON column that does not hold a `T` is corrupt data, named by column.
 pub fn corrupt_json(column: &str, error: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("column {column}: {error}"))
 }
