@@ -4,7 +4,7 @@
 use crate::backend;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use sqlx::types::Json;
+use sqlx::types::JsonRawValue;
 use staunch_store::codec::{self, ColumnReader};
 /// How this backend writes what the shared codec reads back.
 pub(crate) use staunch_store::codec::{json_text, micros, optional_micros};
@@ -35,9 +35,10 @@ impl ColumnReader for Columns<'_> {
     fn boolean(&self, column: &str) -> StoreResult<bool> {
         self.get(column)
     }
+    /// Parsed from the row's JSON text into `T`; text of another shape is corrupt data.
     fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
-        let Json(value): Json<T> = self.get(column)?;
-        Ok(value)
+        let text: &JsonRawValue = self.get(column)?;
+        serde_json::from_str(text.get()).map_err(|error| codec::corrupt_column(column, error))
     }
 }
 

@@ -44,7 +44,7 @@ impl ColumnReader for Columns<'_> {
 
 /// A JSON column's text, parsed; text that is not a `T` is corrupt data, named by column.
 pub(crate) fn json_column<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|error| codec::corrupt_json(column, error))
+    serde_json::from_str(text).map_err(|error| codec::corrupt_column(column, error))
 }
 
 pub(crate) fn alert(row: &SqliteRow) -> StoreResult<Alert> {

@@ -16,7 +16,7 @@ use crate::checkpoint::{Checkpointer, WAL_AUTOCHECKPOINT_PAGES};
 use crate::{Durability, backend};
 use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
-use staunch_store::codec::ColumnReader;
+use staunch_store::codec::{ColumnReader, corrupt_column};
 use staunch_store::{StoreError, StoreResult};
 use std::borrow::Cow;
 use std::path::Path;
@@ -338,7 +338,7 @@ impl Row {
     }
 
     fn named<T: FromSql>(&self, column: &str) -> StoreResult<T> {
-        T::column_result(self.value(column)?).map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))
+        T::column_result(self.value(column)?).map_err(|error| corrupt_column(column, error))
     }
 }
 
@@ -360,7 +360,7 @@ impl ColumnReader for Row {
     }
     /// JSON columns are TEXT in SQLite.
     fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
-        let text = self.value(column)?.as_str().map_err(|error| StoreError::Corrupt(format!("column {column}: {error}")))?;
+        let text = self.value(column)?.as_str().map_err(|error| corrupt_column(column, error))?;
         crate::codec::json_column(text, column)
     }
 }

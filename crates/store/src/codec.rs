@@ -48,8 +48,9 @@ fn optional_timestamp<R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreR
     row.optional_int(column)?.map(to_timestamp).transpose()
 }
 
-/// A JSON column that does not fit its record is corrupt data, named by column.
-pub fn corrupt_json(column: &str, error: serde_json::Error) -> StoreError {
+/// A column whose value does not fit its record (a JSON column of another shape, an integer
+/// out of range) is corrupt data, named by column.
+pub fn corrupt_column(column: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("column {column}: {error}"))
 }
 
@@ -67,7 +68,7 @@ fn source_format(text: &str) -> StoreResult<SourceFormat> {
 
 fn counter<R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreResult<u32> {
     let value = row.int(column)?;
-    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("column {column}: {value} out of range")))
+    u32::try_from(value).map_err(|_| corrupt_column(column, format_args!("{value} out of range")))
 }
 
 pub fn alert<R: ColumnReader + ?Sized>(row: &R) -> StoreResult<Alert> {
