@@ -7,6 +7,7 @@
 //! every attempt. Timers (escalations) are jobs in the database, so a restart resumes them.
 
 pub mod clock;
+mod connections;
 pub mod deploys;
 pub mod engine;
 pub mod facts;

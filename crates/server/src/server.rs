@@ -23,18 +23,6 @@ pub struct ServerOptions {
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddress(pub SocketAddr);
 
-impl<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, tokio::net::TcpListener>> for PeerAddress {
-    fn connect_info(stream: axum::serve::IncomingStream<'a, tokio::net::TcpListener>) -> PeerAddress {
-        PeerAddress(*stream.remote_addr())
-    }
-}
-
-impl<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, crate::tls::TlsListener>> for PeerAddress {
-    fn connect_info(stream: axum::serve::IncomingStream<'a, crate::tls::TlsListener>) -> PeerAddress {
-        PeerAddress(*stream.remote_addr())
-    }
-}
-
 /// Runs until `shutdown` completes. `on_listening` is told the base URL it serves (useful
 /// with port 0).
 pub async fn serve(
@@ -135,15 +123,14 @@ pub async fn serve(
         Some(tls) => {
             on_listening(format!("https://{address}"));
             let listener = crate::tls::TlsListener::new(listener, tls)?;
-            axum::serve(listener, app.into_make_service_with_connect_info::<PeerAddress>())
-                .with_graceful_shutdown(shutdown)
-                .await?;
+            crate::connections::serve(listener, app, shutdown).await;
         }
         None => {
             on_listening(format!("http://{address}"));
-            axum::serve(listener, app.into_make_service_with_connect_info::<PeerAddress>())
-                .with_graceful_shutdown(shutdown)
-                .await?;
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+                crate::connections::send_without_delay(tcp)
+            });
+            crate::connections::serve(listener, app, shutdown).await;
         }
     }
     tracing::info!("http server stopped; stopping workers");

@@ -65,6 +65,7 @@ impl TlsListener {
                         continue;
                     }
                 };
+                crate::connections::send_without_delay(&stream);
                 let acceptor = acceptor.clone();
                 let sender = sender.clone();
                 tokio::spawn(async move {

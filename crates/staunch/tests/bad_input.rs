@@ -79,3 +79,42 @@ async fn bad_requests_get_4xx_json_naming_the_problem() {
     assert_eq!(health.status(), 200, "the server is still up");
     assert_eq!(app.incidents("").await.len(), 1, "nothing was created by bad input");
 }
+
+/// The server reads each connection through a bounded buffer (32 KiB): a request head past it
+/// is refused with 431, while a body many times that size still arrives whole.
+#[tokio::test]
+async fn an_oversized_request_head_gets_431_and_large_bodies_still_arrive() {
+    let receiver = Receiver::start(WEBHOOK_SECRET).await;
+    let app = App::spawn(&config(&receiver.url, "1h", "", "")).await;
+    let oversized = app
+        .http
+        .get(app.url("/healthz"))
+        .header("X-Padding", "p".repeat(40 * 1024))
+        .header("Connection", "close")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status().as_u16(), 431);
+
+    let alerts: Vec<Value> = (0..400)
+        .map(|index| {
+            json!({
+                "status": "firing",
+                "labels": {"alertname": "DiskFull", "instance": format!("host-{index}"), "note": "n".repeat(200)},
+                "annotations": {"summary": format!("disk {index} is full")},
+                "startsAt": "2026-11-23T08:00:00Z",
+                "fingerprint": format!("{index:016x}"),
+            })
+        })
+        .collect();
+    let payload = json!({
+        "version": "4", "status": "firing", "receiver": "staunch", "groupKey": "{}:{}", "truncatedAlerts": 0,
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am", "alerts": alerts,
+    });
+    assert!(payload.to_string().len() > 4 * 32 * 1024, "the body spans many reads");
+    app.post_alertmanager(&payload).await;
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "the server is still up");
+    let listed = app.api_get("/api/v1/alerts?limit=1000").await;
+    assert_eq!(listed["alerts"].as_array().map(Vec::len), Some(400));
+}

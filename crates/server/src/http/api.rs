@@ -4,7 +4,7 @@
 use super::AppState;
 use super::auth::Caller;
 use super::errors::{ApiError, parse_json, parse_query};
-use super::reply::Named;
+use super::reply::{Named, StreamedList};
 use crate::engine::{Command, IncidentAction, Reply};
 use axum::Json;
 use axum::body::Bytes;
@@ -71,7 +71,7 @@ pub async fn list_incidents(caller: Caller, RawQuery(query): RawQuery) -> Result
     }
     let filter = IncidentFilter { states, service_id: query.service, before_id: query.before, limit: page_limit(query.limit)? };
     let incidents = caller.store.incidents(&filter).await?;
-    Ok(Json(Named("incidents", &incidents)).into_response())
+    Ok(StreamedList { name: "incidents", rows: incidents }.into_response())
 }
 
 pub async fn get_incident(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -100,13 +100,13 @@ pub(super) async fn existing_incident_id(caller: &Caller, raw: &str) -> Result<i
 pub async fn incident_alerts(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = existing_incident_id(&caller, &id).await?;
     let alerts = caller.store.alerts(&AlertFilter { incident_id: Some(id), limit: MAX_PAGE, ..Default::default() }).await?;
-    Ok(Json(Named("alerts", &alerts)).into_response())
+    Ok(StreamedList { name: "alerts", rows: alerts }.into_response())
 }
 
 pub async fn incident_timeline(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = existing_incident_id(&caller, &id).await?;
     let timeline = caller.store.timeline(id).await?;
-    Ok(Json(Named("timeline", &timeline)).into_response())
+    Ok(StreamedList { name: "timeline", rows: timeline }.into_response())
 }
 
 pub async fn incident_notifications(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -255,7 +255,7 @@ pub async fn list_alerts(caller: Caller, RawQuery(query): RawQuery) -> Result<Re
         limit: page_limit(query.limit)?,
     };
     let alerts = caller.store.alerts(&filter).await?;
-    Ok(Json(Named("alerts", &alerts)).into_response())
+    Ok(StreamedList { name: "alerts", rows: alerts }.into_response())
 }
 
 pub async fn get_alert(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -279,7 +279,7 @@ struct ChangeQuery {
 pub async fn list_changes(caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let query: ChangeQuery = parse_query(query.as_deref())?;
     let changes = caller.store.change_events(query.service.as_deref(), page_limit(query.limit)?).await?;
-    Ok(Json(Named("changes", &changes)).into_response())
+    Ok(StreamedList { name: "changes", rows: changes }.into_response())
 }
 
 #[derive(Deserialize)]
@@ -430,5 +430,5 @@ pub async fn audit_log(caller: Caller, RawQuery(query): RawQuery) -> Result<Resp
     caller.require(Role::Admin)?;
     let query: AuditQuery = parse_query(query.as_deref())?;
     let entries = caller.store.audit_log(&AuditFilter { before_id: query.before, limit: page_limit(query.limit)? }).await?;
-    Ok(Json(Named("audit", &entries)).into_response())
+    Ok(StreamedList { name: "audit", rows: entries }.into_response())
 }

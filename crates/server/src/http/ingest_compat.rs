@@ -19,8 +19,8 @@
 use super::AppState;
 use super::errors::ApiError;
 use super::ingest::{
-    IngestTarget, engine_failure_message, find_integration, ingest_alert_group, invalid_payload, resolve_integration_key,
-    throttle_message, with_retry_after,
+    IngestTarget, engine_failure_message, find_integration, ingest_alert_group, invalid_payload, parse_and_release,
+    resolve_integration_key, throttle_message, with_retry_after,
 };
 use crate::engine::{Command, Reply};
 use axum::Json;
@@ -360,7 +360,7 @@ pub async fn grafana(State(state): State<AppState>, Path(key): Path<String>, bod
         Ok(body) => body,
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
-    let parsed = grafana::parse_webhook(&body);
+    let parsed = parse_and_release(body, grafana::parse_webhook);
     drop(slot);
     match parsed {
         Ok(webhook) => ingest_alert_group(&state, &target, webhook.truncated_alerts, webhook.alerts).await,
