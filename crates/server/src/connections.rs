@@ -21,6 +21,7 @@ use std::net::SocketAddr;
 use tower::ServiceExt;
 
 /// Also the longest request head (request line and headers) accepted: larger ones get 431.
+/// The buffer bound alone would not say so, since one read may take in more than it.
 pub(crate) const READ_BUFFER_BYTES: usize = 32 * 1024;
 
 /// Turns off Nagle's algorithm. A listing is written as a series of chunks; with Nagle's
@@ -49,6 +50,7 @@ where
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .max_buf_size(READ_BUFFER_BYTES)
+            .max_header_size(READ_BUFFER_BYTES)
             .serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
