@@ -35,6 +35,16 @@ impl HumanDuration {
         jiff::SignedDuration::from_millis(self.milliseconds as i64)
     }
 
+    /// Exponential backoff: the wait before the next try after `failures` failed ones,
+    /// `initial × 2^(failures−1)` and at most `max`; nothing before any failure.
+    pub fn backoff(initial: HumanDuration, max: HumanDuration, failures: u32) -> HumanDuration {
+        if failures == 0 {
+            return HumanDuration::default();
+        }
+        let exponent = (failures - 1).min(30);
+        HumanDuration::from_millis(initial.milliseconds.saturating_mul(1 << exponent).min(max.milliseconds))
+    }
+
     pub fn parse(text: &str) -> Result<HumanDuration, DurationParseError> {
         let error = || DurationParseError { text: text.to_string() };
         let trimmed = text.trim();
@@ -121,5 +131,17 @@ mod tests {
         for text in ["", "m", "5", "5x", "-5m", "5m-", "99999999999999999999w"] {
             assert!(HumanDuration::parse(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_first_failure_and_caps() {
+        let (initial, max) = (HumanDuration::from_secs(1), HumanDuration::from_secs(10));
+        let seconds: Vec<u64> =
+            (0..=6).map(|failures| HumanDuration::backoff(initial, max, failures).as_millis() / 1000).collect();
+        assert_eq!(seconds, vec![0, 1, 2, 4, 8, 10, 10]);
+        assert_eq!(
+            HumanDuration::backoff(max, HumanDuration::from_secs(u64::MAX / 1000), u32::MAX),
+            HumanDuration::from_secs(10 << 30)
+        );
     }
 }

@@ -12,6 +12,7 @@ mod escalate;
 #[cfg(test)]
 mod give_way_tests;
 mod intake;
+mod retry;
 mod slices;
 mod state_change;
 mod timeline;
@@ -105,6 +106,8 @@ pub struct Engine {
     /// When the earliest job is due, as far as this engine knows (see `JOB_POLL`).
     next_job_due: Option<Timestamp>,
     next_job_due_read_at: std::time::Instant,
+    /// When the next job batch may be tried after failed ones.
+    job_batch_retry: retry::RetryPause,
     noise: crate::noise::NoiseModels,
     /// Consulted by investigation refreshes when `llm:` names a provider.
     language_model: Option<crate::llm::LanguageModel>,
@@ -156,6 +159,7 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         queued: DeficitRoundRobin::new(FAIR_QUANTUM),
         next_job_due: None,
         next_job_due_read_at: std::time::Instant::now() - JOB_POLL,
+        job_batch_retry: retry::RetryPause::default(),
         noise: crate::noise::NoiseModels::default(),
         language_model: None,
         prometheus: None,
@@ -206,7 +210,8 @@ impl Engine {
             if self.next_job_due_read_at.elapsed() >= JOB_POLL {
                 self.read_next_job_due().await;
             }
-            if self.next_job_due.is_some_and(|due| due <= self.clock.now()) {
+            let may_try = self.job_batch_retry.allows(std::time::Instant::now());
+            if may_try && self.next_job_due.is_some_and(|due| due <= self.clock.now()) {
                 self.run_due_jobs().await;
                 self.read_next_job_due().await;
             }
@@ -421,6 +426,7 @@ impl Engine {
         .await;
         match outcome {
             Ok((count, handed_over, earliest_job, investigations)) => {
+                self.job_batch_retry.succeeded();
                 if count > 0 {
                     tracing::debug!(count, "ran due jobs");
                 }
@@ -430,7 +436,10 @@ impl Engine {
                     self.refresh_queue().push(claim);
                 }
             }
-            Err(error) => tracing::error!(%error, "job batch rolled back; it will be retried"),
+            Err(error) => {
+                let (failures, pause) = self.job_batch_retry.failed(std::time::Instant::now());
+                tracing::error!(%error, failures, retry_in = %pause, "job batch rolled back; it will be retried");
+            }
         }
     }
 

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use jiff::SignedDuration;
 use staunch_config::{Config, NotificationSettings};
 use staunch_domain::directory::Channel;
+use staunch_domain::duration::HumanDuration;
 use staunch_store::{Actor, Delivery, DeliveryOutcome, NewTimelineEntry, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -253,11 +254,8 @@ impl Outbox {
     }
 }
 
-/// Exponential backoff: `initial × 2^(attempts−1)`, capped.
 fn backoff(settings: &NotificationSettings, attempts: u32) -> SignedDuration {
-    let exponent = attempts.saturating_sub(1).min(30);
-    let millis = settings.initial_backoff.as_millis().saturating_mul(1u64 << exponent).min(settings.max_backoff.as_millis());
-    SignedDuration::from_millis(millis as i64)
+    HumanDuration::backoff(settings.initial_backoff, settings.max_backoff, attempts).as_span()
 }
 
 /// Classifies an HTTP answer: 2xx is success; 408, 425, 429 and 5xx are worth retrying; any
@@ -288,19 +286,6 @@ pub(crate) fn headline(payload: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use staunch_domain::duration::HumanDuration;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let settings = NotificationSettings {
-            max_attempts: 10,
-            initial_backoff: HumanDuration::from_secs(1),
-            max_backoff: HumanDuration::from_secs(10),
-            timeout: HumanDuration::from_secs(5),
-        };
-        let seconds: Vec<i64> = (1..=6).map(|attempt| backoff(&settings, attempt).as_secs()).collect();
-        assert_eq!(seconds, vec![1, 2, 4, 8, 10, 10]);
-    }
 
     #[test]
     fn status_classes() {
