@@ -317,7 +317,12 @@ impl Engine {
             }
             Err(error) => {
                 tracing::error!(%error, batch = size, "batch rolled back");
-                let message = error.to_string();
+                // Every sender in the batch gets a retryable backend error, even for a conflict:
+                // one command's conflict rolled back the others' work too.
+                let message = match error {
+                    StoreError::Backend(message) => message,
+                    other => other.to_string(),
+                };
                 for envelope in taken {
                     envelope.reply.send(Err(EngineError::Store(StoreError::Backend(message.clone()))));
                 }
