@@ -224,7 +224,7 @@ pub async fn opsgenie_create(State(state): State<AppState>, headers: HeaderMap, 
         Ok(body) => body,
         Err(rejection) => return exchange.body_rejection(rejection),
     };
-    let request = match opsgenie::parse_create_alert(&body) {
+    let request = match parse_and_release(body, opsgenie::parse_create_alert) {
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
     };
@@ -275,7 +275,9 @@ async fn opsgenie_alert_action(
         Err(response) => return *response,
     };
     let slot = state.rate_limits.in_flight_slot(&target.key_sha256).await;
-    let request = match opsgenie::parse_alert_action(action, &identifier, identifier_type.as_deref(), &body) {
+    let parsed =
+        parse_and_release(body, |body| opsgenie::parse_alert_action(action, &identifier, identifier_type.as_deref(), body));
+    let request = match parsed {
         Ok(request) => request,
         Err(error) => return exchange.rejected(error),
     };
