@@ -210,8 +210,8 @@ impl Engine {
             if self.next_job_due_read_at.elapsed() >= JOB_POLL {
                 self.read_next_job_due().await;
             }
-            let may_try = self.job_batch_retry.allows(std::time::Instant::now());
-            if may_try && self.next_job_due.is_some_and(|due| due <= self.clock.now()) {
+            let jobs_due = self.next_job_due.is_some_and(|due| due <= self.clock.now());
+            if jobs_due && self.job_batch_retry.allows(std::time::Instant::now()) {
                 self.run_due_jobs().await;
                 self.read_next_job_due().await;
             }
