@@ -1,6 +1,6 @@
 //! The SQLite side of the investigation: the catalog, stored investigations, change events by
 //! time, and past incidents through the FTS5 index `incident_search` (kept by triggers, see
-//! migration 0007) and its vocabulary `incident_search_vocab`.
+//! migration 0007).
 
 use crate::backend;
 use crate::codec::{Columns, json_text, micros};
@@ -92,26 +92,42 @@ pub(crate) async fn changes_between(
     .await
 }
 
-/// [`words_worth_searching`], with each word's share counted by `incident_search_vocab` (over
-/// every organisation's rows, as bm25's own word weights are). A word the vocabulary does not
-/// know as written (the index stems words) counts as rare and is kept.
+/// [`words_worth_searching`], with each word's rows counted by matching it alone (over every
+/// organisation's rows, as bm25's own word weights are), so a word is counted as the index
+/// stems it: the index holds "warn" for "warning", and looking "warning" up as written in a
+/// vocabulary found nothing, so a word every alert held was searched as a rare one. Counting
+/// stops one row past [`uncommon_word_max_rows`], and goes on for the common words only when
+/// their exact shares matter ([`common_word_shares_needed`]).
 async fn without_common_words(pool: &SqlitePool, quoted: Vec<String>) -> StoreResult<Vec<String>> {
     let total: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM incident_search").fetch_one(pool).await.map_err(backend)?;
     if (total as f64) < FILTER_COMMON_WORDS_FROM_ROWS {
         return Ok(quoted);
     }
-    let mut shares = Vec::with_capacity(quoted.len());
+    let max_rows = uncommon_word_max_rows(total as f64) as i64;
+    let mut counted = Vec::with_capacity(quoted.len());
     for word in quoted {
-        let bare = word.trim_matches('"').to_string();
-        let rows: Option<i64> = sqlx::query_scalar("SELECT doc FROM incident_search_vocab WHERE term = ?")
-            .bind(&bare)
-            .fetch_optional(pool)
-            .await
-            .map_err(backend)?;
-        shares.push((rows.unwrap_or(0) as f64 / total as f64, word));
+        counted.push((rows_holding(pool, &word, Some(max_rows + 1)).await?, word));
     }
+    let uncommon = counted.iter().filter(|(rows, _)| *rows <= max_rows).count();
+    if common_word_shares_needed(uncommon) {
+        for (rows, word) in counted.iter_mut().filter(|(rows, _)| *rows > max_rows) {
+            *rows = rows_holding(pool, word, None).await?;
+        }
+    }
+    let shares = counted.into_iter().map(|(rows, word)| (rows as f64 / total as f64, word)).collect();
     Ok(words_worth_searching(shares, total as f64))
+}
+
+/// Rows of `incident_search` holding a quoted word, counted up to `at_most`. Only rowids are
+/// read: the word's list of rows, not the rows themselves.
+async fn rows_holding(pool: &SqlitePool, quoted_word: &str, at_most: Option<i64>) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM (SELECT rowid FROM incident_search WHERE incident_search MATCH ? LIMIT ?)")
+        .bind(quoted_word)
+        .bind(at_most.unwrap_or(-1))
+        .fetch_one(pool)
+        .await
+        .map_err(backend)
 }
 
 /// FTS5 with an OR of quoted words (quotes make every word a plain token, whatever it

@@ -97,6 +97,19 @@ pub fn words_worth_searching<W>(mut shares: Vec<(f64, W)>, indexed_rows: f64) ->
         .collect()
 }
 
+/// The most rows of an index of `indexed_rows` a word may be held by and not be common. A
+/// backend that counts a word's rows itself can stop one row past it: any more only says the
+/// word is common, and counting a word every row holds costs as much as searching it.
+pub fn uncommon_word_max_rows(indexed_rows: f64) -> u64 {
+    (indexed_rows * COMMON_WORD_SHARE).floor() as u64
+}
+
+/// Whether the common words' exact shares matter, given how many words are not common: only
+/// when fewer than three are, since the rarest of the common ones then fill the search.
+pub fn common_word_shares_needed(uncommon_words: usize) -> bool {
+    uncommon_words < MIN_SEARCH_WORDS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +120,19 @@ mod tests {
         assert_eq!(words_worth_searching(shares(), 9_999.0), vec!["svc", "disk", "api", "full", "error"]);
         assert_eq!(words_worth_searching(shares(), 10_000.0), vec!["disk", "full", "error"]);
         assert_eq!(words_worth_searching(vec![(0.9, "a"), (0.8, "b")], 50_000.0), vec!["b", "a"]);
+    }
+
+    #[test]
+    fn a_word_counted_up_to_the_cap_is_uncommon_exactly_when_its_share_is_at_most_five_percent() {
+        let max = uncommon_word_max_rows(10_000.0);
+        assert_eq!(max, 500);
+        assert_eq!(
+            words_worth_searching(vec![(0.0, "x"), (0.0, "y"), (0.0, "z"), (max as f64 / 10_000.0, "kept")], 10_000.0).len(),
+            4
+        );
+        let over = (max + 1) as f64 / 10_000.0;
+        assert_eq!(words_worth_searching(vec![(0.0, "x"), (0.0, "y"), (0.0, "z"), (over, "left out")], 10_000.0).len(), 3);
+        assert!(common_word_shares_needed(2));
+        assert!(!common_word_shares_needed(3));
     }
 }
