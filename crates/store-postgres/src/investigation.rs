@@ -186,36 +186,89 @@ pub(crate) async fn similar(pool: &PgPool, org: OrgId, query: &SimilarIncidentQu
         .collect()
 }
 
-/// An incident's title and the distinct texts of its first alerts not yet indexed, each with
-/// the time it became known, the title first, then in alert id order, at most $4; those whose digest `incident_search_texts` takes (it did not hold them) go
-/// into `incident_search`. One statement, so two replicas indexing the same incident at once
-/// add each text once: the second waits on the first's key and skips it.
-const INDEX_TEXTS: &str = "\
+/// An incident's title and the distinct texts of its first $3 alerts whose digests
+/// `incident_search_texts` does not hold, each with the time it became known (its earliest
+/// sighting), the title first, then in alert id order.
+const TEXTS_TO_INDEX: &str = "\
     WITH first_alerts AS ( \
         SELECT id, summary, labels, first_seen FROM alerts WHERE org_id = $1 AND incident_id = $2 ORDER BY id LIMIT $3 \
-    ), texts AS ( \
-        SELECT body, MIN(at) AS at FROM ( \
-            SELECT title AS body, created_at AS at, 0 AS position FROM incidents WHERE org_id = $1 AND id = $2 \
-            UNION ALL \
-            SELECT summary || ' ' || COALESCE((SELECT string_agg(value, ' ') FROM jsonb_each_text(labels)), ''), first_seen, id \
-            FROM first_alerts \
-        ) every_text \
-        WHERE md5(body) NOT IN (SELECT digest FROM incident_search_texts WHERE org_id = $1 AND incident_id = $2) \
-        GROUP BY body ORDER BY MIN(position) LIMIT $4 \
-    ), fresh AS ( \
-        INSERT INTO incident_search_texts (org_id, incident_id, digest) SELECT $1, $2, md5(body) FROM texts \
-        ON CONFLICT DO NOTHING RETURNING digest \
     ) \
-    INSERT INTO incident_search (org_id, incident_id, opened_at, at, body) \
-    SELECT $1, $2, incidents.created_at, texts.at, texts.body \
-    FROM texts JOIN fresh ON fresh.digest = md5(texts.body) JOIN incidents ON incidents.org_id = $1 AND incidents.id = $2";
+    SELECT body, MIN(at) AS at FROM ( \
+        SELECT title AS body, created_at AS at, 0 AS position FROM incidents WHERE org_id = $1 AND id = $2 \
+        UNION ALL \
+        SELECT summary || ' ' || COALESCE((SELECT string_agg(value, ' ') FROM jsonb_each_text(labels)), ''), first_seen, id \
+        FROM first_alerts \
+    ) every_text \
+    WHERE md5(body) NOT IN (SELECT digest FROM incident_search_texts WHERE org_id = $1 AND incident_id = $2) \
+    GROUP BY body ORDER BY MIN(position)";
+
+/// Adds `texts` (the rows of a query with columns `body` and `at`, distinct bodies) whose
+/// digests `incident_search_texts` takes (it did not hold them) to `incident_search`. One
+/// statement, so two replicas indexing the same incident at once add each text once: the
+/// second waits on the first's key and skips it.
+fn add_texts_sql(texts: &str) -> String {
+    format!(
+        "WITH texts AS ({texts}), fresh AS ( \
+             INSERT INTO incident_search_texts (org_id, incident_id, digest) \
+             SELECT $1, $2, md5(body) FROM texts WHERE EXISTS (SELECT 1 FROM incidents WHERE org_id = $1 AND id = $2) \
+             ON CONFLICT DO NOTHING RETURNING digest \
+         ) \
+         INSERT INTO incident_search (org_id, incident_id, opened_at, at, body) \
+         SELECT $1, $2, incidents.created_at, texts.at, texts.body \
+         FROM texts JOIN fresh ON fresh.digest = md5(texts.body) JOIN incidents ON incidents.org_id = $1 AND incidents.id = $2"
+    )
+}
 
 pub(crate) async fn index_texts(connection: &mut PgConnection, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
-    let done = sqlx::query(INDEX_TEXTS)
+    let statement = add_texts_sql(&format!("{TEXTS_TO_INDEX} LIMIT $4"));
+    let done = sqlx::query(AssertSqlSafe(statement))
         .bind(org.0)
         .bind(incident_id)
         .bind(i64::from(SEARCHED_ALERTS_PER_INCIDENT))
         .bind(i64::from(limit))
+        .execute(connection)
+        .await
+        .map_err(backend)?;
+    Ok(done.rows_affected())
+}
+
+/// [`TEXTS_TO_INDEX`], from what is committed (see [`Store::incident_texts_to_index`]).
+pub(crate) async fn texts_to_index(pool: &PgPool, org: OrgId, incident_id: i64) -> StoreResult<Vec<IncidentText>> {
+    let rows = sqlx::query(TEXTS_TO_INDEX)
+        .bind(org.0)
+        .bind(incident_id)
+        .bind(i64::from(SEARCHED_ALERTS_PER_INCIDENT))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    rows.iter()
+        .map(|row| {
+            let at: i64 = row.try_get("at").map_err(backend)?;
+            Ok(IncidentText { body: row.try_get("body").map_err(backend)?, at: codec::to_timestamp(at)? })
+        })
+        .collect()
+}
+
+/// Adds the given texts through the statement [`index_texts`] uses, a body given twice once
+/// (at its earliest time).
+pub(crate) async fn add_texts(
+    connection: &mut PgConnection,
+    org: OrgId,
+    incident_id: i64,
+    texts: &[IncidentText],
+) -> StoreResult<u64> {
+    if texts.is_empty() {
+        return Ok(0);
+    }
+    let bodies: Vec<&str> = texts.iter().map(|text| text.body.as_str()).collect();
+    let times: Vec<i64> = texts.iter().map(|text| micros(text.at)).collect();
+    let statement =
+        add_texts_sql("SELECT body, MIN(at) AS at FROM unnest($3::text[], $4::int8[]) AS given (body, at) GROUP BY body");
+    let done = sqlx::query(AssertSqlSafe(statement))
+        .bind(org.0)
+        .bind(incident_id)
+        .bind(&bodies)
+        .bind(&times)
         .execute(connection)
         .await
         .map_err(backend)?;

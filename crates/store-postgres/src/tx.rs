@@ -670,6 +670,12 @@ impl StoreTx for PostgresTx {
         Ok(added)
     }
 
+    async fn add_incident_texts(&mut self, org: OrgId, incident_id: i64, texts: &[IncidentText]) -> StoreResult<u64> {
+        let added = crate::investigation::add_texts(self.tx()?, org, incident_id, texts).await?;
+        self.indexed_texts += added;
+        Ok(added)
+    }
+
     async fn index_every_incident_text(&mut self) -> StoreResult<u64> {
         let added = crate::investigation::index_every_text(self.tx()?).await?;
         self.indexed_texts += added;

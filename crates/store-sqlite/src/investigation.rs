@@ -193,13 +193,6 @@ const FRESH_TEXTS: &str = "\
 const TEXTS_PER_INSERT: usize = 500;
 
 pub(crate) fn index_texts(connection: &rusqlite::Connection, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64> {
-    let opened_at: Option<i64> = query("SELECT created_at FROM incidents WHERE org_id = ? AND id = ?")
-        .bind(org.0)
-        .bind(incident_id)
-        .fetch_scalar(connection)?;
-    let Some(opened_at) = opened_at else {
-        return Ok(0);
-    };
     let fresh = query(FRESH_TEXTS)
         .bind(org.0)
         .bind(incident_id)
@@ -210,19 +203,67 @@ pub(crate) fn index_texts(connection: &rusqlite::Connection, org: OrgId, inciden
         .iter()
         .map(|row| Ok((row.get(0)?, row.get(1)?)))
         .collect::<StoreResult<Vec<(String, i64)>>>()?;
-    for chunk in fresh.chunks(TEXTS_PER_INSERT) {
-        let mut search = query("INSERT INTO incident_search (body, org_id, incident_id, opened_at, at) ");
-        search.push_values(chunk, |row, (body, at)| {
-            row.push_bind(body).push_bind(org.0).push_bind(incident_id).push_bind(opened_at).push_bind(at);
-        });
-        search.execute(connection).map_err(backend)?;
-        let mut indexed = query("INSERT INTO incident_search_texts (org_id, incident_id, body) ");
+    add_texts(connection, org, incident_id, &fresh)
+}
+
+/// [`FRESH_TEXTS`] without a limit, from what is committed (see
+/// [`Store::incident_texts_to_index`]).
+pub(crate) async fn texts_to_index(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<IncidentText>> {
+    crate::codec::decode_each(
+        sqlx::query(FRESH_TEXTS)
+            .bind(org.0)
+            .bind(incident_id)
+            .bind(i64::from(SEARCHED_ALERTS_PER_INCIDENT))
+            .bind(-1_i64)
+            .fetch(pool),
+        |row| {
+            let at: i64 = row.try_get("at").map_err(backend)?;
+            Ok(IncidentText { body: row.try_get("body").map_err(backend)?, at: codec::to_timestamp(at)? })
+        },
+    )
+    .await
+}
+
+/// Adds the texts `incident_search_texts` does not hold for the incident (the first of two
+/// with one body), each into both tables; nothing for an incident the organisation does not
+/// have. `INSERT OR IGNORE ... RETURNING` names the bodies that were new.
+pub(crate) fn add_texts(
+    connection: &rusqlite::Connection,
+    org: OrgId,
+    incident_id: i64,
+    texts: &[(String, i64)],
+) -> StoreResult<u64> {
+    let opened_at: Option<i64> = query("SELECT created_at FROM incidents WHERE org_id = ? AND id = ?")
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_scalar(connection)?;
+    let Some(opened_at) = opened_at else {
+        return Ok(0);
+    };
+    let mut added = 0;
+    for chunk in texts.chunks(TEXTS_PER_INSERT) {
+        let mut indexed = query("INSERT OR IGNORE INTO incident_search_texts (org_id, incident_id, body) ");
         indexed.push_values(chunk, |row, (body, _)| {
             row.push_bind(org.0).push_bind(incident_id).push_bind(body);
         });
-        indexed.execute(connection).map_err(backend)?;
+        indexed.push(" RETURNING body");
+        let new_bodies: std::collections::HashSet<String> =
+            indexed.fetch_all(connection).map_err(backend)?.iter().map(|row| row.get(0)).collect::<StoreResult<_>>()?;
+        let mut fresh: Vec<&(String, i64)> = chunk.iter().filter(|(body, _)| new_bodies.contains(body)).collect();
+        // A body given twice was inserted once: keep its first.
+        let mut seen = std::collections::HashSet::new();
+        fresh.retain(|(body, _)| seen.insert(body.as_str()));
+        if fresh.is_empty() {
+            continue;
+        }
+        let mut search = query("INSERT INTO incident_search (body, org_id, incident_id, opened_at, at) ");
+        search.push_values(&fresh, |row, (body, at)| {
+            row.push_bind(body).push_bind(org.0).push_bind(incident_id).push_bind(opened_at).push_bind(*at);
+        });
+        search.execute(connection).map_err(backend)?;
+        added += fresh.len() as u64;
     }
-    Ok(fresh.len() as u64)
+    Ok(added)
 }
 
 pub(crate) fn index_every_text(connection: &rusqlite::Connection) -> StoreResult<u64> {

@@ -291,6 +291,10 @@ impl Store for SqliteStore {
         crate::investigation::latest(&self.pool, org, incident_id).await
     }
 
+    async fn incident_texts_to_index(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<IncidentText>> {
+        crate::investigation::texts_to_index(&self.pool, org, incident_id).await
+    }
+
     async fn active_runbook_runs(&self) -> StoreResult<Vec<RunbookRun>> {
         crate::runbook_runs::active(&self.pool).await
     }

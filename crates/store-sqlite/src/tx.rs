@@ -606,6 +606,11 @@ impl StoreTx for SqliteTx {
         crate::investigation::index_texts(self.connection()?, org, incident_id, limit)
     }
 
+    async fn add_incident_texts(&mut self, org: OrgId, incident_id: i64, texts: &[IncidentText]) -> StoreResult<u64> {
+        let texts: Vec<(String, i64)> = texts.iter().map(|text| (text.body.clone(), micros(text.at))).collect();
+        crate::investigation::add_texts(self.connection()?, org, incident_id, &texts)
+    }
+
     async fn index_every_incident_text(&mut self) -> StoreResult<u64> {
         crate::investigation::index_every_text(self.connection()?)
     }

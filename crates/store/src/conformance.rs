@@ -51,6 +51,7 @@ macro_rules! conformance_tests {
             similar_incidents_see_only_their_organisation_before_the_cut,
             a_large_index_leaves_out_words_most_incidents_hold,
             incident_texts_are_indexed_once_from_the_first_alerts,
+            incident_texts_read_once_are_added_in_pieces,
             investigations_keep_the_latest_per_incident,
             noise_history_labels_openings_with_what_was_known_before_the_cut,
             noise_probability_is_kept_on_the_incident,
@@ -1587,6 +1588,76 @@ pub async fn incident_texts_are_indexed_once_from_the_first_alerts(store: Arc<dy
     assert_eq!(found(store.similar_incidents(org, &search("origin", 1000)).await.unwrap()), [flood.id]);
     assert!(store.similar_incidents(org, &search("straggler", 1000)).await.unwrap().is_empty());
     assert!(store.similar_incidents(org, &search("latecomer", 1000)).await.unwrap().is_empty());
+}
+
+/// The texts an index call would add, read outside any transaction and then added a few per
+/// transaction: the same texts, in the same order, each added once.
+pub async fn incident_texts_read_once_are_added_in_pieces(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    let other = store.ensure_organisations(&[(OrgSlug::parse("acme").unwrap(), "Acme".into())]).await.unwrap()[0];
+    let mut tx = store.begin().await.unwrap();
+    let mut stalled = new_incident(org, "db", "stalled", at(100));
+    stalled.title = "Replication stalled".into();
+    let stalled = tx.insert_incident(&stalled).await.unwrap();
+    let alert = |key: &str, summary: &str, seconds: i64| {
+        let mut alert = new_alert(org, "db", key, Some(stalled.id));
+        alert.summary = summary.into();
+        alert.labels = [("alertname".to_string(), "Replication".to_string())].into();
+        alert.received_at = at(seconds);
+        alert
+    };
+    let alerts = [
+        alert("a", "Replica alpha behind", 110),
+        alert("b", "Replica bravo behind", 120),
+        alert("c", "Replica alpha behind", 105),
+        alert("d", "Primary checkpoint slow", 130),
+        alert("e", "Replica charlie behind", 140),
+    ];
+    tx.insert_alerts(&alerts).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let texts = store.incident_texts_to_index(org, stalled.id).await.unwrap();
+    let expected = [
+        "Replication stalled",
+        "Replica alpha behind",
+        "Replica bravo behind",
+        "Primary checkpoint slow",
+        "Replica charlie behind",
+    ];
+    assert_eq!(texts.len(), expected.len(), "{texts:?}");
+    for (text, expected) in texts.iter().zip(expected) {
+        assert!(text.body.starts_with(expected), "{:?} in the order of {expected:?}", text.body);
+    }
+    assert_eq!(texts[0].at, at(100), "the title from the opening");
+    assert_eq!(texts[1].at, at(105), "one text of two alerts, from the earlier sighting");
+    assert!(store.incident_texts_to_index(other, stalled.id).await.unwrap().is_empty(), "not another organisation's incident");
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.add_incident_texts(other, stalled.id, &texts).await.unwrap(), 0, "not another organisation's incident");
+    assert_eq!(tx.add_incident_texts(org, stalled.id, &texts[..2]).await.unwrap(), 2);
+    assert_eq!(tx.add_incident_texts(org, stalled.id, &texts[..2]).await.unwrap(), 0, "nothing twice");
+    let twice = [texts[2].clone(), texts[2].clone()];
+    assert_eq!(tx.add_incident_texts(org, stalled.id, &twice).await.unwrap(), 1, "a body given twice, once");
+    tx.commit().await.unwrap();
+    assert_eq!(store.incident_texts_to_index(org, stalled.id).await.unwrap(), texts[3..], "the rest, as read before");
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.add_incident_texts(org, stalled.id, &texts[3..]).await.unwrap(), 2);
+    assert_eq!(tx.index_incident_texts(org, stalled.id, u32::MAX).await.unwrap(), 0, "nothing left to index");
+    tx.commit().await.unwrap();
+    assert!(store.incident_texts_to_index(org, stalled.id).await.unwrap().is_empty());
+
+    let search = |word: &str, before: i64| SimilarIncidentQuery {
+        words: vec![word.to_string()],
+        before: at(before),
+        exclude_incident: None,
+        limit: 5,
+    };
+    let found = |hits: Vec<SimilarIncidentHit>| hits.into_iter().map(|hit| hit.incident_id).collect::<Vec<_>>();
+    assert!(store.similar_incidents(org, &search("alpha", 105)).await.unwrap().is_empty());
+    assert_eq!(found(store.similar_incidents(org, &search("alpha", 106)).await.unwrap()), [stalled.id], "from 105");
+    assert_eq!(found(store.similar_incidents(org, &search("checkpoint", 131)).await.unwrap()), [stalled.id]);
+    assert!(store.similar_incidents(other, &search("checkpoint", 1000)).await.unwrap().is_empty());
 }
 
 pub async fn investigations_keep_the_latest_per_incident(store: Arc<dyn Store>) {

@@ -28,6 +28,14 @@ pub struct StoredInvestigation {
 /// filling the index and skewing every other search's word weights.
 pub const SEARCHED_ALERTS_PER_INCIDENT: u32 = 500;
 
+/// One text of an incident for the search of past incidents (its title, or an alert's summary
+/// and label values), with when it became known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentText {
+    pub body: String,
+    pub at: Timestamp,
+}
+
 /// A search for past incidents resembling one. Only incidents opened strictly before
 /// `before`, and only their text known strictly before it, are considered.
 #[derive(Debug, Clone, PartialEq)]

@@ -196,6 +196,12 @@ pub trait Store: Send + Sync + 'static {
     async fn similar_incidents(&self, org: OrgId, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>>;
     /// The latest stored investigation of an incident.
     async fn investigation(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<StoredInvestigation>>;
+    /// Every text [`StoreTx::index_incident_texts`] would add, as of what is committed, in its
+    /// order (the title first, then the alerts' by id). Read outside any transaction, so a
+    /// flooded incident's hundreds of texts are worked out once and then added a few per
+    /// transaction with [`StoreTx::add_incident_texts`], instead of being worked out again by
+    /// each of those transactions.
+    async fn incident_texts_to_index(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<IncidentText>>;
 }
 
 /// Held leadership for singleton work (see [`Store::try_lead`]).
@@ -373,6 +379,10 @@ pub trait StoreTx: Send {
     /// first, then the alerts' in id order, so a caller can keep each transaction short and
     /// call again while `limit` were added. Returns how many texts were added.
     async fn index_incident_texts(&mut self, org: OrgId, incident_id: i64, limit: u32) -> StoreResult<u64>;
+    /// Adds the given texts of an incident to the search of past incidents, each that is not
+    /// already indexed for it (a body given twice, once); nothing for an incident the
+    /// organisation does not have. Returns how many texts were added.
+    async fn add_incident_texts(&mut self, org: OrgId, incident_id: i64, texts: &[IncidentText]) -> StoreResult<u64>;
     /// [`StoreTx::index_incident_texts`] for every incident of every organisation (an import).
     async fn index_every_incident_text(&mut self) -> StoreResult<u64>;
 }

@@ -26,7 +26,8 @@
 
 mod gather;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use staunch_domain::investigation::{Investigation, InvestigationInput, Settings, investigate};
@@ -96,10 +97,14 @@ pub const INVESTIGATION_LEASE: jiff::SignedDuration = jiff::SignedDuration::from
 const TEXTS_AT_CLAIM: u32 = 16;
 
 /// Texts added per transaction after the claim, so other writers get the writer in between.
-const TEXTS_PER_TRANSACTION: u32 = 32;
+const TEXTS_PER_TRANSACTION: usize = 32;
 
 /// Claimed investigations waiting for their refresh, computed one at a time in the order
-/// they were claimed.
+/// they were claimed. A claim whose incident was claimed again while it waited is skipped:
+/// the later claim, further back in the queue, sees everything the earlier one would have and
+/// more. An incident that gains alerts every second or so is claimed as often; computing every
+/// claim had queued ten refreshes per incident of the listing benchmark's load, 70 s of CPU
+/// still going when its queries began.
 ///
 /// Refreshes read a lot and rank on the CPU; one at a time leaves the other core and the
 /// other reading connections to the API and the pages, and a burst of incidents (a flood
@@ -108,6 +113,8 @@ const TEXTS_PER_TRANSACTION: u32 = 32;
 /// waiting, tasks had held 2.4 MiB (`docs/benchmarks.md`, "Memory, step by step").
 pub(crate) struct RefreshQueue {
     sender: tokio::sync::mpsc::UnboundedSender<Claim>,
+    /// The lease of each queued incident's latest claim.
+    latest: Arc<Mutex<HashMap<(OrgId, i64), i64>>>,
 }
 
 impl RefreshQueue {
@@ -121,11 +128,18 @@ impl RefreshQueue {
         prometheus: Option<crate::signals::PrometheusSignals>,
     ) -> RefreshQueue {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Claim>();
+        let latest: Arc<Mutex<HashMap<(OrgId, i64), i64>>> = Arc::default();
+        let queued = latest.clone();
         runtime.spawn(async move {
             while let Some(claim) = receiver.recv().await {
                 if receiver.is_closed() {
                     break;
                 }
+                if !take_if_latest(&queued, &claim) {
+                    metrics::counter!("staunch_investigation_claims_total", "outcome" => "superseded").increment(1);
+                    continue;
+                }
+                metrics::counter!("staunch_investigation_claims_total", "outcome" => "refreshed").increment(1);
                 let incident_id = claim.incident_id;
                 // A task of its own, so a refresh that panics ends only itself, not the queue.
                 let refreshed =
@@ -141,16 +155,33 @@ impl RefreshQueue {
                 }
             }
         });
-        RefreshQueue { sender }
+        RefreshQueue { sender, latest }
     }
 
     pub(crate) fn push(&self, claim: Claim) {
+        lock(&self.latest).insert((claim.org, claim.incident_id), claim.lease_id);
         // The task ends only when this queue is dropped or the runtime stops; either way the
         // lease job runs the investigation again.
         if let Err(error) = self.sender.send(claim) {
             tracing::warn!(incident_id = error.0.incident_id, "investigation queue stopped; it runs again when its lease ends");
         }
     }
+}
+
+/// Whether `claim` is its incident's latest queued claim, forgetting it if so.
+fn take_if_latest(latest: &Mutex<HashMap<(OrgId, i64), i64>>, claim: &Claim) -> bool {
+    let mut latest = lock(latest);
+    let key = (claim.org, claim.incident_id);
+    if latest.get(&key) != Some(&claim.lease_id) {
+        return false;
+    }
+    latest.remove(&key);
+    true
+}
+
+/// The map stays whole if a holder panicked: every change to it is one insert or remove.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What the engine's claim of an `investigate` job hands to [`refresh`].
@@ -182,16 +213,18 @@ pub(crate) async fn claim(tx: &mut dyn StoreTx, org: OrgId, incident_id: i64, no
     Ok(Claim { org, incident_id, lease_id, lease_ends: lease.run_at, texts_left })
 }
 
-/// Adds the rest of an incident's texts, a few per transaction.
+/// Adds the rest of an incident's texts, a few per transaction. They are worked out once,
+/// on a reading connection: working them out in each transaction took a flooded incident's
+/// 500 alert texts apart 16 times on the writer. A text that arrives after the read came with
+/// an alert, and `alerts.added` claims the incident again, which indexes it.
 async fn index_remaining_texts(store: &dyn Store, org: OrgId, incident_id: i64) -> StoreResult<()> {
-    loop {
+    let texts = store.incident_texts_to_index(org, incident_id).await?;
+    for chunk in texts.chunks(TEXTS_PER_TRANSACTION) {
         let mut tx = store.begin().await?;
-        let indexed = tx.index_incident_texts(org, incident_id, TEXTS_PER_TRANSACTION).await?;
+        tx.add_incident_texts(org, incident_id, chunk).await?;
         tx.commit().await?;
-        if indexed < u64::from(TEXTS_PER_TRANSACTION) {
-            return Ok(());
-        }
     }
+    Ok(())
 }
 
 /// Runs a claimed `investigate` job: reads the committed context and ranks it outside any
@@ -300,4 +333,28 @@ pub async fn consult_language_model(
         hypotheses: investigation.hypotheses.iter().take(RERANKED_TOP).map(hypothesis_facts).collect(),
     };
     investigation.model_summary = language_model.summarise(org, Some(incident.id), &facts).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(org: OrgId, incident_id: i64, lease_id: i64) -> Claim {
+        Claim { org, incident_id, lease_id, lease_ends: Timestamp::UNIX_EPOCH, texts_left: false }
+    }
+
+    #[test]
+    fn only_an_incidents_latest_queued_claim_is_refreshed() {
+        let latest = Mutex::new(HashMap::new());
+        let other_org = OrgId(2);
+        let queue = [claim(OrgId::DEFAULT, 7, 10), claim(other_org, 7, 11), claim(OrgId::DEFAULT, 7, 12)];
+        for queued in &queue {
+            lock(&latest).insert((queued.org, queued.incident_id), queued.lease_id);
+        }
+        let refreshed: Vec<i64> =
+            queue.iter().filter(|queued| take_if_latest(&latest, queued)).map(|queued| queued.lease_id).collect();
+        assert_eq!(refreshed, [11, 12], "the first claim of incident 7 was superseded; another organisation's 7 is its own");
+        assert!(lock(&latest).is_empty(), "nothing left once the queue is worked through");
+        assert!(!take_if_latest(&latest, &queue[2]), "a claim is refreshed once");
+    }
 }
