@@ -1545,20 +1545,13 @@ pub async fn incident_texts_are_indexed_once_from_the_first_alerts(store: Arc<dy
     assert_eq!(tx.index_incident_texts(org, backlog.id, u32::MAX).await.unwrap(), 1, "only the new text");
     tx.commit().await.unwrap();
 
-    let search = |word: &str, before: i64| SimilarIncidentQuery {
-        words: vec![word.to_string()],
-        before: at(before),
-        exclude_incident: None,
-        limit: 5,
-    };
-    let found = |hits: Vec<SimilarIncidentHit>| hits.into_iter().map(|hit| hit.incident_id).collect::<Vec<_>>();
-    assert_eq!(found(store.similar_incidents(org, &search("backlog", 101)).await.unwrap()), [backlog.id]);
-    assert_eq!(found(store.similar_incidents(org, &search("lag", 106)).await.unwrap()), [backlog.id], "from 105");
-    assert!(store.similar_incidents(org, &search("lag", 105)).await.unwrap().is_empty());
-    assert!(store.similar_incidents(org, &search("pressure", 115)).await.unwrap().is_empty(), "not before it was seen");
-    assert_eq!(found(store.similar_incidents(org, &search("pressure", 121)).await.unwrap()), [backlog.id]);
-    assert_eq!(found(store.similar_incidents(org, &search("offline", 131)).await.unwrap()), [backlog.id]);
-    assert!(store.similar_incidents(other, &search("backlog", 1000)).await.unwrap().is_empty());
+    assert_eq!(incidents_matching(&store, org, "backlog", 101).await, [backlog.id]);
+    assert_eq!(incidents_matching(&store, org, "lag", 106).await, [backlog.id], "from 105");
+    assert!(incidents_matching(&store, org, "lag", 105).await.is_empty());
+    assert!(incidents_matching(&store, org, "pressure", 115).await.is_empty(), "not before it was seen");
+    assert_eq!(incidents_matching(&store, org, "pressure", 121).await, [backlog.id]);
+    assert_eq!(incidents_matching(&store, org, "offline", 131).await, [backlog.id]);
+    assert!(incidents_matching(&store, other, "backlog", 1000).await.is_empty());
 
     // A flood: only the first alerts by id are read, resolved or firing.
     let mut tx = store.begin().await.unwrap();
@@ -1572,8 +1565,8 @@ pub async fn incident_texts_are_indexed_once_from_the_first_alerts(store: Arc<dy
     // A few at a time: the title first, then in alert id order.
     assert_eq!(tx.index_incident_texts(org, flood.id, 1).await.unwrap(), 1);
     tx.commit().await.unwrap();
-    assert_eq!(found(store.similar_incidents(org, &search("flood", 1000)).await.unwrap()), [flood.id]);
-    assert!(store.similar_incidents(org, &search("origin", 1000)).await.unwrap().is_empty(), "not yet");
+    assert_eq!(incidents_matching(&store, org, "flood", 1000).await, [flood.id]);
+    assert!(incidents_matching(&store, org, "origin", 1000).await.is_empty(), "not yet");
     let mut tx = store.begin().await.unwrap();
     let mut added = 1;
     loop {
@@ -1585,9 +1578,9 @@ pub async fn incident_texts_are_indexed_once_from_the_first_alerts(store: Arc<dy
     }
     assert_eq!(added, 1 + limit as u64, "the title and the first alerts");
     tx.commit().await.unwrap();
-    assert_eq!(found(store.similar_incidents(org, &search("origin", 1000)).await.unwrap()), [flood.id]);
-    assert!(store.similar_incidents(org, &search("straggler", 1000)).await.unwrap().is_empty());
-    assert!(store.similar_incidents(org, &search("latecomer", 1000)).await.unwrap().is_empty());
+    assert_eq!(incidents_matching(&store, org, "origin", 1000).await, [flood.id]);
+    assert!(incidents_matching(&store, org, "straggler", 1000).await.is_empty());
+    assert!(incidents_matching(&store, org, "latecomer", 1000).await.is_empty());
 }
 
 /// The texts an index call would add, read outside any transaction and then added a few per
@@ -1647,17 +1640,16 @@ pub async fn incident_texts_read_once_are_added_in_pieces(store: Arc<dyn Store>)
     tx.commit().await.unwrap();
     assert!(store.incident_texts_to_index(org, stalled.id).await.unwrap().is_empty());
 
-    let search = |word: &str, before: i64| SimilarIncidentQuery {
-        words: vec![word.to_string()],
-        before: at(before),
-        exclude_incident: None,
-        limit: 5,
-    };
-    let found = |hits: Vec<SimilarIncidentHit>| hits.into_iter().map(|hit| hit.incident_id).collect::<Vec<_>>();
-    assert!(store.similar_incidents(org, &search("alpha", 105)).await.unwrap().is_empty());
-    assert_eq!(found(store.similar_incidents(org, &search("alpha", 106)).await.unwrap()), [stalled.id], "from 105");
-    assert_eq!(found(store.similar_incidents(org, &search("checkpoint", 131)).await.unwrap()), [stalled.id]);
-    assert!(store.similar_incidents(other, &search("checkpoint", 1000)).await.unwrap().is_empty());
+    assert!(incidents_matching(&store, org, "alpha", 105).await.is_empty());
+    assert_eq!(incidents_matching(&store, org, "alpha", 106).await, [stalled.id], "from 105");
+    assert_eq!(incidents_matching(&store, org, "checkpoint", 131).await, [stalled.id]);
+    assert!(incidents_matching(&store, other, "checkpoint", 1000).await.is_empty());
+}
+
+/// The incidents a one-word search finds among those opened, and texts known, before `before`.
+async fn incidents_matching(store: &Arc<dyn Store>, org: OrgId, word: &str, before: i64) -> Vec<i64> {
+    let query = SimilarIncidentQuery { words: vec![word.to_string()], before: at(before), exclude_incident: None, limit: 5 };
+    store.similar_incidents(org, &query).await.unwrap().into_iter().map(|hit| hit.incident_id).collect()
 }
 
 pub async fn investigations_keep_the_latest_per_incident(store: Arc<dyn Store>) {
