@@ -49,3 +49,13 @@ pub async fn open_for(url: &str, what: &str) -> anyhow::Result<OpenedStore> {
         format!("cannot {what} {}{hint}", without_credentials(url))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// An export names its schema version and an import into either backend checks it, so a
+    /// migration on one backend needs one (if only a no-op) on the other.
+    #[test]
+    fn both_backends_count_the_same_schema_versions() {
+        assert_eq!(staunch_store_sqlite::SCHEMA_VERSION, staunch_store_postgres::SCHEMA_VERSION);
+    }
+}

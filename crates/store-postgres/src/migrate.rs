@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_noise_llm.sql"),
     include_str!("../migrations/0010_search_texts.sql"),
     include_str!("../migrations/0011_alert_keys.sql"),
+    include_str!("../migrations/0012_drop_search_vocab.sql"),
 ];
 
 /// The schema version a migrated database is at: the number of migrations.
