@@ -44,13 +44,7 @@ fn proc_field(path: &str, key: &str) -> String {
 
 impl Environment {
     pub async fn capture(binaries: &Binaries) -> Environment {
-        let sqlite_version = async {
-            use sqlx::ConnectOptions;
-            let mut connection = sqlx::sqlite::SqliteConnectOptions::new().in_memory(true).connect().await.ok()?;
-            sqlx::query_scalar::<_, String>("SELECT sqlite_version()").fetch_one(&mut connection).await.ok()
-        }
-        .await
-        .unwrap_or_else(|| "?".to_string());
+        let sqlite_version = rusqlite::version().to_string();
         Environment {
             cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             cpu_model: proc_field("/proc/cpuinfo", "model name"),

@@ -226,10 +226,7 @@ pub async fn count_stored_alerts(db: &Database) -> anyhow::Result<u64> {
     use sqlx::ConnectOptions;
     const COUNT: &str = "SELECT COUNT(*) FROM alerts";
     let count: i64 = match db {
-        Database::Sqlite(path) => {
-            let mut connection = sqlx::sqlite::SqliteConnectOptions::new().filename(path).connect().await?;
-            sqlx::query_scalar(COUNT).fetch_one(&mut connection).await?
-        }
+        Database::Sqlite(path) => rusqlite::Connection::open(path)?.query_row(COUNT, [], |row| row.get(0))?,
         Database::Postgres(url) => {
             let mut connection = url.parse::<sqlx::postgres::PgConnectOptions>()?.connect().await?;
             sqlx::query_scalar(COUNT).fetch_one(&mut connection).await?

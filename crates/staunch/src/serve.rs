@@ -27,10 +27,10 @@ fn beside(config_path: &Path, name: &str) -> PathBuf {
 }
 
 /// The file a database's lock lives in: one engine per SQLite database, ever.
-fn lock_path(database_url: &str) -> PathBuf {
-    let path = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")).unwrap_or(database_url);
-    let path = path.split('?').next().unwrap_or(path);
-    PathBuf::from(format!("{path}.lock"))
+fn lock_path(database_url: &str) -> anyhow::Result<PathBuf> {
+    let mut path = staunch_store_sqlite::database_path(database_url)?.into_os_string();
+    path.push(".lock");
+    Ok(PathBuf::from(path))
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -123,7 +123,7 @@ pub async fn open_store(url: &str, durability: Durability) -> anyhow::Result<Ope
             .map_err(|error| anyhow::anyhow!("cannot open the PostgreSQL database: {error}"))?;
         return Ok(OpenedStore { store: Arc::new(store), only_engine: false, _lock_file: None });
     }
-    let lock_file_path = lock_path(url);
+    let lock_file_path = lock_path(url)?;
     let lock_file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

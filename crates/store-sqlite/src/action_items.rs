@@ -1,34 +1,23 @@
 //! The SQLite side of action items: one row per follow-up, read per incident.
 
 use crate::backend;
-use crate::codec::{Columns, micros};
-use crate::writer::query;
-use sqlx::SqlitePool;
+use crate::codec::micros;
+use crate::statement::query;
+use rusqlite::Connection;
 use staunch_store::codec;
 use staunch_store::{ActionItem, NewActionItem, OrgId, StoreError, StoreResult};
 
 const COLUMNS: &str = "id, org_id, incident_id, text, owner, due, status, actor_kind, actor_id, created_at, updated_at";
 
-fn read(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ActionItem> {
-    codec::action_item(&Columns(row))
-}
-
-pub(crate) async fn list(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<ActionItem>> {
+pub(crate) fn list(connection: &Connection, org: OrgId, incident_id: i64) -> StoreResult<Vec<ActionItem>> {
     let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND incident_id = ? ORDER BY id");
-    crate::codec::decode_each(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(incident_id).fetch(pool), read).await
+    query(sql).bind(org.0).bind(incident_id).fetch_decoded(connection, |row| codec::action_item(row))
 }
 
-pub(crate) async fn one(pool: &SqlitePool, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
+/// One item, on a reading connection or inside the write transaction.
+pub(crate) fn one(connection: &Connection, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
     let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND id = ?");
-    let row =
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(action_item_id).fetch_optional(pool).await.map_err(backend)?;
-    row.as_ref().map(read).transpose()
-}
-
-pub(crate) fn one_in(connection: &rusqlite::Connection, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
-    let sql = format!("SELECT {COLUMNS} FROM action_items WHERE org_id = ? AND id = ?");
-    let row = query(sql).bind(org.0).bind(action_item_id).fetch_optional(connection).map_err(backend)?;
-    row.as_ref().map(codec::action_item).transpose()
+    query(sql).bind(org.0).bind(action_item_id).fetch_one_decoded(connection, |row| codec::action_item(row))
 }
 
 pub(crate) fn insert(connection: &rusqlite::Connection, item: &NewActionItem) -> StoreResult<ActionItem> {

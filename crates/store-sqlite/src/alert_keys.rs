@@ -18,7 +18,8 @@
 
 use crate::backend;
 use crate::reads::ALERT_COLUMNS;
-use crate::writer::{Row, Writer, query, statement_chunks};
+use crate::statement::{Row, query};
+use crate::writer::{Writer, statement_chunks};
 use rusqlite::Connection;
 use staunch_store::{Alert, OrgId, StoreError, StoreResult, codec};
 use std::collections::{BTreeSet, HashSet};
@@ -310,7 +311,8 @@ mod tests {
     }
 
     async fn keys_written(store: &SqliteStore) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM alert_keys").fetch_one(&store.pool).await.unwrap()
+        let count = store.readers.read(|connection| query("SELECT COUNT(*) FROM alert_keys").fetch_scalar(connection));
+        count.await.unwrap().unwrap()
     }
 
     #[tokio::test]
@@ -367,8 +369,12 @@ mod tests {
         let path = directory.path().join("staunch.db");
         let store = open(&path).await;
         let ids = insert(&store, 0..200, 50).await;
-        sqlx::query("DELETE FROM alert_keys").execute(&store.pool).await.unwrap();
-        sqlx::query("UPDATE alert_key_buckets SET through_alert_id = 0").execute(&store.pool).await.unwrap();
+        let tx = store.begin_write().await.unwrap();
+        tx.connection()
+            .unwrap()
+            .execute_batch("DELETE FROM alert_keys; UPDATE alert_key_buckets SET through_alert_id = 0")
+            .unwrap();
+        tx.commit_now().unwrap();
         store.close().await;
 
         let store = open(&path).await;

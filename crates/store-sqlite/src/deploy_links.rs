@@ -2,26 +2,20 @@
 //! the rollback settled by a conditional update (one writer anyway).
 
 use crate::backend;
-use crate::codec::{Columns, json_text, micros};
-use crate::writer::query;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, SqlitePool};
+use crate::codec::{json_text, micros};
+use crate::statement::query;
+use rusqlite::Connection;
 use staunch_store::codec::{self, DEPLOY_LINK_COLUMNS};
 use staunch_store::*;
 
-fn link(row: &SqliteRow) -> StoreResult<DeployLink> {
-    codec::deploy_link(&Columns(row))
-}
-
-pub(crate) async fn for_incident(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Option<DeployLink>> {
+pub(crate) fn for_incident(connection: &Connection, org: OrgId, incident_id: i64) -> StoreResult<Option<DeployLink>> {
     let sql = format!("SELECT {DEPLOY_LINK_COLUMNS} FROM deploy_links WHERE org_id = ? AND incident_id = ?");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(org.0).bind(incident_id).fetch_optional(pool).await.map_err(backend)?;
-    row.as_ref().map(link).transpose()
+    query(sql).bind(org.0).bind(incident_id).fetch_one_decoded(connection, |row| codec::deploy_link(row))
 }
 
-pub(crate) async fn pending(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<DeployLink>> {
+pub(crate) fn pending(connection: &Connection, limit: u32) -> StoreResult<Vec<DeployLink>> {
     let sql = format!("SELECT {DEPLOY_LINK_COLUMNS} FROM deploy_links WHERE rollback_state = 'pending' ORDER BY id LIMIT ?");
-    crate::codec::decode_each(sqlx::query(AssertSqlSafe(sql)).bind(i64::from(limit)).fetch(pool), link).await
+    query(sql).bind(i64::from(limit)).fetch_decoded(connection, |row| codec::deploy_link(row))
 }
 
 pub(crate) fn recent_changes(

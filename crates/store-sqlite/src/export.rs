@@ -1,32 +1,41 @@
 //! Whole-table reads and writes for `staunch export` and `staunch import`: the SQLite half of
 //! `staunch_store::dump`. Table and column names come from its static list, never from input.
 
-use crate::backend;
-use crate::codec::{Columns, json_text};
-use crate::writer::query;
+use crate::codec::json_text;
+use crate::statement::query;
+use crate::{backend, database_path};
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AssertSqlSafe, Connection, Sqlite, SqliteConnection, Transaction};
+use rusqlite::{Connection, OpenFlags};
 use staunch_store::dump::{Cell, TABLES, Table, row_to_json};
 use staunch_store::{ExportSnapshot, StoreResult};
-use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
-/// A deferred read transaction: SQLite's WAL keeps the snapshot of its first read until it ends.
+/// A read transaction on a connection of its own: SQLite's WAL keeps the snapshot of its
+/// first read until it ends, which is when the connection closes.
 pub(crate) struct SqliteExport {
-    pub(crate) tx: Transaction<'static, Sqlite>,
+    /// Shared with the blocking task each read runs on.
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl SqliteExport {
+    /// Starts the transaction and reads once, so the snapshot is the database as it is now.
+    pub(crate) fn begin(connection: Connection) -> StoreResult<SqliteExport> {
+        connection.execute_batch("BEGIN; SELECT count(*) FROM sqlite_schema;").map_err(backend)?;
+        Ok(SqliteExport { connection: Arc::new(Mutex::new(connection)) })
+    }
 }
 
 #[async_trait]
 impl ExportSnapshot for SqliteExport {
     async fn export_rows(&mut self, table: &'static Table, after_id: i64, limit: u32) -> StoreResult<Vec<serde_json::Value>> {
         let sql = format!("SELECT {} FROM {} WHERE id > ? ORDER BY id LIMIT ?", table.column_list(), table.name);
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(after_id)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(|row| row_to_json(table, &Columns(row))).collect()
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || {
+            let connection = connection.lock().map_err(|_| backend("the export's connection was poisoned"))?;
+            query(sql).bind(after_id).bind(i64::from(limit)).fetch_decoded(&connection, |row| row_to_json(table, row))
+        })
+        .await
+        .map_err(|error| backend(format!("export read failed: {error}")))?
     }
 }
 
@@ -121,22 +130,17 @@ pub(crate) fn reset_id_sequences(connection: &rusqlite::Connection) -> StoreResu
 /// The schema version of the database at `url` without migrating it (0 when the file does
 /// not exist yet), for `staunch migrate` to report where it started.
 pub async fn schema_version_at(url: &str) -> StoreResult<i64> {
-    let options = if url.starts_with("sqlite:") {
-        SqliteConnectOptions::from_str(url).map_err(backend)?
-    } else {
-        SqliteConnectOptions::new().filename(url)
-    };
-    if !options.get_filename().exists() {
+    let path = database_path(url)?;
+    if !path.exists() {
         return Ok(0);
     }
-    let mut connection = SqliteConnection::connect_with(&options.read_only(true)).await.map_err(backend)?;
-    let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut connection).await.map_err(backend)?;
-    connection.close().await.map_err(backend)?;
-    Ok(version)
+    let connection = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(backend)?;
+    connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(backend)
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::statement::query;
     use crate::{Durability, SqliteStore};
     use staunch_store::dump::{NOT_EXPORTED, TABLES};
 
@@ -147,23 +151,25 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("staunch.db");
         let store = SqliteStore::open(path.to_str().unwrap(), Durability::Normal).await.unwrap();
-        let mut tables: Vec<String> = sqlx::query_scalar(
+        let names = |sql: String| async {
+            store
+                .readers
+                .read(move |connection| query(sql).fetch_decoded(connection, |row| row.get::<String>("name")))
+                .await
+                .unwrap()
+        };
+        let mut tables = names(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                 AND name NOT LIKE 'incident_search%' AND name NOT LIKE 'alert_key%' ORDER BY name",
+                 AND name NOT LIKE 'incident_search%' AND name NOT LIKE 'alert_key%' ORDER BY name"
+                .to_string(),
         )
-        .fetch_all(&store.pool)
-        .await
-        .unwrap();
+        .await;
         tables.retain(|table| !NOT_EXPORTED.contains(&table.as_str()));
         let mut exported: Vec<&str> = TABLES.iter().map(|table| table.name).collect();
         exported.sort_unstable();
         assert_eq!(tables, exported);
         for table in TABLES {
-            let columns: Vec<String> =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{}')", table.name)))
-                    .fetch_all(&store.pool)
-                    .await
-                    .unwrap();
+            let columns = names(format!("SELECT name FROM pragma_table_info('{}')", table.name)).await;
             let named: Vec<&str> = table.columns.iter().map(|column| column.name).collect();
             assert_eq!(columns, named, "columns of {}", table.name);
         }

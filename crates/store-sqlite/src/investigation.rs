@@ -3,23 +3,18 @@
 //! migration 0007).
 
 use crate::backend;
-use crate::codec::{Columns, json_text, micros};
-use crate::writer::query;
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use crate::codec::{json_text, micros};
+use crate::statement::query;
+use rusqlite::Connection;
 use staunch_domain::catalog::CatalogEntity;
 use staunch_store::codec::{self, CHANGE_EVENT_COLUMNS};
 use staunch_store::*;
 
 const CATALOG: &str = "SELECT entity FROM catalog_entities WHERE org_id = ? ORDER BY entity_ref";
 
-pub(crate) async fn catalog(pool: &SqlitePool, org: OrgId) -> StoreResult<Vec<CatalogEntity>> {
-    crate::codec::decode_each(sqlx::query(CATALOG).bind(org.0).fetch(pool), |row| codec::catalog_entity(&Columns(row))).await
-}
-
-/// [`catalog`] inside the write transaction.
-pub(crate) fn catalog_in(connection: &rusqlite::Connection, org: OrgId) -> StoreResult<Vec<CatalogEntity>> {
-    let rows = query(CATALOG).bind(org.0).fetch_all(connection).map_err(backend)?;
-    rows.iter().map(codec::catalog_entity).collect()
+/// The organisation's catalog, on a reading connection or inside the write transaction.
+pub(crate) fn catalog(connection: &Connection, org: OrgId) -> StoreResult<Vec<CatalogEntity>> {
+    query(CATALOG).bind(org.0).fetch_decoded(connection, |row| codec::catalog_entity(row))
 }
 
 pub(crate) fn upsert_entity(
@@ -64,18 +59,15 @@ pub(crate) fn save(connection: &rusqlite::Connection, org: OrgId, investigation:
     Ok(())
 }
 
-pub(crate) async fn latest(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Option<StoredInvestigation>> {
-    let row = sqlx::query("SELECT incident_id, computed_at, result FROM investigations WHERE org_id = ? AND incident_id = ?")
+pub(crate) fn latest(connection: &Connection, org: OrgId, incident_id: i64) -> StoreResult<Option<StoredInvestigation>> {
+    query("SELECT incident_id, computed_at, result FROM investigations WHERE org_id = ? AND incident_id = ?")
         .bind(org.0)
         .bind(incident_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(backend)?;
-    row.as_ref().map(|row| codec::stored_investigation(&Columns(row))).transpose()
+        .fetch_one_decoded(connection, |row| codec::stored_investigation(row))
 }
 
-pub(crate) async fn changes_between(
-    pool: &SqlitePool,
+pub(crate) fn changes_between(
+    connection: &Connection,
     org: OrgId,
     from: jiff::Timestamp,
     until: jiff::Timestamp,
@@ -85,11 +77,12 @@ pub(crate) async fn changes_between(
         "SELECT {CHANGE_EVENT_COLUMNS} FROM change_events INDEXED BY change_events_by_at \
          WHERE org_id = ? AND at >= ? AND at <= ? ORDER BY at DESC, id DESC LIMIT ?"
     );
-    crate::codec::decode_each(
-        sqlx::query(AssertSqlSafe(sql)).bind(org.0).bind(micros(from)).bind(micros(until)).bind(i64::from(limit)).fetch(pool),
-        |row| codec::change_event(&Columns(row)),
-    )
-    .await
+    query(sql)
+        .bind(org.0)
+        .bind(micros(from))
+        .bind(micros(until))
+        .bind(i64::from(limit))
+        .fetch_decoded(connection, |row| codec::change_event(row))
 }
 
 /// [`words_worth_searching`], with each word's rows counted by matching it alone (over every
@@ -98,21 +91,20 @@ pub(crate) async fn changes_between(
 /// vocabulary found nothing, so a word every alert held was searched as a rare one. Counting
 /// stops one row past [`uncommon_word_max_rows`], and goes on for the common words only when
 /// their exact shares matter ([`common_word_shares_needed`]).
-async fn without_common_words(pool: &SqlitePool, quoted: Vec<String>) -> StoreResult<Vec<String>> {
-    let total: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM incident_search").fetch_one(pool).await.map_err(backend)?;
+fn without_common_words(connection: &Connection, quoted: Vec<String>) -> StoreResult<Vec<String>> {
+    let total: i64 = query("SELECT COALESCE(MAX(rowid), 0) FROM incident_search").fetch_scalar(connection)?.unwrap_or(0);
     if (total as f64) < FILTER_COMMON_WORDS_FROM_ROWS {
         return Ok(quoted);
     }
     let max_rows = uncommon_word_max_rows(total as f64) as i64;
     let mut counted = Vec::with_capacity(quoted.len());
     for word in quoted {
-        counted.push((rows_holding(pool, &word, Some(max_rows + 1)).await?, word));
+        counted.push((rows_holding(connection, &word, Some(max_rows + 1))?, word));
     }
     let uncommon = counted.iter().filter(|(rows, _)| *rows <= max_rows).count();
     if common_word_shares_needed(uncommon) {
         for (rows, word) in counted.iter_mut().filter(|(rows, _)| *rows > max_rows) {
-            *rows = rows_holding(pool, word, None).await?;
+            *rows = rows_holding(connection, word, None)?;
         }
     }
     let shares = counted.into_iter().map(|(rows, word)| (rows as f64 / total as f64, word)).collect();
@@ -121,31 +113,34 @@ async fn without_common_words(pool: &SqlitePool, quoted: Vec<String>) -> StoreRe
 
 /// Rows of `incident_search` holding a quoted word, counted up to `at_most`. Only rowids are
 /// read: the word's list of rows, not the rows themselves.
-async fn rows_holding(pool: &SqlitePool, quoted_word: &str, at_most: Option<i64>) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM (SELECT rowid FROM incident_search WHERE incident_search MATCH ? LIMIT ?)")
+fn rows_holding(connection: &Connection, quoted_word: &str, at_most: Option<i64>) -> StoreResult<i64> {
+    let rows = query("SELECT count(*) FROM (SELECT rowid FROM incident_search WHERE incident_search MATCH ? LIMIT ?)")
         .bind(quoted_word)
         .bind(at_most.unwrap_or(-1))
-        .fetch_one(pool)
-        .await
-        .map_err(backend)
+        .fetch_scalar(connection)?;
+    Ok(rows.unwrap_or(0))
 }
 
 /// FTS5 with an OR of quoted words (quotes make every word a plain token, whatever it
 /// spells); `rank` (bm25) ranks, lower is better, so the score is its negation. An incident with
 /// several matching rows counts by its best one (the CTE is materialized because FTS5's rank
 /// cannot be read from a flattened subquery under GROUP BY).
-pub(crate) async fn similar(pool: &SqlitePool, org: OrgId, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>> {
-    let words: Vec<String> = query
+pub(crate) fn similar(
+    connection: &Connection,
+    org: OrgId,
+    search: &SimilarIncidentQuery,
+) -> StoreResult<Vec<SimilarIncidentHit>> {
+    let words: Vec<String> = search
         .words
         .iter()
         .filter(|word| !word.is_empty() && word.chars().all(char::is_alphanumeric))
         .map(|word| format!("\"{word}\""))
         .collect();
-    if words.is_empty() || query.limit == 0 {
+    if words.is_empty() || search.limit == 0 {
         return Ok(Vec::new());
     }
-    let words = without_common_words(pool, words).await?;
-    let rows = sqlx::query(
+    let words = without_common_words(connection, words)?;
+    query(
         "WITH matches AS MATERIALIZED ( \
            SELECT incident_id, rank FROM incident_search \
            WHERE incident_search MATCH ? AND org_id = ? AND opened_at < ? AND at < ? AND incident_id <> ? \
@@ -153,17 +148,15 @@ pub(crate) async fn similar(pool: &SqlitePool, org: OrgId, query: &SimilarIncide
     )
     .bind(words.join(" OR "))
     .bind(org.0)
-    .bind(micros(query.before))
-    .bind(micros(query.before))
-    .bind(query.exclude_incident.unwrap_or(-1))
-    .bind(i64::from(query.limit))
-    .fetch(pool);
-    crate::codec::decode_each(rows, |row| {
-        let incident_id: i64 = row.try_get("incident_id").map_err(backend)?;
-        let best: f64 = row.try_get("best").map_err(backend)?;
+    .bind(micros(search.before))
+    .bind(micros(search.before))
+    .bind(search.exclude_incident.unwrap_or(-1))
+    .bind(i64::from(search.limit))
+    .fetch_decoded(connection, |row| {
+        let incident_id: i64 = row.get("incident_id")?;
+        let best: f64 = row.get("best")?;
         Ok(SimilarIncidentHit { incident_id, score: -best })
     })
-    .await
 }
 
 /// An incident's title and the texts of its first alerts not yet in `incident_search_texts`,
@@ -208,20 +201,14 @@ pub(crate) fn index_texts(connection: &rusqlite::Connection, org: OrgId, inciden
 
 /// [`FRESH_TEXTS`] without a limit, from what is committed (see
 /// [`Store::incident_texts_to_index`]).
-pub(crate) async fn texts_to_index(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<IncidentText>> {
-    crate::codec::decode_each(
-        sqlx::query(FRESH_TEXTS)
-            .bind(org.0)
-            .bind(incident_id)
-            .bind(i64::from(SEARCHED_ALERTS_PER_INCIDENT))
-            .bind(-1_i64)
-            .fetch(pool),
+pub(crate) fn texts_to_index(connection: &Connection, org: OrgId, incident_id: i64) -> StoreResult<Vec<IncidentText>> {
+    query(FRESH_TEXTS).bind(org.0).bind(incident_id).bind(i64::from(SEARCHED_ALERTS_PER_INCIDENT)).bind(-1_i64).fetch_decoded(
+        connection,
         |row| {
-            let at: i64 = row.try_get("at").map_err(backend)?;
-            Ok(IncidentText { body: row.try_get("body").map_err(backend)?, at: codec::to_timestamp(at)? })
+            let at: i64 = row.get("at")?;
+            Ok(IncidentText { body: row.get("body")?, at: codec::to_timestamp(at)? })
         },
     )
-    .await
 }
 
 /// Adds the texts `incident_search_texts` does not hold for the incident (the first of two

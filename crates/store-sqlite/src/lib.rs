@@ -17,21 +17,19 @@ mod alert_keys;
 mod deploy_links;
 mod investigation;
 mod noise_llm;
+mod readers;
 mod reads;
 mod runbook_runs;
 mod slo_buckets;
+mod statement;
 mod telemetry;
 mod tx;
 mod wal_writes;
 mod writer;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use staunch_store::{StoreError, StoreResult};
-use std::path::Path;
-use std::str::FromStr;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// How hard a commit tries to reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +42,8 @@ pub enum Durability {
 }
 
 pub struct SqliteStore {
-    /// Readers: small page caches, since WAL invalidates a reader's cache whenever the writer
-    /// commits, so a large one mostly holds stale pages.
-    pool: SqlitePool,
+    /// The reading connections (`readers.rs`).
+    readers: readers::Readers,
     /// The one connection that writes (`writer.rs`), with the large cache its B-tree inserts
     /// reuse; `None` once closed. SQLite has one writer at a time: writers queue on this lock
     /// and are woken the moment it is free, instead of sleeping in SQLite's busy handler
@@ -63,38 +60,16 @@ impl SqliteStore {
 
     /// `open` with room for `key_memory` dedup keys in memory (tests make it small).
     async fn open_with_key_memory(url: &str, durability: Durability, key_memory: usize) -> StoreResult<SqliteStore> {
-        let options = if url.starts_with("sqlite:") {
-            SqliteConnectOptions::from_str(url).map_err(backend)?
-        } else {
-            SqliteConnectOptions::new().filename(Path::new(url))
-        };
-        let options = options
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(match durability {
-                Durability::Full => SqliteSynchronous::Full,
-                Durability::Normal => SqliteSynchronous::Normal,
-            })
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let path = options.get_filename().to_path_buf();
+        let path = database_path(url)?;
         hold_sqlite_heap_under(SQLITE_SOFT_HEAP_LIMIT_BYTES);
-        // Pinging an idle connection before handing it out costs a round trip to its thread per
-        // read; a local file has no network connection to go stale.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(READER_CONNECTIONS)
-            .min_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options.pragma("cache_size", READER_CACHE_KIB))
-            .await
-            .map_err(backend)?;
-        migrate::run(&pool).await?;
+        // The writer creates and migrates the database before any reader opens it.
         let writer = writer::open(&path, durability, WRITER_CACHE_KIB, key_memory)?;
-        Ok(SqliteStore { pool, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))) })
+        let readers = readers::Readers::open(&path, READER_CONNECTIONS, READER_CACHE_KIB)?;
+        Ok(SqliteStore { readers, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))) })
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.readers.close();
         self.writer.lock().await.take();
     }
 
@@ -110,7 +85,7 @@ const WRITER_CACHE_KIB: &str = "-2048";
 /// Page cache of each reading connection. WAL discards it at the first read after a commit, so
 /// under writes it holds little that is still valid; the OS page cache serves the rest.
 const READER_CACHE_KIB: &str = "-512";
-const READER_CONNECTIONS: u32 = 3;
+const READER_CONNECTIONS: usize = 3;
 
 /// What all of SQLite's connections in the process may hold on the heap before their page
 /// caches stop growing and reuse their oldest pages instead. The writer's and the readers'
@@ -126,6 +101,22 @@ fn hold_sqlite_heap_under(bytes: i64) {
     // SAFETY: sets one integer in SQLite's global memory statistics, under SQLite's own mutex;
     // the writer (rusqlite) and the readers (sqlx) link the same library.
     unsafe { rusqlite::ffi::sqlite3_soft_heap_limit64(bytes) };
+}
+
+/// The file a database URL names: a path, or `sqlite:` / `sqlite://` and a path.
+pub fn database_path(url: &str) -> StoreResult<PathBuf> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    if path.is_empty() {
+        return Err(StoreError::Backend("the sqlite url names no file".into()));
+    }
+    if url.starts_with("sqlite:") && path.contains('?') {
+        return Err(StoreError::Backend(format!("{url:?}: options in a sqlite url are not supported")));
+    }
+    Ok(PathBuf::from(path))
+}
+
+pub(crate) fn closed() -> StoreError {
+    StoreError::Backend("store is closed".into())
 }
 
 pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {

@@ -1,7 +1,7 @@
 //! Schema migrations, applied in order on open and tracked in `PRAGMA user_version`.
 
 use crate::backend;
-use sqlx::{AssertSqlSafe, SqlitePool};
+use rusqlite::Connection;
 use staunch_store::StoreResult;
 
 const MIGRATIONS: &[&str] = &[
@@ -22,14 +22,25 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version a migrated database is at: the number of migrations.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-pub(crate) async fn run(pool: &SqlitePool) -> StoreResult<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-    let applied: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await.map_err(backend)?;
-    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-        sqlx::raw_sql(AssertSqlSafe(*migration)).execute(&mut *tx).await.map_err(backend)?;
-        let version = index + 1;
-        sqlx::query(AssertSqlSafe(format!("PRAGMA user_version = {version}"))).execute(&mut *tx).await.map_err(backend)?;
+/// Applies the migrations the database lacks, in one transaction on the write connection.
+pub(crate) fn run(connection: &Connection) -> StoreResult<()> {
+    connection.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+    let applied = apply_missing(connection);
+    match applied.and_then(|()| connection.execute_batch("COMMIT").map_err(backend)) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let _ = connection.execute_batch("ROLLBACK");
+            Err(error)
+        }
     }
-    tx.commit().await.map_err(backend)?;
+}
+
+fn apply_missing(connection: &Connection) -> StoreResult<()> {
+    let applied: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(backend)?;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+        let version = index + 1;
+        connection.execute_batch(migration).map_err(|error| backend(format!("migration {version}: {error}")))?;
+        connection.execute_batch(&format!("PRAGMA user_version = {version}")).map_err(backend)?;
+    }
     Ok(())
 }

@@ -2,21 +2,21 @@
 //! timeline before a cut) and of language-model exchanges kept for audit.
 
 use crate::backend;
-use crate::codec::{Columns, micros};
-use crate::writer::query;
-use sqlx::SqlitePool;
+use crate::codec::micros;
+use crate::statement::query;
+use rusqlite::Connection;
 use staunch_domain::noise::HistoricalAlert;
 use staunch_store::codec;
 use staunch_store::*;
 
-pub(crate) async fn noise_history(
-    pool: &SqlitePool,
+pub(crate) fn noise_history(
+    connection: &Connection,
     org: OrgId,
     since: jiff::Timestamp,
     before: jiff::Timestamp,
     limit: u32,
 ) -> StoreResult<Vec<HistoricalAlert>> {
-    let rows = sqlx::query(
+    let mut history = query(
         "SELECT * FROM (SELECT i.id AS id, i.service_id AS service_id, i.title AS title, i.severity AS severity, \
          i.created_at AS created_at, i.group_key AS group_key, \
          (SELECT t.actor_id FROM timeline t WHERE t.org_id = i.org_id AND t.incident_id = i.id \
@@ -37,24 +37,19 @@ pub(crate) async fn noise_history(
     .bind(micros(since))
     .bind(micros(before))
     .bind(i64::from(limit))
-    .fetch(pool);
-    let mut history = crate::codec::decode_each(rows, |row| codec::historical_alert(&Columns(row))).await?;
+    .fetch_decoded(connection, |row| codec::historical_alert(row))?;
     history.reverse();
     Ok(history)
 }
 
-pub(crate) async fn exchanges(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<LlmExchange>> {
-    crate::codec::decode_each(
-        sqlx::query(
-            "SELECT id, org_id, incident_id, purpose, provider, model, prompt, response, error, started_at, finished_at \
+pub(crate) fn exchanges(connection: &Connection, org: OrgId, incident_id: i64) -> StoreResult<Vec<LlmExchange>> {
+    query(
+        "SELECT id, org_id, incident_id, purpose, provider, model, prompt, response, error, started_at, finished_at \
          FROM llm_exchanges WHERE org_id = ? AND incident_id = ? ORDER BY id",
-        )
-        .bind(org.0)
-        .bind(incident_id)
-        .fetch(pool),
-        |row| codec::llm_exchange(&Columns(row)),
     )
-    .await
+    .bind(org.0)
+    .bind(incident_id)
+    .fetch_decoded(connection, |row| codec::llm_exchange(row))
 }
 
 pub(crate) fn insert_exchange(connection: &rusqlite::Connection, exchange: &NewLlmExchange) -> StoreResult<i64> {

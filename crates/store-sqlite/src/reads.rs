@@ -1,11 +1,11 @@
 //! Reads, and the short standalone writes (delivery leases), of the SQLite backend.
 
-use crate::codec::{self, micros};
-use crate::writer::query;
+use crate::codec::micros;
+use crate::statement::{Held, Query, query};
 use crate::{SqliteStore, backend};
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::{QueryBuilder, Sqlite};
+use staunch_store::codec;
 use staunch_store::*;
 
 pub(crate) const INCIDENT_COLUMNS: &str = "id, org_id, title, service_id, severity, state, group_key, assignee, \
@@ -33,45 +33,42 @@ impl Store for SqliteStore {
     }
 
     async fn incident(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
-        let mut query = QueryBuilder::<Sqlite>::new(incident_select());
+        let mut query = query(incident_select());
         query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id = ").push_bind(incident_id);
-        let row = query.build().fetch_optional(&self.pool).await.map_err(backend)?;
-        row.as_ref().map(codec::incident).transpose()
+        self.read_one(query, |row| codec::incident(row)).await
     }
 
     async fn incidents(&self, org: OrgId, filter: &IncidentFilter) -> StoreResult<Vec<Incident>> {
-        let mut query = QueryBuilder::<Sqlite>::new(incident_select());
+        let mut query = query(incident_select());
         query.push(" WHERE org_id = ").push_bind(org.0);
         if let Some(service_id) = &filter.service_id {
-            query.push(" AND service_id = ").push_bind(service_id.clone());
+            query.push(" AND service_id = ").push_bind(service_id);
         }
         if let Some(before_id) = filter.before_id {
             query.push(" AND id < ").push_bind(before_id);
         }
         if !filter.states.is_empty() {
             query.push(" AND state IN (");
-            let mut separated = query.separated(", ");
-            for state in &filter.states {
-                separated.push_bind(state.as_str());
+            for (index, state) in filter.states.iter().enumerate() {
+                query.push(if index == 0 { "" } else { ", " }).push_bind(state.as_str());
             }
             query.push(")");
         }
         query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
-        codec::decode_each(query.build().fetch(&self.pool), codec::incident).await
+        self.read_all(query, |row| codec::incident(row)).await
     }
 
     async fn alert(&self, org: OrgId, alert_id: i64) -> StoreResult<Option<Alert>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
+        let mut query = query(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
         query.push_bind(org.0).push(" AND id = ").push_bind(alert_id);
-        let row = query.build().fetch_optional(&self.pool).await.map_err(backend)?;
-        row.as_ref().map(codec::alert).transpose()
+        self.read_one(query, |row| codec::alert(row)).await
     }
 
     async fn alerts(&self, org: OrgId, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
+        let mut query = query(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE org_id = "));
         query.push_bind(org.0);
         if let Some(service_id) = &filter.service_id {
-            query.push(" AND service_id = ").push_bind(service_id.clone());
+            query.push(" AND service_id = ").push_bind(service_id);
         }
         if let Some(firing) = filter.firing {
             query.push(" AND firing = ").push_bind(firing);
@@ -83,66 +80,54 @@ impl Store for SqliteStore {
             query.push(" AND id < ").push_bind(before_id);
         }
         query.push(" ORDER BY id DESC LIMIT ").push_bind(page_size(filter.limit));
-        codec::decode_each(query.build().fetch(&self.pool), codec::alert).await
+        self.read_all(query, |row| codec::alert(row)).await
     }
 
     async fn timeline(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<TimelineEntry>> {
-        codec::decode_each(
-            sqlx::query(
-                "SELECT id, org_id, incident_id, at, actor_kind, actor_id, kind, data FROM timeline \
+        let query = query(
+            "SELECT id, org_id, incident_id, at, actor_kind, actor_id, kind, data FROM timeline \
              WHERE org_id = ? AND incident_id = ? ORDER BY id",
-            )
-            .bind(org.0)
-            .bind(incident_id)
-            .fetch(&self.pool),
-            codec::timeline_entry,
         )
-        .await
+        .bind(org.0)
+        .bind(incident_id);
+        self.read_all(query, |row| codec::timeline_entry(row)).await
     }
 
     async fn deliveries(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<Delivery>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE org_id = "));
+        let mut query = query(format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE org_id = "));
         query.push_bind(org.0).push(" AND incident_id = ").push_bind(incident_id).push(" ORDER BY id");
-        codec::decode_each(query.build().fetch(&self.pool), codec::delivery).await
+        self.read_all(query, |row| codec::delivery(row)).await
     }
 
     async fn change_events(&self, org: OrgId, service_id: Option<&str>, limit: u32) -> StoreResult<Vec<ChangeEvent>> {
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = query(
             "SELECT id, org_id, service_id, summary, source, at, received_at, details, links FROM change_events WHERE org_id = ",
         );
         query.push_bind(org.0);
         if let Some(service_id) = service_id {
-            query.push(" AND service_id = ").push_bind(service_id.to_string());
+            query.push(" AND service_id = ").push_bind(service_id);
         }
         query.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(page_size(limit));
-        codec::decode_each(query.build().fetch(&self.pool), codec::change_event).await
+        self.read_all(query, |row| codec::change_event(row)).await
     }
 
     async fn silences(&self, org: OrgId) -> StoreResult<Vec<Silence>> {
-        codec::decode_each(
-            sqlx::query(
-                "SELECT id, org_id, matchers, starts_at, ends_at, created_by, comment FROM silences WHERE org_id = ? ORDER BY id",
-            )
-            .bind(org.0)
-            .fetch(&self.pool),
-            codec::silence,
+        let query = query(
+            "SELECT id, org_id, matchers, starts_at, ends_at, created_by, comment FROM silences WHERE org_id = ? ORDER BY id",
         )
-        .await
+        .bind(org.0);
+        self.read_all(query, |row| codec::silence(row)).await
     }
 
     async fn audit_log(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
-        codec::decode_each(
-            sqlx::query(
-                "SELECT id, org_id, at, actor_kind, actor_id, origin, action, target, details FROM audit_log \
+        let query = query(
+            "SELECT id, org_id, at, actor_kind, actor_id, origin, action, target, details FROM audit_log \
              WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-            )
-            .bind(org.0)
-            .bind(filter.before_id.unwrap_or(i64::MAX))
-            .bind(page_size(filter.limit))
-            .fetch(&self.pool),
-            codec::audit_entry,
         )
-        .await
+        .bind(org.0)
+        .bind(filter.before_id.unwrap_or(i64::MAX))
+        .bind(page_size(filter.limit));
+        self.read_all(query, |row| codec::audit_entry(row)).await
     }
 
     async fn ensure_organisations(&self, organisations: &[(OrgSlug, String)]) -> StoreResult<Vec<OrgId>> {
@@ -166,21 +151,19 @@ impl Store for SqliteStore {
     }
 
     async fn api_token_by_hash(&self, token_sha256: &str) -> StoreResult<Option<ApiToken>> {
-        let row = sqlx::query("SELECT id, org_id, name, user_id, role, created_at FROM api_tokens WHERE token_sha256 = ?")
-            .bind(token_sha256)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(codec::api_token).transpose()
+        let query =
+            query("SELECT id, org_id, name, user_id, role, created_at FROM api_tokens WHERE token_sha256 = ?").bind(token_sha256);
+        self.read_one(query, |row| codec::api_token(row)).await
     }
 
     async fn api_token_count(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens").fetch_one(&self.pool).await.map_err(backend)?;
-        Ok(count.max(0) as u64)
+        let count: Option<i64> = self.read_scalar(query("SELECT COUNT(*) FROM api_tokens")).await?;
+        Ok(count.unwrap_or(0).max(0) as u64)
     }
 
     async fn next_job_due(&self) -> StoreResult<Option<Timestamp>> {
-        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(run_at) FROM jobs").fetch_one(&self.pool).await.map_err(backend)?;
+        // MIN over no rows is NULL.
+        let due: Option<i64> = self.read_scalar::<Option<i64>>(query("SELECT MIN(run_at) FROM jobs")).await?.flatten();
         due.map(|micros| Timestamp::from_microsecond(micros).map_err(|error| StoreError::Corrupt(error.to_string()))).transpose()
     }
 
@@ -225,7 +208,8 @@ impl Store for SqliteStore {
     }
 
     async fn schema_version(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("PRAGMA user_version").fetch_one(&self.pool).await.map_err(backend)
+        let version: Option<i64> = self.read_scalar(query("PRAGMA user_version")).await?;
+        version.ok_or_else(|| StoreError::Backend("no schema version".into()))
     }
 
     fn backend_name(&self) -> &'static str {
@@ -237,40 +221,40 @@ impl Store for SqliteStore {
     }
 
     async fn begin_export(&self) -> StoreResult<Box<dyn ExportSnapshot>> {
-        let tx = self.pool.begin().await.map_err(backend)?;
-        Ok(Box::new(crate::export::SqliteExport { tx }))
+        Ok(Box::new(crate::export::SqliteExport::begin(self.readers.dedicated()?)?))
     }
 
     async fn slo_buckets(&self, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
-        crate::slo_buckets::read(&self.pool, org, slo_id, from).await
+        let slo_id = slo_id.to_string();
+        self.readers.read(move |connection| crate::slo_buckets::read(connection, org, &slo_id, from)).await
     }
 
     async fn action_items(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<ActionItem>> {
-        crate::action_items::list(&self.pool, org, incident_id).await
+        self.readers.read(move |connection| crate::action_items::list(connection, org, incident_id)).await
     }
 
     async fn action_item(&self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
-        crate::action_items::one(&self.pool, org, action_item_id).await
+        self.readers.read(move |connection| crate::action_items::one(connection, org, action_item_id)).await
     }
 
     async fn runbook_runs(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
-        crate::runbook_runs::for_incident(&self.pool, org, incident_id).await
+        self.readers.read(move |connection| crate::runbook_runs::for_incident(connection, org, incident_id)).await
     }
 
     async fn runbook_run(&self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
-        crate::runbook_runs::one(&self.pool, org, run_id).await
+        self.readers.read(move |connection| crate::runbook_runs::one(connection, org, run_id)).await
     }
 
     async fn deploy_link(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<DeployLink>> {
-        crate::deploy_links::for_incident(&self.pool, org, incident_id).await
+        self.readers.read(move |connection| crate::deploy_links::for_incident(connection, org, incident_id)).await
     }
 
     async fn pending_rollbacks(&self, limit: u32) -> StoreResult<Vec<DeployLink>> {
-        crate::deploy_links::pending(&self.pool, limit).await
+        self.readers.read(move |connection| crate::deploy_links::pending(connection, limit)).await
     }
 
     async fn catalog(&self, org: OrgId) -> StoreResult<Vec<staunch_domain::catalog::CatalogEntity>> {
-        crate::investigation::catalog(&self.pool, org).await
+        self.readers.read(move |connection| crate::investigation::catalog(connection, org)).await
     }
 
     async fn change_events_between(
@@ -280,39 +264,43 @@ impl Store for SqliteStore {
         until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ChangeEvent>> {
-        crate::investigation::changes_between(&self.pool, org, from, until, limit).await
+        self.readers.read(move |connection| crate::investigation::changes_between(connection, org, from, until, limit)).await
     }
 
     async fn similar_incidents(&self, org: OrgId, query: &SimilarIncidentQuery) -> StoreResult<Vec<SimilarIncidentHit>> {
-        crate::investigation::similar(&self.pool, org, query).await
+        let query = query.clone();
+        self.readers.read(move |connection| crate::investigation::similar(connection, org, &query)).await
     }
 
     async fn investigation(&self, org: OrgId, incident_id: i64) -> StoreResult<Option<StoredInvestigation>> {
-        crate::investigation::latest(&self.pool, org, incident_id).await
+        self.readers.read(move |connection| crate::investigation::latest(connection, org, incident_id)).await
     }
 
     async fn incident_texts_to_index(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<IncidentText>> {
-        crate::investigation::texts_to_index(&self.pool, org, incident_id).await
+        self.readers.read(move |connection| crate::investigation::texts_to_index(connection, org, incident_id)).await
     }
 
     async fn active_runbook_runs(&self) -> StoreResult<Vec<RunbookRun>> {
-        crate::runbook_runs::active(&self.pool).await
+        self.readers.read(crate::runbook_runs::active).await
     }
 
     async fn runbook_outcomes(&self, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>> {
-        crate::runbook_runs::outcomes(&self.pool, org).await
+        self.readers.read(move |connection| crate::runbook_runs::outcomes(connection, org)).await
     }
 
     async fn telemetry_logs(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<LogLine>> {
-        crate::telemetry::logs(&self.pool, org, query).await
+        let query = query.clone();
+        self.readers.read(move |connection| crate::telemetry::logs(connection, org, &query)).await
     }
 
     async fn telemetry_spans(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<Span>> {
-        crate::telemetry::spans(&self.pool, org, query).await
+        let query = query.clone();
+        self.readers.read(move |connection| crate::telemetry::spans(connection, org, &query)).await
     }
 
     async fn telemetry_metrics(&self, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<MetricPoint>> {
-        crate::telemetry::metrics(&self.pool, org, query).await
+        let query = query.clone();
+        self.readers.read(move |connection| crate::telemetry::metrics(connection, org, &query)).await
     }
 
     async fn noise_history(
@@ -322,11 +310,36 @@ impl Store for SqliteStore {
         before: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<staunch_domain::noise::HistoricalAlert>> {
-        crate::noise_llm::noise_history(&self.pool, org, since, before, limit).await
+        self.readers.read(move |connection| crate::noise_llm::noise_history(connection, org, since, before, limit)).await
     }
 
     async fn llm_exchanges(&self, org: OrgId, incident_id: i64) -> StoreResult<Vec<LlmExchange>> {
-        crate::noise_llm::exchanges(&self.pool, org, incident_id).await
+        self.readers.read(move |connection| crate::noise_llm::exchanges(connection, org, incident_id)).await
+    }
+}
+
+impl SqliteStore {
+    /// Every row of `query` on a reading connection, each decoded where SQLite holds it.
+    async fn read_all<T: Send + 'static>(
+        &self,
+        query: Query,
+        decode: fn(&Held<'_, '_>) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.readers.read(move |connection| query.fetch_decoded(connection, decode)).await
+    }
+
+    /// The first row of `query` on a reading connection.
+    async fn read_one<T: Send + 'static>(
+        &self,
+        query: Query,
+        decode: fn(&Held<'_, '_>) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        self.readers.read(move |connection| query.fetch_one_decoded(connection, decode)).await
+    }
+
+    /// The first column of the first row of `query` on a reading connection.
+    async fn read_scalar<T: rusqlite::types::FromSql + Send + 'static>(&self, query: Query) -> StoreResult<Option<T>> {
+        self.readers.read(move |connection| query.fetch_scalar(connection)).await
     }
 }
 

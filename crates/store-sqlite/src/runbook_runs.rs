@@ -2,82 +2,49 @@
 //! per-symptom outcome counts computed in SQL.
 
 use crate::backend;
-use crate::codec::{Columns, json_text, micros, optional_micros};
-use crate::writer::query;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, SqlitePool};
+use crate::codec::{json_text, micros, optional_micros};
+use crate::statement::query;
+use rusqlite::Connection;
 use staunch_store::codec;
 use staunch_store::*;
 
 const COLUMNS: &str = "id, org_id, incident_id, runbook, definition, symptom, dry_run, started_by_kind, started_by_id, \
     state, progress, created_at, updated_at, finished_at";
 
-fn run(row: &SqliteRow) -> StoreResult<RunbookRun> {
-    codec::runbook_run(&Columns(row))
-}
-
-pub(crate) async fn for_incident(pool: &SqlitePool, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
-    crate::codec::decode_each(
-        sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM runbook_runs WHERE org_id = ? AND incident_id = ? ORDER BY id"
-        )))
+pub(crate) fn for_incident(connection: &Connection, org: OrgId, incident_id: i64) -> StoreResult<Vec<RunbookRun>> {
+    query(format!("SELECT {COLUMNS} FROM runbook_runs WHERE org_id = ? AND incident_id = ? ORDER BY id"))
         .bind(org.0)
         .bind(incident_id)
-        .fetch(pool),
-        run,
-    )
-    .await
+        .fetch_decoded(connection, |row| codec::runbook_run(row))
 }
 
 const ONE: &str = "WHERE org_id = ? AND id = ?";
 
-pub(crate) async fn one(pool: &SqlitePool, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM runbook_runs {ONE}")))
+/// One run, on a reading connection or inside the write transaction.
+pub(crate) fn one(connection: &Connection, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
+    query(format!("SELECT {COLUMNS} FROM runbook_runs {ONE}"))
         .bind(org.0)
         .bind(run_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(backend)?;
-    row.as_ref().map(run).transpose()
+        .fetch_one_decoded(connection, |row| codec::runbook_run(row))
 }
 
-/// [`one`] inside the write transaction.
-pub(crate) fn one_in(connection: &rusqlite::Connection, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
-    let row = query(format!("SELECT {COLUMNS} FROM runbook_runs {ONE}"))
-        .bind(org.0)
-        .bind(run_id)
-        .fetch_optional(connection)
-        .map_err(backend)?;
-    row.as_ref().map(codec::runbook_run).transpose()
+pub(crate) fn active(connection: &Connection) -> StoreResult<Vec<RunbookRun>> {
+    query(format!("SELECT {COLUMNS} FROM runbook_runs WHERE state IN ('running', 'undoing') ORDER BY id"))
+        .fetch_decoded(connection, |row| codec::runbook_run(row))
 }
 
-pub(crate) async fn active(pool: &SqlitePool) -> StoreResult<Vec<RunbookRun>> {
-    crate::codec::decode_each(
-        sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM runbook_runs WHERE state IN ('running', 'undoing') ORDER BY id"
-        )))
-        .fetch(pool),
-        run,
-    )
-    .await
-}
-
-pub(crate) async fn outcomes(pool: &SqlitePool, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>> {
-    crate::codec::decode_each(
-        sqlx::query(
-            "SELECT r.symptom AS symptom, r.runbook AS runbook, COUNT(*) AS attempts, \
+pub(crate) fn outcomes(connection: &Connection, org: OrgId) -> StoreResult<Vec<RunbookOutcomes>> {
+    query(
+        "SELECT r.symptom AS symptom, r.runbook AS runbook, COUNT(*) AS attempts, \
          SUM(CASE WHEN r.state = 'recovered' OR (r.state = 'finished' AND i.state IN ('mitigated', 'resolved')) \
          THEN 1 ELSE 0 END) AS successes \
          FROM runbook_runs r JOIN incidents i ON i.id = r.incident_id AND i.org_id = r.org_id \
          WHERE r.org_id = ? AND r.dry_run = 0 AND r.symptom IS NOT NULL \
          AND r.state IN ('recovered', 'finished', 'failed', 'interrupted', 'undone') \
-         GROUP BY r.symptom, r.runbook ORDER BY r.symptom, r.runbook",
-        )
-        .bind(org.0)
-        .fetch(pool),
-        |row| codec::runbook_outcomes(&Columns(row)),
+          GROUP BY r.symptom, r.runbook ORDER BY r.symptom, r.runbook",
     )
-    .await
+    .bind(org.0)
+    .fetch_decoded(connection, |row| codec::runbook_outcomes(row))
 }
 
 pub(crate) fn insert(connection: &rusqlite::Connection, new: &NewRunbookRun) -> StoreResult<i64> {

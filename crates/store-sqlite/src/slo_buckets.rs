@@ -3,31 +3,29 @@
 
 use crate::backend;
 use crate::codec::micros;
-use crate::writer::query;
+use crate::statement::query;
 use jiff::Timestamp;
-use sqlx::{Row, SqlitePool};
+use rusqlite::Connection;
 use staunch_store::{OrgId, SloBucket, StoreError, StoreResult};
 
-pub(crate) async fn read(pool: &SqlitePool, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
-    let rows = sqlx::query(
+pub(crate) fn read(connection: &Connection, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
+    query(
         "SELECT minute_start, good, total FROM slo_buckets \
          WHERE org_id = ? AND slo_id = ? AND minute_start >= ? ORDER BY minute_start",
     )
     .bind(org.0)
     .bind(slo_id)
     .bind(micros(SloBucket::minute_start(from)))
-    .fetch(pool);
-    crate::codec::decode_each(rows, |row| {
-        let minute: i64 = row.try_get("minute_start").map_err(backend)?;
-        let good: i64 = row.try_get("good").map_err(backend)?;
-        let total: i64 = row.try_get("total").map_err(backend)?;
+    .fetch_decoded(connection, |row| {
+        let minute: i64 = row.get("minute_start")?;
+        let good: i64 = row.get("good")?;
+        let total: i64 = row.get("total")?;
         Ok(SloBucket {
             minute: Timestamp::from_microsecond(minute).map_err(|error| StoreError::Corrupt(error.to_string()))?,
             good: good.max(0) as u64,
             total: total.max(0) as u64,
         })
     })
-    .await
 }
 
 pub(crate) fn add(connection: &rusqlite::Connection, org: OrgId, slo_id: &str, counts: &[SloBucket]) -> StoreResult<()> {

@@ -5,9 +5,8 @@
 
 use crate::backend;
 use crate::codec::micros;
-use crate::writer::query;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use crate::statement::{Held, query};
+use rusqlite::Connection;
 use staunch_store::{
     LogLine, MetricPoint, OrgId, Span, StoreResult, TelemetryQuery, attributes_from_json, span_status, timestamp_from_micros,
 };
@@ -19,73 +18,69 @@ fn window_clause(time: &str) -> String {
     WINDOW_AND_SERVICES.replace("{time}", time)
 }
 
-async fn fetch<T>(
-    pool: &SqlitePool,
+fn fetch<T>(
+    connection: &Connection,
     columns: &str,
     table: &str,
     time: &str,
     org: OrgId,
-    query: &TelemetryQuery,
-    decode: impl Fn(&SqliteRow) -> StoreResult<T>,
+    window: &TelemetryQuery,
+    decode: impl FnMut(&Held<'_, '_>) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     let sql = format!("SELECT {columns} FROM {table} WHERE {}", window_clause(time));
-    let services = serde_json::to_string(&query.services).unwrap_or_else(|_| "[]".into());
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let services = serde_json::to_string(&window.services).unwrap_or_else(|_| "[]".into());
+    query(sql)
         .bind(org.0)
-        .bind(micros(query.from))
-        .bind(micros(query.to))
-        .bind(query.services.len() as i64)
+        .bind(micros(window.from))
+        .bind(micros(window.to))
+        .bind(window.services.len() as i64)
         .bind(services)
-        .bind(i64::from(query.limit))
-        .fetch(pool);
-    crate::codec::decode_each(rows, decode).await
+        .bind(i64::from(window.limit))
+        .fetch_decoded(connection, decode)
 }
 
-pub(crate) async fn logs(pool: &SqlitePool, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<LogLine>> {
-    fetch(pool, "service, at, level, message, pod, attributes", "telemetry_logs", "at", org, query, |row| {
-        let attributes: Option<String> = row.try_get("attributes").map_err(backend)?;
+pub(crate) fn logs(connection: &Connection, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<LogLine>> {
+    fetch(connection, "service, at, level, message, pod, attributes", "telemetry_logs", "at", org, query, |row| {
+        let attributes: Option<String> = row.get("attributes")?;
         let attributes = attributes.map(|text| serde_json::from_str(&text)).transpose().map_err(backend)?;
         Ok(LogLine {
-            service: row.try_get("service").map_err(backend)?,
-            at: timestamp_from_micros(row.try_get("at").map_err(backend)?)?,
-            level: row.try_get("level").map_err(backend)?,
-            message: row.try_get("message").map_err(backend)?,
-            pod: row.try_get("pod").map_err(backend)?,
+            service: row.get("service")?,
+            at: timestamp_from_micros(row.get("at")?)?,
+            level: row.get("level")?,
+            message: row.get("message")?,
+            pod: row.get("pod")?,
             attributes: attributes_from_json(attributes)?,
         })
     })
-    .await
 }
 
-pub(crate) async fn spans(pool: &SqlitePool, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<Span>> {
+pub(crate) fn spans(connection: &Connection, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<Span>> {
     let columns = "trace_id, span_id, parent_span_id, service, operation, start_at, duration_ms, status";
-    fetch(pool, columns, "telemetry_spans", "start_at", org, query, |row| {
-        let status: String = row.try_get("status").map_err(backend)?;
+    fetch(connection, columns, "telemetry_spans", "start_at", org, query, |row| {
+        let status: String = row.get("status")?;
         Ok(Span {
-            trace_id: row.try_get("trace_id").map_err(backend)?,
-            span_id: row.try_get("span_id").map_err(backend)?,
-            parent_span_id: row.try_get("parent_span_id").map_err(backend)?,
-            service: row.try_get("service").map_err(backend)?,
-            operation: row.try_get("operation").map_err(backend)?,
-            start: timestamp_from_micros(row.try_get("start_at").map_err(backend)?)?,
-            duration_ms: row.try_get("duration_ms").map_err(backend)?,
+            trace_id: row.get("trace_id")?,
+            span_id: row.get("span_id")?,
+            parent_span_id: row.get("parent_span_id")?,
+            service: row.get("service")?,
+            operation: row.get("operation")?,
+            start: timestamp_from_micros(row.get("start_at")?)?,
+            duration_ms: row.get("duration_ms")?,
             status: span_status(&status)?,
         })
     })
-    .await
 }
 
-pub(crate) async fn metrics(pool: &SqlitePool, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<MetricPoint>> {
-    fetch(pool, "service, name, at, value, pod", "telemetry_metrics", "at", org, query, |row| {
+pub(crate) fn metrics(connection: &Connection, org: OrgId, query: &TelemetryQuery) -> StoreResult<Vec<MetricPoint>> {
+    fetch(connection, "service, name, at, value, pod", "telemetry_metrics", "at", org, query, |row| {
         Ok(MetricPoint {
-            service: row.try_get("service").map_err(backend)?,
-            name: row.try_get("name").map_err(backend)?,
-            at: timestamp_from_micros(row.try_get("at").map_err(backend)?)?,
-            value: row.try_get("value").map_err(backend)?,
-            pod: row.try_get("pod").map_err(backend)?,
+            service: row.get("service")?,
+            name: row.get("name")?,
+            at: timestamp_from_micros(row.get("at")?)?,
+            value: row.get("value")?,
+            pod: row.get("pod")?,
         })
     })
-    .await
 }
 
 pub(crate) fn insert_logs(connection: &rusqlite::Connection, org: OrgId, lines: &[LogLine]) -> StoreResult<()> {

@@ -3,10 +3,11 @@
 //! a transaction never waits on another thread.
 
 use crate::alert_keys::{self, TxKeys};
-use crate::backend;
 use crate::codec::{json_text, micros, optional_micros};
 use crate::reads::{INCIDENT_COLUMNS, incident_select};
-use crate::writer::{Row, Writer, insert_error, query, statement_chunks};
+use crate::statement::{Row, insert_error, query};
+use crate::writer::{Writer, statement_chunks};
+use crate::{backend, closed};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::Connection;
@@ -87,10 +88,6 @@ impl SqliteTx {
         }
         Ok(())
     }
-}
-
-fn closed() -> StoreError {
-    StoreError::Backend("store is closed".into())
 }
 
 impl Drop for SqliteTx {
@@ -530,7 +527,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn action_item(&mut self, org: OrgId, action_item_id: i64) -> StoreResult<Option<ActionItem>> {
-        crate::action_items::one_in(self.connection()?, org, action_item_id)
+        crate::action_items::one(self.connection()?, org, action_item_id)
     }
 
     async fn update_action_item(&mut self, item: &ActionItem) -> StoreResult<()> {
@@ -542,7 +539,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn runbook_run_for_update(&mut self, org: OrgId, run_id: i64) -> StoreResult<Option<RunbookRun>> {
-        crate::runbook_runs::one_in(self.connection()?, org, run_id)
+        crate::runbook_runs::one(self.connection()?, org, run_id)
     }
 
     async fn update_runbook_run(&mut self, run: &RunbookRun) -> StoreResult<()> {
@@ -582,7 +579,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn catalog_entities(&mut self, org: OrgId) -> StoreResult<Vec<staunch_domain::catalog::CatalogEntity>> {
-        crate::investigation::catalog_in(self.connection()?, org)
+        crate::investigation::catalog(self.connection()?, org)
     }
 
     async fn upsert_catalog_entity(

@@ -1,26 +1,18 @@
-//! The one connection that writes, and the statements run on it.
+//! The one connection that writes.
 //!
-//! Reads go through sqlx's pool, where every statement is a message to the connection's own
-//! thread and a wake-up back. For writes that hand-off was most of the cost of a small
-//! transaction (about a third of the CPU at one alert per request, most of it waking a thread
-//! on the other core), so the write connection is a plain SQLite connection owned by the
-//! store and used on whichever thread holds its lock: a whole transaction runs without
-//! leaving the thread of the task that began it.
-//!
-//! [`Query`] keeps the shape of the sqlx calls it replaced (`query(..).bind(..).execute(..)`)
-//! so statements read the same in both halves of the backend; rows come back owned
-//! ([`Row`]), read through the shared codec like sqlx's.
+//! Every statement of the backend runs on a plain SQLite connection on the calling thread
+//! (`statement.rs`): behind a driver that runs each connection on a thread of its own, every
+//! statement was a message to that thread and a wake-up back, which was most of the cost of a
+//! small transaction (about a third of the CPU at one alert per request). The write connection
+//! is owned by the store and used on whichever thread holds its lock, so a whole transaction
+//! runs without leaving the thread of the task that began it.
 
 use crate::alert_keys::{RecentKeys, TxKeys};
 use crate::checkpoint::{Checkpointer, WAL_AUTOCHECKPOINT_PAGES};
 use crate::{Durability, backend};
-use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
-use rusqlite::{Connection, OpenFlags, ToSql};
-use staunch_store::codec::{ColumnReader, corrupt_column};
-use staunch_store::{StoreError, StoreResult};
-use std::borrow::Cow;
+use rusqlite::{Connection, OpenFlags};
+use staunch_store::StoreResult;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Prepared statements kept per connection: room for every bulk statement shape at every
@@ -56,11 +48,12 @@ pub(crate) struct Writer {
     pub(crate) checkpointer: Checkpointer,
 }
 
-/// Opens the writer on an already migrated database: the connection (see [`connect`]) and the
-/// keys of recent alerts, written out at once when far more are missing from `alert_keys`
+/// Opens the writer: the connection (see [`connect`]), which creates the database file and
+/// applies the migrations it lacks, and the keys of recent alerts, written out at once when far more are missing from `alert_keys`
 /// than memory holds (the first open after the migration that made the table).
 pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_memory: usize) -> StoreResult<Writer> {
     let connection = connect(path, durability, cache_kib)?;
+    crate::migrate::run(&connection)?;
     let checkpointer = Checkpointer::start(&connection, path)?;
     // Without an fsync per commit, growing the file costs a commit nothing worth the 16 MiB
     // of zeros written at every open.
@@ -125,15 +118,15 @@ fn extend_with_zeros(path: &Path, wanted: u64) -> std::io::Result<()> {
     file.sync_data()
 }
 
-/// Opens the write connection on an already migrated database, with the settings its commits
-/// rely on:
+/// Opens the write connection, creating the file if needed, with the settings its commits rely
+/// on:
 /// - `journal_size_limit`: the WAL is started over after the checkpoints of `checkpoint.rs`;
 ///   the file is then cut back to this size.
 /// - `temp_store`: multi-row inserts into tables with unique keys keep a statement journal; in
 ///   memory it costs no file writes.
 fn connect(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<Connection> {
     // NO_MUTEX: the store's lock already makes sure one thread at a time uses it.
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     // Gathering a commit's WAL writes needs the sync before the commit is published: only
     // with full durability (see `wal_writes.rs`).
     let connection = match durability {
@@ -161,221 +154,6 @@ fn connect(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<
         ))
         .map_err(backend)?;
     Ok(connection)
-}
-
-/// One statement and its parameters, built like sqlx's `query(..).bind(..)` and
-/// `QueryBuilder` (`push`, `push_bind`).
-pub(crate) struct Query {
-    sql: Cow<'static, str>,
-    parameters: Vec<Value>,
-    /// A parameter that could not be turned into an SQLite value, reported when the statement runs.
-    unbindable: Option<rusqlite::Error>,
-}
-
-pub(crate) fn query(sql: impl Into<Cow<'static, str>>) -> Query {
-    Query { sql: sql.into(), parameters: Vec::new(), unbindable: None }
-}
-
-/// What a statement that returns no rows did.
-pub(crate) struct Done {
-    rows_affected: u64,
-    last_insert_rowid: i64,
-}
-
-impl Done {
-    pub(crate) fn rows_affected(&self) -> u64 {
-        self.rows_affected
-    }
-
-    pub(crate) fn last_insert_rowid(&self) -> i64 {
-        self.last_insert_rowid
-    }
-}
-
-impl Query {
-    pub(crate) fn bind(mut self, value: impl ToSql) -> Query {
-        self.add(value);
-        self
-    }
-
-    /// Appends SQL text.
-    pub(crate) fn push(&mut self, text: &str) -> &mut Query {
-        self.sql.to_mut().push_str(text);
-        self
-    }
-
-    /// Appends a placeholder and its value.
-    pub(crate) fn push_bind(&mut self, value: impl ToSql) -> &mut Query {
-        self.sql.to_mut().push('?');
-        self.add(value)
-    }
-
-    /// Appends `(?, ?, ...), (...)` with one row of values per item, given by `row`.
-    pub(crate) fn push_values<T>(&mut self, items: &[T], mut row: impl FnMut(&mut Values<'_>, &T)) -> &mut Query {
-        self.push("VALUES ");
-        for (index, item) in items.iter().enumerate() {
-            if index > 0 {
-                self.push(", ");
-            }
-            self.push("(");
-            row(&mut Values { query: self, first: true }, item);
-            self.push(")");
-        }
-        self
-    }
-
-    /// Appends `(?, ?, ...)` with one placeholder per value, for `IN` lists.
-    pub(crate) fn push_list(&mut self, values: &[i64]) -> &mut Query {
-        self.push("(");
-        for (index, value) in values.iter().enumerate() {
-            self.push(if index == 0 { "" } else { ", " }).push_bind(*value);
-        }
-        self.push(")")
-    }
-
-    fn add(&mut self, value: impl ToSql) -> &mut Query {
-        match value.to_sql().and_then(owned_value) {
-            Ok(value) => self.parameters.push(value),
-            Err(error) => {
-                self.unbindable.get_or_insert(error);
-            }
-        }
-        self
-    }
-
-    fn statement<'c>(&self, connection: &'c Connection) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
-        if let Some(error) = &self.unbindable {
-            return Err(rusqlite::Error::ToSqlConversionFailure(error.to_string().into()));
-        }
-        connection.prepare_cached(&self.sql)
-    }
-
-    pub(crate) fn execute(&self, connection: &Connection) -> rusqlite::Result<Done> {
-        let rows_affected = self.statement(connection)?.execute(rusqlite::params_from_iter(&self.parameters))?;
-        Ok(Done { rows_affected: rows_affected as u64, last_insert_rowid: connection.last_insert_rowid() })
-    }
-
-    pub(crate) fn fetch_all(&self, connection: &Connection) -> rusqlite::Result<Vec<Row>> {
-        self.fetch_at_most(connection, usize::MAX)
-    }
-
-    /// The first row. A statement that changes rows (`... RETURNING`) makes all its changes
-    /// at its first step, so stopping there leaves none undone.
-    pub(crate) fn fetch_optional(&self, connection: &Connection) -> rusqlite::Result<Option<Row>> {
-        Ok(self.fetch_at_most(connection, 1)?.pop())
-    }
-
-    fn fetch_at_most(&self, connection: &Connection, limit: usize) -> rusqlite::Result<Vec<Row>> {
-        let mut statement = self.statement(connection)?;
-        let names: Arc<[String]> = statement.column_names().into_iter().map(str::to_string).collect();
-        let mut rows = statement.query(rusqlite::params_from_iter(&self.parameters))?;
-        let mut owned = Vec::new();
-        while owned.len() < limit
-            && let Some(row) = rows.next()?
-        {
-            let values =
-                (0..names.len()).map(|index| row.get_ref(index).and_then(owned_value_ref)).collect::<rusqlite::Result<_>>()?;
-            owned.push(Row { names: names.clone(), values });
-        }
-        Ok(owned)
-    }
-
-    /// The first column of the first row (`None` when there is no row).
-    pub(crate) fn fetch_scalar<T: FromSql>(&self, connection: &Connection) -> StoreResult<Option<T>> {
-        self.fetch_optional(connection).map_err(backend)?.map(|row| row.get(0)).transpose()
-    }
-}
-
-/// One row of `(?, ?, ...)` in [`Query::push_values`].
-pub(crate) struct Values<'q> {
-    query: &'q mut Query,
-    first: bool,
-}
-
-impl Values<'_> {
-    pub(crate) fn push_bind(&mut self, value: impl ToSql) -> &mut Self {
-        if !self.first {
-            self.query.push(", ");
-        }
-        self.first = false;
-        self.query.push_bind(value);
-        self
-    }
-}
-
-fn owned_value(output: ToSqlOutput<'_>) -> rusqlite::Result<Value> {
-    match output {
-        ToSqlOutput::Borrowed(value) => owned_value_ref(value),
-        ToSqlOutput::Owned(value) => Ok(value),
-        _ => Err(rusqlite::Error::ToSqlConversionFailure("unsupported parameter kind".into())),
-    }
-}
-
-fn owned_value_ref(value: ValueRef<'_>) -> rusqlite::Result<Value> {
-    Value::try_from(value).map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))
-}
-
-/// A row read off the write connection, owning its values.
-pub(crate) struct Row {
-    names: Arc<[String]>,
-    values: Vec<Value>,
-}
-
-impl Row {
-    /// The value of the column at `index`.
-    pub(crate) fn get<T: FromSql>(&self, index: usize) -> StoreResult<T> {
-        let value = self.values.get(index).ok_or_else(|| StoreError::Backend(format!("no column {index}")))?;
-        T::column_result(ValueRef::from(value)).map_err(|error| StoreError::Corrupt(format!("column {index}: {error}")))
-    }
-
-    fn value(&self, column: &str) -> StoreResult<ValueRef<'_>> {
-        let index = self
-            .names
-            .iter()
-            .position(|name| name == column)
-            .ok_or_else(|| StoreError::Backend(format!("no column {column}")))?;
-        Ok(ValueRef::from(&self.values[index]))
-    }
-
-    fn named<T: FromSql>(&self, column: &str) -> StoreResult<T> {
-        T::column_result(self.value(column)?).map_err(|error| corrupt_column(column, error))
-    }
-}
-
-impl ColumnReader for Row {
-    fn int(&self, column: &str) -> StoreResult<i64> {
-        self.named(column)
-    }
-    fn optional_int(&self, column: &str) -> StoreResult<Option<i64>> {
-        self.named(column)
-    }
-    fn text(&self, column: &str) -> StoreResult<String> {
-        self.named(column)
-    }
-    fn optional_text(&self, column: &str) -> StoreResult<Option<String>> {
-        self.named(column)
-    }
-    fn boolean(&self, column: &str) -> StoreResult<bool> {
-        self.named(column)
-    }
-    /// JSON columns are TEXT in SQLite.
-    fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
-        let text = self.value(column)?.as_str().map_err(|error| corrupt_column(column, error))?;
-        crate::codec::json_column(text, column)
-    }
-}
-
-/// A unique-key violation as the conflict it reports to the caller; anything else as a
-/// backend failure.
-pub(crate) fn insert_error(error: rusqlite::Error, what: &str) -> StoreError {
-    let unique = error.sqlite_error().is_some_and(|sqlite| {
-        sqlite.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || sqlite.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-    });
-    if unique {
-        return StoreError::Conflict { what: what.to_string() };
-    }
-    backend(error)
 }
 
 #[cfg(test)]
