@@ -25,7 +25,7 @@ pub(crate) fn insert(connection: &rusqlite::Connection, item: &NewActionItem) ->
         "INSERT INTO action_items (org_id, incident_id, text, owner, due, status, actor_kind, actor_id, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
     );
-    let row = query(sql)
+    query(sql)
         .bind(item.org.0)
         .bind(item.incident_id)
         .bind(&item.text)
@@ -36,10 +36,8 @@ pub(crate) fn insert(connection: &rusqlite::Connection, item: &NewActionItem) ->
         .bind(&item.created_by.id)
         .bind(micros(item.created_at))
         .bind(micros(item.created_at))
-        .fetch_optional(connection)
-        .map_err(backend)?
-        .ok_or_else(|| StoreError::Backend("inserted action item missing from RETURNING".into()))?;
-    codec::action_item(&row)
+        .fetch_one_decoded(connection, |row| codec::action_item(row))?
+        .ok_or_else(|| StoreError::Backend("inserted action item missing from RETURNING".into()))
 }
 
 pub(crate) fn update(connection: &rusqlite::Connection, item: &ActionItem) -> StoreResult<()> {

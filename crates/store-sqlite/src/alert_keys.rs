@@ -18,7 +18,7 @@
 
 use crate::backend;
 use crate::reads::ALERT_COLUMNS;
-use crate::statement::{Row, query};
+use crate::statement::query;
 use crate::writer::{Writer, statement_chunks};
 use rusqlite::Connection;
 use staunch_store::{Alert, OrgId, StoreError, StoreResult, codec};
@@ -172,20 +172,18 @@ pub(crate) fn find(writer: &Writer, tx: &mut TxKeys, org: OrgId, keys: &[(String
         hashes.iter().flat_map(|hash| with_hash(&recent.entries, *hash).chain(with_hash(&tx.inserted, *hash))).collect();
     let mut found = Vec::with_capacity(keys.len());
     let mut named = HashSet::new();
-    let mut keep = |rows: Vec<Row>, found: &mut Vec<Alert>| -> StoreResult<()> {
-        for row in rows {
-            let alert = codec::alert(&row)?;
+    let mut keep = |alerts: Vec<Alert>, found: &mut Vec<Alert>| {
+        for alert in alerts {
             if wanted.contains(&(alert.service_id.as_str(), alert.dedup_key.as_str())) && named.insert(alert.id) {
                 found.push(alert);
             }
         }
-        Ok(())
     };
     let ids: Vec<i64> = in_memory.into_iter().collect();
     for chunk in statement_chunks(&ids) {
         let mut query = query(alerts_of_org_sql());
         query.push_bind(org.0).push(" AND id IN ").push_list(chunk);
-        keep(query.fetch_all(connection).map_err(backend)?, &mut found)?;
+        keep(query.fetch_decoded(connection, |row| codec::alert(row))?, &mut found);
     }
     // Keys found in memory are not in the table (a key names one alert).
     let found_keys = keys_of(&found);
@@ -200,7 +198,7 @@ pub(crate) fn find(writer: &Writer, tx: &mut TxKeys, org: OrgId, keys: &[(String
     for chunk in statement_chunks(&on_disk) {
         let mut query = query(alerts_of_org_sql());
         query.push_bind(org.0).push(" AND id IN (SELECT alert_id FROM alert_keys WHERE key_hash IN ").push_list(chunk).push(")");
-        keep(query.fetch_all(connection).map_err(backend)?, &mut found)?;
+        keep(query.fetch_decoded(connection, |row| codec::alert(row))?, &mut found);
     }
     let found_keys = keys_of(&found);
     for (service, dedup) in keys {

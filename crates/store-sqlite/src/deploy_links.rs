@@ -24,16 +24,14 @@ pub(crate) fn recent_changes(
     service_id: &str,
     limit: u32,
 ) -> StoreResult<Vec<ChangeEvent>> {
-    let rows = query(
+    query(
         "SELECT id, org_id, service_id, summary, source, at, received_at, details, links FROM change_events \
          WHERE org_id = ? AND service_id = ? ORDER BY id DESC LIMIT ?",
     )
     .bind(org.0)
     .bind(service_id)
     .bind(i64::from(limit))
-    .fetch_all(connection)
-    .map_err(backend)?;
-    rows.iter().map(codec::change_event).collect()
+    .fetch_decoded(connection, |row| codec::change_event(row))
 }
 
 pub(crate) fn insert(connection: &rusqlite::Connection, new: &NewDeployLink) -> StoreResult<bool> {

@@ -3,9 +3,10 @@
 //!
 //! [`Query`] keeps the shape of the sqlx calls it replaced (`query(..).bind(..)`,
 //! `QueryBuilder`'s `push` and `push_bind`), so statements read the same on both halves of
-//! the backend. Rows come back owned ([`Row`], for the writer, which reads a few and acts on
-//! them) or are decoded where the statement holds them ([`Query::fetch_decoded`], for listings,
-//! which copy each value once, into the record).
+//! the backend. Rows are decoded where the statement holds them ([`Query::fetch_decoded`]), so
+//! each value is copied once, into its record; they come back owned ([`Row`]) where values are
+//! read by position (scalars, `RETURNING` ids) or kept past the statement (the delivery claim
+//! decodes its rows after its commit).
 
 use crate::backend;
 use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};

@@ -5,7 +5,7 @@
 use crate::alert_keys::{self, TxKeys};
 use crate::codec::{json_text, micros, optional_micros};
 use crate::reads::{INCIDENT_COLUMNS, incident_select};
-use crate::statement::{Row, insert_error, query};
+use crate::statement::{insert_error, query};
 use crate::writer::{Writer, statement_chunks};
 use crate::{backend, closed};
 use async_trait::async_trait;
@@ -103,10 +103,6 @@ impl Drop for SqliteTx {
     }
 }
 
-fn records<T>(rows: Vec<Row>, read: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
-    rows.iter().map(read).collect()
-}
-
 #[async_trait]
 impl StoreTx for SqliteTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
@@ -199,8 +195,7 @@ impl StoreTx for SqliteTx {
 
     async fn incident(&mut self, org: OrgId, incident_id: i64) -> StoreResult<Option<Incident>> {
         let sql = format!("{} WHERE org_id = ? AND id = ?", incident_select());
-        let row = query(sql).bind(org.0).bind(incident_id).fetch_optional(self.connection()?).map_err(backend)?;
-        row.as_ref().map(codec::incident).transpose()
+        query(sql).bind(org.0).bind(incident_id).fetch_one_decoded(self.connection()?, |row| codec::incident(row))
     }
 
     async fn incidents_by_ids(&mut self, org: OrgId, incident_ids: &[i64]) -> StoreResult<Vec<Incident>> {
@@ -208,8 +203,7 @@ impl StoreTx for SqliteTx {
         for chunk in statement_chunks(incident_ids) {
             let mut query = query(incident_select());
             query.push(" WHERE org_id = ").push_bind(org.0).push(" AND id IN ").push_list(chunk);
-            let rows = query.fetch_all(self.connection()?).map_err(backend)?;
-            incidents.extend(records(rows, codec::incident)?);
+            incidents.extend(query.fetch_decoded(self.connection()?, |row| codec::incident(row))?);
         }
         Ok(incidents)
     }
@@ -224,8 +218,7 @@ impl StoreTx for SqliteTx {
             query.push(") AS wanted JOIN incidents ON incidents.org_id = ").push_bind(org.0);
             query.push(" AND incidents.service_id = wanted.column1 AND incidents.group_key = wanted.column2");
             query.push(" AND incidents.state <> 'resolved'");
-            let rows = query.fetch_all(self.connection()?).map_err(backend)?;
-            incidents.extend(records(rows, codec::incident)?);
+            incidents.extend(query.fetch_decoded(self.connection()?, |row| codec::incident(row))?);
         }
         Ok(incidents)
     }
@@ -326,14 +319,10 @@ impl StoreTx for SqliteTx {
 
     async fn due_jobs(&mut self, now: Timestamp, limit: u32) -> StoreResult<Vec<Job>> {
         // BEGIN IMMEDIATE already holds the only write lock: no other engine can take these.
-        let rows = query(
-            "SELECT id, org_id, kind, incident_id, run_at, payload FROM jobs WHERE run_at <= ? ORDER BY run_at, id LIMIT ?",
-        )
-        .bind(micros(now))
-        .bind(i64::from(limit))
-        .fetch_all(self.connection()?)
-        .map_err(backend)?;
-        records(rows, codec::job)
+        query("SELECT id, org_id, kind, incident_id, run_at, payload FROM jobs WHERE run_at <= ? ORDER BY run_at, id LIMIT ?")
+            .bind(micros(now))
+            .bind(i64::from(limit))
+            .fetch_decoded(self.connection()?, |row| codec::job(row))
     }
 
     async fn delete_job(&mut self, job_id: i64) -> StoreResult<()> {
@@ -441,16 +430,14 @@ impl StoreTx for SqliteTx {
     }
 
     async fn active_silences(&mut self, org: OrgId, at: Timestamp) -> StoreResult<Vec<Silence>> {
-        let rows = query(
+        query(
             "SELECT id, org_id, matchers, starts_at, ends_at, created_by, comment FROM silences \
              WHERE org_id = ? AND starts_at <= ? AND ends_at > ? ORDER BY id",
         )
         .bind(org.0)
         .bind(micros(at))
         .bind(micros(at))
-        .fetch_all(self.connection()?)
-        .map_err(backend)?;
-        records(rows, codec::silence)
+        .fetch_decoded(self.connection()?, |row| codec::silence(row))
     }
 
     async fn expire_silence(&mut self, org: OrgId, silence_id: i64, at: Timestamp) -> StoreResult<bool> {
