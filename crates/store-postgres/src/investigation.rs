@@ -244,7 +244,7 @@ pub(crate) async fn texts_to_index(pool: &PgPool, org: OrgId, incident_id: i64) 
     rows.iter()
         .map(|row| {
             let at: i64 = row.try_get("at").map_err(backend)?;
-            Ok(IncidentText { body: row.try_get("body").map_err(backend)?, at: codec::to_timestamp(at)? })
+            Ok(IncidentText { body: row.try_get("body").map_err(backend)?, at: timestamp_from_micros(at)? })
         })
         .collect()
 }

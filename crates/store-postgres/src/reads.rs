@@ -180,7 +180,7 @@ impl Store for PostgresStore {
 
     async fn next_job_due(&self) -> StoreResult<Option<Timestamp>> {
         let due: Option<i64> = sqlx::query_scalar("SELECT MIN(run_at) FROM jobs").fetch_one(&self.pool).await.map_err(backend)?;
-        due.map(|micros| Timestamp::from_microsecond(micros).map_err(|error| StoreError::Corrupt(error.to_string()))).transpose()
+        due.map(timestamp_from_micros).transpose()
     }
 
     async fn claim_deliveries(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
@@ -220,7 +220,7 @@ impl Store for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
-        Timestamp::from_microsecond(micros).map(Some).map_err(|error| StoreError::Corrupt(error.to_string()))
+        timestamp_from_micros(micros).map(Some)
     }
 
     async fn release_delivery_leases(&self) -> StoreResult<u64> {

@@ -5,7 +5,7 @@ use crate::backend;
 use crate::codec::micros;
 use jiff::Timestamp;
 use sqlx::{PgConnection, PgPool, Row};
-use staunch_store::{OrgId, SloBucket, StoreError, StoreResult};
+use staunch_store::{OrgId, SloBucket, StoreResult, timestamp_from_micros};
 
 pub(crate) async fn read(pool: &PgPool, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
     let rows = sqlx::query(
@@ -23,11 +23,7 @@ pub(crate) async fn read(pool: &PgPool, org: OrgId, slo_id: &str, from: Timestam
             let minute: i64 = row.try_get("minute_start").map_err(backend)?;
             let good: i64 = row.try_get("good").map_err(backend)?;
             let total: i64 = row.try_get("total").map_err(backend)?;
-            Ok(SloBucket {
-                minute: Timestamp::from_microsecond(minute).map_err(|error| StoreError::Corrupt(error.to_string()))?,
-                good: good.max(0) as u64,
-                total: total.max(0) as u64,
-            })
+            Ok(SloBucket { minute: timestamp_from_micros(minute)?, good: good.max(0) as u64, total: total.max(0) as u64 })
         })
         .collect()
 }

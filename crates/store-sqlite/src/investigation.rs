@@ -206,7 +206,7 @@ pub(crate) fn texts_to_index(connection: &Connection, org: OrgId, incident_id: i
         connection,
         |row| {
             let at: i64 = row.get("at")?;
-            Ok(IncidentText { body: row.get("body")?, at: codec::to_timestamp(at)? })
+            Ok(IncidentText { body: row.get("body")?, at: timestamp_from_micros(at)? })
         },
     )
 }

@@ -164,7 +164,7 @@ impl Store for SqliteStore {
     async fn next_job_due(&self) -> StoreResult<Option<Timestamp>> {
         // MIN over no rows is NULL.
         let due: Option<i64> = self.read_scalar::<Option<i64>>(query("SELECT MIN(run_at) FROM jobs")).await?.flatten();
-        due.map(|micros| Timestamp::from_microsecond(micros).map_err(|error| StoreError::Corrupt(error.to_string()))).transpose()
+        due.map(timestamp_from_micros).transpose()
     }
 
     async fn claim_deliveries(&self, now: Timestamp, lease_until: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {

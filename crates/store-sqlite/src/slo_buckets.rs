@@ -6,7 +6,7 @@ use crate::codec::micros;
 use crate::statement::query;
 use jiff::Timestamp;
 use rusqlite::Connection;
-use staunch_store::{OrgId, SloBucket, StoreError, StoreResult};
+use staunch_store::{OrgId, SloBucket, StoreResult, timestamp_from_micros};
 
 pub(crate) fn read(connection: &Connection, org: OrgId, slo_id: &str, from: Timestamp) -> StoreResult<Vec<SloBucket>> {
     query(
@@ -20,11 +20,7 @@ pub(crate) fn read(connection: &Connection, org: OrgId, slo_id: &str, from: Time
         let minute: i64 = row.get("minute_start")?;
         let good: i64 = row.get("good")?;
         let total: i64 = row.get("total")?;
-        Ok(SloBucket {
-            minute: Timestamp::from_microsecond(minute).map_err(|error| StoreError::Corrupt(error.to_string()))?,
-            good: good.max(0) as u64,
-            total: total.max(0) as u64,
-        })
+        Ok(SloBucket { minute: timestamp_from_micros(minute)?, good: good.max(0) as u64, total: total.max(0) as u64 })
     })
 }
 

@@ -36,7 +36,7 @@ pub fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
 }
 
-pub fn to_timestamp(value: i64) -> StoreResult<Timestamp> {
+fn to_timestamp(value: i64) -> StoreResult<Timestamp> {
     Timestamp::from_microsecond(value).map_err(|error| StoreError::Corrupt(format!("timestamp {value}: {error}")))
 }
 
