@@ -7,6 +7,11 @@
 //! background pass ran every 250 ms. So a thread with a connection of its own copies pages back
 //! as the WAL grows, woken by the writer every `WAKE_EVERY_PAGES` pages and at most once per
 //! `PAUSE`, and the commit's checkpoint has little left to do.
+//!
+//! The two checkpoints take turns: a checkpoint that finds another running gives up
+//! (`SQLITE_BUSY`), and when the commit's gave up to a background pass, the WAL went on
+//! growing past its bound until a later commit's found the pass idle (a test saw 8,577 pages
+//! under parallel tests, twice the bound). So the commit's waits for a pass in flight.
 
 use crate::backend;
 use rusqlite::{Connection, OpenFlags};
@@ -15,6 +20,7 @@ use std::cell::Cell;
 use std::os::raw::c_int;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// Pages the WAL holds before a commit checkpoints it itself.
@@ -31,15 +37,11 @@ thread_local! {
     static WAL_PAGES: Cell<c_int> = const { Cell::new(0) };
 }
 
-/// The write connection's WAL hook, in place of SQLite's automatic checkpoint (which is the
-/// same hook with only the second half): notes the WAL's size for [`Checkpointer::committed`],
-/// and checkpoints (`PASSIVE`) once the WAL is large.
-fn after_commit(wal: &rusqlite::hooks::Wal, pages: c_int) -> rusqlite::Result<()> {
+/// The write connection's WAL hook, in place of SQLite's automatic checkpoint: notes the WAL's
+/// size for [`Checkpointer::committed`], which checkpoints once the WAL is large (a hook is a
+/// plain function, and could not wait for the pass of its own store).
+fn after_commit(_wal: &rusqlite::hooks::Wal, pages: c_int) -> rusqlite::Result<()> {
     WAL_PAGES.with(|cell| cell.set(pages));
-    if pages >= WAL_AUTOCHECKPOINT_PAGES {
-        // The commit has happened: a busy or failed checkpoint is tried again at the next one.
-        let _ = wal.checkpoint();
-    }
     Ok(())
 }
 
@@ -48,6 +50,8 @@ pub(crate) struct Checkpointer {
     wake: SyncSender<()>,
     /// WAL pages when the pass was last woken.
     pages_at_wake: c_int,
+    /// Held by whichever checkpoint of this database runs: the commit's or the background pass.
+    turn: Arc<Mutex<()>>,
 }
 
 impl Checkpointer {
@@ -57,17 +61,26 @@ impl Checkpointer {
         let connection = Connection::open_with_flags(path, flags).map_err(backend)?;
         connection.execute_batch("PRAGMA cache_size = -64").map_err(backend)?;
         let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        let turn = Arc::new(Mutex::new(()));
+        let pass_turn = turn.clone();
         std::thread::Builder::new()
             .name("staunch-checkpoint".into())
-            .spawn(move || copy_back(connection, woken))
+            .spawn(move || copy_back(connection, woken, pass_turn))
             .map_err(|error| backend(format!("cannot start the checkpoint thread: {error}")))?;
         writer.wal_hook(Some(after_commit));
-        Ok(Checkpointer { wake, pages_at_wake: 0 })
+        Ok(Checkpointer { wake, pages_at_wake: 0, turn })
     }
 
-    /// Called after each commit on the write connection, on the committing thread.
-    pub(crate) fn committed(&mut self) {
+    /// Called after each commit on the write connection (`writer`), on the committing thread.
+    pub(crate) fn committed(&mut self, writer: &Connection) {
         let pages = WAL_PAGES.with(Cell::get);
+        if pages >= WAL_AUTOCHECKPOINT_PAGES {
+            let _turn = take_turn(&self.turn);
+            // The commit has happened: a failed checkpoint is tried again at the next one.
+            if let Err(error) = passive_checkpoint(writer) {
+                tracing::warn!(%error, "wal checkpoint failed; will retry");
+            }
+        }
         if pages < self.pages_at_wake {
             // The WAL was started over.
             self.pages_at_wake = 0;
@@ -84,13 +97,26 @@ impl Checkpointer {
     }
 }
 
-fn copy_back(connection: Connection, woken: Receiver<()>) {
+fn copy_back(connection: Connection, woken: Receiver<()>, turn: Arc<Mutex<()>>) {
     while woken.recv().is_ok() {
-        if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        let checkpointed = {
+            let _turn = take_turn(&turn);
+            passive_checkpoint(&connection)
+        };
+        if let Err(error) = checkpointed {
             tracing::warn!(%error, "wal checkpoint failed; will retry");
         }
         std::thread::sleep(PAUSE);
     }
+}
+
+fn passive_checkpoint(connection: &Connection) -> rusqlite::Result<()> {
+    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+}
+
+/// The turn guards no data, so one a panicking holder left poisoned is as good as any.
+fn take_turn(turn: &Mutex<()>) -> MutexGuard<'_, ()> {
+    turn.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -122,7 +148,7 @@ mod tests {
                 writer.execute("INSERT INTO rows (body) VALUES (zeroblob(10000))", []).expect("insert");
             }
             writer.execute_batch("COMMIT").expect("commit");
-            checkpointer.committed();
+            checkpointer.committed(&writer);
         }
         let (in_wal, _) = wal_frames(&path);
         assert!(in_wal < i64::from(WAL_AUTOCHECKPOINT_PAGES) + 1000, "the wal holds {in_wal} pages");

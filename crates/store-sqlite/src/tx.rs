@@ -57,7 +57,7 @@ impl SqliteTx {
         self.open = false;
         if let Some(writer) = self.writer.as_mut() {
             writer.keys.committed(keys, &buckets);
-            writer.checkpointer.committed();
+            writer.checkpointer.committed(&writer.connection);
         }
         Ok(())
     }
