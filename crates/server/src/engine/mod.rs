@@ -12,6 +12,8 @@ mod escalate;
 #[cfg(test)]
 mod give_way_tests;
 mod intake;
+#[cfg(test)]
+mod investigation_bound_tests;
 mod retry;
 mod slices;
 mod state_change;
@@ -119,6 +121,8 @@ pub struct Engine {
     /// The server's runtime, where refreshes run (the engine has a thread of its own, see
     /// `start`).
     runtime: tokio::runtime::Handle,
+    /// How long each incident's pending investigation may still be postponed.
+    investigation_bursts: timeline::Bursts,
 }
 
 /// Starts the engine, which runs until `shutdown`; the receiver completes once it has stopped.
@@ -165,6 +169,7 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         prometheus: None,
         refreshes: None,
         runtime: tokio::runtime::Handle::current(),
+        investigation_bursts: timeline::Bursts::default(),
     };
     (engine, EngineHandle { sender })
 }
@@ -372,7 +377,7 @@ impl Engine {
                 }
             }
         }
-        timeline::flush(&mut *tx, &mut context).await?;
+        timeline::flush(&mut *tx, &mut context, &mut self.investigation_bursts).await?;
         tx.commit().await?;
         context.counts.report();
         Ok(Filled::Committed((replies, context.handed_over, context.earliest_job)))
@@ -415,6 +420,7 @@ impl Engine {
                     // lease job left in its place runs it again if this process dies first.
                     (JobKind::Investigate, Some(incident_id)) => {
                         let claim = crate::investigation::claim(&mut *tx, job.org, incident_id, now).await?;
+                        self.investigation_bursts.claimed(job.org, incident_id);
                         let lease_due = claim.lease_ends;
                         context.earliest_job = Some(context.earliest_job.map_or(lease_due, |due| due.min(lease_due)));
                         investigations.push(claim);
@@ -423,7 +429,7 @@ impl Engine {
                 }
                 tx.delete_job(job.id).await?;
             }
-            timeline::flush(&mut *tx, &mut context).await?;
+            timeline::flush(&mut *tx, &mut context, &mut self.investigation_bursts).await?;
             tx.commit().await?;
             context.counts.report();
             Ok::<_, StoreError>((jobs.len(), context.handed_over, context.earliest_job, investigations))
