@@ -2,8 +2,6 @@
 //! debounce, but never past the bound of its burst.
 
 use super::*;
-use staunch_domain::tenant::OrgSlug;
-use staunch_store_sqlite::{Durability, SqliteStore};
 use std::sync::Mutex;
 
 struct ManualClock(Mutex<Timestamp>);
@@ -62,15 +60,7 @@ fn one_alert(org: OrgId, service_id: &str, number: usize) -> Request {
 /// after each as the engine's loop does; returns when the incident opened and when its
 /// investigation was claimed.
 async fn steady_stream(service_id: &str, seconds: i64) -> (Timestamp, Vec<Timestamp>) {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    let path = directory.path().join("staunch.db");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(path.to_str().expect("utf-8"), Durability::Normal).await.expect("open"));
-    let mut config = staunch_config::parse_config(CONFIG, "test").expect("config");
-    let wanted: Vec<(OrgSlug, String)> =
-        config.organisations.iter().map(|organisation| (organisation.slug.clone(), organisation.name.clone())).collect();
-    let ids = store.ensure_organisations(&wanted).await.expect("organisations");
-    config.bind_org_ids(&wanted.into_iter().map(|(slug, _)| slug).zip(ids.iter().copied()).collect::<Vec<_>>());
+    let (store, config, ids, _directory) = super::give_way_tests::store_for_config(CONFIG).await;
     let opened_at = Timestamp::from_second(1_790_000_000).expect("timestamp");
     let clock = Arc::new(ManualClock(Mutex::new(opened_at)));
     let (outbox, _inbox) = crate::outbox::channel();
