@@ -49,8 +49,9 @@ pub(crate) struct Writer {
 }
 
 /// Opens the writer: the connection (see [`connect`]), which creates the database file and
-/// applies the migrations it lacks, and the keys of recent alerts, written out at once when far more are missing from `alert_keys`
-/// than memory holds (the first open after the migration that made the table).
+/// applies the migrations it lacks, and the keys of recent alerts, written out at once when
+/// far more are missing from `alert_keys` than memory holds (the first open after the
+/// migration that made the table).
 pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_memory: usize) -> StoreResult<Writer> {
     let connection = connect(path, durability, cache_kib)?;
     crate::migrate::run(&connection)?;

@@ -3,9 +3,7 @@
 //! with SQLite: on a thread of its own.
 
 use super::*;
-use staunch_domain::tenant::OrgSlug;
 use staunch_store::AlertFilter;
-use staunch_store_sqlite::{Durability, SqliteStore};
 use tokio::sync::oneshot::error::TryRecvError;
 
 const CONFIG: &str = "
@@ -52,23 +50,8 @@ struct TwoOrganisations {
     _directory: tempfile::TempDir,
 }
 
-/// A fresh SQLite database with `config`'s organisations in it, and the config bound to their
-/// ids (in the config's order).
-pub(super) async fn store_for_config(config: &str) -> (Arc<dyn Store>, Config, Vec<OrgId>, tempfile::TempDir) {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    let path = directory.path().join("staunch.db");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(path.to_str().expect("utf-8"), Durability::Normal).await.expect("open"));
-    let mut config = staunch_config::parse_config(config, "test").expect("config");
-    let wanted: Vec<(OrgSlug, String)> =
-        config.organisations.iter().map(|organisation| (organisation.slug.clone(), organisation.name.clone())).collect();
-    let ids = store.ensure_organisations(&wanted).await.expect("organisations");
-    config.bind_org_ids(&wanted.into_iter().map(|(slug, _)| slug).zip(ids.iter().copied()).collect::<Vec<_>>());
-    (store, config, ids, directory)
-}
-
 async fn two_organisations() -> TwoOrganisations {
-    let (store, config, ids, directory) = store_for_config(CONFIG).await;
+    let (store, config, ids, directory) = super::store_for_tests(CONFIG).await;
     let (outbox, _inbox) = crate::outbox::channel();
     let (engine, handle) = super::engine(store.clone(), Arc::new(config), Arc::new(crate::clock::SystemClock), outbox);
     TwoOrganisations { store, engine, handle, flooding: ids[0], quiet: ids[1], _directory: directory }

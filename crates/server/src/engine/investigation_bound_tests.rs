@@ -60,7 +60,7 @@ fn one_alert(org: OrgId, service_id: &str, number: usize) -> Request {
 /// after each as the engine's loop does; returns when the incident opened and when its
 /// investigation was claimed.
 async fn steady_stream(service_id: &str, seconds: i64) -> (Timestamp, Vec<Timestamp>) {
-    let (store, config, ids, _directory) = super::give_way_tests::store_for_config(CONFIG).await;
+    let (store, config, ids, _directory) = super::store_for_tests(CONFIG).await;
     let opened_at = Timestamp::from_second(1_790_000_000).expect("timestamp");
     let clock = Arc::new(ManualClock(Mutex::new(opened_at)));
     let (outbox, _inbox) = crate::outbox::channel();

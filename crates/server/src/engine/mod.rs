@@ -509,6 +509,25 @@ fn ingest_for_tests(org: OrgId, service_id: &str, count: usize, truncated_alerts
     }
 }
 
+/// A fresh SQLite database with `config`'s organisations in it, and the config bound to their
+/// ids (in the config's order).
+#[cfg(test)]
+async fn store_for_tests(config: &str) -> (Arc<dyn Store>, Config, Vec<OrgId>, tempfile::TempDir) {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("staunch.db");
+    let store: Arc<dyn Store> = Arc::new(
+        staunch_store_sqlite::SqliteStore::open(path.to_str().expect("utf-8"), staunch_store_sqlite::Durability::Normal)
+            .await
+            .expect("open"),
+    );
+    let mut config = staunch_config::parse_config(config, "test").expect("config");
+    let wanted: Vec<(staunch_domain::tenant::OrgSlug, String)> =
+        config.organisations.iter().map(|organisation| (organisation.slug.clone(), organisation.name.clone())).collect();
+    let ids = store.ensure_organisations(&wanted).await.expect("organisations");
+    config.bind_org_ids(&wanted.into_iter().map(|(slug, _)| slug).zip(ids.iter().copied()).collect::<Vec<_>>());
+    (store, config, ids, directory)
+}
+
 /// Applies `pieces` in order inside the transaction, pushing one reply each.
 async fn apply_pieces(
     tx: &mut dyn staunch_store::StoreTx,
