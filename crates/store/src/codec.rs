@@ -31,21 +31,22 @@ pub fn optional_micros(at: Option<Timestamp>) -> Option<i64> {
     at.map(micros)
 }
 
+/// A stored microsecond count as a timestamp; one out of range is corrupt data.
+pub fn timestamp_from_micros(micros: i64) -> StoreResult<Timestamp> {
+    Timestamp::from_microsecond(micros).map_err(|error| StoreError::Corrupt(format!("timestamp {micros}: {error}")))
+}
+
 /// Records' JSON columns as text (SQLite stores it so; PostgreSQL casts it to JSONB).
 pub fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
 }
 
-fn to_timestamp(value: i64) -> StoreResult<Timestamp> {
-    Timestamp::from_microsecond(value).map_err(|error| StoreError::Corrupt(format!("timestamp {value}: {error}")))
-}
-
 fn timestamp<R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreResult<Timestamp> {
-    to_timestamp(row.int(column)?)
+    timestamp_from_micros(row.int(column)?)
 }
 
 fn optional_timestamp<R: ColumnReader + ?Sized>(row: &R, column: &str) -> StoreResult<Option<Timestamp>> {
-    row.optional_int(column)?.map(to_timestamp).transpose()
+    row.optional_int(column)?.map(timestamp_from_micros).transpose()
 }
 
 /// A column whose value does not fit its record (a JSON column of another shape, an integer

@@ -18,6 +18,7 @@ mod runbook_records;
 mod scoped;
 mod telemetry_records;
 
+pub use codec::timestamp_from_micros;
 pub use deploy_records::*;
 pub use error::{StoreError, StoreResult};
 pub use investigation_records::*;

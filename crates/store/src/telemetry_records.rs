@@ -21,11 +21,6 @@ pub struct TelemetryQuery {
 /// in bounded batches keeps each write transaction short, so ingest never waits long behind it.
 pub const PRUNE_BATCH_ROWS: u32 = 5_000;
 
-/// A stored microsecond count as a timestamp.
-pub fn timestamp_from_micros(micros: i64) -> StoreResult<Timestamp> {
-    Timestamp::from_microsecond(micros).map_err(|error| StoreError::Corrupt(error.to_string()))
-}
-
 /// A stored span status.
 pub fn span_status(text: &str) -> StoreResult<SpanStatus> {
     SpanStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown span status {text:?}")))
