@@ -10,6 +10,7 @@ use staunch_domain::incident::StateChange;
 use staunch_domain::severity::Severity;
 use staunch_store::{
     Actor, Incident, NewAuditEntry, NewChangeEvent, NewSilence, NewTimelineEntry, OrgId, Silence, StoreResult, StoreTx,
+    StoredInvestigation,
 };
 
 #[derive(Debug)]
@@ -48,6 +49,14 @@ pub enum Command {
         org: OrgId,
         entities: Vec<staunch_domain::catalog::CatalogEntity>,
     },
+    /// A refreshed investigation, with its timeline entry when the leads changed, and the end
+    /// of its lease (see `investigation::refresh`).
+    SaveInvestigation {
+        org: OrgId,
+        investigation: StoredInvestigation,
+        entry: Option<NewTimelineEntry>,
+        lease_id: i64,
+    },
 }
 
 impl Command {
@@ -58,7 +67,8 @@ impl Command {
             | Command::Incident { org, .. }
             | Command::ExpireSilence { org, .. }
             | Command::ActionItem { org, .. }
-            | Command::ReplaceCatalog { org, .. } => *org,
+            | Command::ReplaceCatalog { org, .. }
+            | Command::SaveInvestigation { org, .. } => *org,
             Command::RecordChange { event } => event.org,
             Command::CreateSilence { silence } => silence.org,
         }
@@ -108,6 +118,7 @@ impl Audit {
             }
             Reply::CatalogReplaced(_) => self.target.clone(),
             Reply::Ingested(_)
+            | Reply::InvestigationSaved
             | Reply::IncidentNotFound
             | Reply::ActionItemNotFound
             | Reply::Rejected { .. }
@@ -147,6 +158,7 @@ pub enum Reply {
     ActionItem(Box<staunch_store::ActionItem>),
     ActionItemNotFound,
     CatalogReplaced(staunch_store::CatalogSync),
+    InvestigationSaved,
 }
 
 /// What happened to each event of an ingest command.
@@ -268,6 +280,14 @@ pub(crate) async fn apply(tx: &mut dyn StoreTx, context: &mut ApplyContext<'_>, 
         Command::ActionItem { org, actor, action } => super::action_items::apply(tx, context, *org, actor, action).await,
         Command::ReplaceCatalog { org, entities } => {
             Ok(Reply::CatalogReplaced(tx.replace_catalog(*org, entities, context.now).await?))
+        }
+        Command::SaveInvestigation { org, investigation, entry, lease_id } => {
+            tx.save_investigation(*org, investigation).await?;
+            if let Some(entry) = entry {
+                tx.append_timeline(entry).await?;
+            }
+            tx.delete_job(*lease_id).await?;
+            Ok(Reply::InvestigationSaved)
         }
     }
 }

@@ -112,6 +112,30 @@ async fn a_flood_in_progress_gives_way_to_a_newcomer_and_loses_nothing() {
 }
 
 #[tokio::test]
+async fn due_jobs_wait_for_a_quiet_organisations_work_for_a_bounded_time() {
+    let TwoOrganisations { mut engine, handle, flooding, quiet, _directory, .. } = two_organisations().await;
+    let start = std::time::Instant::now();
+    assert!(engine.due_jobs_may_run(start), "nothing is queued");
+
+    let (flood, _flood_answer) = request(ingest(flooding, "checkout", 3 * BATCH_EVENTS_ALONE as usize));
+    engine.enqueue(flood);
+    assert!(!engine.due_jobs_may_run(start), "work that arrived to an empty queue goes first");
+    engine.run_transaction().await;
+    assert!(engine.due_jobs_may_run(start), "a flood's backlog never holds jobs back");
+
+    let (quiet_request, mut quiet_answer) = request(ingest(quiet, "latency", 1));
+    handle.sender.try_send(quiet_request).expect("room on the channel");
+    assert!(!engine.due_jobs_may_run(start), "the quiet alert on the channel goes first");
+    assert!(!engine.due_jobs_may_run(start + JOBS_GIVE_WAY_AT_MOST / 2));
+    assert!(engine.due_jobs_may_run(start + JOBS_GIVE_WAY_AT_MOST), "jobs wait a bounded time");
+    assert!(!engine.due_jobs_may_run(start + JOBS_GIVE_WAY_AT_MOST), "once they ran, a new wait begins");
+
+    engine.run_transaction().await;
+    assert_eq!(stored(&mut quiet_answer), Some(1));
+    assert!(engine.due_jobs_may_run(start + JOBS_GIVE_WAY_AT_MOST), "the quiet work was served");
+}
+
+#[tokio::test]
 async fn with_sqlite_the_engine_answers_from_a_thread_of_its_own_until_shutdown() {
     let TwoOrganisations { store, engine, handle, quiet, _directory, .. } = two_organisations().await;
     let (shutdown_sender, shutdown) = broadcast::channel(1);

@@ -32,7 +32,8 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use staunch_domain::investigation::{Investigation, InvestigationInput, Settings, investigate};
 use staunch_store::{
-    Actor, Incident, JobKind, NewJob, NewTimelineEntry, OrgId, Scoped, Store, StoreResult, StoreTx, StoredInvestigation,
+    Actor, Incident, JobKind, NewJob, NewTimelineEntry, OrgId, Scoped, Store, StoreError, StoreResult, StoreTx,
+    StoredInvestigation,
 };
 
 /// Hypotheses the language model may reorder: the head of the list, where order matters.
@@ -122,6 +123,7 @@ impl RefreshQueue {
     /// dropped; claims still queued then are run again when their lease jobs come due.
     pub(crate) fn start(
         runtime: &tokio::runtime::Handle,
+        engine: crate::engine::EngineHandle,
         store: Arc<dyn Store>,
         clock: Arc<dyn crate::clock::Clock>,
         language_model: Option<crate::llm::LanguageModel>,
@@ -142,8 +144,14 @@ impl RefreshQueue {
                 metrics::counter!("staunch_investigation_claims_total", "outcome" => "refreshed").increment(1);
                 let incident_id = claim.incident_id;
                 // A task of its own, so a refresh that panics ends only itself, not the queue.
-                let refreshed =
-                    tokio::spawn(refresh(store.clone(), clock.clone(), language_model.clone(), prometheus.clone(), claim));
+                let refreshed = tokio::spawn(refresh(
+                    engine.clone(),
+                    store.clone(),
+                    clock.clone(),
+                    language_model.clone(),
+                    prometheus.clone(),
+                    claim,
+                ));
                 match refreshed.await {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => {
@@ -228,10 +236,17 @@ async fn index_remaining_texts(store: &dyn Store, org: OrgId, incident_id: i64) 
 }
 
 /// Runs a claimed `investigate` job: reads the committed context and ranks it outside any
-/// transaction, then stores the result, the timeline entry (when the leading hypotheses
-/// changed) and the end of the lease in one short transaction. A newer alert or note has
-/// already replaced the lease job by then, so deleting it is a no-op and the newer one runs.
+/// transaction, then has the engine store the result, the timeline entry (when the leading
+/// hypotheses changed) and the end of the lease in one of its transactions. A newer alert or
+/// note has already replaced the lease job by then, so deleting it is a no-op and the newer
+/// one runs.
+///
+/// Through the engine, not a transaction of its own: on SQLite that held the one writer on a
+/// runtime worker shared with HTTP, and under a flood the worker was often descheduled in the
+/// middle of it. A quiet organisation's alert then waited 2–8 ms for the writer
+/// (`docs/benchmarks.md`, "investigations stored by the engine").
 pub(crate) async fn refresh(
+    engine: crate::engine::EngineHandle,
     store: Arc<dyn Store>,
     clock: Arc<dyn crate::clock::Clock>,
     language_model: Option<crate::llm::LanguageModel>,
@@ -267,21 +282,25 @@ pub(crate) async fn refresh(
         consult_language_model(language_model, org, &incident, &mut investigation).await;
     }
     let result = serde_json::to_value(&investigation).unwrap_or(serde_json::Value::Null);
-    let mut tx = store.begin().await?;
-    tx.save_investigation(org, &StoredInvestigation { incident_id, computed_at: now, result }).await?;
-    if !unchanged {
-        let entry = NewTimelineEntry {
-            org,
-            incident_id,
-            at: now,
-            actor: Actor::system(),
-            kind: "investigation.updated".to_string(),
-            data: summary,
-        };
-        tx.append_timeline(&entry).await?;
+    let entry = (!unchanged).then(|| NewTimelineEntry {
+        org,
+        incident_id,
+        at: now,
+        actor: Actor::system(),
+        kind: "investigation.updated".to_string(),
+        data: summary,
+    });
+    let save = crate::engine::Command::SaveInvestigation {
+        org,
+        investigation: StoredInvestigation { incident_id, computed_at: now, result },
+        entry,
+        lease_id,
+    };
+    match engine.submit(save).await {
+        Ok(_) => Ok(()),
+        Err(crate::engine::EngineError::Store(error)) => Err(error),
+        Err(error) => Err(StoreError::Backend(error.to_string())),
     }
-    tx.delete_job(lease_id).await?;
-    tx.commit().await
 }
 
 /// The facts the language model sees about one hypothesis.
