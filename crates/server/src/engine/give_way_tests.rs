@@ -150,6 +150,17 @@ async fn with_sqlite_the_engine_answers_from_a_thread_of_its_own_until_shutdown(
     assert_eq!(alert_count(&*store, quiet, "latency").await, 1);
 }
 
+#[tokio::test]
+async fn the_engine_stops_once_every_handlers_handle_is_gone() {
+    let TwoOrganisations { mut engine, handle, _directory, .. } = two_organisations().await;
+    // The handle it gives its own investigation refreshes does not keep it running.
+    engine.refresh_queue();
+    let (_shutdown_sender, shutdown) = broadcast::channel(1);
+    let stopped = start(engine, shutdown).expect("engine started");
+    drop(handle);
+    tokio::time::timeout(Duration::from_secs(10), stopped).await.expect("stopped in time").expect("stop reported");
+}
+
 #[cfg(target_os = "linux")]
 fn threads_named(name: &str) -> usize {
     let tasks = std::fs::read_dir("/proc/self/task").expect("this process's threads");

@@ -74,6 +74,21 @@ impl EngineHandle {
     }
 }
 
+/// A handle that does not keep the engine's channel open: what the engine gives the work it
+/// starts itself (investigation refreshes), so the channel still closes, and the engine
+/// stops, once every handler's handle is gone.
+#[derive(Clone)]
+pub(crate) struct WeakEngineHandle {
+    sender: mpsc::WeakSender<Request>,
+}
+
+impl WeakEngineHandle {
+    pub(crate) async fn submit(&self, command: Command) -> Result<Reply, EngineError> {
+        let sender = self.sender.upgrade().ok_or(EngineError::ShuttingDown)?;
+        EngineHandle { sender }.submit(command).await
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("the server is shutting down")]
@@ -107,7 +122,7 @@ pub struct Engine {
     outbox: OutboxHandle,
     receiver: mpsc::Receiver<Request>,
     /// For the investigation refreshes it starts, which store their results through it.
-    handle: EngineHandle,
+    handle: WeakEngineHandle,
     /// Commands received and not yet applied, per organisation (see `staunch_domain::fairness`).
     queued: DeficitRoundRobin<OrgId, Envelope>,
     /// When the earliest job is due, as far as this engine knows (see `JOB_POLL`).
@@ -161,14 +176,14 @@ pub fn start(engine: Engine, shutdown: broadcast::Receiver<()>) -> std::io::Resu
 
 pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>, outbox: OutboxHandle) -> (Engine, EngineHandle) {
     let (sender, receiver) = mpsc::channel(8192);
-    let handle = EngineHandle { sender };
+    let weak_handle = WeakEngineHandle { sender: sender.downgrade() };
     let engine = Engine {
         store,
         config,
         clock,
         outbox,
         receiver,
-        handle: handle.clone(),
+        handle: weak_handle,
         queued: DeficitRoundRobin::new(FAIR_QUANTUM),
         next_job_due: None,
         next_job_due_read_at: std::time::Instant::now() - JOB_POLL,
@@ -181,7 +196,7 @@ pub fn engine(store: Arc<dyn Store>, config: Arc<Config>, clock: Arc<dyn Clock>,
         runtime: tokio::runtime::Handle::current(),
         investigation_bursts: timeline::Bursts::default(),
     };
-    (engine, handle)
+    (engine, EngineHandle { sender })
 }
 
 impl Engine {

@@ -123,7 +123,7 @@ impl RefreshQueue {
     /// dropped; claims still queued then are run again when their lease jobs come due.
     pub(crate) fn start(
         runtime: &tokio::runtime::Handle,
-        engine: crate::engine::EngineHandle,
+        engine: crate::engine::WeakEngineHandle,
         store: Arc<dyn Store>,
         clock: Arc<dyn crate::clock::Clock>,
         language_model: Option<crate::llm::LanguageModel>,
@@ -246,7 +246,7 @@ async fn index_remaining_texts(store: &dyn Store, org: OrgId, incident_id: i64) 
 /// middle of it. A quiet organisation's alert then waited 2–8 ms for the writer
 /// (`docs/benchmarks.md`, "investigations stored by the engine").
 pub(crate) async fn refresh(
-    engine: crate::engine::EngineHandle,
+    engine: crate::engine::WeakEngineHandle,
     store: Arc<dyn Store>,
     clock: Arc<dyn crate::clock::Clock>,
     language_model: Option<crate::llm::LanguageModel>,
