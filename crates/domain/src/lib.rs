@@ -6,6 +6,7 @@
 //! backends and the server) loads state, asks this crate what to do, and persists the answer.
 
 pub mod action_item;
+pub mod active_tenants;
 pub mod alert;
 pub mod catalog;
 pub mod deploy;

@@ -79,6 +79,21 @@ async fn a_quiet_organisation_waiting_when_a_transaction_starts_has_it_alone() {
 }
 
 #[tokio::test]
+async fn a_floods_transactions_are_short_while_another_organisation_has_work() {
+    let TwoOrganisations { store, mut engine, flooding, quiet, _directory, .. } = two_organisations().await;
+    let (quiet_request, mut quiet_answer) = request(ingest(quiet, "latency", 1));
+    engine.enqueue(quiet_request);
+    engine.run_transaction().await;
+    assert_eq!(stored(&mut quiet_answer), Some(1));
+
+    // Nothing of the quiet organisation is queued any more, but it had work a moment ago.
+    let (flood, _flood_answer) = request(ingest(flooding, "checkout", 3 * BATCH_EVENTS_ALONE as usize));
+    engine.enqueue(flood);
+    engine.run_transaction().await;
+    assert_eq!(alert_count(&*store, flooding, "checkout").await, BATCH_EVENTS_SHARED as usize);
+}
+
+#[tokio::test]
 async fn a_flood_in_progress_gives_way_to_a_newcomer_and_loses_nothing() {
     let TwoOrganisations { store, mut engine, handle, flooding, quiet, _directory } = two_organisations().await;
 
