@@ -274,8 +274,9 @@ impl Engine {
     /// (`DeficitRoundRobin::newly_waiting`) is committed first, for at most
     /// `JOBS_GIVE_WAY_AT_MOST` at a time. Under a flood, a quiet organisation's alert had
     /// waited for the job batch (investigation claims, escalations: 1.4–7.7 ms with its
-    /// commit, and up to 6.5 ms more waiting for the writer) behind the flood's transaction. A flood alone never makes
-    /// jobs wait: its queue is never empty, so it is not newly waiting.
+    /// commit, and up to 6.5 ms more waiting for the writer) behind the flood's transaction.
+    /// A flood alone never makes jobs wait: its queue is never empty, so it is not newly
+    /// waiting.
     fn due_jobs_may_run(&mut self, now: std::time::Instant) -> bool {
         self.receive_queued();
         if self.queued.newly_waiting().is_empty() {

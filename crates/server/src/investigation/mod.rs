@@ -244,8 +244,7 @@ async fn index_remaining_texts(store: &dyn Store, org: OrgId, incident_id: i64) 
 /// Through the engine, not a transaction of its own: on SQLite that held the one writer on a
 /// runtime worker shared with HTTP, and under a flood it held it for up to 8 ms (the same
 /// commit took 1.3 ms at p90 on the engine's thread). A quiet organisation's alert then
-/// waited for the writer
-/// (`docs/benchmarks.md`, "investigations stored by the engine").
+/// waited for the writer (`docs/benchmarks.md`, "investigations stored by the engine").
 pub(crate) async fn refresh(
     engine: crate::engine::WeakEngineHandle,
     store: Arc<dyn Store>,
