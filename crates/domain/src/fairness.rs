@@ -23,6 +23,8 @@ pub struct DeficitRoundRobin<K, T> {
     deficits: HashMap<K, u64>,
     quantum: u64,
     queued_items: usize,
+    /// The cost of every queued item together.
+    queued_cost: u64,
     /// The front tenant's round was cut short by a full batch: it continues without a new
     /// quantum.
     front_round_unfinished: bool,
@@ -41,6 +43,7 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
             deficits: HashMap::new(),
             quantum: quantum.max(1),
             queued_items: 0,
+            queued_cost: 0,
             front_round_unfinished: false,
             newly_waiting: Vec::new(),
         }
@@ -59,10 +62,16 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
         }
         queue.push_back((item, cost.max(1)));
         self.queued_items += 1;
+        self.queued_cost += cost.max(1);
     }
 
     pub fn len(&self) -> usize {
         self.queued_items
+    }
+
+    /// The cost of all queued work together.
+    pub fn cost(&self) -> u64 {
+        self.queued_cost
     }
 
     /// How many tenants have work queued.
@@ -97,8 +106,9 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
                 break;
             }
             spent += *cost;
-            let (item, _) = queue.pop_front().expect("front exists");
+            let (item, cost) = queue.pop_front().expect("front exists");
             self.queued_items -= 1;
+            self.queued_cost -= cost;
             taken.push(item);
         }
         if queue.is_empty() {
@@ -125,6 +135,7 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
         }
         let refund: u64 = items.iter().map(|(_, cost)| (*cost).max(1)).sum();
         *self.deficits.entry(tenant.clone()).or_insert(0) += refund;
+        self.queued_cost += refund;
         let queue = self.queues.entry(tenant).or_default();
         self.queued_items += items.len();
         for (item, cost) in items.into_iter().rev() {
@@ -160,6 +171,7 @@ impl<K: Clone + Eq + Hash, T> DeficitRoundRobin<K, T> {
                 *deficit -= cost;
                 spent += cost;
                 self.queued_items -= 1;
+                self.queued_cost -= cost;
                 taken.push(item);
             }
             if queue.is_empty() {
@@ -293,12 +305,26 @@ mod tests {
     }
 
     #[test]
+    fn the_queued_cost_follows_what_is_taken_and_put_back() {
+        let mut queues = drr(4, &[("a", 1, 3), ("a", 2, 3), ("b", 10, 2)]);
+        assert_eq!(queues.cost(), 8);
+        let taken_from_b = queues.take_from(&"b", 10);
+        assert_eq!((taken_from_b, queues.cost()), (vec![10], 6));
+        let taken = queues.take(3);
+        assert_eq!((taken.clone(), queues.cost()), (vec![1], 3));
+        queues.put_back("a", taken.into_iter().map(|item| (item, 3)).collect());
+        assert_eq!(queues.cost(), 6);
+    }
+
+    #[test]
     fn order_within_a_tenant_is_kept_and_nothing_is_lost() {
         let mut queues = drr(3, &[("a", 1, 2), ("b", 10, 1), ("a", 2, 2), ("b", 11, 5), ("a", 3, 1), ("c", 20, 1)]);
+        assert_eq!(queues.cost(), 12);
         let mut all = Vec::new();
         while !queues.is_empty() {
             all.extend(queues.take(4));
         }
+        assert_eq!(queues.cost(), 0);
         let of = |range: std::ops::Range<u32>| all.iter().copied().filter(|item| range.contains(item)).collect::<Vec<_>>();
         assert_eq!(of(0..10), vec![1, 2, 3]);
         assert_eq!(of(10..20), vec![10, 11]);

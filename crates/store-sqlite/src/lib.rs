@@ -24,6 +24,7 @@ mod slo_buckets;
 mod statement;
 mod telemetry;
 mod tx;
+mod wal_sync;
 mod wal_writes;
 mod writer;
 

@@ -6,6 +6,7 @@ use crate::alert_keys::{self, TxKeys};
 use crate::codec::{json_text, micros, optional_micros};
 use crate::reads::{INCIDENT_COLUMNS, incident_select};
 use crate::statement::{insert_error, query};
+use crate::wal_sync::WalSync;
 use crate::writer::{Writer, statement_chunks};
 use crate::{backend, closed};
 use async_trait::async_trait;
@@ -28,6 +29,9 @@ pub(crate) struct SqliteTx {
 
 impl SqliteTx {
     pub(crate) fn begin(writer: WriteConnection) -> StoreResult<SqliteTx> {
+        if let Some(wal_sync) = writer.as_ref().and_then(|writer| writer.wal_sync.as_ref()) {
+            wal_sync.check_usable()?;
+        }
         let mut tx = SqliteTx { writer, open: false, keys: TxKeys::default() };
         query("BEGIN IMMEDIATE").execute(tx.connection()?).map_err(backend)?;
         tx.open = true;
@@ -47,19 +51,27 @@ impl SqliteTx {
         Ok((self.writer.as_ref().ok_or_else(closed)?, &mut self.keys))
     }
 
+    /// Commits and returns once the commit is durable.
+    pub(crate) fn commit_now(self) -> StoreResult<()> {
+        match self.commit_unsynced()? {
+            Some(wal_sync) => wal_sync.sync_now(),
+            None => Ok(()),
+        }
+    }
+
     /// Commits, writing out a bucket of dedup keys first when memory holds more than its limit.
-    pub(crate) fn commit_now(mut self) -> StoreResult<()> {
+    /// The commit is visible, and durable once the returned syncer (if any) has synced the WAL.
+    fn commit_unsynced(mut self) -> StoreResult<Option<WalSync>> {
         let keys = std::mem::take(&mut self.keys);
         let writer = self.writer()?;
         let buckets = writer.keys.buckets_to_write(&keys);
         alert_keys::write(&writer.connection, &writer.keys, &keys, &buckets)?;
         query("COMMIT").execute(&writer.connection).map_err(backend)?;
         self.open = false;
-        if let Some(writer) = self.writer.as_mut() {
-            writer.keys.committed(keys, &buckets);
-            writer.checkpointer.committed(&writer.connection);
-        }
-        Ok(())
+        let Some(writer) = self.writer.as_mut() else { return Ok(None) };
+        writer.keys.committed(keys, &buckets);
+        writer.checkpointer.committed(&writer.connection);
+        Ok(writer.wal_sync.clone())
     }
 
     /// Checks that none of `alerts` has a key already taken, looking up only the keys this
@@ -107,6 +119,14 @@ impl Drop for SqliteTx {
 impl StoreTx for SqliteTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         (*self).commit_now()
+    }
+
+    async fn commit_then(self: Box<Self>, on_durable: OnDurable) -> StoreResult<()> {
+        match (*self).commit_unsynced()? {
+            Some(wal_sync) => wal_sync.after_next_sync(on_durable),
+            None => on_durable(Ok(())),
+        }
+        Ok(())
     }
 
     async fn alerts_by_dedup_keys(&mut self, org: OrgId, keys: &[(String, String)]) -> StoreResult<Vec<Alert>> {

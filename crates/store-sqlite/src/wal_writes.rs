@@ -8,11 +8,11 @@
 //! buffer and writes them out in one call.
 //!
 //! The buffer is written out before anything else touches the file: a sync, a read, a size or
-//! a truncation, closing, and any write that does not continue it. A commit with
-//! `synchronous = FULL` syncs the WAL before it publishes the new frames in the WAL index, so
-//! no other connection can be told of a frame still in the buffer. Without that sync
-//! (`Durability::Normal`) frames would be published unwritten, so only full durability uses
-//! this VFS (see `writer::connect`).
+//! a truncation, closing, and any write that does not continue it. It is also written out
+//! with the page of a commit frame (a frame whose header gives the database's size), the last
+//! write of a commit: SQLite publishes the new frames in the WAL index right after it, without
+//! a sync (`synchronous = NORMAL`, see `wal_sync.rs`), and no other connection may be told of a
+//! frame still in the buffer.
 
 use rusqlite::ffi;
 #[cfg(test)]
@@ -105,6 +105,17 @@ struct WalFile {
 struct Pending {
     offset: i64,
     bytes: Vec<u8>,
+    /// The last write was a commit frame's header: its page ends the commit.
+    commit_frame_begun: bool,
+}
+
+/// The size of a WAL frame's header; the WAL's own header is 32 bytes.
+const FRAME_HEADER_BYTES: usize = 24;
+
+/// Whether `bytes`, one write, is the header of a commit frame: bytes 4–7 of a frame header
+/// are the database's size in pages after the commit, and zero in every other frame.
+fn is_commit_frame_header(bytes: &[u8]) -> bool {
+    bytes.len() == FRAME_HEADER_BYTES && bytes[4..8] != [0; 4]
 }
 
 unsafe extern "C" fn open(
@@ -130,7 +141,7 @@ unsafe extern "C" fn open(
         if code != ffi::SQLITE_OK {
             return code;
         }
-        let pending = Box::new(Pending { offset: 0, bytes: Vec::with_capacity(BUFFER_BYTES) });
+        let pending = Box::new(Pending { offset: 0, bytes: Vec::with_capacity(BUFFER_BYTES), commit_frame_begun: false });
         (*wal).pending = Box::into_raw(pending);
         (*wal).inner = inner;
         (*wal).base.pMethods = &WAL_METHODS;
@@ -201,6 +212,7 @@ unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, data: *const c_void, am
     unsafe {
         let (pending, inner, methods) = parts(file);
         let bytes = std::slice::from_raw_parts(data.cast::<u8>(), amount.max(0) as usize);
+        let ends_commit = std::mem::replace(&mut pending.commit_frame_begun, is_commit_frame_header(bytes));
         let continues = !pending.bytes.is_empty() && offset == pending.offset + pending.bytes.len() as i64;
         if !(continues && pending.bytes.len() + bytes.len() <= BUFFER_BYTES) {
             let code = flush(pending, inner, methods);
@@ -213,6 +225,9 @@ unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, data: *const c_void, am
             pending.offset = offset;
         }
         pending.bytes.extend_from_slice(bytes);
+        if ends_commit {
+            return flush(pending, inner, methods);
+        }
         ffi::SQLITE_OK
     }
 }
@@ -321,12 +336,40 @@ mod tests {
         assert!(made * 20 < asked, "asked {asked}, made {made}");
     }
 
-    #[test]
-    fn what_was_committed_is_there_after_the_writer_is_gone_without_closing() {
+    /// A fresh database in its own directory with an empty `notes` table, written through the VFS.
+    fn notes_through_vfs(synchronous: &str) -> (tempfile::TempDir, std::path::PathBuf, Connection) {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("wal.db");
-        let writer = open_through_vfs(&path, "FULL");
+        let writer = open_through_vfs(&path, synchronous);
         writer.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)").unwrap();
+        (directory, path, writer)
+    }
+
+    #[test]
+    fn without_a_sync_at_commit_other_connections_read_every_commit_at_once() {
+        let (_directory, path, writer) = notes_through_vfs("NORMAL");
+        let reader = Connection::open(&path).unwrap();
+        for round in 1..=20_i64 {
+            let (asked_before, made_before) = write_counts();
+            writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+            for number in 0..(round * 7) {
+                writer.execute("INSERT INTO notes (body) VALUES (?1)", [format!("{number:0>900}")]).unwrap();
+            }
+            writer.execute_batch("COMMIT").unwrap();
+            let (asked, made) = (write_counts().0 - asked_before, write_counts().1 - made_before);
+            assert!(made * 4 <= asked, "round {round}: asked {asked}, made {made}");
+            let (count, longest): (i64, i64) = reader
+                .query_row("SELECT count(*), max(length(body)) FROM notes", [], |row| Ok((row.get(0)?, row.get(1)?)))
+                .unwrap();
+            assert_eq!((count, longest), (7 * round * (round + 1) / 2, 900), "round {round}");
+        }
+        let integrity: String = reader.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
+        assert_eq!(integrity, "ok");
+    }
+
+    #[test]
+    fn what_was_committed_is_there_after_the_writer_is_gone_without_closing() {
+        let (directory, path, writer) = notes_through_vfs("FULL");
         for number in 0..50 {
             writer.execute("INSERT INTO notes (body) VALUES (?1)", [format!("note {number}")]).unwrap();
         }

@@ -9,6 +9,7 @@
 
 use crate::alert_keys::{RecentKeys, TxKeys};
 use crate::checkpoint::{Checkpointer, WAL_AUTOCHECKPOINT_PAGES};
+use crate::wal_sync::WalSync;
 use crate::{Durability, backend};
 use rusqlite::{Connection, OpenFlags};
 use staunch_store::StoreResult;
@@ -46,6 +47,9 @@ pub(crate) struct Writer {
     pub(crate) keys: RecentKeys,
     /// Told of every commit, so the WAL is copied back as it grows (see `checkpoint.rs`).
     pub(crate) checkpointer: Checkpointer,
+    /// Syncs the WAL for commits with full durability (see `wal_sync.rs`); `None` when commits
+    /// are not synced.
+    pub(crate) wal_sync: Option<WalSync>,
 }
 
 /// Opens the writer: the connection (see [`connect`]), which creates the database file and
@@ -58,9 +62,13 @@ pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_mem
     let checkpointer = Checkpointer::start(&connection, path)?;
     // Without an fsync per commit, growing the file costs a commit nothing worth the 16 MiB
     // of zeros written at every open.
-    if durability == Durability::Full {
-        preallocate_wal(&connection, path)?;
-    }
+    let wal_sync = match durability {
+        Durability::Full => {
+            preallocate_wal(&connection, path)?;
+            Some(WalSync::start(path)?)
+        }
+        Durability::Normal => None,
+    };
     let mut keys = RecentKeys::load(&connection, key_memory)?;
     let buckets = keys.buckets_to_write(&TxKeys::default());
     if buckets.len() > 1 {
@@ -75,7 +83,7 @@ pub(crate) fn open(path: &Path, durability: Durability, cache_kib: &str, key_mem
             }
         }
     }
-    Ok(Writer { connection, keys, checkpointer })
+    Ok(Writer { connection, keys, checkpointer, wal_sync })
 }
 
 /// Gives the WAL file the room it is written in between two restarts, as zeros on disk, so a
@@ -128,8 +136,9 @@ fn extend_with_zeros(path: &Path, wanted: u64) -> std::io::Result<()> {
 fn connect(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<Connection> {
     // NO_MUTEX: the store's lock already makes sure one thread at a time uses it.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    // Gathering a commit's WAL writes needs the sync before the commit is published: only
-    // with full durability (see `wal_writes.rs`).
+    // Gathered WAL writes are written out at each commit frame, before SQLite publishes the
+    // commit; with full durability only, where they also save `wal_sync.rs` syncing many
+    // small writes (see `wal_writes.rs`).
     let connection = match durability {
         Durability::Full => match crate::wal_writes::register() {
             Ok(()) => Connection::open_with_flags_and_vfs(path, flags, crate::wal_writes::VFS_NAME),
@@ -143,13 +152,11 @@ fn connect(path: &Path, durability: Durability, cache_kib: &str) -> StoreResult<
     .map_err(backend)?;
     connection.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    let synchronous = match durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
+    // Both durabilities commit without an fsync; with full durability `wal_sync.rs` syncs the
+    // WAL after each commit, and nothing is answered before it has.
     connection
         .execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA cache_size = {cache_kib}; \
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = {cache_kib}; \
              PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY; \
              PRAGMA foreign_keys = ON;"
         ))

@@ -31,6 +31,7 @@ macro_rules! conformance_tests {
             delivery_idempotency_key_never_pages_twice,
             delivery_claim_leases_and_outcomes,
             uncommitted_transaction_leaves_no_trace,
+            commits_are_told_durable_once_each_in_commit_order,
             tenants_never_see_each_other,
             api_tokens_are_found_by_hash_only,
             silences_are_active_inside_their_window,
@@ -435,6 +436,37 @@ pub async fn uncommitted_transaction_leaves_no_trace(store: Arc<dyn Store>) {
     assert!(store.incidents(org, &IncidentFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
     assert!(store.alerts(org, &AlertFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
     assert_eq!(store.next_job_due().await.unwrap(), None);
+}
+
+pub async fn commits_are_told_durable_once_each_in_commit_order(store: Arc<dyn Store>) {
+    let org = OrgId::DEFAULT;
+    // Told from whichever thread syncs; blocking this test's runtime to wait is harmless.
+    let (told, heard) = std::sync::mpsc::channel();
+    let mut ids = Vec::new();
+    for key in ["first", "second", "third"] {
+        let mut tx = store.begin().await.unwrap();
+        ids.extend(tx.insert_alerts(&[new_alert(org, "checkout", key, None)]).await.unwrap());
+        let told = told.clone();
+        tx.commit_then(Box::new(move |outcome| told.send((key, outcome.is_ok())).expect("listening"))).await.unwrap();
+    }
+    // A plain commit after them waits for its own sync, which covers theirs.
+    let mut tx = store.begin().await.unwrap();
+    ids.extend(tx.insert_alerts(&[new_alert(org, "checkout", "fourth", None)]).await.unwrap());
+    tx.commit().await.unwrap();
+    drop(told);
+    let mut outcomes = Vec::new();
+    // Ends once every callback has run (or been dropped unrun, which the assertion catches).
+    loop {
+        match heard.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("not told in time"),
+        }
+    }
+    assert_eq!(outcomes, [("first", true), ("second", true), ("third", true)]);
+    for (id, key) in ids.iter().zip(["first", "second", "third", "fourth"]) {
+        assert_eq!(store.alert(org, *id).await.unwrap().expect("committed").dedup_key.as_str(), key);
+    }
 }
 
 pub async fn tenants_never_see_each_other(store: Arc<dyn Store>) {

@@ -213,10 +213,27 @@ pub trait Leadership: Send + Sync {
     async fn still_held(&mut self) -> bool;
 }
 
+/// Told once a commit is durable, or given the error that means it may not be. Runs on
+/// whichever thread learnt it (for SQLite, the thread that syncs the WAL): it must be short.
+pub type OnDurable = Box<dyn FnOnce(StoreResult<()>) + Send>;
+
 /// A write transaction. Dropping it without `commit` rolls it back.
 #[async_trait]
 pub trait StoreTx: Send {
+    /// Commits; returns once the commit is durable.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    /// Commits and returns once the commit is visible, which may be before it is durable;
+    /// `on_durable` is told when it is. Nothing done on the strength of the commit may leave
+    /// the process before then (a reply, a page). A backend whose commits cost a sync each
+    /// (SQLite's) shares one sync among the commits made meanwhile, so the writer goes on to
+    /// the next transaction instead of waiting for the disk. An `Err` means the commit did not
+    /// happen, and `on_durable` is never called.
+    async fn commit_then(self: Box<Self>, on_durable: OnDurable) -> StoreResult<()> {
+        self.commit().await?;
+        on_durable(Ok(()));
+        Ok(())
+    }
 
     /// The alerts named by `(service_id, dedup_key)` pairs, in no particular order; keys with
     /// no alert are left out. One round trip for a whole batch of events.

@@ -51,7 +51,11 @@ struct TwoOrganisations {
 }
 
 async fn two_organisations() -> TwoOrganisations {
-    let (store, config, ids, directory) = super::store_for_tests(CONFIG).await;
+    two_organisations_with(staunch_store_sqlite::Durability::Normal).await
+}
+
+async fn two_organisations_with(durability: staunch_store_sqlite::Durability) -> TwoOrganisations {
+    let (store, config, ids, directory) = super::store_for_tests_with(CONFIG, durability).await;
     let (outbox, _inbox) = crate::outbox::channel();
     let (engine, handle) = super::engine(store.clone(), Arc::new(config), Arc::new(crate::clock::SystemClock), outbox);
     TwoOrganisations { store, engine, handle, flooding: ids[0], quiet: ids[1], _directory: directory }
@@ -183,4 +187,30 @@ fn threads_named(name: &str) -> usize {
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
         .filter(|comm| comm.trim_end() == name)
         .count()
+}
+
+/// With commits synced, an organisation alone is answered once the sync thread has synced its
+/// commits (the engine does not wait); once another has work, each commit is synced before
+/// the engine goes on, so the answer is there when the transaction returns.
+#[tokio::test]
+async fn commits_are_synced_apart_from_the_engine_only_while_one_organisation_has_work() {
+    let TwoOrganisations { store, mut engine, flooding, quiet, _directory, .. } =
+        two_organisations_with(staunch_store_sqlite::Durability::Full).await;
+    let flood_events = 3 * BATCH_EVENTS_ALONE as usize;
+    let (flood, flood_answer) = request(ingest(flooding, "checkout", flood_events));
+    engine.enqueue(flood);
+    assert!(!engine.shared());
+    while !engine.queued.is_empty() {
+        engine.run_transaction().await;
+    }
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(20), flood_answer).await.expect("answered in time");
+    let Ok(Ok(Reply::Ingested(receipt))) = answered else { panic!("flood answered with {answered:?}") };
+    assert_eq!(receipt.alerts_stored, flood_events as u32);
+    assert_eq!(alert_count(&*store, flooding, "checkout").await, flood_events);
+
+    let (quiet_request, mut quiet_answer) = request(ingest(quiet, "latency", 1));
+    engine.enqueue(quiet_request);
+    assert!(engine.shared());
+    engine.run_transaction().await;
+    assert_eq!(stored(&mut quiet_answer), Some(1), "answered before the transaction returned");
 }

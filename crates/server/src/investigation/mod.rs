@@ -112,6 +112,7 @@ const TEXTS_PER_TRANSACTION: usize = 32;
 /// opens hundreds) is worked through in order instead of all at once. A waiting claim is a
 /// few words in a queue, not a task holding a refresh's whole state: with 1,000 incidents
 /// waiting, tasks had held 2.4 MiB (`docs/benchmarks.md`, "Memory, step by step").
+#[derive(Clone)]
 pub(crate) struct RefreshQueue {
     sender: tokio::sync::mpsc::UnboundedSender<Claim>,
     /// The lease of each queued incident's latest claim.
