@@ -544,20 +544,19 @@ impl Engine {
         // `commit_and_answer`); the engine does not.
         let committed = match outcome {
             Ok((tx, count, context, investigations)) => {
-                let refreshes = if investigations.is_empty() { None } else { Some(self.refresh_queue().clone()) };
+                // Started only for claims: the queue's task is not wanted before the first.
+                let refreshes = (!investigations.is_empty()).then(|| self.refresh_queue().clone());
                 let outbox = self.outbox.clone();
                 let handed_over = context.handed_over;
-                let on_durable: OnDurable = Box::new(move |outcome| {
-                    match outcome {
-                        Ok(()) => {
-                            outbox.hand_over(handed_over);
-                            for claim in investigations {
-                                refreshes.as_ref().expect("made for the claims").push(claim);
-                            }
+                let on_durable: OnDurable = Box::new(move |outcome| match outcome {
+                    Ok(()) => {
+                        outbox.hand_over(handed_over);
+                        if let Some(refreshes) = refreshes {
+                            investigations.into_iter().for_each(|claim| refreshes.push(claim));
                         }
-                        // Their jobs and leases run again after the restart a failed sync asks for.
-                        Err(error) => tracing::error!(%error, "a job batch's pages and investigations wait for a restart"),
                     }
+                    // Their jobs and leases run again after the restart a failed sync asks for.
+                    Err(error) => tracing::error!(%error, "a job batch's pages and investigations wait for a restart"),
                 });
                 self.commit(tx, on_durable).await.map(|()| (count, context.earliest_job, context.counts))
             }
