@@ -37,13 +37,16 @@ use tokio::sync::{broadcast, mpsc};
 /// (other commands count as one). Large enough that a commit's cost is shared widely.
 const BATCH_EVENTS_ALONE: u64 = 256;
 /// The same when several organisations have a backlog, or have had work within
-/// `SHARED_AFTER_WORK`: shorter transactions, so each waits behind less of the others'. (A
-/// quiet organisation's work is committed on its own, see `run_transaction`, but it still waits
-/// for the commit in progress when it arrives.) Under a sustained flood, with transactions of 64
-/// events instead of 256, a quiet organisation's alerts were paged in 7.2 and 8.8 ms at p99
-/// instead of 10.9 and 10.4, and the flood took 15–18% fewer alerts per second
-/// (`docs/benchmarks.md`, "a flood's transactions short while others have work").
-const BATCH_EVENTS_SHARED: u64 = 64;
+/// `SHARED_AFTER_WORK`: one slice, so each transaction waits behind as little of the others'
+/// as slicing allows. (A quiet organisation's work is committed on its own, see
+/// `run_transaction`, but it still waits for the commit in progress when it arrives.) Under a
+/// sustained flood, 64 events instead of 256 paged a quiet organisation's alerts in 7.2 and
+/// 8.8 ms at p99 instead of 10.9 and 10.4 on a slow disk. With 32 instead of 64, on a faster
+/// machine, the quiet organisation's alerts under the issue's flood were paged in 1.77 and
+/// 1.96 ms at p99 (two sets of 100 and 120) instead of 2.57 and 2.60, while the flood took
+/// about a fifth fewer alerts per second (`docs/benchmarks.md`, "a flood's transactions one
+/// slice long").
+const BATCH_EVENTS_SHARED: u64 = slices::SLICE_EVENTS as u64;
 /// How long an organisation counts as having work after its last command: a quiet
 /// organisation's alerts are rarely queued when a flood's transaction starts, so its queue
 /// alone would leave the flood's transactions long.
