@@ -16,6 +16,7 @@ pub mod http;
 pub mod investigation;
 pub mod leader;
 pub mod llm;
+mod locks;
 pub mod noise;
 pub mod outbox;
 mod payload;

@@ -23,6 +23,7 @@ pub use action_items::{ActionItemAction, ActionItemPatch};
 pub use commands::*;
 
 use crate::clock::Clock;
+use crate::locks::lock;
 use crate::outbox::OutboxHandle;
 use jiff::Timestamp;
 use staunch_config::Config;
@@ -617,10 +618,6 @@ fn answer_failed(taken: Vec<Envelope>, error: StoreError) {
     for envelope in taken {
         envelope.reply.send(Err(EngineError::Store(StoreError::Backend(message.clone()))));
     }
-}
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Where a transaction takes its work from.

@@ -29,6 +29,7 @@ mod gather;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::locks::lock;
 use jiff::Timestamp;
 use staunch_domain::investigation::{Investigation, InvestigationInput, Settings, investigate};
 use staunch_store::{
@@ -115,7 +116,8 @@ const TEXTS_PER_TRANSACTION: usize = 32;
 #[derive(Clone)]
 pub(crate) struct RefreshQueue {
     sender: tokio::sync::mpsc::UnboundedSender<Claim>,
-    /// The lease of each queued incident's latest claim.
+    /// The lease of each queued incident's latest claim. Every change to it is one insert or
+    /// remove, so it stays whole if a holder panicked (see `crate::locks::lock`).
     latest: Arc<Mutex<HashMap<(OrgId, i64), i64>>>,
 }
 
@@ -186,11 +188,6 @@ fn take_if_latest(latest: &Mutex<HashMap<(OrgId, i64), i64>>, claim: &Claim) -> 
     }
     latest.remove(&key);
     true
-}
-
-/// The map stays whole if a holder panicked: every change to it is one insert or remove.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What the engine's claim of an `investigate` job hands to [`refresh`].
